@@ -1,0 +1,3 @@
+from mner_lib.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,2 @@
+"""Sub-commands of ``python -m mner_lib``: every module here with a ``register(subparsers)``
+function adds its commands; :mod:`mner_lib.cli` discovers them."""

@@ -1,0 +1,191 @@
+"""Core commands: ``data stats``, ``evaluate``, ``train``, ``predict``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from pathlib import Path
+
+from mner_lib.data import DATASETS, ORPHAN_POLICIES, DataFormatError, Tweet, dataset_stats, format_stats, load_dataset, read_tweets
+
+
+def _data_stats(args: argparse.Namespace) -> int:
+    dataset = load_dataset(args.dataset, args.data_dir, args.orphan_policy)
+    stats = dataset_stats(dataset)
+    if args.json:
+        print(json.dumps({"dataset": args.dataset, "paths": dataset.paths, "splits": stats}, indent=2))
+    else:
+        print(format_stats(args.dataset, stats))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from mner_lib.metrics import evaluate, format_scores
+
+    gold = read_tweets(args.gold)
+    pred = read_tweets(args.pred)
+    check_aligned(gold, pred, args.gold, args.pred)
+    scores = evaluate([t.tags for t in gold], [t.tags for t in pred])
+    print(json.dumps(scores, indent=2) if args.json else format_scores(scores))
+    return 0
+
+
+def check_aligned(gold: list[Tweet], pred: list[Tweet], gold_path: str, pred_path: str) -> None:
+    """Gold and predicted files must hold the same tweets with the same tokens, in order."""
+    if len(gold) != len(pred):
+        raise DataFormatError(f"{pred_path}: {len(pred)} tweets, but {gold_path} has {len(gold)}")
+    for g, p in zip(gold, pred):
+        if g.id != p.id:
+            raise DataFormatError(
+                f"{pred_path}:{p.line}: tweet IMGID:{p.id} where {gold_path}:{g.line} has IMGID:{g.id}"
+            )
+        if len(g.tokens) != len(p.tokens):
+            raise DataFormatError(
+                f"{pred_path}:{p.line}: tweet IMGID:{p.id} has {len(p.tokens)} tokens, "
+                f"{gold_path}:{g.line} has {len(g.tokens)}"
+            )
+        for k, (gt, pt) in enumerate(zip(g.tokens, p.tokens)):
+            if gt != pt:
+                raise DataFormatError(
+                    f"{pred_path}:{p.line + 1 + k}: token {pt!r} where {gold_path}:{g.line + 1 + k} "
+                    f"has {gt!r} (tweet IMGID:{g.id})"
+                )
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    options = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _train(args: argparse.Namespace) -> int:
+    from mner_lib.train import resolve_config, run_training
+
+    cfg = resolve_config(
+        args.model,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        out=args.out,
+        seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        max_train=args.max_train,
+        device=args.device,
+        condition=args.condition,
+        backbone=args.backbone,
+        patience=args.patience,
+        orphan_policy=args.orphan_policy,
+        model_options=_parse_options(args.option),
+        progress=not args.quiet,
+    )
+    result = run_training(cfg)
+    m = result.metrics
+    print(
+        f"{cfg.model} on {cfg.dataset} (condition {cfg.condition}, seed {cfg.seed}): "
+        f"dev F1 {m['dev']['f1']:.2f}, test F1 {m['test']['f1']:.2f}; run folder {result.run_dir}"
+    )
+    return 0
+
+
+def _read_raw(args: argparse.Namespace) -> list[Tweet]:
+    lines: list[str] = []
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise FileNotFoundError(f"file of tweets not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        if text.lstrip("\ufeff").startswith("IMGID:"):
+            return [Tweet(t.id, t.tokens, ["O"] * len(t.tokens), t.source, t.line) for t in read_tweets(path)]
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+    lines.extend(args.text or [])
+    if not lines:
+        raise ValueError("predict needs tweet text as arguments or --file")
+    return [Tweet(f"input_{i + 1}", ln.split(), ["O"] * len(ln.split())) for i, ln in enumerate(lines)]
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from mner_lib.train import load_run
+    from mner_lib.metrics import extract_entities
+
+    model, config = load_run(args.run)
+    tweets = _read_raw(args)
+    images = None
+    if model.uses_images:
+        from mner_lib.images import ImageFeatures
+
+        images = ImageFeatures(dataset=config.get("dataset", "demo"), condition="blank", backbone=config.get("backbone", "efficientnet-lite0"))
+    tags = model.predict(tweets, images(tweets) if images is not None else None)
+    for tweet, pred in zip(tweets, tags):
+        pred = list(pred) + ["O"] * (len(tweet.tokens) - len(pred))
+        if args.conll:
+            print(f"IMGID:{tweet.id}")
+            for token, tag in zip(tweet.tokens, pred):
+                print(f"{token}\t{tag}")
+            print()
+        else:
+            ents = [f"[{' '.join(tweet.tokens[s:e])}]{t}" for s, e, t in extract_entities(pred)]
+            print(" ".join(tweet.tokens), "=>", ", ".join(ents) if ents else "(no entities)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="dataset commands")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    stats = data_sub.add_parser("stats", help="tweets per split and entities per type")
+    stats.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    stats.add_argument("--data-dir", default=None, help="data folder (default: $MNER_DATA_DIR)")
+    stats.add_argument("--orphan-policy", default="keep", choices=ORPHAN_POLICIES)
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=_data_stats)
+    try:
+        from mner_lib.commands.images import add_download_parser
+    except ImportError:
+        pass
+    else:
+        add_download_parser(data_sub)
+
+    ev = sub.add_parser("evaluate", help="entity-level P/R/F1 of a prediction file")
+    ev.add_argument("--gold", required=True)
+    ev.add_argument("--pred", required=True)
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=_evaluate)
+
+    from mner_lib.models import available_models
+    from mner_lib.train import DEVICES, OPTIMIZERS
+
+    tr = sub.add_parser("train", help="train a model and write a run folder")
+    tr.add_argument("--model", required=True, choices=available_models())
+    tr.add_argument("--dataset", default="demo", choices=sorted(DATASETS))
+    tr.add_argument("--data-dir", default=None)
+    tr.add_argument("--out", required=True)
+    tr.add_argument("--epochs", type=int, default=None)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--batch-size", type=int, default=None)
+    tr.add_argument("--lr", type=float, default=None)
+    tr.add_argument("--optimizer", default=None, choices=OPTIMIZERS)
+    tr.add_argument("--patience", type=int, default=None)
+    tr.add_argument("--max-train", type=int, default=None)
+    tr.add_argument("--device", default="auto", choices=DEVICES)
+    tr.add_argument("--condition", default=None, help="image condition: real, blank, synthetic, shuffled, missing:P (none for text models)")
+    tr.add_argument("--backbone", default=None)
+    tr.add_argument("--orphan-policy", default=None, choices=ORPHAN_POLICIES)
+    tr.add_argument("--option", action="append", metavar="KEY=VALUE", help="a model config field (repeatable)")
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=_train)
+
+    pr = sub.add_parser("predict", help="tag raw tweets with a trained run")
+    pr.add_argument("--run", required=True, help="a run folder written by train")
+    pr.add_argument("--file", default=None, help="one tweet per line, or a tweet-format file")
+    pr.add_argument("--conll", action="store_true", help="print the tweet format")
+    pr.add_argument("text", nargs="*")
+    pr.set_defaults(func=_predict)

@@ -1,0 +1,58 @@
+"""``python -m mner_lib sweep``: a grid of training runs into results/, and its summary table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _csv(value: str) -> list[str]:
+    return [v for v in value.split(",") if v]
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from mner_lib.sweep import run_grid, write_summary
+
+    options = {
+        k: v
+        for k, v in {
+            "epochs": args.epochs,
+            "max_train": args.max_train,
+            "device": args.device,
+            "threads": args.threads,
+            "progress": not args.quiet,
+        }.items()
+        if v is not None
+    }
+    root = Path(args.root)
+    if not args.summary_only:
+        run_grid(
+            args.experiment,
+            _csv(args.models),
+            _csv(args.datasets),
+            [int(s) for s in _csv(args.seeds)],
+            _csv(args.conditions),
+            root=root,
+            data_dir=args.data_dir,
+            **options,
+        )
+    print(write_summary(root, args.experiment).read_text())
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="train a grid of runs into results/ and summarise them")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--models", required=True, help="comma-separated model names")
+    p.add_argument("--datasets", default="demo")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--conditions", default="none,blank", help="'none' for text models; image conditions for the others")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--root", default="results")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--max-train", type=int, default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--summary-only", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_sweep)

@@ -1,0 +1,154 @@
+"""The text baselines of the papers' tables: BiLSTM-CRF, HBiLSTM-CRF and BERT-CRF.
+
+* ``bilstm-crf``: GloVe 50-d word embeddings (OOV uniform in [-0.25, 0.25]) -> BiLSTM -> CRF
+  (Huang et al. 2015, the "BiLSTM-CRF" row of the GMF paper's tables).
+* ``hbilstm-crf``: the same plus Lample et al.'s (2016) character BiLSTM, concatenated to the word
+  embedding ("HBiLSTM-CRF").
+* ``bert-crf``: a BERT-family encoder, the first sub-word of each word labels it, linear -> CRF.
+  Offline default ``minilm-l6`` (a 6-layer uncased BERT, 384-d); ``bert-base-uncased`` by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from mner_lib.data import Tweet
+from mner_lib.images.api import ImageBatch
+from mner_lib.models import register_model
+from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
+from mner_lib.models.embeddings import CharLSTM, WordEmbedding
+from mner_lib.vocab import Vocabularies, pad_chars, pad_sequences
+
+
+def collate_words_and_chars(
+    vocab: Vocabularies, tweets: Sequence[Tweet], lowercase: bool = False, max_word_len: int = 30
+) -> dict[str, Any]:
+    """Word ids, character ids and the mask of a batch (gold tags when the tweets have them)."""
+    norm = (lambda t: t.lower()) if lowercase else (lambda t: t)
+    words, mask = pad_sequences([vocab.words.encode([norm(t) for t in tw.tokens]) for tw in tweets])
+    chars = pad_chars([[vocab.chars.encode(list(t)) for t in tw.tokens] for tw in tweets], max_word_len)
+    tags, _ = pad_sequences([vocab.tags.encode(tw.tags) for tw in tweets])
+    return {"words": words, "chars": chars, "mask": mask, "tags": tags}
+
+
+@dataclass
+class BiLSTMCRFConfig(TaggerConfig):
+    word_dim: int = 50  # GloVe 6B 50-d
+    hidden: int = 100  # per direction
+    char_emb: int = 25  # HBiLSTM only (Lample et al.)
+    char_hidden: int = 25
+    use_glove: bool = True
+    dropout: float = 0.5
+
+
+@register_model
+class BiLSTMCRF(Tagger):
+    """Words -> BiLSTM -> linear -> CRF; with ``use_chars`` Lample's character BiLSTM joins in."""
+
+    name = "bilstm-crf"
+    config_class = BiLSTMCRFConfig
+    use_chars = False
+
+    def __init__(self, config: BiLSTMCRFConfig, vocab: Vocabularies):
+        super().__init__(config, vocab)
+        self.words = WordEmbedding(len(vocab.words), config.word_dim)
+        in_dim = config.word_dim
+        if self.use_chars:
+            self.chars = CharLSTM(len(vocab.chars), config.char_emb, config.char_hidden)
+            in_dim += self.chars.out_dim
+        self.dropout = nn.Dropout(config.dropout)
+        self.lstm = nn.LSTM(in_dim, config.hidden, batch_first=True, bidirectional=True)
+        self.emit = nn.Linear(2 * config.hidden, len(vocab.tags))
+        self.oov_rate: float | None = None
+
+    def init_pretrained(self) -> None:
+        if self.config.use_glove:
+            self.oov_rate = self.words.load_glove(self.vocab.words)
+
+    def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
+        return collate_words_and_chars(self.vocab, tweets, self.config.lowercase)
+
+    def forward(self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False) -> TaggerOutput:
+        x = self.words(batch["words"])
+        if self.use_chars:
+            x = torch.cat([x, self.chars(batch["chars"])], dim=-1)
+        x = self.dropout(x)
+        lengths = batch["mask"].sum(-1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        h, _ = self.lstm(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=x.shape[1])
+        emissions = self.emit(self.dropout(h))
+        return self.crf_output(emissions, batch, decode)
+
+
+@register_model
+class HBiLSTMCRF(BiLSTMCRF):
+    """Lample et al. (2016): character BiLSTM + word embedding -> BiLSTM -> CRF."""
+
+    name = "hbilstm-crf"
+    use_chars = True
+
+
+@dataclass
+class BertCRFConfig(TaggerConfig):
+    encoder: str = "minilm-l6"  # or "bert-base-uncased" where its weights can be had
+    pretrained: bool = True
+    max_length: int = 128
+    dropout: float = 0.1
+
+
+@register_model
+class BertCRF(Tagger):
+    """BERT -> first sub-word of each word -> dropout -> linear -> CRF."""
+
+    name = "bert-crf"
+    config_class = BertCRFConfig
+
+    def __init__(self, config: BertCRFConfig, vocab: Vocabularies):
+        super().__init__(config, vocab)
+        from mner_lib.encoders import build_text_encoder
+
+        # Built with the architecture only; weights come from init_pretrained or a checkpoint.
+        text = build_text_encoder(config.encoder, pretrained=False)
+        self.encoder = text.model
+        self.tokenizer = text.tokenizer
+        self.encoder_name = config.encoder
+        self.dropout = nn.Dropout(config.dropout)
+        self.emit = nn.Linear(text.hidden_size, len(vocab.tags))
+
+    def init_pretrained(self) -> None:
+        if self.config.pretrained:
+            from mner_lib.encoders import build_text_encoder
+
+            self.encoder.load_state_dict(build_text_encoder(self.config.encoder, pretrained=True).model.state_dict())
+
+    def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
+        from mner_lib.encoders import align_subwords
+
+        aligned = align_subwords(self.tokenizer, [tw.tokens for tw in tweets], self.config.max_length)
+        tags, _ = pad_sequences([self.vocab.tags.encode(tw.tags) for tw in tweets])
+        return {
+            "input_ids": aligned.input_ids,
+            "attention_mask": aligned.attention_mask,
+            "first_subword": aligned.first_subword,
+            "mask": aligned.word_mask,
+            "tags": tags,
+        }
+
+    def forward(self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False) -> TaggerOutput:
+        out = self.encoder(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            output_attentions=return_attention,
+        )
+        hidden = out.last_hidden_state  # (B, S, H)
+        index = batch["first_subword"].unsqueeze(-1).expand(-1, -1, hidden.shape[-1])
+        words = torch.gather(hidden, 1, index)  # (B, T, H)
+        emissions = self.emit(self.dropout(words))
+        attentions = {"encoder": out.attentions} if return_attention else None
+        return self.crf_output(emissions, batch, decode, attentions)

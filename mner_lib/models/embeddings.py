@@ -1,0 +1,115 @@
+"""Shared text building blocks: word embeddings initialised from GloVe, and character encoders.
+
+* :class:`WordEmbedding`: a vocabulary's embedding, GloVe 50-d where the word is known, uniform
+  in [-0.25, 0.25] otherwise (the OOV rule of CWI and the BiLSTM-CRF baselines).
+* :class:`CharLSTM`: Lample et al.'s character BiLSTM (last states of both directions).
+* :class:`CharCNN`: a character CNN with max-pooling over the word (HSN, Ma & Hovy).
+* :class:`CharGRU`: TriMod's character Bi-GRU (last states of both directions).
+
+Character inputs are (B, T, L) ids with 0 for padding; outputs are (B, T, d).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mner_lib.vocab import Vocab
+
+
+class WordEmbedding(nn.Module):
+    def __init__(self, vocab_size: int, dim: int = 50, freeze: bool = False):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.embedding.weight.requires_grad_(not freeze)
+        nn.init.uniform_(self.embedding.weight, -0.25, 0.25)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+
+    @property
+    def dim(self) -> int:
+        return self.embedding.embedding_dim
+
+    def load_glove(self, vocab: Vocab, seed: int = 0) -> float:
+        """Copy GloVe vectors in for the words GloVe knows; returns the OOV rate of the vocab."""
+        from mner_lib.encoders import load_glove
+
+        if self.dim != 50:
+            raise ValueError(f"GloVe 6B is 50-d here; this embedding is {self.dim}-d")
+        matrix, found = load_glove(vocab.itos, seed=seed)
+        with torch.no_grad():
+            self.embedding.weight.copy_(torch.as_tensor(matrix, dtype=torch.float32))
+            self.embedding.weight[0].zero_()
+        real = len(vocab) - len(vocab.specials)
+        known = int(found[len(vocab.specials) :].sum())
+        return 1.0 - known / max(1, real)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.embedding(ids)
+
+
+def _flatten_words(chars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    b, t, length = chars.shape
+    flat = chars.reshape(b * t, length)
+    lengths = (flat != 0).sum(-1)
+    return flat, lengths
+
+
+class _CharRNN(nn.Module):
+    rnn_class: type[nn.RNNBase] = nn.LSTM
+
+    def __init__(self, num_chars: int, emb_dim: int = 25, hidden: int = 25):
+        super().__init__()
+        self.embedding = nn.Embedding(num_chars, emb_dim, padding_idx=0)
+        self.rnn = self.rnn_class(emb_dim, hidden, batch_first=True, bidirectional=True)
+        self.out_dim = 2 * hidden
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        b, t, _ = chars.shape
+        flat, lengths = _flatten_words(chars)
+        out = chars.new_zeros((b * t, self.out_dim), dtype=torch.float32)
+        real = lengths > 0
+        if real.any():
+            emb = self.embedding(flat[real])
+            packed = nn.utils.rnn.pack_padded_sequence(
+                emb, lengths[real].cpu(), batch_first=True, enforce_sorted=False
+            )
+            _, hidden = self.rnn(packed)
+            h = hidden[0] if isinstance(hidden, tuple) else hidden  # (2, n, hidden)
+            out = out.to(h.dtype)
+            out[real] = torch.cat([h[0], h[1]], dim=-1)
+        return out.view(b, t, self.out_dim)
+
+
+class CharLSTM(_CharRNN):
+    """Lample et al. (2016): char embeddings -> BiLSTM; last forward and backward states."""
+
+    rnn_class = nn.LSTM
+
+
+class CharGRU(_CharRNN):
+    """TriMod: char embeddings (30) -> Bi-GRU (30); last forward and backward states."""
+
+    rnn_class = nn.GRU
+
+    def __init__(self, num_chars: int, emb_dim: int = 30, hidden: int = 30):
+        super().__init__(num_chars, emb_dim, hidden)
+
+
+class CharCNN(nn.Module):
+    """Char embeddings -> 1-D convolution -> max over the word's characters."""
+
+    def __init__(self, num_chars: int, emb_dim: int = 50, filters: int = 50, kernel: int = 3):
+        super().__init__()
+        self.embedding = nn.Embedding(num_chars, emb_dim, padding_idx=0)
+        self.conv = nn.Conv1d(emb_dim, filters, kernel, padding=kernel // 2)
+        self.out_dim = filters
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        b, t, length = chars.shape
+        flat = chars.reshape(b * t, length)
+        x = self.conv(self.embedding(flat).transpose(1, 2))  # (N, filters, L)
+        x = x.masked_fill((flat == 0).unsqueeze(1), float("-inf"))
+        x = x.max(dim=-1).values
+        x = torch.where(torch.isfinite(x), x, torch.zeros_like(x))
+        return x.view(b, t, -1)

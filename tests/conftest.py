@@ -1,0 +1,37 @@
+"""Shared fixtures. Tests use the shared data when ``MNER_DATA_DIR`` is set (CI sets it to
+``../shared/data`` when that folder exists) and the shipped demo corpus otherwise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Small models train fastest on one thread, and a busy machine does not oversubscribe it.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path | None:
+    value = os.environ.get("MNER_DATA_DIR")
+    return Path(value) if value else None
+
+
+@pytest.fixture
+def need_data(data_dir):
+    """The shared data folder; the test is skipped (with the reason) where it is not set."""
+    if data_dir is None or not (data_dir / "twitter2015").is_dir():
+        pytest.skip("MNER_DATA_DIR is not set to the shared data folder")
+    return data_dir
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    """A private feature cache, so tests never touch the user's cache."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("MNER_CACHE_DIR", str(path))
+    return path
