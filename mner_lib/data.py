@@ -25,9 +25,9 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 ENTITY_TYPES: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")
 TYPE_ALIASES: dict[str, str] = {"OTHER": "MISC"}
@@ -200,7 +200,9 @@ def read_tweets(path: str | os.PathLike, orphan_policy: str = "keep") -> list[Tw
     except UnicodeDecodeError as err:
         line = path.read_bytes()[: err.start].count(b"\n") + 1
         raise DataFormatError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from err
-    return list(parse_lines(text.splitlines(), str(path), orphan_policy))
+    # split on LF only: str.splitlines() would also break inside tokens made of U+0085, U+2028,
+    # U+001C.. (line-break characters to Python) and shift every line number after them
+    return list(parse_lines(text.split("\n"), str(path), orphan_policy))
 
 
 def write_tweets(
@@ -282,6 +284,8 @@ def dataset_dir(name: str, data_dir: str | os.PathLike | None = None) -> Path:
 
 
 def split_path(name: str, split: str, data_dir: str | os.PathLike | None = None) -> Path:
+    if split == "valid":
+        split = "dev"
     if split not in SPLITS:
         raise unknown("split", split, SPLITS + ("valid",))
     folder = dataset_dir(name, data_dir)

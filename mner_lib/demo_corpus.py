@@ -20,18 +20,108 @@ SEED = 2026
 SIZES = {"train": 300, "dev": 100, "test": 100}
 OUT_DIR = Path(__file__).parent / "demo_data"
 
-FIRST = ["Mara", "Jonas", "Priya", "Tomas", "Ayla", "Kofi", "Lena", "Rafael", "Noor", "Elias",
-         "Sanna", "Dario", "Imani", "Felix", "Yara", "Oskar", "Leilani", "Bruno", "Hana", "Idris"]
-LAST = ["Okafor", "Lindqvist", "Ferreira", "Nakamura", "Dubois", "Kowalski", "Haddad", "Moreau",
-        "Brennan", "Castellanos", "Ivanova", "Mbeki", "Sorensen", "Tanaka", "Vasquez"]
-LOC = [["Chicago"], ["Paris"], ["New", "York"], ["Lagos"], ["Texas"], ["London"], ["Sydney"],
-       ["San", "Diego"], ["Berlin"], ["Toronto"], ["Cape", "Town"], ["Ohio"], ["Mumbai"]]
-ORG = [["NASA"], ["Red", "Cross"], ["Lakers"], ["Google"], ["BBC"], ["United", "Nations"],
-       ["Arsenal"], ["Apple"], ["Senate"], ["Yankees"], ["Netflix"], ["Greenpeace"]]
-MISC = [["Olympics"], ["Super", "Bowl"], ["Christmas"], ["iPhone"], ["Grammys"], ["World", "Cup"],
-        ["Star", "Wars"], ["Ramadan"], ["Comic", "Con"], ["Oscars"], ["Halloween"]]
-FILLER = ["so", "excited", "today", "!", "lol", "wow", "can't", "wait", "tonight", "again", ":)",
-          "great", "news", "amazing", "yesterday", "this", "is", "huge", "."]
+FIRST = [
+    "Mara",
+    "Jonas",
+    "Priya",
+    "Tomas",
+    "Ayla",
+    "Kofi",
+    "Lena",
+    "Rafael",
+    "Noor",
+    "Elias",
+    "Sanna",
+    "Dario",
+    "Imani",
+    "Felix",
+    "Yara",
+    "Oskar",
+    "Leilani",
+    "Bruno",
+    "Hana",
+    "Idris",
+]
+LAST = [
+    "Okafor",
+    "Lindqvist",
+    "Ferreira",
+    "Nakamura",
+    "Dubois",
+    "Kowalski",
+    "Haddad",
+    "Moreau",
+    "Brennan",
+    "Castellanos",
+    "Ivanova",
+    "Mbeki",
+    "Sorensen",
+    "Tanaka",
+    "Vasquez",
+]
+LOC = [
+    ["Chicago"],
+    ["Paris"],
+    ["New", "York"],
+    ["Lagos"],
+    ["Texas"],
+    ["London"],
+    ["Sydney"],
+    ["San", "Diego"],
+    ["Berlin"],
+    ["Toronto"],
+    ["Cape", "Town"],
+    ["Ohio"],
+    ["Mumbai"],
+]
+ORG = [
+    ["NASA"],
+    ["Red", "Cross"],
+    ["Lakers"],
+    ["Google"],
+    ["BBC"],
+    ["United", "Nations"],
+    ["Arsenal"],
+    ["Apple"],
+    ["Senate"],
+    ["Yankees"],
+    ["Netflix"],
+    ["Greenpeace"],
+]
+MISC = [
+    ["Olympics"],
+    ["Super", "Bowl"],
+    ["Christmas"],
+    ["iPhone"],
+    ["Grammys"],
+    ["World", "Cup"],
+    ["Star", "Wars"],
+    ["Ramadan"],
+    ["Comic", "Con"],
+    ["Oscars"],
+    ["Halloween"],
+]
+FILLER = [
+    "so",
+    "excited",
+    "today",
+    "!",
+    "lol",
+    "wow",
+    "can't",
+    "wait",
+    "tonight",
+    "again",
+    ":)",
+    "great",
+    "news",
+    "amazing",
+    "yesterday",
+    "this",
+    "is",
+    "huge",
+    ".",
+]
 
 TEMPLATES = [
     "{PER} is in {LOC} for the {MISC} .",
@@ -69,8 +159,10 @@ def _fill(rng: random.Random, template: str) -> tuple[list[str], list[str]]:
         elif part == "{MISC}":
             entity(rng.choice(MISC), "MISC")
         elif part.startswith("#{tag}"):
-            joined = "".join(rng.choice([["go"], ["love"], ["game", "day"], ["news"], ["fun"]])
-                             + rng.choice([["time"], ["night"], ["live"], ["now"]]))
+            joined = "".join(
+                rng.choice([["go"], ["love"], ["game", "day"], ["news"], ["fun"]])
+                + rng.choice([["time"], ["night"], ["live"], ["now"]])
+            )
             tokens.append("#" + joined)
             tags.append("O")
         elif part.startswith("@{user}"):
@@ -114,5 +206,5 @@ def write(out_dir: Path = OUT_DIR, seed: int = SEED) -> dict[str, Path]:
 
 
 if __name__ == "__main__":
-    for split, path in write().items():
+    for path in write().values():
         print(f"wrote {path}")

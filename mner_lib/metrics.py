@@ -60,10 +60,19 @@ def evaluate(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> di
     types = list(ENTITY_TYPES) + sorted((set(n_gold) | set(n_pred)) - set(ENTITY_TYPES))
     result = _prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values()))
     result.update(
-        {"true_positives": sum(tp.values()), "gold": sum(n_gold.values()), "predicted": sum(n_pred.values())}
+        {
+            "true_positives": sum(tp.values()),
+            "gold": sum(n_gold.values()),
+            "predicted": sum(n_pred.values()),
+        }
     )
     result["per_type"] = {
-        t: {**_prf(tp[t], n_pred[t], n_gold[t]), "gold": n_gold[t], "predicted": n_pred[t], "true_positives": tp[t]}
+        t: {
+            **_prf(tp[t], n_pred[t], n_gold[t]),
+            "gold": n_gold[t],
+            "predicted": n_pred[t],
+            "true_positives": tp[t],
+        }
         for t in types
     }
     return result

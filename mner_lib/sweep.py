@@ -33,7 +33,9 @@ PAPER_F1: dict[tuple[str, str], tuple[float, str]] = {
 }
 
 
-def run_dir(root: Path, experiment: str, model: str, dataset: str, condition: str, seed: int) -> Path:
+def run_dir(
+    root: Path, experiment: str, model: str, dataset: str, condition: str, seed: int
+) -> Path:
     safe = condition.replace(":", "-")
     return root / experiment / model / dataset / safe / f"seed{seed}"
 
@@ -60,12 +62,19 @@ def run_grid(
                     continue  # text models run once with 'none'; image models need an image condition
                 for seed in seeds:
                     out = run_dir(root, experiment, model, dataset, condition, seed)
-                    if (out / "metrics.json").exists() and not (out / "checkpoint_last.pt").exists():
+                    if (out / "metrics.json").exists() and not (
+                        out / "checkpoint_last.pt"
+                    ).exists():
                         done.append(out)
                         continue
                     cfg = resolve_config(
-                        model, dataset=dataset, data_dir=data_dir, seed=seed, out=str(out),
-                        condition=condition, **options,
+                        model,
+                        dataset=dataset,
+                        data_dir=data_dir,
+                        seed=seed,
+                        out=str(out),
+                        condition=condition,
+                        **options,
                     )
                     run_training(cfg)
                     done.append(out)
@@ -89,7 +98,9 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         key = (r["model"], r["dataset"], r["condition"], r.get("backbone"), r.get("max_train"))
         groups[key].append(r)
     out = []
-    for (model, dataset, condition, backbone, max_train), rs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+    for (model, dataset, condition, backbone, max_train), rs in sorted(
+        groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])
+    ):
         f1 = [r["test"]["f1"] for r in rs]
         paper = PAPER_F1.get((model, dataset))
         out.append(
@@ -109,7 +120,9 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     for t in rs[0]["test"]["per_type"]
                 },
                 "epochs_run": [r["epochs_run"] for r in rs],
-                "train_tweets_per_second": statistics.mean(r["train_tweets_per_second"] for r in rs),
+                "train_tweets_per_second": statistics.mean(
+                    r["train_tweets_per_second"] for r in rs
+                ),
                 "paper_f1": paper[0] if paper and condition in ("none", "real") else None,
                 "paper_source": paper[1] if paper and condition in ("none", "real") else None,
                 "commits": sorted({r.get("commit", "unknown") for r in rs}),

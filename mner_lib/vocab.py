@@ -62,10 +62,15 @@ class Vocab:
 
     @classmethod
     def build(
-        cls, sequences: Iterable[Sequence[str]], min_count: int = 1, specials: Sequence[str] = (PAD, UNK)
+        cls,
+        sequences: Iterable[Sequence[str]],
+        min_count: int = 1,
+        specials: Sequence[str] = (PAD, UNK),
     ) -> Vocab:
         counts: Counter[str] = Counter(t for seq in sequences for t in seq)
-        kept = sorted((t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t)
+        )
         return cls(kept, specials)
 
 
@@ -81,18 +86,26 @@ class Vocabularies:
         self.words, self.chars, self.tags = words, chars, tags or tag_vocab()
 
     @classmethod
-    def from_tweets(cls, tweets: Sequence[Tweet], lowercase: bool = False, min_count: int = 1) -> Vocabularies:
+    def from_tweets(
+        cls, tweets: Sequence[Tweet], lowercase: bool = False, min_count: int = 1
+    ) -> Vocabularies:
         norm = (lambda t: t.lower()) if lowercase else (lambda t: t)
         words = Vocab.build(([norm(t) for t in tw.tokens] for tw in tweets), min_count)
         chars = Vocab.build((c for tw in tweets for t in tw.tokens for c in [list(t)]), 1)
         return cls(words, chars)
 
     def to_dict(self) -> dict:
-        return {"words": self.words.to_dict(), "chars": self.chars.to_dict(), "tags": self.tags.to_dict()}
+        return {
+            "words": self.words.to_dict(),
+            "chars": self.chars.to_dict(),
+            "tags": self.tags.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Vocabularies:
-        return cls(Vocab.from_dict(d["words"]), Vocab.from_dict(d["chars"]), Vocab.from_dict(d["tags"]))
+        return cls(
+            Vocab.from_dict(d["words"]), Vocab.from_dict(d["chars"]), Vocab.from_dict(d["tags"])
+        )
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")

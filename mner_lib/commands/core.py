@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
-
 from pathlib import Path
 
-from mner_lib.data import DATASETS, ORPHAN_POLICIES, DataFormatError, Tweet, dataset_stats, format_stats, load_dataset, read_tweets
+from mner_lib.data import (
+    DATASETS,
+    ORPHAN_POLICIES,
+    DataFormatError,
+    Tweet,
+    dataset_stats,
+    format_stats,
+    load_dataset,
+    read_tweets,
+)
 
 
 def _data_stats(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.data_dir, args.orphan_policy)
     stats = dataset_stats(dataset)
     if args.json:
-        print(json.dumps({"dataset": args.dataset, "paths": dataset.paths, "splits": stats}, indent=2))
+        print(
+            json.dumps({"dataset": args.dataset, "paths": dataset.paths, "splits": stats}, indent=2)
+        )
     else:
         print(format_stats(args.dataset, stats))
     return 0
@@ -86,6 +96,9 @@ def _train(args: argparse.Namespace) -> int:
         patience=args.patience,
         orphan_policy=args.orphan_policy,
         model_options=_parse_options(args.option),
+        threads=args.threads,
+        crops=args.crops,
+        max_crops=args.max_crops,
         progress=not args.quiet,
     )
     result = run_training(cfg)
@@ -105,17 +118,22 @@ def _read_raw(args: argparse.Namespace) -> list[Tweet]:
             raise FileNotFoundError(f"file of tweets not found: {path}")
         text = path.read_text(encoding="utf-8")
         if text.lstrip("\ufeff").startswith("IMGID:"):
-            return [Tweet(t.id, t.tokens, ["O"] * len(t.tokens), t.source, t.line) for t in read_tweets(path)]
+            return [
+                Tweet(t.id, t.tokens, ["O"] * len(t.tokens), t.source, t.line)
+                for t in read_tweets(path)
+            ]
         lines = [ln for ln in text.splitlines() if ln.strip()]
     lines.extend(args.text or [])
     if not lines:
         raise ValueError("predict needs tweet text as arguments or --file")
-    return [Tweet(f"input_{i + 1}", ln.split(), ["O"] * len(ln.split())) for i, ln in enumerate(lines)]
+    return [
+        Tweet(f"input_{i + 1}", ln.split(), ["O"] * len(ln.split())) for i, ln in enumerate(lines)
+    ]
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from mner_lib.train import load_run
     from mner_lib.metrics import extract_entities
+    from mner_lib.train import load_run
 
     model, config = load_run(args.run)
     tweets = _read_raw(args)
@@ -123,7 +141,11 @@ def _predict(args: argparse.Namespace) -> int:
     if model.uses_images:
         from mner_lib.images import ImageFeatures
 
-        images = ImageFeatures(dataset=config.get("dataset", "demo"), condition="blank", backbone=config.get("backbone", "efficientnet-lite0"))
+        images = ImageFeatures(
+            dataset=config.get("dataset", "demo"),
+            condition="blank",
+            backbone=config.get("backbone", "efficientnet-lite0"),
+        )
     tags = model.predict(tweets, images(tweets) if images is not None else None)
     for tweet, pred in zip(tweets, tags):
         pred = list(pred) + ["O"] * (len(tweet.tokens) - len(pred))
@@ -176,10 +198,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--patience", type=int, default=None)
     tr.add_argument("--max-train", type=int, default=None)
     tr.add_argument("--device", default="auto", choices=DEVICES)
-    tr.add_argument("--condition", default=None, help="image condition: real, blank, synthetic, shuffled, missing:P (none for text models)")
+    tr.add_argument(
+        "--condition",
+        default=None,
+        help="image condition: real, blank, synthetic, shuffled, missing:P (none for text models)",
+    )
     tr.add_argument("--backbone", default=None)
     tr.add_argument("--orphan-policy", default=None, choices=ORPHAN_POLICIES)
-    tr.add_argument("--option", action="append", metavar="KEY=VALUE", help="a model config field (repeatable)")
+    tr.add_argument(
+        "--option", action="append", metavar="KEY=VALUE", help="a model config field (repeatable)"
+    )
+    tr.add_argument("--crops", default=None, help="object crops for GMF: none, saliency, boxes")
+    tr.add_argument("--max-crops", type=int, default=None)
+    tr.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (1 is fastest for small models)"
+    )
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)
 

@@ -136,7 +136,9 @@ class Tagger(nn.Module):
 
     @staticmethod
     def load(path: str | Path, map_location: str = "cpu") -> Tagger:
-        return Tagger.from_checkpoint(torch.load(path, map_location=map_location, weights_only=False))
+        return Tagger.from_checkpoint(
+            torch.load(path, map_location=map_location, weights_only=False)
+        )
 
     @torch.no_grad()
     def predict(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> list[list[str]]:

@@ -21,19 +21,28 @@ from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
-from mner_lib.models.embeddings import CharLSTM, WordEmbedding
+from mner_lib.models.embeddings import CharLSTM, WordEmbedding, bilstm_over_padding
 from mner_lib.vocab import Vocabularies, pad_chars, pad_sequences
 
 
 def collate_words_and_chars(
-    vocab: Vocabularies, tweets: Sequence[Tweet], lowercase: bool = False, max_word_len: int = 30
+    vocab: Vocabularies,
+    tweets: Sequence[Tweet],
+    lowercase: bool = False,
+    max_word_len: int = 30,
+    chars: bool = True,
 ) -> dict[str, Any]:
-    """Word ids, character ids and the mask of a batch (gold tags when the tweets have them)."""
+    """Word ids, character ids (unless ``chars=False``) and the mask of a batch, with the gold
+    tags when the tweets have them."""
     norm = (lambda t: t.lower()) if lowercase else (lambda t: t)
     words, mask = pad_sequences([vocab.words.encode([norm(t) for t in tw.tokens]) for tw in tweets])
-    chars = pad_chars([[vocab.chars.encode(list(t)) for t in tw.tokens] for tw in tweets], max_word_len)
     tags, _ = pad_sequences([vocab.tags.encode(tw.tags) for tw in tweets])
-    return {"words": words, "chars": chars, "mask": mask, "tags": tags}
+    batch = {"words": words, "mask": mask, "tags": tags}
+    if chars:  # padding characters is pure Python: skip it for models that do not read them
+        batch["chars"] = pad_chars(
+            [[vocab.chars.encode(list(t)) for t in tw.tokens] for tw in tweets], max_word_len
+        )
+    return batch
 
 
 @dataclass
@@ -71,17 +80,18 @@ class BiLSTMCRF(Tagger):
             self.oov_rate = self.words.load_glove(self.vocab.words)
 
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
-        return collate_words_and_chars(self.vocab, tweets, self.config.lowercase)
+        return collate_words_and_chars(
+            self.vocab, tweets, self.config.lowercase, chars=self.use_chars
+        )
 
-    def forward(self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False) -> TaggerOutput:
+    def forward(
+        self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False
+    ) -> TaggerOutput:
         x = self.words(batch["words"])
         if self.use_chars:
             x = torch.cat([x, self.chars(batch["chars"])], dim=-1)
         x = self.dropout(x)
-        lengths = batch["mask"].sum(-1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        h, _ = self.lstm(packed)
-        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=x.shape[1])
+        h = bilstm_over_padding(self.lstm, x, batch["mask"])  # = packing, ~3x faster on CPU
         emissions = self.emit(self.dropout(h))
         return self.crf_output(emissions, batch, decode)
 
@@ -125,22 +135,28 @@ class BertCRF(Tagger):
         if self.config.pretrained:
             from mner_lib.encoders import build_text_encoder
 
-            self.encoder.load_state_dict(build_text_encoder(self.config.encoder, pretrained=True).model.state_dict())
+            self.encoder.load_state_dict(
+                build_text_encoder(self.config.encoder, pretrained=True).model.state_dict()
+            )
 
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
         from mner_lib.encoders import align_subwords
 
-        aligned = align_subwords(self.tokenizer, [tw.tokens for tw in tweets], self.config.max_length)
+        aligned = align_subwords(
+            self.tokenizer, [tw.tokens for tw in tweets], self.config.max_length
+        )
         tags, _ = pad_sequences([self.vocab.tags.encode(tw.tags) for tw in tweets])
         return {
             "input_ids": aligned.input_ids,
             "attention_mask": aligned.attention_mask,
-            "first_subword": aligned.first_subword,
+            "first_subword": aligned.first_subword_index,
             "mask": aligned.word_mask,
             "tags": tags,
         }
 
-    def forward(self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False) -> TaggerOutput:
+    def forward(
+        self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False
+    ) -> TaggerOutput:
         out = self.encoder(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],

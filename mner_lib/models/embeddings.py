@@ -5,6 +5,8 @@
 * :class:`CharLSTM`: Lample et al.'s character BiLSTM (last states of both directions).
 * :class:`CharCNN`: a character CNN with max-pooling over the word (HSN, Ma & Hovy).
 * :class:`CharGRU`: TriMod's character Bi-GRU (last states of both directions).
+* :func:`bilstm_over_padding`: a one-layer BiLSTM over a right-padded batch, the same as packing
+  the sequences but about 3x faster on a CPU.
 
 Character inputs are (B, T, L) ids with 0 for padding; outputs are (B, T, d).
 """
@@ -113,3 +115,43 @@ class CharCNN(nn.Module):
         x = x.max(dim=-1).values
         x = torch.where(torch.isfinite(x), x, torch.zeros_like(x))
         return x.view(b, t, -1)
+
+
+def reverse_within_length(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence of ``x`` (B, T, ...) inside its length; padding stays at the end."""
+    length = x.shape[1]
+    lengths = mask.sum(dim=1, keepdim=True)  # (B, 1)
+    positions = torch.arange(length, device=x.device).unsqueeze(0)  # (1, T)
+    index = torch.where(positions < lengths, lengths - 1 - positions, positions)  # (B, T)
+    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)
+
+
+def bilstm_over_padding(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Run a one-layer bidirectional, batch-first ``lstm`` over right-padded ``x`` (B, T, d).
+
+    Equal to ``pack_padded_sequence -> lstm -> pad_packed_sequence`` (zeros at padding): the
+    forward direction runs over the padded batch (padding comes after every real position), the
+    backward direction over each sequence reversed inside its length, with that direction's own
+    weights. Packed sequences take PyTorch's slow step-by-step CPU path; padded ones its fused
+    kernel (about 3x faster for a tweet batch). Other LSTMs fall back to packing.
+    """
+    if lstm.num_layers != 1 or not lstm.bidirectional or not lstm.batch_first or lstm.proj_size:
+        lengths = mask.sum(-1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x, lengths, batch_first=True, enforce_sorted=False
+        )
+        h, _ = lstm(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=x.shape[1])
+        return h
+    zeros = x.new_zeros(1, x.shape[0], lstm.hidden_size)
+    outputs = []
+    for suffix, inputs in (("", x), ("_reverse", reverse_within_length(x, mask))):
+        params = [getattr(lstm, f"{name}_l0{suffix}") for name in ("weight_ih", "weight_hh")]
+        if lstm.bias:
+            params += [getattr(lstm, f"{name}_l0{suffix}") for name in ("bias_ih", "bias_hh")]
+        h, _, _ = torch.lstm(
+            inputs, (zeros, zeros), params, lstm.bias, 1, 0.0, lstm.training, False, True
+        )
+        outputs.append(h if suffix == "" else reverse_within_length(h, mask))
+    return torch.cat(outputs, dim=-1) * mask.unsqueeze(-1).to(x.dtype)

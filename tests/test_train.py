@@ -1,0 +1,219 @@
+"""The trainer: run folder, repeatability, resume after a kill, early stopping, accumulation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from mner_lib.data import TAGS, UnknownNameError, load_dataset, read_tweets
+from mner_lib.train import (
+    PAPER_DEFAULTS,
+    TrainConfig,
+    load_run,
+    resolve_config,
+    run_training,
+)
+
+TINY = {"use_glove": False, "hidden": 16, "word_dim": 16}
+
+
+def config(out: Path, **kwargs) -> TrainConfig:
+    values = dict(
+        dataset="demo",
+        out=str(out),
+        epochs=3,
+        max_train=60,
+        batch_size=10,
+        device="cpu",
+        progress=False,
+        model_options=dict(TINY),
+        seed=7,
+    )
+    values.update(kwargs)
+    return resolve_config("bilstm-crf", **values)
+
+
+def scores(metrics: dict) -> dict:
+    return {
+        s: {k: metrics[s][k] for k in ("precision", "recall", "f1", "per_type")}
+        for s in ("dev", "test")
+    }
+
+
+@pytest.fixture(scope="module")
+def run_a(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run_a")
+    return run_training(config(out))
+
+
+def test_run_folder_layout_and_metrics(run_a):
+    out = run_a.run_dir
+    for name in (
+        "config.json",
+        "metrics.json",
+        "history.jsonl",
+        "model.pt",
+        "predictions_dev.txt",
+        "predictions_test.txt",
+    ):
+        assert (out / name).is_file(), name
+    assert not (out / "checkpoint_last.pt").exists()  # removed once the run finished
+    m = json.loads((out / "metrics.json").read_text())
+    assert (m["model"], m["dataset"], m["condition"], m["seed"]) == (
+        "bilstm-crf",
+        "demo",
+        "none",
+        7,
+    )
+    for split in ("dev", "test"):
+        for key in ("precision", "recall", "f1"):
+            assert 0.0 <= m[split][key] <= 100.0
+        assert set(m[split]["per_type"]) >= {"PER", "LOC", "ORG", "MISC"}
+        assert {"precision", "recall", "f1"} <= set(m[split]["per_type"]["PER"])
+    assert m["commit"]
+    env = m["environment"]
+    assert env["torch"] == torch.__version__ and env["device"] == "cpu" and "python" in env
+    assert m["wall_seconds"] > 0 and m["train_tweets_per_second"] > 0
+    assert m["inference_tweets_per_second"] > 0
+    assert m["train_tweets"] == 60 and m["epochs_run"] == 3
+    assert len((out / "history.jsonl").read_text().splitlines()) == 3
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model"] == "bilstm-crf" and cfg["model_options"] == TINY and cfg["seed"] == 7
+
+
+def test_predictions_are_readable_and_aligned(run_a):
+    demo = load_dataset("demo")
+    m = run_a.metrics
+    for split, gold in (("dev", demo.dev), ("test", demo.test)):
+        pred = read_tweets(run_a.run_dir / f"predictions_{split}.txt")
+        assert [t.id for t in pred] == [t.id for t in gold]
+        assert [t.tokens for t in pred] == [t.tokens for t in gold]
+        assert all(tag in TAGS for t in pred for tag in t.tags)
+        from mner_lib.metrics import evaluate
+
+        again = evaluate([t.tags for t in gold], [t.tags for t in pred])
+        assert again["f1"] == pytest.approx(m[split]["f1"])
+
+
+def test_seeded_runs_repeat_and_resume_loses_nothing(run_a, tmp_path):
+    # the same seed again: identical scores and predictions
+    b = run_training(config(tmp_path / "b"))
+    assert scores(b.metrics) == scores(run_a.metrics)
+    for split in ("dev", "test"):
+        name = f"predictions_{split}.txt"
+        assert (tmp_path / "b" / name).read_text() == (run_a.run_dir / name).read_text()
+    # killed after one epoch, then started again with the same configuration
+    cfg = config(tmp_path / "c")
+    with pytest.raises(KeyboardInterrupt):
+        run_training(cfg, stop_after_epochs=1)
+    assert (tmp_path / "c" / "checkpoint_last.pt").is_file()
+    assert not (tmp_path / "c" / "metrics.json").exists()
+    # a different configuration may not reuse the unfinished folder
+    with pytest.raises(ValueError, match="unfinished run with another configuration"):
+        run_training(config(tmp_path / "c", seed=8))
+    c = run_training(config(tmp_path / "c"))
+    assert c.metrics["epochs_run"] == 3
+    assert scores(c.metrics) == scores(run_a.metrics)
+    assert (tmp_path / "c" / "predictions_test.txt").read_text() == (
+        run_a.run_dir / "predictions_test.txt"
+    ).read_text()
+    losses = [h["loss"] for h in c.history]
+    assert losses == [h["loss"] for h in run_a.history]
+    assert not (tmp_path / "c" / "checkpoint_last.pt").exists()
+
+
+def test_another_seed_differs(run_a, tmp_path):
+    other = run_training(config(tmp_path / "s", seed=8))
+    assert [h["loss"] for h in other.history] != [h["loss"] for h in run_a.history]
+
+
+def test_early_stopping_with_patience(tmp_path):
+    # a learning rate too small to change anything: dev F1 never improves after epoch 1
+    r = run_training(
+        config(tmp_path, epochs=10, patience=2, optimizer="sgd", lr=1e-12, max_train=20)
+    )
+    assert r.metrics["epochs_run"] == 3  # epoch 1 best, then 2 epochs without improvement
+    assert r.metrics["best_epoch"] == 1
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "model.pt", weights_only=False)["state_dict"]
+
+
+def test_gradient_accumulation_equals_a_bigger_batch(tmp_path):
+    """8 tweets, one epoch: batch 8 makes one update; batch 4 x accumulation 2 makes the same one
+    update; batch 4 without accumulation makes two different updates."""
+    common = dict(
+        epochs=1,
+        max_train=8,
+        optimizer="sgd",
+        lr=0.1,
+        model_options={**TINY, "dropout": 0.0},
+    )
+    big = run_training(config(tmp_path / "big", batch_size=8, **common))
+    acc = run_training(config(tmp_path / "acc", batch_size=4, grad_accum=2, **common))
+    two = run_training(config(tmp_path / "two", batch_size=4, **common))
+    from mner_lib.models import build_model
+    from mner_lib.train import set_seed
+
+    set_seed(7)  # the weights before training, as run_training builds them
+    init = build_model(
+        "bilstm-crf", load_dataset("demo", max_train=8, seed=7).train, common["model_options"]
+    ).state_dict()
+    w_big, w_acc, w_two = _weights(big.run_dir), _weights(acc.run_dir), _weights(two.run_dir)
+    assert not torch.allclose(w_big["emit.weight"], init["emit.weight"])  # an update happened
+    for name in w_big:
+        assert torch.allclose(w_big[name], w_acc[name], atol=1e-6), name
+    assert not torch.allclose(w_big["emit.weight"], w_two["emit.weight"], atol=1e-6)
+
+
+def test_load_run_from_the_folder(run_a):
+    model, cfg = load_run(run_a.run_dir)
+    assert cfg["model"] == "bilstm-crf"
+    demo = load_dataset("demo")
+    assert model.predict(demo.test[:5]) == [
+        t.tags for t in read_tweets(run_a.run_dir / "predictions_test.txt")[:5]
+    ]
+    with pytest.raises(FileNotFoundError, match="no model.pt"):
+        load_run(run_a.run_dir / "nothing")
+
+
+# ------------------------------------------------------------------ configuration errors
+def test_paper_defaults_and_overrides():
+    cfg = resolve_config("bilstm-crf")
+    for key, value in PAPER_DEFAULTS["bilstm-crf"].items():
+        assert getattr(cfg, key) == value
+    assert resolve_config("bilstm-crf", lr=0.1, optimizer="adam").lr == 0.1
+    assert resolve_config("bert-crf").encoder_lr == 5e-5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "listed"),
+    [
+        ({"model": "bilstm"}, UnknownNameError, ["bilstm-crf", "hbilstm-crf", "bert-crf"]),
+        ({"dataset": "twitter2016"}, UnknownNameError, ["twitter2015", "twitter2017", "demo"]),
+        ({"optimizer": "rmsprop"}, UnknownNameError, ["adam", "adamw", "sgd"]),
+        ({"schedule": "cosine"}, UnknownNameError, ["constant", "inverse-decay", "linear-warmup"]),
+        ({"device": "tpu"}, UnknownNameError, ["auto", "cpu", "cuda"]),
+        ({"orphan_policy": "fix"}, UnknownNameError, ["keep", "repair", "error"]),
+        ({"learning_rate": 0.1}, ValueError, ["lr", "epochs", "grad_accum"]),
+        ({"epochs": 0}, ValueError, ["epochs must be at least 1"]),
+        ({"condition": "real"}, ValueError, ["uses no images"]),
+    ],
+)
+def test_config_errors_list_the_valid_values(kwargs, error, listed):
+    model = kwargs.pop("model", "bilstm-crf")
+    with pytest.raises(error) as info:
+        resolve_config(model, **kwargs)
+    for word in listed:
+        assert word in str(info.value)
+
+
+def test_unknown_model_option_lists_valid_ones(tmp_path):
+    with pytest.raises(ValueError) as info:
+        run_training(config(tmp_path, model_options={"hiden": 3}))
+    message = str(info.value)
+    assert "hiden" in message and "hidden" in message and "use_glove" in message
