@@ -1,0 +1,32 @@
+"""The image side: robust loading, backbones by name, the feature cache, conditions, probe, crops.
+
+Models use only :class:`ImageFeatures` and :class:`ImageBatch` (the contract in
+:mod:`mner_lib.images.api`).
+"""
+
+from mner_lib.images.api import CONDITIONS, ImageBatch
+from mner_lib.images.backbones import (
+    BACKBONES,
+    ImageBackbone,
+    build_image_backbone,
+    imagenet_class_names,
+)
+from mner_lib.images.features import ImageFeatures, parse_condition
+from mner_lib.images.loading import LoadReport, blank_image, open_rgb
+from mner_lib.images.probe import draw_probe, probe_types
+
+__all__ = [
+    "BACKBONES",
+    "CONDITIONS",
+    "ImageBackbone",
+    "ImageBatch",
+    "ImageFeatures",
+    "LoadReport",
+    "blank_image",
+    "build_image_backbone",
+    "draw_probe",
+    "imagenet_class_names",
+    "open_rgb",
+    "parse_condition",
+    "probe_types",
+]

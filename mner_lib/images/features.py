@@ -1,0 +1,562 @@
+"""Image features for tweets: which image a tweet gets (the condition) and what comes out.
+
+Conditions
+----------
+``real``       the tweet's own image ``<image_dir>/<id>.jpg`` (opened by content; when the file is
+               missing or unusable, the blank image and a flag saying why). When the dataset has
+               no image folder at all, every tweet gets the blank image flagged ``missing``.
+``blank``      the blank constant image for every tweet (the papers' "w/o VF"), flag ``blank``.
+``synthetic``  the visual-clue probe drawn from the tweet's gold entity types
+               (:mod:`mner_lib.images.probe`: types only, no words), flag ``synthetic``.
+``shuffled``   each tweet gets *another* tweet's image (a seeded cycle over the dataset's tweets:
+               never its own), flag ``shuffled``.
+``missing:p``  a seeded fraction p of the tweets get the blank image (flag ``dropped``), the
+               others their own.
+
+``shuffled`` and ``missing:p`` draw from the real images when the dataset's image folder exists
+and from the synthetic probe otherwise; ``shuffled:real``, ``shuffled:synthetic``,
+``missing:0.3:real`` and ``missing:0.3:synthetic`` choose explicitly. A result is labelled
+synthetic (``describe()["synthetic"]``) whenever probe images are involved, and for the demo
+corpus, whose shipped images are probe drawings.
+
+Features
+--------
+For each image the backbone (:mod:`mner_lib.images.backbones`) gives four stage maps; each is
+average-pooled to 7x7 (the pyramid, GMF's F_1..F_4); the last pooled map is the region grid
+(49 x D, HSN's V), its mean over the backbone's native last map the global vector, and the
+classifier's softmax the top-k ImageNet labels. Crops (GMF's objects) are the global vectors of
+up to ``max_crops`` crops (:mod:`mner_lib.images.crops`).
+
+Caching
+-------
+Features are stored by content key (:mod:`mner_lib.images.cache`): the SHA-1 of the image file's
+bytes, the probe's drawing arguments (the drawing is a pure function of them), or ``blank``,
+under a folder named by backbone, weights and image size. ``shuffled`` therefore reuses the
+features of the images it permutes, and a second run computes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from mner_lib.data import Tweet, UnknownNameError, load_dataset
+from mner_lib.data import image_dir as dataset_image_dir
+from mner_lib.images.api import ImageBatch
+from mner_lib.images.backbones import (
+    BACKBONES,
+    STAGE_CHANNELS,
+    ImageBackbone,
+    build_image_backbone,
+    imagenet_class_names,
+)
+from mner_lib.images.cache import FeatureStore, default_cache_dir, store_name
+from mner_lib.images.crops import CROP_MODES, read_voc_boxes, saliency_boxes, scale_boxes
+from mner_lib.images.loading import (
+    DEFAULT_MAX_PIXELS,
+    LOGGER,
+    LoadReport,
+    blank_image,
+    open_rgb,
+)
+from mner_lib.images.probe import draw_probe, probe_key, probe_types
+
+FEATURE_VERSION = 1
+GRID = 7
+BLANK_KEY = "blank"
+CONDITION_KINDS = ("real", "blank", "synthetic", "shuffled", "missing")
+BASES = ("auto", "real", "synthetic")
+BASE_NAMES = ("regions", "global", "pyr0", "pyr1", "pyr2", "logits")
+
+
+@dataclass(frozen=True)
+class Condition:
+    kind: str
+    p: float = 0.0
+    base: str = "auto"
+
+    @property
+    def text(self) -> str:
+        out = self.kind if self.kind != "missing" else f"missing:{self.p:g}"
+        return out if self.base == "auto" else f"{out}:{self.base}"
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse ``real | blank | synthetic | shuffled[:base] | missing:p[:base]``."""
+    valid = "real, blank, synthetic, shuffled[:real|synthetic], missing:<p>[:real|synthetic]"
+    parts = str(text).split(":")
+    kind = parts[0]
+    if kind not in CONDITION_KINDS:
+        raise UnknownNameError(f"unknown image condition {text!r}; valid: {valid}")
+    if kind in ("real", "blank", "synthetic"):
+        if len(parts) != 1:
+            raise UnknownNameError(f"image condition {text!r} takes no argument; valid: {valid}")
+        return Condition(kind)
+    if kind == "shuffled":
+        base = parts[1] if len(parts) > 1 else "auto"
+        if len(parts) > 2 or base not in BASES:
+            raise UnknownNameError(f"bad image condition {text!r}; valid: {valid}")
+        return Condition(kind, 0.0, base)
+    if len(parts) < 2 or len(parts) > 3:
+        raise UnknownNameError(f"image condition {text!r} needs a fraction; valid: {valid}")
+    try:
+        p = float(parts[1])
+    except ValueError as err:
+        raise UnknownNameError(f"image condition {text!r}: {parts[1]!r} is not a number") from err
+    if not 0.0 <= p <= 1.0:
+        raise UnknownNameError(f"image condition {text!r}: fraction must be in [0, 1]")
+    base = parts[2] if len(parts) > 2 else "auto"
+    if base not in BASES:
+        raise UnknownNameError(f"bad image condition {text!r}; valid: {valid}")
+    return Condition(kind, p, base)
+
+
+def _unit_hash(*parts: object) -> float:
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") / 2**64
+
+
+@dataclass
+class _Plan:
+    key: str
+    flag: str
+    source: tuple  # ("blank",) | ("file", path, tweet_id) | ("probe", tweet_id, types)
+
+
+class ImageFeatures:
+    """Image features of tweets under a condition; the models' one entry point (see module doc).
+
+    ``crops``: ``none | saliency | boxes`` with ``max_crops`` crops (GMF's m). ``boxes_dir``:
+    Pascal-VOC xml folder for ``boxes`` (default ``<data>/twitter10000/xml``). ``batch_size``:
+    images per backbone call. ``max_pixels``: refuse images with more pixels (bombs).
+    """
+
+    def __init__(
+        self,
+        dataset: str = "twitter2015",
+        data_dir: str | os.PathLike | None = None,
+        backbone: str = "efficientnet-lite0",
+        condition: str = "blank",
+        seed: int = 0,
+        image_dir: str | os.PathLike | None = None,
+        crops: str = "none",
+        max_crops: int = 0,
+        cache_dir: str | os.PathLike | None = None,
+        image_size: int = 224,
+        top_k: int = 5,
+        pretrained: bool = True,
+        boxes_dir: str | os.PathLike | None = None,
+        batch_size: int = 16,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ):
+        if backbone not in BACKBONES:
+            raise UnknownNameError(
+                f"unknown image backbone {backbone!r}; valid: {', '.join(sorted(BACKBONES))}"
+            )
+        if crops not in CROP_MODES:
+            raise UnknownNameError(f"unknown crops {crops!r}; valid: {', '.join(CROP_MODES)}")
+        if crops != "none" and max_crops < 1:
+            raise ValueError(f"crops={crops!r} needs max_crops >= 1, got {max_crops}")
+        if image_size < 32:
+            raise ValueError(f"image_size must be at least 32 pixels, got {image_size}")
+        if not 1 <= top_k <= 1000:
+            raise ValueError(f"top_k must be in 1..1000, got {top_k}")
+        self.dataset = dataset
+        self.data_dir = data_dir
+        self.backbone_name = backbone
+        self.cond = parse_condition(condition)
+        self.condition = self.cond.text
+        self.seed = seed
+        self.crops = crops
+        self.max_crops = max_crops if crops != "none" else 0
+        self.image_size = image_size
+        self.top_k = top_k
+        self.pretrained = pretrained
+        self.batch_size = batch_size
+        self.max_pixels = max_pixels
+        self.boxes_dir = Path(boxes_dir) if boxes_dir else None
+        self.image_dir = self._resolve_image_dir(image_dir)
+        self.has_images = self.image_dir is not None and self.image_dir.is_dir()
+        self.base = self.cond.base
+        if self.base == "auto":
+            self.base = "real" if self.has_images else "synthetic"
+        channels = STAGE_CHANNELS[backbone]
+        self.pyramid_channels: list[int] = list(channels)
+        self.global_dim: int = channels[-1]
+        self.region_dim: int = channels[-1]
+        self.cache_root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        name = store_name(backbone, pretrained, image_size, FEATURE_VERSION, seed)
+        self.store_dir = self.cache_root / name
+        self._store: FeatureStore | None = None
+        self._crop_store: FeatureStore | None = None
+        self._model: ImageBackbone | None = None
+        self._file_keys: dict[str, str] = {}
+        self._failures: dict[str, str] | None = None
+        self._pool: dict[str, Tweet] | None = None
+        self._partner: dict[str, str] = {}
+        self.flag_counts: Counter = Counter()
+        self.report = LoadReport()
+        self.computed = 0  # images run through the backbone by this object
+
+    # -- setup --------------------------------------------------------------------------------
+    def _resolve_image_dir(self, image_dir: str | os.PathLike | None) -> Path | None:
+        if image_dir is not None:
+            return Path(image_dir)
+        try:
+            return dataset_image_dir(self.dataset, self.data_dir)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    @property
+    def synthetic(self) -> bool:
+        uses_probe = self.cond.kind == "synthetic" or (
+            self.cond.kind in ("shuffled", "missing") and self.base == "synthetic"
+        )
+        return uses_probe or self.dataset == "demo"
+
+    @property
+    def store(self) -> FeatureStore:
+        if self._store is None:
+            self._store = FeatureStore(self.store_dir)
+        return self._store
+
+    @property
+    def crop_store(self) -> FeatureStore:
+        if self._crop_store is None:
+            self._crop_store = FeatureStore(self.store_dir / "crops", shard_rows=256)
+        return self._crop_store
+
+    @property
+    def model(self) -> ImageBackbone:
+        if self._model is None:
+            self._model = build_image_backbone(self.backbone_name, self.pretrained, self.seed)
+        return self._model
+
+    def describe(self) -> dict:
+        return {
+            "backbone": self.backbone_name,
+            "pretrained": self.pretrained,
+            "condition": self.condition,
+            "base": self.base if self.cond.kind in ("shuffled", "missing") else self.cond.kind,
+            "synthetic": self.synthetic,
+            "image_size": self.image_size,
+            "flags": dict(self.flag_counts),
+            "global_dim": self.global_dim,
+            "region_dim": self.region_dim,
+            "pyramid_channels": list(self.pyramid_channels),
+            "crops": self.crops,
+            "max_crops": self.max_crops,
+            "image_dir": str(self.image_dir) if self.image_dir else None,
+            "cache": str(self.store_dir),
+        }
+
+    # -- which image a tweet gets --------------------------------------------------------------
+    def _failures_map(self) -> dict[str, str]:
+        if self._failures is None:
+            self._failures = {}
+            path = self.store_dir / "failures.tsv"
+            if path.is_file():
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    key, _, flag = line.partition("\t")
+                    self._failures[key] = flag
+        return self._failures
+
+    def _record_failure(self, key: str, flag: str) -> None:
+        self._failures_map()[key] = flag
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.store_dir / "failures.tsv", "a", encoding="utf-8") as f:
+            f.write(f"{key}\t{flag}\n")
+
+    def _file_plan(self, tweet_id: str) -> _Plan:
+        if not self.has_images:
+            return _Plan(BLANK_KEY, "missing", ("blank",))
+        path = self.image_dir / f"{tweet_id}.jpg"
+        key = self._file_keys.get(str(path))
+        if key is None:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                return _Plan(BLANK_KEY, "missing", ("blank",))
+            except OSError:
+                return _Plan(BLANK_KEY, "undecodable", ("blank",))
+            if not data:
+                return _Plan(BLANK_KEY, "zero-byte", ("blank",))
+            key = "file-" + hashlib.sha1(data).hexdigest()
+            self._file_keys[str(path)] = key
+        return _Plan(key, self._failures_map().get(key, ""), ("file", str(path), tweet_id))
+
+    def _probe_plan(self, tweet: Tweet, flag: str) -> _Plan:
+        types = probe_types(tweet.tags)
+        key = probe_key(tweet.id, types, self.seed, self.image_size)
+        return _Plan(key, flag, ("probe", tweet.id, tuple(types)))
+
+    def _base_plan(self, tweet: Tweet, flag: str) -> _Plan:
+        if self.base == "synthetic":
+            return self._probe_plan(tweet, flag)
+        plan = self._file_plan(tweet.id)
+        if not plan.flag:
+            plan.flag = flag
+        return plan
+
+    def _ensure_pool(self, tweets: Sequence[Tweet]) -> None:
+        if self._pool is None:
+            pool: dict[str, Tweet] = {}
+            try:
+                data = load_dataset(self.dataset, self.data_dir)
+                for split in ("train", "dev", "test"):
+                    for tweet in data.split(split):
+                        pool.setdefault(tweet.id, tweet)
+            except (FileNotFoundError, ValueError):
+                pass
+            for tweet in tweets:
+                pool.setdefault(tweet.id, tweet)
+            ids = sorted(pool)
+            order = np.random.default_rng(self.seed).permutation(len(ids))
+            cycle = [ids[i] for i in order]
+            self._partner = {a: cycle[(i + 1) % len(cycle)] for i, a in enumerate(cycle)}
+            self._pool = pool
+        for tweet in tweets:
+            if tweet.id not in self._pool:  # a tweet outside the dataset: a hashed partner
+                ids = sorted(self._pool)
+                index = int(_unit_hash("partner", tweet.id, self.seed) * len(ids))
+                partner = ids[index]
+                if partner == tweet.id:
+                    partner = ids[(index + 1) % len(ids)]
+                self._partner[tweet.id] = partner
+
+    def plan(self, tweet: Tweet) -> _Plan:
+        kind = self.cond.kind
+        if kind == "blank":
+            return _Plan(BLANK_KEY, "blank", ("blank",))
+        if kind == "synthetic":
+            return self._probe_plan(tweet, "synthetic")
+        if kind == "real":
+            return self._file_plan(tweet.id)
+        if kind == "missing":
+            if _unit_hash("drop", tweet.id, self.seed) < self.cond.p:
+                return _Plan(BLANK_KEY, "dropped", ("blank",))
+            return self._base_plan(tweet, "synthetic" if self.base == "synthetic" else "")
+        # shuffled
+        self._ensure_pool([tweet])
+        partner_id = self._partner.get(tweet.id, tweet.id)
+        if partner_id == tweet.id:
+            return _Plan(BLANK_KEY, "shuffled-alone", ("blank",))
+        return self._base_plan(self._pool[partner_id], "shuffled")
+
+    # -- computing ----------------------------------------------------------------------------
+    def _image(self, plan: _Plan) -> tuple[Image.Image, str, list]:
+        """(RGB image, failure flag or "", boxes for the 'boxes' crop mode)."""
+        kind = plan.source[0]
+        if kind == "blank":
+            return blank_image(self.image_size), "", []
+        if kind == "probe":
+            drawing = draw_probe(plan.source[1], plan.source[2], self.seed, self.image_size)
+            return drawing.image, "", [box for _, box in drawing.boxes]
+        result = open_rgb(plan.source[1], self.max_pixels)
+        if result.image is None:
+            return blank_image(self.image_size), result.flag, []
+        boxes = []
+        if self.crops == "boxes":
+            boxes = self._file_boxes(plan.source[2], result.image.size)
+        return result.image, "", boxes
+
+    def _file_boxes(self, tweet_id: str, size: tuple[int, int]) -> list:
+        folder = self.boxes_dir
+        if folder is None:
+            try:
+                from mner_lib.data import resolve_data_dir
+
+                root = resolve_data_dir(self.data_dir)
+            except FileNotFoundError:
+                root = None
+            if root is None:
+                return []
+            folder = root / "twitter10000" / "xml"
+        path = folder / f"{tweet_id}.xml"
+        if not path.is_file():
+            return []
+        xml_size, named = read_voc_boxes(path)
+        return scale_boxes([box for _, box in named], xml_size, size)
+
+    def _tensor(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        size = (self.image_size, self.image_size)
+        arrays = [np.asarray(im.resize(size, Image.BICUBIC), dtype=np.float32) for im in images]
+        batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2) / 255.0
+        mean = torch.tensor(self.model.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.model.std).view(1, 3, 1, 1)
+        return (batch - mean) / std
+
+    @torch.inference_mode()
+    def _forward(self, images: Sequence[Image.Image]) -> dict[str, np.ndarray]:
+        out = self.model(self._tensor(images))
+        pooled = [F.adaptive_avg_pool2d(s, GRID) for s in out.stages]
+        last = pooled[-1]
+        return {
+            "regions": last.flatten(2).transpose(1, 2).numpy(),  # (B, 49, D)
+            "global": out.stages[-1].mean(dim=(2, 3)).numpy(),  # (B, D)
+            "pyr0": pooled[0].numpy(),
+            "pyr1": pooled[1].numpy(),
+            "pyr2": pooled[2].numpy(),
+            "logits": out.logits.numpy(),
+        }
+
+    def _crop_key(self, key: str) -> str:
+        return f"{key}|{self.crops}{self.max_crops}"
+
+    def _crop_arrays(
+        self, image: Image.Image, regions: np.ndarray, boxes: list, none: bool = False
+    ) -> dict:
+        m = self.max_crops
+        if none:
+            boxes = []
+        elif self.crops == "saliency":
+            energy = np.linalg.norm(regions.reshape(GRID, GRID, -1).astype(np.float32), axis=-1)
+            boxes = saliency_boxes(energy, image.width, image.height, m)
+        boxes = list(boxes)[:m]
+        vecs = np.zeros((m, self.global_dim), np.float32)
+        mask = np.zeros(m, np.float32)
+        norm_boxes = np.zeros((m, 4), np.float32)
+        if boxes:
+            crops = [image.crop(box) for box in boxes]
+            vecs[: len(boxes)] = self._forward(crops)["global"]
+            mask[: len(boxes)] = 1.0
+            norm_boxes[: len(boxes)] = np.asarray(boxes, np.float32) / np.asarray(
+                [image.width, image.height, image.width, image.height], np.float32
+            )
+        return {"crops": vecs, "mask": mask, "boxes": norm_boxes}
+
+    def _ensure(self, plans: Sequence[_Plan], progress: bool = False) -> None:
+        store = self.store
+        missing_keys = set(store.missing([p.key for p in plans]))
+        todo = {p.key: p for p in plans if p.key in missing_keys}
+        crop_todo: dict[str, _Plan] = {}
+        if self.crops != "none":
+            crop_keys = {self._crop_key(p.key): p for p in plans}
+            missing = set(self.crop_store.missing(list(crop_keys)))
+            crop_todo = {k: p for k, p in crop_keys.items() if k in missing}
+        work = list(todo.values()) + [p for p in crop_todo.values() if p.key not in todo]
+        if not work:
+            return
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(work), desc=f"features {self.backbone_name}", unit="img")
+        for start in range(0, len(work), self.batch_size):
+            chunk = work[start : start + self.batch_size]
+            loaded = [self._image(p) for p in chunk]
+            need = [i for i, p in enumerate(chunk) if p.key in todo]
+            arrays = self._forward([loaded[i][0] for i in need]) if need else {}
+            for row, i in enumerate(need):
+                key = chunk[i].key
+                store.put(key, {name: arrays[name][row] for name in BASE_NAMES})
+                if loaded[i][1]:
+                    self._record_failure(key, loaded[i][1])
+            self.computed += len(need)
+            for i, plan in enumerate(chunk):
+                crop_key = self._crop_key(plan.key)
+                if crop_key not in crop_todo:
+                    continue
+                if plan.key in todo:
+                    regions = arrays["regions"][need.index(i)]
+                else:
+                    regions = store.get([plan.key], ["regions"])["regions"][0]
+                image, failed, boxes = loaded[i]
+                no_image = failed or plan.source[0] == "blank"  # the blank image has no objects
+                arrays_c = self._crop_arrays(image, regions, boxes, none=bool(no_image))
+                self.crop_store.put(crop_key, arrays_c)
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        store.flush()
+        if self.crops != "none":
+            self.crop_store.flush()
+
+    # -- public -----------------------------------------------------------------------------
+    def prepare(self, tweets: Iterable[Tweet], progress: bool = False, chunk: int = 2048) -> dict:
+        """Compute and cache the features of ``tweets`` (streamed; idempotent).
+
+        Returns counts: ``tweets``, ``unique_images``, ``computed`` (backbone runs now) and
+        ``flags``; logs one warning line when images had to be replaced by the blank one.
+        """
+        tweets = list(tweets)
+        if self.cond.kind == "shuffled":
+            self._ensure_pool(tweets)
+        report = LoadReport()
+        flags: Counter = Counter()
+        keys: set[str] = set()
+        before = self.computed
+        for start in range(0, len(tweets), chunk):
+            part = tweets[start : start + chunk]
+            plans = [self.plan(t) for t in part]
+            self._ensure(plans, progress=progress)
+            for tweet, p in zip(part, plans):
+                flag = p.flag or self._failures_map().get(p.key, "")
+                report.add(tweet.id, flag)
+                flags[flag] += 1
+                keys.add(p.key)
+        report.warn()
+        self.report = report
+        return {
+            "tweets": len(tweets),
+            "unique_images": len(keys),
+            "computed": self.computed - before,
+            "flags": dict(flags),
+        }
+
+    def __call__(self, tweets: Sequence[Tweet]) -> ImageBatch:
+        """Features of a batch (read from the cache; computed and cached on demand)."""
+        plans = [self.plan(t) for t in tweets]
+        self._ensure(plans)
+        keys = [p.key for p in plans]
+        arrays = self.store.get(keys, BASE_NAMES)
+        failures = self._failures_map()
+        flags = [p.flag or failures.get(p.key, "") for p in plans]
+        fresh = LoadReport()
+        for tweet, flag in zip(tweets, flags):
+            self.flag_counts[flag] += 1
+            self.report.add(tweet.id, flag)
+            fresh.add(tweet.id, flag)
+        if fresh.replaced:
+            LOGGER.debug(fresh.summary())
+        probs = torch.from_numpy(arrays["logits"]).softmax(dim=-1)
+        top_p, top_i = probs.topk(self.top_k, dim=-1)
+        names = imagenet_class_names()
+        labels = [
+            [(names[int(i)], float(p)) for p, i in zip(row_p, row_i)]
+            for row_p, row_i in zip(top_p, top_i)
+        ]
+        crops = crop_mask = None
+        meta = {
+            "backbone": self.backbone_name,
+            "condition": self.condition,
+            "synthetic": self.synthetic,
+            "image_size": self.image_size,
+            "keys": keys,
+        }
+        if self.crops != "none":
+            c = self.crop_store.get([self._crop_key(k) for k in keys], ["crops", "mask", "boxes"])
+            crops = torch.from_numpy(c["crops"])
+            crop_mask = torch.from_numpy(c["mask"]) > 0.5
+            meta["crop_boxes"] = torch.from_numpy(c["boxes"])  # (B, M, 4) in [0, 1]
+        return ImageBatch(
+            global_vec=torch.from_numpy(arrays["global"]),
+            regions=torch.from_numpy(arrays["regions"]),
+            pyramid=[torch.from_numpy(arrays[f"pyr{i}"]) for i in range(3)]
+            + [torch.from_numpy(arrays["regions"]).transpose(1, 2).reshape(len(keys), -1, 7, 7)],
+            labels=labels,
+            flags=flags,
+            crops=crops,
+            crop_mask=crop_mask,
+            meta=meta,
+        )
