@@ -1,0 +1,148 @@
+"""``python -m mner_lib hashtags train|segment|evaluate``: the hashtag segmenter of TriMod.
+
+- ``train --dataset NAME [--dataset NAME2] [--data-dir D] --out FILE [--epochs N --seed S]``:
+  self-supervised training on the datasets' training text (a seeded tenth of the tweets is held
+  out), then the held-out scores of the model and both dictionary baselines.
+- ``segment (--model FILE | --baseline wordsegment|wordninja) "#tag1" "#tag2" ...``: one line per
+  tag, ``#tag<TAB>word word word``.
+- ``evaluate --model FILE [--data-dir D] [--json OUT]``: rebuilds the held-out phrases the model
+  was trained without (datasets, seed and split stored in the model file) and scores the model and
+  both baselines: exact-match accuracy and boundary F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from mner_lib.data import load_dataset
+from mner_lib.hashtags import (
+    BASELINES,
+    DictionarySegmenter,
+    HashtagSegmenter,
+    HashtagSegmenterConfig,
+    JoinedExample,
+    TrainConfig,
+    heldout_split,
+    train_segmenter,
+)
+
+
+def _corpus(datasets: list[str], data_dir: str | None) -> list:
+    tweets = []
+    for name in datasets:
+        tweets.extend(load_dataset(name, data_dir).train)
+    return tweets
+
+
+def _heldout(meta: dict, data_dir: str | None) -> tuple[list[JoinedExample], list[JoinedExample]]:
+    split = meta["split"]
+    tweets = _corpus(meta["datasets"], data_dir)
+    return heldout_split(
+        tweets, split["seed"], split["test_fraction"], split["min_words"], split["max_words"]
+    )
+
+
+def score_all(model: HashtagSegmenter, heldout: list[JoinedExample]) -> dict[str, dict]:
+    """Held-out scores of the model and both baselines."""
+    from mner_lib.hashtags import evaluate_segmenter
+
+    scores = {"learned": evaluate_segmenter(model, heldout)}
+    for name in BASELINES:
+        scores[name] = evaluate_segmenter(DictionarySegmenter(name), heldout)
+    return scores
+
+
+def _print_scores(scores: dict[str, dict]) -> None:
+    print(f"{'segmenter':<12} {'n':>6} {'exact':>7} {'bound-P':>8} {'bound-R':>8} {'bound-F1':>9}")
+    for name, s in scores.items():
+        print(
+            f"{name:<12} {s['n']:>6} {s['exact_match']:>7.3f} {s['boundary_precision']:>8.3f} "
+            f"{s['boundary_recall']:>8.3f} {s['boundary_f1']:>9.3f}"
+        )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    tweets = _corpus(args.dataset, args.data_dir)
+    split = {
+        "seed": args.seed,
+        "test_fraction": args.test_fraction,
+        "min_words": args.min_words,
+        "max_words": args.max_words,
+    }
+    train, heldout = heldout_split(tweets, **split)
+    print(f"{len(tweets)} tweets: {len(train)} training phrases, {len(heldout)} held-out phrases")
+    meta = {"datasets": list(args.dataset), "split": split}
+    model, history = train_segmenter(
+        train,
+        HashtagSegmenterConfig(),
+        TrainConfig(epochs=args.epochs, seed=args.seed),
+        meta=meta,
+        log=print,
+    )
+    model.meta["epoch_loss"] = history.epoch_loss
+    model.save(args.out)
+    print(f"saved {args.out}")
+    _print_scores(score_all(model, heldout))
+    return 0
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    if (args.model is None) == (args.baseline is None):
+        raise ValueError("give exactly one of --model FILE or --baseline NAME")
+    if args.baseline is not None:
+        segmenter = DictionarySegmenter(args.baseline)
+    else:
+        segmenter = HashtagSegmenter.load(args.model)
+    for tag, words in zip(args.tags, segmenter.segment_many(args.tags, not args.no_case_prior)):
+        print(f"{tag}\t{' '.join(words)}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model = HashtagSegmenter.load(args.model)
+    if "split" not in model.meta or "datasets" not in model.meta:
+        raise ValueError(
+            f"{args.model}: the model file does not say which data it was trained on "
+            "(meta 'datasets'/'split' missing); train it with 'hashtags train'"
+        )
+    _, heldout = _heldout(model.meta, args.data_dir)
+    if args.limit:
+        heldout = heldout[: args.limit]
+    scores = score_all(model, heldout)
+    _print_scores(scores)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("hashtags", help="train, run and evaluate the hashtag segmenter")
+    sub = parser.add_subparsers(dest="hashtags_command", required=True)
+
+    train = sub.add_parser("train", help="self-supervised training on a corpus's own text")
+    train.add_argument("--dataset", action="append", required=True, help="repeat to combine")
+    train.add_argument("--data-dir", default=None)
+    train.add_argument("--out", required=True, help="model file to write (.pt)")
+    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--test-fraction", type=float, default=0.1)
+    train.add_argument("--min-words", type=int, default=1)
+    train.add_argument("--max-words", type=int, default=4)
+    train.set_defaults(func=cmd_train)
+
+    seg = sub.add_parser("segment", help="segment hashtags given on the command line")
+    seg.add_argument("tags", nargs="+", help="hashtags, with or without '#'")
+    seg.add_argument("--model", default=None, help="a model file from 'hashtags train'")
+    seg.add_argument("--baseline", default=None, choices=BASELINES)
+    seg.add_argument("--no-case-prior", action="store_true", help="ignore CamelCase boundaries")
+    seg.set_defaults(func=cmd_segment)
+
+    ev = sub.add_parser("evaluate", help="score a model and the baselines on held-out phrases")
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--data-dir", default=None)
+    ev.add_argument("--limit", type=int, default=0, help="score only the first N held-out phrases")
+    ev.add_argument("--json", default=None, help="also write the scores to this file")
+    ev.set_defaults(func=cmd_evaluate)
