@@ -46,7 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", required=True, help="comma-separated model names")
     p.add_argument("--datasets", default="demo")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--conditions", default="none,blank", help="'none' for text models; image conditions for the others")
+    p.add_argument(
+        "--conditions",
+        default="none,blank",
+        help="'none' for text models; image conditions for the others",
+    )
     p.add_argument("--data-dir", default=None)
     p.add_argument("--root", default="results")
     p.add_argument("--epochs", type=int, default=None)

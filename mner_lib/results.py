@@ -1,0 +1,297 @@
+"""Results as tables: our runs (``results/**/metrics.json``) and the papers' reported numbers.
+
+:func:`load_runs` reads every ``metrics.json`` under a folder into one row per run (model,
+dataset, image condition, synthetic flag, backbone, text encoder, seed, test and dev P/R/F1,
+per-type F1, speed, hardware, and the file it came from). :func:`aggregate` groups runs that
+differ only in their seed and reports mean ± std over seeds, keeping the synthetic flag and the
+list of source files. :func:`paper_table` holds the numbers the papers print, one row per
+(paper, table, model, dataset, variant), each row naming the paper file and table it quotes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
+#: columns that identify a setting; runs that share them differ only in their seed
+GROUP_KEYS = (
+    "model",
+    "dataset",
+    "condition",
+    "synthetic",
+    "backbone",
+    "text_encoder",
+    "max_train",
+    "max_eval",
+    "variant",
+)
+RUN_COLUMNS = GROUP_KEYS + (
+    "seed",
+    "precision",
+    "recall",
+    "f1",
+    "dev_f1",
+    *(f"f1_{t}" for t in ENTITY_TYPES),
+    "epochs_run",
+    "train_tweets",
+    "train_tweets_per_second",
+    "inference_tweets_per_second",
+    "wall_seconds",
+    "device",
+    "gpu",
+    "cpu_count",
+    "python",
+    "torch",
+    "commit",
+    "source",
+)
+
+
+def _missing(value: Any) -> Any:
+    return "none" if value is None else value
+
+
+def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
+    """One table row from one ``metrics.json`` (as written by :func:`mner_lib.train.run_training`)."""
+    for key in ("model", "dataset", "test"):
+        if key not in metrics:
+            raise ValueError(f"{source}: metrics.json has no {key!r} field (not a training run?)")
+    test = metrics["test"]
+    env = metrics.get("environment", {}) or {}
+    per_type = test.get("per_type", {})
+    options = (metrics.get("config") or {}).get("model_options") or {}
+    row = {
+        "model": metrics["model"],
+        "dataset": metrics["dataset"],
+        "condition": metrics.get("condition", "none"),
+        "synthetic": bool(metrics.get("synthetic", False)),
+        "backbone": _missing(metrics.get("backbone")),
+        "text_encoder": _missing(metrics.get("text_encoder")),
+        "max_train": metrics.get("max_train") or 0,
+        "max_eval": metrics.get("max_eval") or 0,  # 0: the full dev and test splits
+        "variant": metrics.get("variant")
+        or (",".join(f"{k}={v}" for k, v in sorted(options.items())) or "full"),
+        "seed": metrics.get("seed", 0),
+        "precision": test.get("precision"),
+        "recall": test.get("recall"),
+        "f1": test.get("f1"),
+        "dev_f1": (metrics.get("dev") or {}).get("f1"),
+        "epochs_run": metrics.get("epochs_run"),
+        "train_tweets": metrics.get("train_tweets"),
+        "train_tweets_per_second": metrics.get("train_tweets_per_second"),
+        "inference_tweets_per_second": metrics.get("inference_tweets_per_second"),
+        "wall_seconds": metrics.get("wall_seconds"),
+        "device": env.get("device"),
+        "gpu": env.get("gpu"),
+        "cpu_count": env.get("cpu_count"),
+        "python": env.get("python"),
+        "torch": env.get("torch"),
+        "commit": metrics.get("commit"),
+        "source": source,
+    }
+    for t in ENTITY_TYPES:
+        row[f"f1_{t}"] = (per_type.get(t) or {}).get("f1")
+    return row
+
+
+def find_metrics(root: str | Path) -> list[Path]:
+    root = Path(root)
+    if not root.exists():
+        return []
+    return sorted(root.rglob("metrics.json"))
+
+
+def is_training_run(metrics: dict[str, Any]) -> bool:
+    """Whether a ``metrics.json`` was written by a tagger's training run (other tools, e.g. the
+    hashtag segmenter's benchmark, write files of the same name)."""
+    return all(key in metrics for key in ("model", "dataset", "test"))
+
+
+def load_runs(
+    root: str | Path = "results", relative_to: str | Path | None = None, strict: bool = False
+) -> pd.DataFrame:
+    """Every training run under ``root`` as one row; ``source`` is the file path (relative to
+    ``relative_to`` when given). Files that are not training runs are skipped and listed in
+    ``frame.attrs["skipped"]`` (an error with ``strict``); unreadable JSON is an error naming
+    the file and line."""
+    rows, skipped = [], []
+    for path in find_metrics(root):
+        try:
+            metrics = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+        source = path
+        if relative_to is not None:
+            try:
+                source = path.resolve().relative_to(Path(relative_to).resolve())
+            except ValueError:
+                source = path
+        if not isinstance(metrics, dict) or not is_training_run(metrics):
+            if strict:
+                run_row(metrics if isinstance(metrics, dict) else {}, str(source))
+            skipped.append(str(source))
+            continue
+        rows.append(run_row(metrics, str(source)))
+    frame = runs_frame(rows)
+    frame.attrs["skipped"] = skipped
+    return frame
+
+
+def runs_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=list(RUN_COLUMNS))
+    if not frame.empty:
+        frame["synthetic"] = frame["synthetic"].astype(bool)
+    return frame
+
+
+def aggregate(runs: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
+    """Mean ± std of ``metric`` (and the per-type F1s, speed) over seeds per setting.
+
+    std is the sample standard deviation (ddof=1); 0.0 with one seed, and ``n_seeds`` says how
+    many runs were averaged. ``sources`` lists the metrics files of the group."""
+    columns = list(GROUP_KEYS) + [
+        f"{metric}_mean",
+        f"{metric}_std",
+        "n_seeds",
+        "seeds",
+        *(f"f1_{t}_mean" for t in ENTITY_TYPES),
+        "train_tweets_per_second",
+        "inference_tweets_per_second",
+        "sources",
+    ]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    out = []
+    for key, group in runs.groupby(list(GROUP_KEYS), dropna=False, sort=True):
+        values = group[metric].astype(float)
+        row = dict(zip(GROUP_KEYS, key))
+        row[f"{metric}_mean"] = values.mean()
+        row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else 0.0
+        row["n_seeds"] = int(group["seed"].nunique())
+        row["seeds"] = ",".join(str(s) for s in sorted(group["seed"].unique()))
+        for t in ENTITY_TYPES:
+            row[f"f1_{t}_mean"] = group[f"f1_{t}"].astype(float).mean()
+        row["train_tweets_per_second"] = group["train_tweets_per_second"].astype(float).mean()
+        row["inference_tweets_per_second"] = (
+            group["inference_tweets_per_second"].astype(float).mean()
+        )
+        row["sources"] = "; ".join(sorted(group["source"]))
+        out.append(row)
+    frame = pd.DataFrame(out, columns=columns)
+    frame["synthetic"] = frame["synthetic"].astype(bool)
+    return frame
+
+
+def mean_std(mean: float, std: float, n: int) -> str:
+    """``74.18 ± 0.31 (n=3)``; a single run prints without ±."""
+    if n <= 1:
+        return f"{mean:.2f} (n=1)"
+    return f"{mean:.2f} ± {std:.2f} (n={n})"
+
+
+def label(row: dict[str, Any] | pd.Series) -> str:
+    """A row's setting in words, ``synthetic`` spelled out when the images were synthetic."""
+    parts = [str(row["condition"])]
+    if row["condition"] != "none":
+        parts.append(str(row["backbone"]))
+    if bool(row["synthetic"]):
+        parts.append("SYNTHETIC images")
+    return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------- paper numbers
+_GMF = "GMF (visual clue guidance and consistency matching), papers/gmf.txt"
+_HSN = "HSN (Tian et al., Neurocomputing 2021), papers/hsn.txt"
+_TRI = "TriMod (Alfaqeeh, arXiv 2501.08267), papers/trimod.txt"
+
+# (model, reported as, dataset, variant, P, R, F1, PER, LOC, ORG, MISC, paper, table)
+# fmt: off
+_PAPER_ROWS: tuple[tuple, ...] = (
+    ("bilstm-crf", "BiLSTM-CRF", "twitter2015", "full", 68.14, 61.09, 64.42, 76.77, 72.56, 41.33, 26.8, _GMF, "Table 2"),
+    ("hbilstm-crf", "HBiLSTM-CRF", "twitter2015", "full", 70.32, 68.05, 69.17, 82.34, 76.83, 51.59, 32.52, _GMF, "Table 2"),
+    ("bert-crf", "BERT-CRF", "twitter2015", "full", 69.22, 74.59, 71.81, 84.74, 80.51, 60.27, 37.29, _GMF, "Table 2"),
+    ("umt-bert-crf", "UMT-BERT-CRF", "twitter2015", "full", 71.67, 75.23, 73.41, 85.24, 81.58, 63.03, 39.45, _GMF, "Table 2"),
+    ("debiascl", "DebiasCL", "twitter2015", "full", 74.45, 76.13, 75.28, 85.97, 81.84, 64.02, 43.38, _GMF, "Table 2"),
+    ("gmf", "GMF (ours)", "twitter2015", "full", 75.47, 76.15, 75.81, 87.02, 82.51, 63.25, 45.2, _GMF, "Table 2"),
+    ("bilstm-crf", "BiLSTM-CRF", "twitter2017", "full", 79.42, 73.43, 76.31, 85.12, 72.68, 72.5, 52.56, _GMF, "Table 3"),
+    ("hbilstm-crf", "HBiLSTM-CRF", "twitter2017", "full", 82.69, 78.16, 80.37, 87.91, 78.57, 76.67, 59.32, _GMF, "Table 3"),
+    ("bert-crf", "BERT-CRF", "twitter2017", "full", 83.32, 83.57, 83.44, 70.25, 83.05, 81.13, 62.21, _GMF, "Table 3"),
+    ("umt-bert-crf", "UMT-BERT-CRF", "twitter2017", "full", 85.28, 85.34, 85.31, 91.56, 84.73, 82.24, 70.1, _GMF, "Table 3"),
+    ("debiascl", "DebiasCL", "twitter2017", "full", 87.59, 86.11, 86.84, 93.46, 84.15, 84.42, 67.88, _GMF, "Table 3"),
+    ("gmf", "GMF (ours)", "twitter2017", "full", 86.95, 87.27, 87.11, 93.42, 84.68, 84.83, 69.42, _GMF, "Table 3"),
+    ("gmf", "w/o VCG", "twitter2015", "w/o VCG", 74.22, 75.96, 75.08, None, None, None, None, _GMF, "Table 4"),
+    ("gmf", "w/o CSA", "twitter2015", "w/o CSA", 75.04, 75.42, 75.23, None, None, None, None, _GMF, "Table 4"),
+    ("gmf", "w/o CM", "twitter2015", "w/o CM", 74.90, 74.99, 74.94, None, None, None, None, _GMF, "Table 4"),
+    ("gmf", "w/o VCG + CSA + CM", "twitter2015", "w/o all", 73.47, 75.83, 74.63, None, None, None, None, _GMF, "Table 4"),
+    ("gmf", "w/o VCG", "twitter2017", "w/o VCG", 85.57, 87.34, 86.45, None, None, None, None, _GMF, "Table 4"),
+    ("gmf", "w/o CSA", "twitter2017", "w/o CSA", 86.10, 87.12, 86.61, None, None, None, None, _GMF, "Table 4"),
+    ("gmf", "w/o CM", "twitter2017", "w/o CM", 85.49, 87.19, 86.33, None, None, None, None, _GMF, "Table 4"),
+    ("gmf", "w/o VCG + CSA + CM", "twitter2017", "w/o all", 86.15, 86.08, 86.12, None, None, None, None, _GMF, "Table 4"),
+    ("hsn", "HSN", "twitter2015", "full", 74.92, 73.45, 74.18, 85.87, 78.63, 61.93, 42.74, _HSN, "Tables 3 and 5 (TMN = Twitter-2015)"),
+    ("hsn", "w/o MI", "twitter2015", "w/o MI", 73.49, 72.56, 73.02, None, None, None, None, _HSN, "Table 5"),
+    ("hsn", "w/o HA", "twitter2015", "w/o HA", 73.25, 71.69, 72.46, None, None, None, None, _HSN, "Table 5"),
+    ("hsn", "w/o MP", "twitter2015", "w/o MP", 74.53, 72.92, 73.71, None, None, None, None, _HSN, "Table 5"),
+    ("hsn", "w/o VF", "twitter2015", "w/o VF", 72.25, 71.97, 72.11, None, None, None, None, _HSN, "Table 5"),
+    ("trimod", "Our Model", "twitter2015", "full", 79.90, 79.44, 80.00, 79.5, 79.8, 80.3, 80.5, _TRI, "Tables III and V"),
+)
+# fmt: on
+
+
+def paper_table() -> pd.DataFrame:
+    """The papers' reported test numbers (percent). CWI reports none we can read: its result
+    tables were lost from the text (SPEC.md). Every row names its paper file and table."""
+    columns = [
+        "model",
+        "reported_as",
+        "dataset",
+        "variant",
+        "precision",
+        "recall",
+        "f1",
+        *(f"f1_{t}" for t in ENTITY_TYPES),
+        "paper",
+        "table",
+    ]
+    return pd.DataFrame(list(_PAPER_ROWS), columns=columns)
+
+
+def compare(ours: pd.DataFrame, papers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Our aggregated rows (full models) beside the paper's number for the same model and
+    dataset. Synthetic rows get no paper number: they are not comparable with real images."""
+    papers = paper_table() if papers is None else papers
+    full = papers[papers["variant"] == "full"][["model", "dataset", "f1", "paper", "table"]]
+    full = full.rename(columns={"f1": "paper_f1", "paper": "paper_source", "table": "paper_table"})
+    merged = ours.merge(full, on=["model", "dataset"], how="left")
+    synthetic = merged["synthetic"].astype(bool)
+    for column in ("paper_f1", "paper_source", "paper_table"):
+        merged[column] = merged[column].astype(object)
+        merged.loc[synthetic, column] = None
+    merged["note"] = [
+        "synthetic images: not comparable with the paper" if s else "" for s in synthetic
+    ]
+    return merged
+
+
+def robustness(ours: pd.DataFrame, conditions: Iterable[str] | None = None) -> pd.DataFrame:
+    """F1 (mean ± std) per model and dataset (rows) and image condition (columns)."""
+    if ours.empty:
+        return pd.DataFrame()
+    table = ours[ours["condition"] != "none"].copy()
+    if conditions is not None:
+        table = table[table["condition"].isin(list(conditions))]
+    if table.empty:
+        return pd.DataFrame()
+    table["cell"] = [
+        mean_std(m, s, n) + (" [synthetic]" if syn else "")
+        for m, s, n, syn in zip(
+            table["f1_mean"], table["f1_std"], table["n_seeds"], table["synthetic"]
+        )
+    ]
+    return table.pivot_table(
+        index=["model", "dataset", "backbone"], columns="condition", values="cell", aggfunc="first"
+    )

@@ -1,0 +1,256 @@
+"""The book: profiles, the runner's plumbing, the notebooks as committed, and a real build read in
+headless Chromium (``book run --profile smoke``; the chapters whose models exist)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from mner_lib import book
+from mner_lib.params import ParameterError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def read(notebook: str) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
+
+
+# ----------------------------------------------------------------------------- the sources
+@pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
+def test_notebook_committed_without_outputs_and_shaped_right(chapter):
+    nb = read(chapter.notebook)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), (
+        "outputs must be stripped"
+    )
+    first = code[0]
+    assert 'if "google.colab" in sys.modules' in first.source, "first cell: the Colab-only install"
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    after = nb.cells[tagged[0] + 1]
+    assert f'_params.check(globals(), "{chapter.key}")' in after.source, (
+        "validation right after parameters"
+    )
+    assert not re.search(
+        r"^class \w+\(.*(Module|Tagger)", "\n".join(c.source for c in code), re.M
+    ), "notebooks define no model classes"
+
+
+def test_colab_cell_pins_this_version_and_the_configured_repository():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    for chapter in book.CHAPTERS:
+        source = read(chapter.notebook).cells[0].source
+        assert f"git+{url}@v{version}" in source, chapter.notebook
+
+
+def test_config_and_toc_build_only_toc_files_with_the_four_parts():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "off"
+    assert config["only_build_toc_files"] is True
+    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    assert [p["caption"] for p in toc["parts"]] == [
+        "Foundations",
+        "Papers",
+        "Comparison",
+        "Reproducibility appendix",
+    ]
+    files = [c["file"] for p in toc["parts"] for c in p["chapters"]]
+    assert files == [f"notebooks/{Path(c.notebook).stem}" for c in book.CHAPTERS]
+    assert (ROOT / f"{toc['root']}.md").is_file()
+
+
+# ----------------------------------------------------------------------------- profiles
+@pytest.mark.parametrize("name", ["quick", "cpu", "replicate", "smoke"])
+def test_every_profile_gives_valid_parameters_to_its_chapters(name):
+    profile = book.load_profile(name)
+    assert profile.chapters
+    for key in profile.chapters:
+        values = book.chapter_parameters(profile, key, data_dir=None)
+        if "dataset" in values:
+            assert values["dataset"] != "auto"
+
+
+def test_auto_dataset_follows_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("MNER_DATA_DIR", raising=False)
+    profile = book.load_profile("quick")
+    assert book.chapter_parameters(profile, "hsn")["dataset"] == "demo"
+    values = book.chapter_parameters(profile, "hsn", data_dir=str(tmp_path))
+    assert values["dataset"] == book.AUTO_DATASET and values["data_dir"] == str(tmp_path)
+
+
+def test_profile_errors_name_the_problem(tmp_path):
+    with pytest.raises(FileNotFoundError, match="valid: cpu, quick, replicate, smoke"):
+        book.load_profile("fast")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("chapters: [hsn]\nepochs: 3\n")
+    with pytest.raises(ValueError, match="unknown key\\(s\\) epochs"):
+        book.load_profile(str(bad))
+    bad.write_text("chapters: [hsm]\n")
+    with pytest.raises(ValueError, match="unknown chapter 'hsm'; valid: task_data"):
+        book.load_profile(str(bad))
+    bad.write_text("chapters: [hsn]\ncommon: {epochs: 0}\n")
+    with pytest.raises(ParameterError, match="epochs: expected an integer >= 1"):
+        book.chapter_parameters(book.load_profile(str(bad)), "hsn")
+
+
+# ----------------------------------------------------------------------------- runner plumbing
+def test_grid_parsing_and_points():
+    grid = book.parse_grid("models=hsn datasets=twitter2015,twitter2017 seeds=0,1 conditions=blank")
+    points = book.grid_points(grid)
+    assert len(points) == 4
+    assert {
+        "models": ["hsn"],
+        "dataset": "twitter2015",
+        "seeds": [0],
+        "condition": "blank",
+    } in points
+    assert (
+        book.point_name({"condition": "missing:0.5", "seeds": [1]})
+        == "condition-missing_0.5__seeds-1"
+    )
+    with pytest.raises(ValueError, match="unknown grid key 'model'; valid: models"):
+        book.parse_grid("model=hsn")
+
+
+def test_failure_message_names_notebook_cell_and_error(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("train(epochs=-1)\nmore()"),
+    ]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("error", ename="ValueError", evalue="boom", traceback=[])
+    ]
+    out = tmp_path / "04_hsn.ipynb"
+    nbformat.write(nb, out)
+
+    class Failure(Exception):
+        cell_index, exec_count, ename, evalue = 1, 2, "ValueError", "epochs must be at least 1"
+
+    message = book.failure_message(book.chapter("hsn"), out, Failure())
+    assert "chapter 'hsn' (notebooks/04_hsn.ipynb) failed in cell 1 (execution count 2)" in message
+    assert "ValueError: epochs must be at least 1" in message
+    assert "train(epochs=-1)" in message and str(out) in message
+
+
+def test_stub_page_says_how_to_run_the_chapter(tmp_path):
+    book.stub_notebook(book.chapter("gmf"), tmp_path / "06_gmf.ipynb", "quick")
+    text = nbformat.read(tmp_path / "06_gmf.ipynb", as_version=4).cells[0].source
+    assert "not executed in this build" in text and "--profile quick --only gmf" in text
+
+
+def test_page_problems_spots_errors_and_missing_figures():
+    ok = '<div class="cell_output docutils container"><img src="../_images/ab.png"/></div></div></div>'
+    assert book.page_problems(ok) == []
+    err = (
+        '<div class="cell_output docutils container"><pre>Traceback (most recent call last)\n'
+        "ValueError: boom</pre></div></div></div>"
+    )
+    assert "an output cell shows an error" in book.page_problems(err)
+    assert "no figure (img of a notebook output)" in book.page_problems(err)
+    assert "an output cell shows a traceback" in book.page_problems(
+        '<div class="output traceback highlight"></div>'
+    )
+
+
+# ----------------------------------------------------------------------------- the built book
+def runnable_chapters() -> list[str]:
+    """The smoke profile's chapters whose model modules import (all paper chapters too when
+    ``MNER_BOOK_TEST_ALL=1``: about twice the time)."""
+    import os
+
+    from mner_lib.models import get_model_class
+
+    models = {"cwi": "cwi-attention", "hsn": "hsn", "trimod": "trimod", "gmf": "gmf"}
+    wanted = list(book.load_profile("smoke").chapters)
+    if os.environ.get("MNER_BOOK_TEST_ALL"):
+        wanted = list(book.CHAPTER_KEYS)
+    keys = []
+    for key in wanted:
+        if key in models:
+            try:
+                get_model_class(models[key])
+            except (ImportError, ValueError):
+                continue
+        keys.append(key)
+    return keys
+
+
+@pytest.mark.slow
+def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
+    if book.chromium() is None:
+        pytest.skip("headless chromium is not installed (apt-get install -y chromium)")
+    keys = runnable_chapters()
+    report = book.run_book(
+        "smoke",
+        only=keys,
+        executed_dir=tmp_path / "executed",
+        output=tmp_path,
+        overrides={"runs_dir": str(tmp_path / "runs"), "results_dir": str(tmp_path / "results")},
+        log=lambda *_: None,
+    )
+    assert sorted(report.executed) == sorted(keys)
+    html = report.html
+    assert (html / "index.html").is_file()
+    profile_dir = Path(tempfile.mkdtemp(dir=tmp_path))
+    problems = {}
+    for chapter in book.CHAPTERS:
+        page = html / "notebooks" / chapter.notebook.replace(".ipynb", ".html")
+        assert page.is_file(), f"{page} was not built"
+        dom = book.dump_dom(page, profile_dir)
+        assert chapter.title.split(":")[0] in dom
+        if chapter.key in keys:
+            found = book.page_problems(dom)
+            if chapter.key == "reproducibility":  # its figure needs runs; errors still count
+                found = [p for p in found if not p.startswith("no figure")]
+            if found:
+                problems[chapter.key] = found
+        else:
+            assert "not executed in this build" in dom
+    assert not problems, problems
+    shot = book.screenshot(
+        html / "notebooks" / "02_foundations.html", tmp_path / "shot.png", profile_dir
+    )
+    assert shot.stat().st_size > 10_000
+
+
+def test_sweep_runs_each_grid_point_into_its_own_folder_and_collects_metrics(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_execute(chapter, params, output, cell_timeout=900, cwd=None):
+        calls.append(params)
+        run = Path(params["runs_dir"]) / chapter.key / params["models"][0] / "seed0"
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(
+            json.dumps({"model": params["models"][0], "seed": params["seeds"][0]})
+        )
+        (run / "history.jsonl").write_text("{}\n")
+        return 0.0
+
+    monkeypatch.setattr(book, "execute_chapter", fake_execute)
+    grid = book.parse_grid("models=hsn seeds=0,1 conditions=blank,synthetic")
+    copied = book.sweep(
+        "hsn", grid, "smoke", tmp_path / "runs", tmp_path / "results", log=lambda *_: None
+    )
+    assert len(calls) == 4 and len(copied) == 4
+    assert {(c["condition"], c["seeds"][0]) for c in calls} == {
+        ("blank", 0),
+        ("blank", 1),
+        ("synthetic", 0),
+        ("synthetic", 1),
+    }
+    assert len({c["runs_dir"] for c in calls}) == 4  # each point its own folder
+    assert all(p.is_file() and (p.parent / "history.jsonl").is_file() for p in copied)
+    assert all(str(p).startswith(str(tmp_path / "results" / "hsn")) for p in copied)
+    with pytest.raises(ParameterError, match="condition"):
+        book.sweep("hsn", {"conditions": ["sepia"]}, "smoke", tmp_path / "r2", tmp_path / "x")

@@ -1,0 +1,186 @@
+"""Plots return figures with the artists that carry the data, for tiny fake inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.collections import QuadMesh
+from matplotlib.figure import Figure
+from PIL import Image
+
+from mner_lib import plots
+
+
+def image() -> Image.Image:
+    return Image.fromarray(np.full((32, 32, 3), 200, dtype=np.uint8))
+
+
+def data_axes(fig: Figure):
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+
+
+def test_training_curves_one_line_per_run_in_each_panel():
+    history = [{"epoch": 1, "loss": 2.0, "dev_f1": 10.0}, {"epoch": 2, "loss": 1.0, "dev_f1": 30.0}]
+    fig = plots.training_curves({"a": history, "b": history})
+    assert isinstance(fig, Figure)
+    loss_ax, f1_ax = fig.axes
+    assert len(loss_ax.lines) == 2 and len(f1_ax.lines) == 2
+    assert list(f1_ax.lines[0].get_ydata()) == [10.0, 30.0]
+    with pytest.raises(ValueError):
+        plots.training_curves({})
+
+
+def test_per_type_f1_bars_per_type_and_run():
+    scores = {"x": {"per_type": {"PER": {"f1": 50.0}, "LOC": {"f1": 40.0}}}, "y": {"per_type": {}}}
+    fig = plots.per_type_f1(scores)
+    bars = fig.axes[0].patches
+    assert len(bars) == 8
+    assert sorted(b.get_height() for b in bars)[-2:] == [40.0, 50.0]
+
+
+def test_confusion_counts_type_errors_misses_and_spurious():
+    gold = [["B-PER", "I-PER", "O", "B-LOC", "O"]]
+    pred = [["B-PER", "I-PER", "O", "B-ORG", "B-MISC"]]
+    counts = plots.confusion_counts(gold, pred)
+    assert counts[0, 0] == 1  # PER right
+    assert counts[1, 2] == 1  # LOC predicted as ORG
+    assert counts[4, 3] == 1  # spurious MISC
+    assert counts.sum() == 3
+    fig = plots.entity_confusion(gold, pred)
+    assert any(isinstance(c, QuadMesh) for c in fig.axes[0].collections)
+    assert len(fig.axes[0].texts) == 25  # annotated cells
+
+
+def test_region_attention_overlays_grid_on_image():
+    fig = plots.region_attention(image(), torch.softmax(torch.randn(49), 0))
+    assert len(fig.axes[0].images) == 2  # photo + heat overlay
+    assert fig.axes[0].images[1].get_array().shape == (7, 7)
+    with pytest.raises(ValueError, match="square grid"):
+        plots.region_attention(image(), np.ones(10))
+
+
+def test_token_weights_one_panel_per_vector_and_bar_per_token():
+    tokens = ["RT", "Obama", "in", "Paris"]
+    fig = plots.token_weights(tokens, {"s_sen": np.ones(6), "gate": np.ones((4, 3))})
+    assert len(fig.axes) == 2
+    assert all(len(ax.patches) == 4 for ax in fig.axes)
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels()] == tokens
+
+
+def test_modality_attention_heatmap_shape_checked():
+    fig = plots.modality_attention(["a", "b"], np.full((2, 3), 1 / 3))
+    mesh = [c for c in fig.axes[0].collections if isinstance(c, QuadMesh)][0]
+    assert mesh.get_array().size == 6
+    with pytest.raises(ValueError, match=r"expected \(T, 3\)"):
+        plots.modality_attention(["a"], np.ones((1, 2)))
+
+
+def test_image_words_and_segmented_hashtags():
+    fig = plots.image_words(image(), [("dog", 0.5), ("cat", 0.2), ("car", 0.1)])
+    assert len(fig.axes[0].images) == 1 and len(fig.axes[1].patches) == 3
+    fig = plots.segmented_hashtags({"StLouis": ["St", "Louis"], "#nba": ["nba"]})
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "#StLouis" in texts and "→  St | Louis" in texts and "#nba" in texts
+
+
+def test_layer_gates_averages_batch():
+    gates = torch.softmax(torch.randn(3, 6, 4), -1)
+    fig = plots.layer_gates(gates)
+    mesh = [c for c in fig.axes[0].collections if isinstance(c, QuadMesh)][0]
+    assert np.allclose(np.asarray(mesh.get_array()).reshape(6, 4), gates.mean(0).numpy(), atol=1e-6)
+
+
+def test_prefix_attention_grid_on_image_or_bars():
+    layers = [torch.softmax(torch.randn(2, 4, 5, 49), -1) for _ in range(3)]
+    fig = plots.prefix_attention(layers, image())
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 3 and all(len(ax.images) == 2 for ax in shown)
+    fig = plots.prefix_attention([np.ones((2, 3, 5))])
+    assert len(fig.axes[0].patches) == 5
+
+
+def test_similarity_matrices_and_embedding_pairs():
+    t = torch.eye(4)
+    sim = plots.similarity(t, t)
+    assert np.allclose(np.diag(sim), 1.0)
+    fig = plots.similarity_matrices({"before": (t, torch.randn(4, 4)), "after": (t, t)})
+    assert len(data_axes(fig)) == 2
+    fig = plots.embedding_pairs(torch.randn(5, 8), torch.randn(5, 8))
+    ax = fig.axes[0]
+    assert (
+        len(ax.lines) == 5 and len(ax.collections) == 2
+    )  # one joining line per pair, two point sets
+
+
+def test_image_gallery_and_compare_bars():
+    fig = plots.image_gallery([image(), image(), image()], ["a", "b", "c"], cols=2)
+    assert sum(len(ax.images) for ax in fig.axes) == 3
+    with pytest.raises(ValueError):
+        plots.image_gallery([image()], [])
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "label": ["x", "y"],
+            "f1_mean": [70.0, 60.0],
+            "f1_std": [1.0, 0.0],
+            "source_kind": ["ours", "paper"],
+        }
+    )
+    fig = plots.compare_bars(table)
+    assert [p.get_width() for p in fig.axes[0].patches] == [70.0, 60.0]
+
+
+# ----------------------------------------------------------------------------- explorer
+def example(**attentions):
+    from mner_lib.explorer import Example
+
+    return Example(
+        "t1",
+        ["Obama", "visits", "St", "Louis"],
+        ["B-PER", "O", "I-LOC", "I-LOC"],
+        ["B-PER", "O", "B-ORG", "I-ORG"],
+        attentions,
+        image(),
+        synthetic=True,
+    )
+
+
+def test_static_html_marks_gold_and_predicted_entities():
+    from mner_lib.explorer import entities_html, example_html
+
+    html = entities_html(["Obama", "visits", "St", "Louis"], ["B-PER", "O", "I-LOC", "I-LOC"])
+    assert html.count("<span") == 2 and "St Louis <b" in html and ">LOC</b>" in html
+    text = example_html(example())
+    assert "1 of 2 gold entities found, 2 predicted" in text
+    assert "(synthetic image)" in text
+
+
+def test_attention_figures_follow_the_keys_a_model_returns():
+    from mner_lib.explorer import attention_figures
+
+    assert attention_figures(example()) == []
+    hsn = example(text_to_image=np.ones(49) / 49, image_to_text=np.ones(4), gate=np.ones(4))
+    assert len(attention_figures(hsn)) == 2
+    trimod = example(modality=np.ones((4, 3)) / 3, hashtag_segments=[[], [], ["st", "louis"], []])
+    figures = attention_figures(trimod)
+    assert len(figures) == 2
+    labels = [t.get_text() for t in figures[0].axes[0].get_yticklabels()]
+    assert labels == ["text", "visual", "hashtag"]
+    gmf = example(gates=np.ones((6, 4)) / 4, prefix=[np.ones((2, 4, 49)) / 49] * 2)
+    assert len(attention_figures(gmf)) == 2
+
+
+def test_explorer_is_a_widget_live_and_a_note_in_batch_runs(monkeypatch):
+    from mner_lib import explorer
+
+    monkeypatch.delenv(explorer.BATCH_ENV, raising=False)
+    widget = explorer.explorer([example(), example()])
+    assert type(widget).__name__ == "VBox"
+    dropdown = widget.children[0].children[0]
+    assert len(dropdown.options) == 2
+    monkeypatch.setenv(explorer.BATCH_ENV, "1")
+    assert "Interactive explorer over 2 tweets" in explorer.explorer([example(), example()]).data
+    with pytest.raises(ValueError):
+        explorer.explorer([])

@@ -1,0 +1,135 @@
+"""Results tables: one row per metrics.json, mean ± std over seeds, synthetic flag kept, paper rows."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from mner_lib import results
+
+
+def metrics(
+    model="hsn", seed=0, f1=70.0, condition="blank", synthetic=False, dataset="twitter2015"
+):
+    per_type = {
+        t: {"f1": f1 + k, "precision": 0, "recall": 0}
+        for k, t in enumerate(("PER", "LOC", "ORG", "MISC"))
+    }
+    return {
+        "model": model,
+        "dataset": dataset,
+        "condition": condition,
+        "synthetic": synthetic,
+        "backbone": "efficientnet-lite0" if condition != "none" else None,
+        "text_encoder": None,
+        "seed": seed,
+        "max_train": None,
+        "test": {"precision": f1, "recall": f1, "f1": f1, "per_type": per_type},
+        "dev": {"f1": f1 - 1},
+        "environment": {"device": "cpu", "cpu_count": 2, "python": "3.11", "torch": "2"},
+        "train_tweets_per_second": 100.0 + seed,
+        "inference_tweets_per_second": 300.0,
+        "config": {"model_options": {}},
+    }
+
+
+def write(root, name, m):
+    path = root / name / "metrics.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(m))
+    return path
+
+
+def test_load_runs_one_row_per_file(tmp_path):
+    write(tmp_path, "a/seed0", metrics(seed=0, f1=70.0))
+    write(tmp_path, "a/seed1", metrics(seed=1, f1=72.0))
+    (tmp_path / "notes.json").write_text("{}")
+    write(tmp_path, "hashtags", {"segmenter": "wordsegment", "boundary_f1": 0.9})
+    runs = results.load_runs(tmp_path, relative_to=tmp_path)
+    assert len(runs) == 2
+    assert runs.attrs["skipped"] == ["hashtags/metrics.json"]
+    with pytest.raises(ValueError, match="hashtags/metrics.json: metrics.json has no 'model'"):
+        results.load_runs(tmp_path, relative_to=tmp_path, strict=True)
+    assert sorted(runs["source"]) == ["a/seed0/metrics.json", "a/seed1/metrics.json"]
+    assert list(runs["f1_PER"]) == [70.0, 72.0]
+    assert runs["backbone"].iloc[0] == "efficientnet-lite0"
+
+
+def test_aggregate_mean_std_over_seeds_and_keeps_synthetic(tmp_path):
+    for seed, f1 in enumerate((70.0, 72.0, 74.0)):
+        write(tmp_path, f"real/seed{seed}", metrics(seed=seed, f1=f1))
+    for seed, f1 in enumerate((80.0, 90.0)):
+        write(
+            tmp_path,
+            f"syn/seed{seed}",
+            metrics(seed=seed, f1=f1, condition="synthetic", synthetic=True),
+        )
+    table = results.aggregate(results.load_runs(tmp_path))
+    assert len(table) == 2
+    blank = table[table["condition"] == "blank"].iloc[0]
+    assert blank["f1_mean"] == pytest.approx(72.0)
+    assert blank["f1_std"] == pytest.approx(2.0)  # sample std of 70, 72, 74
+    assert blank["n_seeds"] == 3 and blank["seeds"] == "0,1,2"
+    assert not bool(blank["synthetic"])
+    syn = table[table["condition"] == "synthetic"].iloc[0]
+    assert bool(syn["synthetic"])
+    assert syn["f1_std"] == pytest.approx(math.sqrt(50.0))
+    assert syn["f1_MISC_mean"] == pytest.approx(88.0)
+    assert len(syn["sources"].split("; ")) == 2
+
+
+def test_single_seed_has_zero_std_and_plain_label():
+    frame = results.runs_frame([results.run_row(metrics(), "x/metrics.json")])
+    row = results.aggregate(frame).iloc[0]
+    assert row["f1_std"] == 0.0 and row["n_seeds"] == 1
+    assert results.mean_std(row["f1_mean"], row["f1_std"], row["n_seeds"]) == "70.00 (n=1)"
+    assert results.mean_std(72.0, 2.0, 3) == "72.00 ± 2.00 (n=3)"
+
+
+def test_run_row_names_file_when_fields_missing():
+    with pytest.raises(ValueError, match="bad/metrics.json: metrics.json has no 'test'"):
+        results.run_row({"model": "hsn", "dataset": "demo"}, "bad/metrics.json")
+
+
+def test_invalid_json_names_file_and_line(tmp_path):
+    path = tmp_path / "r" / "metrics.json"
+    path.parent.mkdir()
+    path.write_text('{"model": \n nope}')
+    with pytest.raises(ValueError, match=r"metrics.json:2: not valid JSON"):
+        results.load_runs(tmp_path)
+
+
+def test_paper_rows_name_paper_and_table():
+    papers = results.paper_table()
+    assert papers["paper"].notna().all() and papers["table"].str.startswith("Table").all()
+    gmf = papers[(papers["model"] == "gmf") & (papers["variant"] == "full")].set_index("dataset")[
+        "f1"
+    ]
+    assert gmf["twitter2015"] == 75.81 and gmf["twitter2017"] == 87.11
+    hsn = papers[(papers["model"] == "hsn")].set_index("variant")["f1"]
+    assert hsn["full"] == 74.18 and hsn["w/o VF"] == 72.11
+    assert papers[papers["model"] == "trimod"]["f1"].item() == 80.00
+
+
+def test_compare_gives_no_paper_number_to_synthetic_rows():
+    rows = [results.run_row(metrics(seed=s, model="gmf"), f"g{s}") for s in (0, 1)]
+    rows.append(results.run_row(metrics(model="gmf", condition="synthetic", synthetic=True), "s"))
+    merged = results.compare(results.aggregate(results.runs_frame(rows)))
+    real = merged[~merged["synthetic"]].iloc[0]
+    syn = merged[merged["synthetic"]].iloc[0]
+    assert real["paper_f1"] == 75.81 and real["paper_table"] == "Table 2"
+    assert syn["paper_f1"] is None and "synthetic" in syn["note"]
+
+
+def test_robustness_pivots_conditions_and_marks_synthetic():
+    rows = [
+        results.run_row(metrics(condition=c, synthetic=c == "synthetic"), c)
+        for c in ("blank", "synthetic")
+    ]
+    rows.append(results.run_row(metrics(model="bilstm-crf", condition="none"), "text"))
+    table = results.robustness(results.aggregate(results.runs_frame(rows)))
+    assert list(table.columns) == ["blank", "synthetic"]
+    assert table.iloc[0]["synthetic"].endswith("[synthetic]")
+    assert "[synthetic]" not in table.iloc[0]["blank"]
