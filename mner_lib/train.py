@@ -162,7 +162,11 @@ PAPER_DEFAULTS: dict[str, dict[str, Any]] = {
 
 # Per-dataset paper settings (GMF, Twitter-2017: batch 32, 50 epochs, tau 0.174).
 PAPER_DATASET_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("gmf", "twitter2017"): {"batch_size": 32, "epochs": 50, "model_options": {"temperature": 0.174}},
+    ("gmf", "twitter2017"): {
+        "batch_size": 32,
+        "epochs": 50,
+        "model_options": {"temperature": 0.174},
+    },
 }
 
 
@@ -411,8 +415,12 @@ def run_training(
         keep = sorted(rng.sample(range(len(dataset.train)), cfg.max_train))
         dataset = dataclasses.replace(dataset, train=[dataset.train[i] for i in keep])
     images = make_image_features(cfg, dataset)
+    model_options = dict(cfg.model_options)
+    config_fields = {f.name for f in dataclasses.fields(get_model_class(cfg.model).config_class)}
+    if images is not None and "image_feature_dim" in config_fields:
+        model_options.setdefault("image_feature_dim", images.region_dim)  # follows the backbone
 
-    model = build_model(cfg.model, dataset.train, cfg.model_options).to(device)
+    model = build_model(cfg.model, dataset.train, model_options).to(device)
     optimizer = build_optimizer(model, cfg)
     steps_per_epoch = math.ceil(len(dataset.train) / (cfg.batch_size * cfg.grad_accum))
     scheduler = build_schedule(optimizer, cfg, steps_per_epoch)

@@ -211,7 +211,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--crops", default=None, help="object crops for GMF: none, saliency, boxes")
     tr.add_argument("--max-crops", type=int, default=None)
     tr.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (1 is fastest for small models)"
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (1 is fastest for small models)",
     )
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=_train)

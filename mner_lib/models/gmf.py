@@ -1,0 +1,315 @@
+"""GMF: visual clue guidance and consistency matching (``papers/gmf.txt``).
+
+The model, equation by equation (building blocks in :mod:`mner_lib.models.gmf_blocks`):
+
+* sec. 3.3.1: the text goes through a BERT-family encoder (:attr:`GMF.encoder`, a transformers
+  ``BertModel``; ``minilm-l6`` offline, ``bert-base-uncased`` by name); its [CLS] output goes
+  through linear + tanh = C_g (BERT's own pooler, ``encoder.pooler``, which is exactly that).
+* sec. 3.3.2: the image side comes from :class:`mner_lib.images.ImageBatch`: the pyramid of the
+  four backbone stages (each pooled to 7x7), the global vector P_g and up to m crop vectors.
+* eq. 1-4: cross-scale attention on every stage (:attr:`GMF.csa`).
+* eq. 5-6: structured mapping of every stage to ``prefix_grid`` x ``prefix_grid`` tokens of
+  ``visual_dim`` channels (:attr:`GMF.mapping`).
+* eq. 7-9: dynamic gating per encoder layer over the 4 stages (:attr:`GMF.gate`).
+* eq. 10: the gated image tokens and the crop tokens are concatenated into V~_gated(l).
+* eq. 11-13: per layer, W_phi^l maps V~_gated(l) to prefix keys and values that are prepended in
+  that layer's self-attention (:attr:`GMF.prefix`, :func:`gmf_blocks.encode_with_prefix`).
+* eq. 14-16: two MLP heads map C_g and P_g into one space; symmetric InfoNCE with temperature
+  ``temperature`` and weight ``cm_lambda`` (:attr:`GMF.heads`).
+* eq. 17-21: linear emissions from the first sub-word of each word, CRF.
+* eq. 22: loss = (1 - alpha) L_CM + alpha L_CRF.
+
+Readings (the paper is silent or vague; each is a config field):
+
+* Crops: the image provider gives each crop's global vector, not its own pyramid, so a crop is
+  one prefix token (linear map of its vector to ``visual_dim``), the same for every layer; the
+  paper gates a pyramid per object. Missing crops are masked out of the attention.
+* ``prefix_grid``: the paper's hw (tokens per image) is not given; 7 keeps the backbone's region
+  grid so the prefix attention can be drawn on the image.
+* ``w/o VCG`` (``use_vcg=False``): the hierarchical guidance is removed, i.e. no pyramid and no
+  dynamic gating: every layer's prefix comes from the last stage alone (the gate is fixed
+  one-hot on stage 4). The image still enters as a prefix (the paper's ablation rows stay above
+  BERT-CRF, so the image is not dropped). ``w/o CSA``: the stages go to the mapping as they are.
+  ``w/o CM``: no heads, loss = L_CRF alone (alpha is then not applied).
+* C_g comes from the [CLS] of the encoder pass that also carries the prefix (one pass, as one
+  BERT is described). ``cm_text="text"`` takes it from a second, prefix-free pass instead, so
+  that the text embedding cannot see the image it is matched against.
+* lambda = 0.7 (the paper's "uniform hyperparameter"); alpha is to be tuned (default 0.5);
+  tau = 0.21 (Twitter-2015; use 0.174 for Twitter-2017).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from mner_lib.data import Tweet
+from mner_lib.images.api import ImageBatch
+from mner_lib.models import register_model
+from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
+from mner_lib.models.gmf_blocks import (
+    STAGES,
+    ConsistencyHeads,
+    CrossScaleAttention,
+    DynamicGate,
+    PrefixProjection,
+    StructuredMapping,
+    cosine_similarity_matrix,
+    encode_with_prefix,
+    gated_sum,
+    symmetric_info_nce,
+)
+from mner_lib.vocab import Vocabularies, pad_sequences
+
+CM_TEXT_SOURCES = ("fused", "text")
+
+
+@dataclass
+class GMFConfig(TaggerConfig):
+    """GMF's settings; defaults are the paper's (Twitter-2015) where it gives them."""
+
+    encoder: str = "minilm-l6"  # "bert-base-uncased" in the paper
+    pretrained: bool = True
+    encoder_layers: int | None = None  # architecture overrides (random weights only; for tests)
+    hidden: int | None = None
+    heads: int | None = None
+    max_length: int = 128
+    dropout: float = 0.1
+    backbone: str = "efficientnet-lite0"  # must match the image features' backbone
+    visual_dim: int = 256  # channels after the 1x1 conv of eq. 5-6
+    prefix_grid: int = 7  # hw = prefix_grid^2 tokens per image
+    csa_reduction: int = 16  # r in eq. 3-4
+    csa_dilation: int = 2
+    cm_dim: int = 256  # d of the consistency heads
+    temperature: float = 0.21  # tau: 0.21 Twitter-2015, 0.174 Twitter-2017
+    cm_lambda: float = 0.7  # lambda of eq. 16
+    alpha: float = 0.5  # eq. 22: (1 - alpha) L_CM + alpha L_CRF
+    cm_text: str = "fused"  # where C_g comes from: "fused" (one pass) or "text" (plain pass)
+    use_vcg: bool = True
+    use_csa: bool = True
+    use_cm: bool = True
+
+    def __post_init__(self) -> None:
+        if self.cm_text not in CM_TEXT_SOURCES:
+            raise ValueError(
+                f"GMFConfig.cm_text: unknown value {self.cm_text!r}; valid: {', '.join(CM_TEXT_SOURCES)}"
+            )
+        if not 0.0 <= self.alpha <= 1.0 or not 0.0 <= self.cm_lambda <= 1.0:
+            raise ValueError(
+                f"GMFConfig: alpha and cm_lambda must lie in [0, 1], got {self.alpha}, {self.cm_lambda}"
+            )
+        if self.temperature <= 0:
+            raise ValueError(f"GMFConfig.temperature must be positive, got {self.temperature}")
+        if self.prefix_grid < 1:
+            raise ValueError(f"GMFConfig.prefix_grid must be at least 1, got {self.prefix_grid}")
+
+
+def stage_channels(backbone: str) -> tuple[int, ...]:
+    from mner_lib.data import unknown
+    from mner_lib.images.backbones import STAGE_CHANNELS
+
+    if backbone not in STAGE_CHANNELS:
+        raise unknown("image backbone", backbone, STAGE_CHANNELS)
+    return STAGE_CHANNELS[backbone]
+
+
+def build_encoder(config: GMFConfig, pretrained: bool):
+    """The text encoder of ``config`` (architecture overrides only with random weights)."""
+    from mner_lib.encoders import build_text_encoder
+
+    overrides: dict[str, int] = {}
+    if config.encoder_layers is not None:
+        overrides["num_hidden_layers"] = config.encoder_layers
+    if config.hidden is not None:
+        overrides["hidden_size"] = config.hidden
+        overrides["intermediate_size"] = 4 * config.hidden
+    if config.heads is not None:
+        overrides["num_attention_heads"] = config.heads
+    if overrides and config.pretrained:
+        raise ValueError(
+            f"GMFConfig: encoder_layers/hidden/heads ({sorted(overrides)}) change the architecture "
+            "and need pretrained=False"
+        )
+    return build_text_encoder(config.encoder, pretrained=pretrained, **overrides)
+
+
+@register_model
+class GMF(Tagger):
+    """BERT with a gated multi-scale visual prefix in every layer, consistency matching, CRF."""
+
+    name = "gmf"
+    config_class = GMFConfig
+    uses_images = True
+
+    def __init__(self, config: GMFConfig, vocab: Vocabularies):
+        super().__init__(config, vocab)
+        text = build_encoder(config, pretrained=False)  # weights: init_pretrained or checkpoint
+        self.encoder = text.model
+        self.tokenizer = text.tokenizer
+        self.encoder_name = config.encoder
+        hidden, layers, heads = text.hidden_size, text.num_layers, text.num_heads
+        self.num_layers = layers
+        self.channels = stage_channels(config.backbone)
+        self.image_dim = self.channels[-1]
+        if config.use_csa:
+            self.csa = nn.ModuleList(
+                CrossScaleAttention(c, config.csa_reduction, config.csa_dilation)
+                for c in (self.channels if config.use_vcg else self.channels[-1:])
+            )
+        mapped = self.channels if config.use_vcg else self.channels[-1:]  # w/o VCG: last stage
+        self.mapping = StructuredMapping(mapped, config.visual_dim, config.prefix_grid)
+        if config.use_vcg:
+            self.gate = DynamicGate(config.visual_dim, layers)
+        self.crop_proj = nn.Linear(self.image_dim, config.visual_dim)
+        self.prefix = PrefixProjection(config.visual_dim, hidden, layers, heads)
+        if config.use_cm:
+            self.heads = ConsistencyHeads(hidden, self.image_dim, config.cm_dim)
+        self.dropout = nn.Dropout(config.dropout)
+        self.emit = nn.Linear(hidden, len(vocab.tags))
+
+    def init_pretrained(self) -> None:
+        if self.config.pretrained:
+            weights = build_encoder(self.config, pretrained=True).model.state_dict()
+            self.encoder.load_state_dict(weights)
+
+    # -- data -----------------------------------------------------------------------------------
+    def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
+        from mner_lib.encoders import align_subwords
+
+        ids, attention, first, word_mask = align_subwords(
+            self.tokenizer, [tw.tokens for tw in tweets], self.config.max_length
+        )
+        tags, _ = pad_sequences([self.vocab.tags.encode(tw.tags) for tw in tweets])
+        batch: dict[str, Any] = {
+            "input_ids": ids,
+            "attention_mask": attention,
+            "first_subword": first,
+            "mask": word_mask,
+            "tags": tags,
+        }
+        if images is None:
+            raise ValueError("GMF needs image features (an ImageBatch); got None")
+        self._check_images(images, len(tweets))
+        batch["pyramid"] = [p.float() for p in images.pyramid]
+        batch["global_vec"] = images.global_vec.float()
+        if images.crops is not None and images.crops.shape[1] > 0:
+            batch["crops"] = images.crops.float()
+            batch["crop_mask"] = (
+                images.crop_mask.bool()
+                if images.crop_mask is not None
+                else torch.ones(images.crops.shape[:2], dtype=torch.bool)
+            )
+        return batch
+
+    def _check_images(self, images: ImageBatch, batch_size: int) -> None:
+        got = tuple(int(p.shape[1]) for p in images.pyramid)
+        if len(images.pyramid) != STAGES or got != tuple(self.channels):
+            raise ValueError(
+                f"GMF (backbone {self.config.backbone!r}) expects pyramid channels "
+                f"{tuple(self.channels)}, got {got}; set the model option backbone=<name> to the "
+                "backbone that produced the image features"
+            )
+        if images.global_vec.shape[0] != batch_size:
+            raise ValueError(
+                f"image batch has {images.global_vec.shape[0]} rows for {batch_size} tweets"
+            )
+
+    # -- the visual prefix ----------------------------------------------------------------------
+    def visual_tokens(
+        self, batch: dict[str, Any]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """V~_gated(l) for every layer (B, L, P, d_v), its mask (B, P) and the gates (B, L, 4)."""
+        stages = list(batch["pyramid"])
+        cfg = self.config
+        if cfg.use_csa:  # eq. 1-4
+            if cfg.use_vcg:
+                stages = [csa(s) for csa, s in zip(self.csa, stages)]
+            else:
+                stages[-1] = self.csa[0](stages[-1])
+        b = stages[-1].shape[0]
+        if cfg.use_vcg:
+            tokens = self.mapping(stages)  # eq. 5-6: (B, 4, N, d_v)
+            gates = self.gate(tokens)  # eq. 7-8: (B, L, 4)
+            image = gated_sum(gates, tokens)  # eq. 9: (B, L, N, d_v)
+        else:
+            single = self.mapping(stages[-1:])[:, 0]  # (B, N, d_v), the last stage alone
+            image = single[:, None].expand(b, self.num_layers, -1, -1)
+            gates = single.new_zeros((b, self.num_layers, STAGES))
+            gates[..., -1] = 1.0
+        mask = torch.ones(image.shape[0], image.shape[2], dtype=torch.bool, device=image.device)
+        if batch.get("crops") is not None:  # eq. 10: [V(l, I); V(l, o_1); ...]
+            crops = self.crop_proj(batch["crops"])[:, None].expand(-1, self.num_layers, -1, -1)
+            image = torch.cat([image, crops], dim=2)
+            mask = torch.cat([mask, batch["crop_mask"].to(mask.device)], dim=1)
+        return image, mask, gates
+
+    def encode(
+        self, batch: dict[str, Any], prefix_mask: torch.Tensor | None = None
+    ) -> dict[str, Any]:
+        """The encoder pass with the visual prefix. ``prefix_mask`` (B, P) overrides which prefix
+        positions may be attended to (all False = plain BERT)."""
+        visual, mask, gates = self.visual_tokens(batch)
+        keys, values = self.prefix(visual)  # eq. 12
+        if prefix_mask is not None:
+            mask = prefix_mask.to(mask.device)
+        hidden, maps = encode_with_prefix(
+            self.encoder, batch["input_ids"], batch["attention_mask"], keys, values, mask
+        )
+        return {"hidden": hidden, "maps": maps, "gates": gates, "prefix_len": visual.shape[2]}
+
+    # -- forward --------------------------------------------------------------------------------
+    def forward(
+        self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False
+    ) -> TaggerOutput:
+        cfg = self.config
+        enc = self.encode(batch, batch.get("prefix_mask"))
+        hidden = enc["hidden"]
+        index = batch["first_subword"].unsqueeze(-1).expand(-1, -1, hidden.shape[-1])
+        words = torch.gather(hidden, 1, index)
+        emissions = self.emit(self.dropout(words))
+
+        extras: dict[str, Any] = {}
+        cm_loss = None
+        if cfg.use_cm:
+            if cfg.cm_text == "fused":
+                cls = hidden[:, 0]
+            else:
+                plain, _ = encode_with_prefix(
+                    self.encoder, batch["input_ids"], batch["attention_mask"]
+                )
+                cls = plain[:, 0]
+            text_emb, image_emb = self.heads(self.encoder.pooler(cls[:, None]), batch["global_vec"])
+            cm_loss = symmetric_info_nce(text_emb, image_emb, cfg.temperature, cfg.cm_lambda)
+            extras.update(text_embedding=text_emb, image_embedding=image_emb)
+        attentions: dict[str, Any] = {}
+        if return_attention:
+            p = enc["prefix_len"]
+            attentions["gates"] = enc["gates"]
+            attentions["prefix"] = [m[..., :p] for m in enc["maps"]]
+            attentions["text"] = [m[..., p:] for m in enc["maps"]]
+        out = self.crf_output(emissions, dict(batch, tags=None), decode, attentions, extras)
+        if batch.get("tags") is not None:
+            crf_loss = self.crf.neg_log_likelihood(emissions, batch["tags"], batch["mask"])
+            out.extras["crf_loss"] = crf_loss.detach()
+            if cm_loss is None:  # w/o CM: the CRF loss alone
+                out.loss = crf_loss
+            else:  # eq. 22
+                out.loss = (1.0 - cfg.alpha) * cm_loss + cfg.alpha * crf_loss
+        if cm_loss is not None:
+            out.extras["cm_loss"] = cm_loss.detach()
+        return out
+
+    @torch.no_grad()
+    def similarity(self, batch: dict[str, Any]) -> torch.Tensor:
+        """(B, B) cosine similarities of the consistency heads: rows texts, columns images."""
+        if not self.config.use_cm:
+            raise ValueError("similarity needs the consistency heads; this GMF has use_cm=False")
+        was = self.training
+        self.eval()
+        out = self(dict(batch, tags=None))
+        self.train(was)
+        return cosine_similarity_matrix(out.extras["text_embedding"], out.extras["image_embedding"])

@@ -1,0 +1,266 @@
+"""GMF: shapes, masks, gradients, the ablation switches, the prefix, save/load, the probe."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mner_lib.data import Tweet, load_dataset
+from mner_lib.images.api import ImageBatch
+from mner_lib.models import Tagger, build_model
+from mner_lib.models.gmf import GMF, GMFConfig
+
+TINY = dict(pretrained=False, encoder_layers=2, hidden=32, heads=4, visual_dim=16, cm_dim=16)
+CHANNELS = (24, 40, 112, 1280)  # efficientnet-lite0
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_dataset("demo")
+
+
+@pytest.fixture(scope="module")
+def tweets(demo) -> list[Tweet]:
+    by_len = sorted(demo.train[:40], key=len)
+    return [by_len[0], by_len[-1], by_len[10], by_len[20]]  # short and long: padding matters
+
+
+def make_images(n: int, seed: int = 0, crops: int = 3) -> ImageBatch:
+    g = torch.Generator().manual_seed(seed)
+    pyramid = [torch.randn(n, c, 7, 7, generator=g) for c in CHANNELS]
+    crop_mask = torch.ones(n, crops, dtype=torch.bool)
+    if crops:
+        crop_mask[0, -1] = False
+    return ImageBatch(
+        global_vec=torch.randn(n, CHANNELS[-1], generator=g),
+        regions=pyramid[-1].flatten(2).transpose(1, 2),
+        pyramid=pyramid,
+        labels=[[("dog", 0.9)]] * n,
+        flags=[""] * n,
+        crops=torch.randn(n, crops, CHANNELS[-1], generator=g) if crops else None,
+        crop_mask=crop_mask if crops else None,
+    )
+
+
+def tiny(demo, seed: int = 0, **options) -> GMF:
+    torch.manual_seed(seed)
+    return build_model("gmf", demo.train[:50], {**TINY, **options})
+
+
+def test_outputs_for_the_notebooks(demo, tweets):
+    model = tiny(demo).eval()
+    batch = model.collate(tweets, make_images(4))
+    out = model(batch, decode=True, return_attention=True)
+    t = batch["mask"].shape[1]
+    s = batch["input_ids"].shape[1]
+    assert out.emissions.shape == (4, t, 9)
+    gates = out.attentions["gates"]
+    assert gates.shape == (4, 2, 4)
+    torch.testing.assert_close(gates.sum(-1), torch.ones(4, 2))
+    prefix = out.attentions["prefix"]
+    assert len(prefix) == 2 and prefix[0].shape == (4, 4, s, 49 + 3)
+    assert float(prefix[0][0, ..., -1].detach().abs().max()) == 0.0  # a missing crop: no weight
+    assert out.extras["text_embedding"].shape == out.extras["image_embedding"].shape == (4, 16)
+    cm, crf = out.extras["cm_loss"], out.extras["crf_loss"]
+    torch.testing.assert_close(out.loss.detach(), 0.5 * cm + 0.5 * crf)  # eq. 22, alpha = 0.5
+    assert [len(p) for p in out.predictions] == [len(tw.tokens) for tw in tweets]
+
+
+def test_padding_never_changes_a_real_token(demo, tweets):
+    model = tiny(demo).eval()
+    images = make_images(4)
+    together = model(model.collate(tweets, images)).emissions
+    for i in range(4):
+        one = ImageBatch(
+            images.global_vec[i : i + 1],
+            images.regions[i : i + 1],
+            [p[i : i + 1] for p in images.pyramid],
+            images.labels[i : i + 1],
+            images.flags[i : i + 1],
+            images.crops[i : i + 1],
+            images.crop_mask[i : i + 1],
+        )
+        alone = model(model.collate(tweets[i : i + 1], one)).emissions[0]
+        n = len(tweets[i].tokens)
+        torch.testing.assert_close(alone[:n], together[i, :n], atol=1e-5, rtol=1e-5)
+
+
+def test_masked_prefix_leaves_the_encoder_unchanged(demo, tweets):
+    model = tiny(demo).eval()
+    batch = model.collate(tweets, make_images(4))
+    plain = model.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    p = 49 + 3
+    with torch.no_grad():
+        off = model.encode(batch, prefix_mask=torch.zeros(4, p, dtype=torch.bool))["hidden"]
+        on = model.encode(batch)["hidden"]
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(off[real], plain.last_hidden_state[real], atol=1e-6, rtol=0)
+    assert (on[real] - plain.last_hidden_state[real]).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"use_vcg": False},
+        {"use_csa": False},
+        {"use_vcg": False, "use_csa": False, "use_cm": False},
+    ],
+)
+def test_gradients_reach_every_parameter(demo, tweets, options):
+    model = tiny(demo, **options).train()
+    out = model(model.collate(tweets, make_images(4)))
+    out.loss.backward()
+    unused = "encoder.pooler." if not model.config.use_cm else "-"
+    missing = [
+        n
+        for n, p in model.named_parameters()
+        if not n.startswith(unused) and (p.grad is None or float(p.grad.abs().sum()) == 0.0)
+    ]
+    assert missing == []
+
+
+def _params(model) -> set[str]:
+    return {n.split(".")[0] for n, _ in model.named_parameters()}
+
+
+def test_w_o_cm_drops_the_heads_and_the_contrastive_loss_only(demo, tweets):
+    full, no_cm = tiny(demo), tiny(demo, use_cm=False)
+    result = no_cm.load_state_dict(full.state_dict(), strict=False)
+    assert result.missing_keys == []
+    assert {k.split(".")[0] for k in result.unexpected_keys} == {"heads"}
+    batch = full.collate(tweets, make_images(4))
+    full.eval(), no_cm.eval()
+    a, b = full(batch), no_cm(batch)
+    torch.testing.assert_close(a.emissions, b.emissions)  # CM never touches the emissions
+    assert "cm_loss" not in b.extras and "text_embedding" not in b.extras
+    torch.testing.assert_close(b.loss, b.extras["crf_loss"])
+
+
+def test_w_o_csa_drops_only_the_cross_scale_attention(demo, tweets):
+    full, no_csa = tiny(demo), tiny(demo, use_csa=False)
+    result = no_csa.load_state_dict(full.state_dict(), strict=False)
+    assert result.missing_keys == []
+    assert {k.split(".")[0] for k in result.unexpected_keys} == {"csa"}
+    batch = full.collate(tweets, make_images(4))
+    full.eval(), no_csa.eval()
+    assert (full(batch).emissions - no_csa(batch).emissions).abs().max() > 1e-5
+
+
+def test_w_o_vcg_uses_the_last_stage_only_with_fixed_gates(demo, tweets):
+    images, changed = make_images(4), make_images(4)
+    changed.pyramid = [torch.randn_like(p) for p in images.pyramid[:3]] + [images.pyramid[3]]
+    for use_vcg in (True, False):
+        model = tiny(demo, use_vcg=use_vcg).eval()
+        a = model(model.collate(tweets, images), return_attention=True)
+        b = model(model.collate(tweets, changed))
+        diff = float((a.emissions - b.emissions).detach().abs().max())
+        if use_vcg:
+            assert diff > 1e-5 and "gate" in _params(model)
+        else:
+            assert diff == 0.0 and "gate" not in _params(model)
+            expect = torch.zeros(4, 2, 4)
+            expect[..., -1] = 1.0
+            torch.testing.assert_close(a.attentions["gates"], expect)
+
+
+def test_images_reach_the_tags(demo, tweets):
+    model = tiny(demo).eval()
+    a = model(model.collate(tweets, make_images(4, seed=0))).emissions
+    b = model(model.collate(tweets, make_images(4, seed=1))).emissions
+    assert (a - b).abs().max() > 1e-5
+
+
+def test_save_load_round_trip(demo, tweets, tmp_path):
+    model = tiny(demo, use_csa=False, temperature=0.174).eval()
+    batch = model.collate(tweets, make_images(4))
+    model.save(tmp_path / "gmf.pt")
+    loaded = Tagger.load(tmp_path / "gmf.pt").eval()
+    assert isinstance(loaded, GMF) and loaded.config == model.config
+    torch.testing.assert_close(loaded(batch).emissions, model(batch).emissions)
+
+
+def test_config_and_image_errors(demo, tweets):
+    with pytest.raises(ValueError, match="cm_text"):
+        GMFConfig(cm_text="both")
+    with pytest.raises(ValueError, match="pretrained=False"):
+        build_model("gmf", demo.train[:5], {"encoder_layers": 1})
+    model = tiny(demo)
+    with pytest.raises(ValueError, match="backbone"):
+        model.collate(
+            tweets,
+            ImageBatch(
+                torch.zeros(4, 512),
+                torch.zeros(4, 49, 512),
+                [torch.zeros(4, c, 7, 7) for c in (128, 256, 512, 512)],
+                [[]] * 4,
+                [""] * 4,
+            ),
+        )
+    with pytest.raises(ValueError, match="image features"):
+        model.collate(tweets, None)
+
+
+def test_pretrained_minilm_loads_and_masked_prefix_is_plain_minilm(demo, tweets):
+    from mner_lib.encoders import build_text_encoder
+
+    model = build_model("gmf", demo.train[:20], {"visual_dim": 16, "cm_dim": 16}).eval()
+    reference = build_text_encoder("minilm-l6", pretrained=True).model.eval()
+    batch = model.collate(tweets[:2], make_images(2))
+    with torch.no_grad():
+        ours = model.encode(batch, prefix_mask=torch.zeros(2, 52, dtype=torch.bool))["hidden"]
+        theirs = reference(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(ours[real], theirs[real], atol=1e-5, rtol=0)
+
+
+# ----------------------------------------------------------------------------- the probe
+# The probe data (entity types that only the synthetic image reveals) and its feature cache are
+# shared with the TriMod tests; see tests/models/test_trimod.py.
+from tests.models.test_trimod import PROBE_TYPES, probe_cache, type_blind_probe  # noqa: E402
+
+__all__ = ["probe_cache"]
+
+
+def _probe_run(condition: str, out, data):
+    from mner_lib.train import resolve_config, run_training
+
+    cfg = resolve_config(
+        "gmf",
+        dataset="demo",
+        condition=condition,
+        out=str(out),
+        epochs=6,
+        batch_size=16,
+        lr=2e-3,
+        encoder_lr=2e-3,
+        schedule="constant",
+        seed=0,
+        progress=False,
+        threads=1,
+        model_options=dict(TINY),
+    )
+    return run_training(cfg, dataset=data)
+
+
+@pytest.mark.slow
+def test_probe_synthetic_beats_blank_and_heads_match_images(probe_cache, tmp_path):
+    data = type_blind_probe()
+    synthetic = _probe_run("synthetic", tmp_path / "synthetic", data)
+    blank = _probe_run("blank", tmp_path / "blank", data)
+    f1 = synthetic.metrics["dev"]["f1"], blank.metrics["dev"]["f1"]
+    assert f1[0] > f1[1] + 20, f1
+    # probe batches of four tweets with four different entity types: their images differ in
+    # what the text can know, so the matched image is identifiable (chance: 1 in 4)
+    model = synthetic.model.eval()
+    by_type = {t: [tw for tw in data.dev + data.test if "B-" + t in tw.tags] for t in PROBE_TYPES}
+    rounds = min(len(v) for v in by_type.values())
+    hits = total = 0
+    for r in range(min(rounds, 12)):
+        group = [by_type[t][r] for t in PROBE_TYPES]
+        sim = model.similarity(model.collate(group, synthetic.images(group)))
+        hits += int((sim.argmax(dim=1) == torch.arange(4)).sum())
+        total += 4
+    assert hits / total > 0.5, (hits, total)

@@ -1,0 +1,326 @@
+"""TriMod: shapes, masks, gradients, the modality switches, hashtags, captions, save/load, probe."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mner_lib.data import Tweet
+from mner_lib.hashtags import get_segmenter, segment_hashtags
+from mner_lib.images.api import ImageBatch
+from mner_lib.models import Tagger, build_model
+from mner_lib.models.trimod import (
+    TriMod,
+    TriModConfig,
+    caption_of,
+    joined_hashtags,
+    label_words,
+)
+
+TINY = dict(use_glove=False, char_emb=8, char_hidden=8, hidden=16, visual_dim=12, word_dim=10)
+LABELS = [("golden retriever", 0.6), ("tabby, tabby cat", 0.2), ("Granny Smith", 0.1)]
+
+
+def tweet(tokens: str, tags: str | None = None, id_: str = "t") -> Tweet:
+    toks = tokens.split()
+    return Tweet(id_, toks, tags.split() if tags else ["O"] * len(toks))
+
+
+@pytest.fixture(scope="module")
+def tweets() -> list[Tweet]:
+    return [
+        tweet("Maple Leafs win again #TorontoMapleLeafs #HatTrick", "B-ORG I-ORG O O O O", "a"),
+        tweet("German Shepherd", "B-MISC I-MISC", "b"),  # no hashtag at all
+        tweet("Auston Matthews scores #newyorkcity tonight", "B-PER I-PER O O O", "c"),
+    ]
+
+
+def make_images(n: int, seed: int = 0, labels=None) -> ImageBatch:
+    g = torch.Generator().manual_seed(seed)
+    regions = torch.randn(n, 49, 1280, generator=g)
+    return ImageBatch(
+        global_vec=regions.mean(1),
+        regions=regions,
+        pyramid=[],
+        labels=[list(labels or LABELS)] * n,
+        flags=[""] * n,
+    )
+
+
+def tiny(tweets, seed: int = 0, **options) -> TriMod:
+    torch.manual_seed(seed)
+    return build_model("trimod", tweets, {**TINY, **options})
+
+
+def test_outputs_for_the_notebooks(tweets):
+    model = tiny(tweets).eval()
+    batch = model.collate(tweets, make_images(3))
+    out = model(batch, decode=True, return_attention=True)
+    assert out.emissions.shape == (3, 6, 9)
+    weights = out.attentions["modality"]
+    assert weights.shape == (3, 6, 3)
+    mask = batch["mask"]
+    torch.testing.assert_close(weights.sum(-1)[mask], torch.ones(int(mask.sum())))
+    assert float(weights[~mask].detach().abs().max()) == 0.0
+    assert out.extras["caption_words"][0] == [
+        "golden",
+        "retriever",
+        "tabby",
+        "tabby",
+        "cat",
+        "granny",
+        "smith",
+    ]
+    segments = out.extras["hashtag_segments"]
+    assert segments[0][4:] == [["toronto", "maple", "leafs"], ["hat", "trick"]]
+    assert segments[1] == [[], []] and segments[2][3] == ["new", "york", "city"]
+    assert [len(p) for p in out.predictions] == [6, 2, 5]
+
+
+def test_split_hashtags_are_segmented_on_their_body_token():
+    tokens = ["RT", "#", "NBAAwards", "tonight", "#", "#GoSun"]
+    assert joined_hashtags(tokens) == ["RT", "#", "#NBAAwards", "tonight", "#", "#GoSun"]
+    model = tiny([tweet(" ".join(tokens))])
+    segments = model.segments(tokens)
+    assert segments[1] == [] and segments[2] == ["nba", "awards"] and segments[5] == ["go", "sun"]
+    assert {"nba", "awards", "go", "sun"} <= set(model.config.hashtag_vocab)
+
+
+def test_caption_is_the_top_k_label_words():
+    assert label_words("tabby, tabby cat") == ["tabby", "tabby", "cat"]
+    assert caption_of(LABELS, 1) == ["golden", "retriever"]
+    assert caption_of(LABELS, 0) == []
+
+
+def test_hashtag_vocab_comes_from_the_training_hashtags(tweets):
+    model = tiny(tweets)
+    assert set(model.config.hashtag_vocab) == {
+        "toronto",
+        "maple",
+        "leafs",
+        "hat",
+        "trick",
+        "new",
+        "york",
+        "city",
+    }
+    expect = segment_hashtags(tweets[2].tokens, get_segmenter("wordsegment"))
+    assert model.segments(tweets[2].tokens) == expect
+    assert tiny(tweets, use_hashtag=False).config.hashtag_vocab == []
+
+
+def test_padding_never_changes_a_real_token(tweets):
+    model = tiny(tweets).eval()
+    images = make_images(3)
+    together = model(model.collate(tweets, images)).emissions
+    for i, tw in enumerate(tweets):
+        one = ImageBatch(
+            images.global_vec[i : i + 1],
+            images.regions[i : i + 1],
+            [],
+            images.labels[i : i + 1],
+            images.flags[i : i + 1],
+        )
+        alone = model(model.collate([tw], one)).emissions[0]
+        n = len(tw.tokens)
+        torch.testing.assert_close(alone[:n], together[i, :n], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"use_text": False}, {"use_visual": False, "use_hashtag": False}]
+)
+def test_gradients_reach_every_parameter(tweets, options):
+    model = tiny(tweets, **options).train()
+    model(model.collate(tweets, make_images(3))).loss.backward()
+    unused = set()
+    if not model.config.use_visual:
+        unused |= {"caption_embedding", "caption_proj", "region_proj", "visual_query"}
+    if not model.config.use_hashtag:
+        unused |= {"hashtag_embedding", "no_hashtag"}
+    missing = [
+        n
+        for n, p in model.named_parameters()
+        if n.split(".")[0] not in unused and (p.grad is None or float(p.grad.abs().sum()) == 0.0)
+    ]
+    assert missing == []
+
+
+def _emissions(model, tweets, images, segmenter=None):
+    if segmenter is not None:
+        model._segmenter, model._segment_cache = segmenter, {}
+    with torch.no_grad():
+        return model(model.collate(tweets, images), return_attention=True)
+
+
+def test_each_switch_drops_exactly_its_modality(tweets):
+    images, other = make_images(3, seed=0), make_images(3, seed=1, labels=[("tank", 0.9)])
+
+    class Nonsense:
+        name = "nonsense"
+
+        def segment(self, text, case_prior=True):
+            return ["x", "y"]
+
+    for options in ({}, {"use_visual": False}, {"use_hashtag": False}, {"use_text": False}):
+        model = tiny(tweets, **options).eval()
+        base = _emissions(model, tweets, images)
+        weights = base.attentions["modality"]
+        image_changed = _emissions(model, tweets, other).emissions
+        hashtag_changed = _emissions(model, tweets, images, Nonsense()).emissions
+        model._segmenter, model._segment_cache = None, {}
+        image_diff = float((base.emissions - image_changed).abs().max())
+        hashtag_diff = float((base.emissions - hashtag_changed).abs().max())
+        assert (image_diff > 1e-6) == model.config.use_visual
+        assert (hashtag_diff > 1e-6) == model.config.use_hashtag
+        for k, name in enumerate(("text", "visual", "hashtag")):
+            used = getattr(model.config, f"use_{name}")
+            assert (float(weights[..., k].abs().max()) > 0) == used
+
+
+def test_all_modalities_off_is_an_error(tweets):
+    with pytest.raises(ValueError, match="keep at least one"):
+        TriModConfig(use_text=False, use_visual=False, use_hashtag=False)
+
+
+def test_text_only_gives_the_text_all_the_weight(tweets):
+    model = tiny(tweets, use_visual=False, use_hashtag=False).eval()
+    batch = model.collate(tweets, make_images(3))
+    weights = model(batch, return_attention=True).attentions["modality"]
+    torch.testing.assert_close(weights[..., 0], batch["mask"].float())
+
+
+def test_save_load_round_trip(tweets, tmp_path):
+    model = tiny(tweets, caption_labels=2).eval()
+    batch = model.collate(tweets, make_images(3))
+    model.save(tmp_path / "trimod.pt")
+    loaded = Tagger.load(tmp_path / "trimod.pt").eval()
+    assert isinstance(loaded, TriMod) and loaded.config == model.config
+    torch.testing.assert_close(
+        loaded(loaded.collate(tweets, make_images(3))).emissions, model(batch).emissions
+    )
+
+
+def test_backbone_mismatch_is_an_error(tweets):
+    model = tiny(tweets)
+    bad = ImageBatch(torch.zeros(3, 512), torch.zeros(3, 49, 512), [], [[]] * 3, [""] * 3)
+    with pytest.raises(ValueError, match="backbone"):
+        model.collate(tweets, bad)
+
+
+def test_glove_initialises_words_captions_and_hashtags(tweets):
+    model = build_model("trimod", tweets, {})
+    from mner_lib.encoders import load_glove
+
+    row = model.captions.index("retriever")
+    expect, found = load_glove(["retriever"])
+    assert bool(found[0])
+    torch.testing.assert_close(
+        model.caption_embedding.embedding.weight[row].detach(), torch.as_tensor(expect[0])
+    )
+    assert model.oov_rate is not None and model.oov_rate < 1.0
+
+
+# ----------------------------------------------------------------------------- the probe
+# The demo corpus is no probe of image use: its templates give every entity's type away (a tiny
+# text model reaches ~99 F1 with blank images). Here the text cannot tell the type: one invented
+# name per tweet, drawn from one pool for all four types, among neutral words. The synthetic
+# image (mner_lib.images.probe) shows an icon of the type, so only a model that reads the image
+# can beat the ~25 F1 of guessing.
+PROBE_NAMES = [
+    "Zorvik",
+    "Halmet",
+    "Quenby",
+    "Darrow",
+    "Ellish",
+    "Morvane",
+    "Tesk",
+    "Brannoch",
+    "Vilmar",
+    "Orrin",
+    "Kestrel",
+    "Juno",
+    "Pellam",
+    "Sarrow",
+    "Fenwick",
+    "Ilvan",
+]
+PROBE_FILLER = [
+    "look",
+    "at",
+    "this",
+    "wow",
+    "so",
+    "today",
+    "again",
+    "!",
+    "lol",
+    "nice",
+    ".",
+    "here",
+    "with",
+    "new",
+    "pic",
+]
+PROBE_TYPES = ("PER", "LOC", "ORG", "MISC")
+
+
+def type_blind_probe(train: int = 150, dev: int = 60, test: int = 60, seed: int = 0):
+    """A Dataset (named "demo") whose entity types only the images reveal."""
+    import random
+
+    from mner_lib.data import Dataset
+
+    rng = random.Random(seed)
+
+    def split(name: str, n: int) -> list[Tweet]:
+        out = []
+        for i in range(n):
+            pre = rng.sample(PROBE_FILLER, rng.randint(1, 3))
+            post = rng.sample(PROBE_FILLER, rng.randint(1, 3))
+            etype = rng.choice(PROBE_TYPES)
+            tokens = pre + [rng.choice(PROBE_NAMES)] + post
+            tags = ["O"] * len(pre) + ["B-" + etype] + ["O"] * len(post)
+            out.append(Tweet(f"probe_{name}_{i:04d}", tokens, tags))
+        return out
+
+    return Dataset("demo", split("train", train), split("dev", dev), split("test", test))
+
+
+@pytest.fixture(scope="module")
+def probe_cache(tmp_path_factory):
+    """One feature cache for the session's probe tests (TriMod's and GMF's share the images)."""
+    import os
+
+    path = tmp_path_factory.getbasetemp() / "probe-feature-cache"
+    old = os.environ.get("MNER_CACHE_DIR")
+    os.environ["MNER_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("MNER_CACHE_DIR", None)
+    else:
+        os.environ["MNER_CACHE_DIR"] = old
+
+
+@pytest.mark.slow
+def test_probe_synthetic_beats_blank(probe_cache, tmp_path):
+    from mner_lib.train import resolve_config, run_training
+
+    data = type_blind_probe()
+    f1 = {}
+    for condition in ("synthetic", "blank"):
+        cfg = resolve_config(
+            "trimod",
+            dataset="demo",
+            condition=condition,
+            out=str(tmp_path / condition),
+            epochs=8,
+            lr=0.05,
+            grad_accum=1,
+            seed=0,
+            progress=False,
+            threads=1,
+            model_options={"hidden": 50, "dropout": 0.3},
+        )
+        f1[condition] = run_training(cfg, dataset=data).metrics["dev"]["f1"]
+    assert f1["synthetic"] > f1["blank"] + 20, f1
+    assert f1["blank"] < 50, f1  # the text alone cannot tell the types
