@@ -70,6 +70,7 @@ class TrainConfig:
     clip_grad: float | None = 5.0
     patience: int = 5
     max_train: int | None = None
+    max_eval: int | None = None  # a seeded sample of at most this many dev and test tweets
     orphan_policy: str = "keep"
     device: str = "auto"
     condition: str = "none"  # image condition (none for text models)
@@ -201,6 +202,20 @@ def resolve_config(model: str, **given: Any) -> TrainConfig:
         )
     cfg.validate()
     return cfg
+
+
+def cap_eval(dataset: Dataset, max_eval: int, seed: int) -> Dataset:
+    """The dataset with a seeded sample (file order kept) of at most ``max_eval`` dev and test tweets."""
+    if max_eval < 1:
+        raise ValueError(f"max_eval must be a positive number of tweets, got {max_eval}")
+
+    def sample(tweets: list[Tweet]) -> list[Tweet]:
+        if len(tweets) <= max_eval:
+            return tweets
+        keep = sorted(random.Random(seed).sample(range(len(tweets)), max_eval))
+        return [tweets[i] for i in keep]
+
+    return dataclasses.replace(dataset, dev=sample(dataset.dev), test=sample(dataset.test))
 
 
 def set_seed(seed: int) -> None:
@@ -414,6 +429,8 @@ def run_training(
         rng = random.Random(cfg.seed)
         keep = sorted(rng.sample(range(len(dataset.train)), cfg.max_train))
         dataset = dataclasses.replace(dataset, train=[dataset.train[i] for i in keep])
+    if cfg.max_eval is not None:
+        dataset = cap_eval(dataset, cfg.max_eval, seed=0)  # the same sample for every seed
     images = make_image_features(cfg, dataset)
     model_options = dict(cfg.model_options)
     config_fields = {f.name for f in dataclasses.fields(get_model_class(cfg.model).config_class)}
@@ -565,6 +582,7 @@ def run_training(
         "text_encoder": getattr(best, "encoder_name", None),
         "seed": cfg.seed,
         "max_train": cfg.max_train,
+        "max_eval": cfg.max_eval,
         "train_tweets": len(dataset.train),
         "epochs_run": len(history),
         "best_epoch": best_epoch,

@@ -217,3 +217,21 @@ def test_unknown_model_option_lists_valid_ones(tmp_path):
         run_training(config(tmp_path, model_options={"hiden": 3}))
     message = str(info.value)
     assert "hiden" in message and "hidden" in message and "use_glove" in message
+
+
+def test_cap_eval_samples_dev_and_test_the_same_way_for_every_seed():
+    from mner_lib.data import load_dataset
+    from mner_lib.train import cap_eval
+
+    data = load_dataset("demo")
+    capped = cap_eval(data, 10, seed=0)
+    again = cap_eval(data, 10, seed=0)
+    assert len(capped.dev) == len(capped.test) == 10
+    assert [t.id for t in capped.test] == [t.id for t in again.test]
+    order = [t.id for t in data.test]
+    assert [order.index(t.id) for t in capped.test] == sorted(
+        order.index(t.id) for t in capped.test
+    )
+    assert capped.train is data.train
+    with pytest.raises(ValueError, match="max_eval"):
+        cap_eval(data, 0, seed=0)

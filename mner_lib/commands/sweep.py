@@ -18,12 +18,18 @@ def _sweep(args: argparse.Namespace) -> int:
         for k, v in {
             "epochs": args.epochs,
             "max_train": args.max_train,
+            "max_eval": args.max_eval,
+            "lr": args.lr,
             "device": args.device,
             "threads": args.threads,
             "progress": not args.quiet,
         }.items()
         if v is not None
     }
+    from mner_lib.commands.core import _parse_options
+
+    if args.option:
+        options["model_options"] = _parse_options(args.option)
     root = Path(args.root)
     if not args.summary_only:
         run_grid(
@@ -55,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default="results")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--max-train", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's)")
+    p.add_argument("--max-eval", type=int, default=None, help="cap on dev and test tweets")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="a model config field")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--summary-only", action="store_true")
