@@ -83,6 +83,20 @@ class Tagger(nn.Module):
         carry gold tags, ``tags`` (B, T) long."""
         raise NotImplementedError
 
+    def require_images(self, images: ImageBatch | None, tweets: Sequence[Tweet]) -> ImageBatch:
+        """The image batch of ``tweets``; a clear error when it is missing or of another size."""
+        if images is None:
+            raise ValueError(
+                f"model {self.name!r} needs image features: pass images=ImageFeatures(...)(tweets) "
+                "(condition 'blank' for text without images, as the papers do)"
+            )
+        if len(images.flags) != len(tweets) or images.global_vec.shape[0] != len(tweets):
+            raise ValueError(
+                f"{self.name}: image batch has {images.global_vec.shape[0]} rows for "
+                f"{len(tweets)} tweets"
+            )
+        return images
+
     def tag_tensor(self, tweets: Sequence[Tweet]) -> torch.Tensor:
         from mner_lib.vocab import pad_sequences
 

@@ -161,15 +161,7 @@ class CWI(Tagger):
 
     # -- data ---------------------------------------------------------------------------------
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
-        if images is None:
-            raise ValueError(
-                f"model {self.name!r} needs image features: pass images=ImageFeatures(...)(tweets) "
-                "(condition 'blank' for text without images)"
-            )
-        if len(images.labels) != len(tweets):
-            raise ValueError(
-                f"{self.name}: {len(images.labels)} image label lists for {len(tweets)} tweets"
-            )
+        images = self.require_images(images, tweets)
         c = self.config
         norm = (lambda t: t.lower()) if c.lowercase else (lambda t: t)
         words, mask = pad_sequences(

@@ -191,9 +191,8 @@ class GMF(Tagger):
             "mask": word_mask,
             "tags": tags,
         }
-        if images is None:
-            raise ValueError("GMF needs image features (an ImageBatch); got None")
-        self._check_images(images, len(tweets))
+        images = self.require_images(images, tweets)
+        self._check_images(images)
         batch["pyramid"] = [p.float() for p in images.pyramid]
         batch["global_vec"] = images.global_vec.float()
         if images.crops is not None and images.crops.shape[1] > 0:
@@ -205,17 +204,13 @@ class GMF(Tagger):
             )
         return batch
 
-    def _check_images(self, images: ImageBatch, batch_size: int) -> None:
+    def _check_images(self, images: ImageBatch) -> None:
         got = tuple(int(p.shape[1]) for p in images.pyramid)
         if len(images.pyramid) != STAGES or got != tuple(self.channels):
             raise ValueError(
                 f"GMF (backbone {self.config.backbone!r}) expects pyramid channels "
                 f"{tuple(self.channels)}, got {got}; set the model option backbone=<name> to the "
                 "backbone that produced the image features"
-            )
-        if images.global_vec.shape[0] != batch_size:
-            raise ValueError(
-                f"image batch has {images.global_vec.shape[0]} rows for {batch_size} tweets"
             )
 
     # -- the visual prefix ----------------------------------------------------------------------

@@ -205,11 +205,7 @@ class HSN(Tagger):
 
     # -- data ---------------------------------------------------------------------------------
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
-        if images is None:
-            raise ValueError(
-                "model 'hsn' needs image features: pass images=ImageFeatures(...)(tweets) "
-                "(condition 'blank' for text without images, as the paper does)"
-            )
+        images = self.require_images(images, tweets)
         batch = collate_words_and_chars(
             self.vocab, tweets, self.config.lowercase, self.config.max_word_len
         )
