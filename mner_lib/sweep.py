@@ -80,7 +80,9 @@ def markdown_table(table: pd.DataFrame) -> str:
     ]
     for _, r in table.iterrows():
         has_paper = r["paper_f1"] is not None and not pd.isna(r["paper_f1"])
-        paper = f"{r['paper_f1']:.2f} ({r['paper_table']})" if has_paper else "—"
+        paper = (
+            f"{r['paper_f1']:.2f} ({r['paper_source']}, {r['paper_table']})" if has_paper else "—"
+        )
         gap = f"{r['f1_mean'] - r['paper_f1']:+.2f}" if has_paper else "—"
         lines.append(
             f"| {r['model']} | {r['dataset']} | {label(r)} | {r['variant']} | "

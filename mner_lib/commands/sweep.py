@@ -20,6 +20,8 @@ def _sweep(args: argparse.Namespace) -> int:
             "max_train": args.max_train,
             "max_eval": args.max_eval,
             "lr": args.lr,
+            "optimizer": args.optimizer,
+            "grad_accum": args.grad_accum,
             "device": args.device,
             "threads": args.threads,
             "progress": not args.quiet,
@@ -62,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--max-train", type=int, default=None)
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's)")
+    p.add_argument("--optimizer", default=None, help="adam, adamw or sgd (default: the paper's)")
+    p.add_argument("--grad-accum", type=int, default=None)
     p.add_argument("--max-eval", type=int, default=None, help="cap on dev and test tweets")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="a model config field")
     p.add_argument("--device", default=None)
