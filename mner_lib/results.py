@@ -52,6 +52,10 @@ RUN_COLUMNS = GROUP_KEYS + (
 )
 
 
+# model options that say which features a model is fed, not which variant of it is trained
+_NOT_VARIANT = ("backbone", "image_feature_dim")
+
+
 def _missing(value: Any) -> Any:
     return "none" if value is None else value
 
@@ -75,7 +79,10 @@ def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
         "max_train": metrics.get("max_train") or 0,
         "max_eval": metrics.get("max_eval") or 0,  # 0: the full dev and test splits
         "variant": metrics.get("variant")
-        or (",".join(f"{k}={v}" for k, v in sorted(options.items())) or "full"),
+        or (
+            ",".join(f"{k}={v}" for k, v in sorted(options.items()) if k not in _NOT_VARIANT)
+            or "full"
+        ),
         "seed": metrics.get("seed", 0),
         "precision": test.get("precision"),
         "recall": test.get("recall"),
@@ -272,7 +279,12 @@ def compare(ours: pd.DataFrame, papers: pd.DataFrame | None = None) -> pd.DataFr
         merged[column] = merged[column].astype(object)
         merged.loc[synthetic, column] = None
     merged["note"] = [
-        "synthetic images: not comparable with the paper" if s else "" for s in synthetic
+        "synthetic images: not comparable with the paper"
+        if s
+        else "blank images here, real images in the paper (compare with its w/o VF row)"
+        if c == "blank"
+        else ""
+        for s, c in zip(synthetic, merged["condition"])
     ]
     return merged
 
