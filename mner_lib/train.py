@@ -212,6 +212,16 @@ def cap_eval(dataset: Dataset, max_eval: int, seed: int) -> Dataset:
     return dataclasses.replace(dataset, dev=sample(dataset.dev), test=sample(dataset.test))
 
 
+def portable_config(cfg: TrainConfig) -> dict[str, Any]:
+    """The config as recorded in a run folder: a data folder equal to ``$MNER_DATA_DIR`` is
+    written as that name, so committed results carry no path of the machine that made them."""
+    record = dataclasses.asdict(cfg)
+    env = os.environ.get("MNER_DATA_DIR")
+    if record["data_dir"] and env and Path(record["data_dir"]).resolve() == Path(env).resolve():
+        record["data_dir"] = "$MNER_DATA_DIR"
+    return record
+
+
 def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
@@ -409,7 +419,7 @@ def run_training(
                 f"{out} holds an unfinished run with another configuration; "
                 "use another --out folder or delete it"
             )
-    (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
+    (out / "config.json").write_text(json.dumps(portable_config(cfg), indent=2))
 
     set_seed(cfg.seed)
     if cfg.threads:
@@ -591,7 +601,7 @@ def run_training(
         "train_tweets_per_second": train_tweets / max(train_seconds, 1e-9),
         "inference_tweets_per_second": (len(dataset.dev) + len(dataset.test))
         / max(infer_seconds, 1e-9),
-        "config": dataclasses.asdict(cfg),
+        "config": portable_config(cfg),
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     if last_path.exists():

@@ -75,7 +75,13 @@ class Tagger(nn.Module):
         return model
 
     def init_pretrained(self) -> None:
-        """Copy pretrained weights (word vectors, encoders) in; no-op by default."""
+        """Copy pretrained weights in. Here: GloVe into ``self.words`` when the config asks for it
+        (``use_glove``); models with a pretrained encoder extend this."""
+        from mner_lib.models.embeddings import WordEmbedding
+
+        words = getattr(self, "words", None)
+        if getattr(self.config, "use_glove", False) and isinstance(words, WordEmbedding):
+            self.oov_rate = words.load_glove(self.vocab.words)
 
     # -- data ---------------------------------------------------------------------------------
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:

@@ -75,10 +75,6 @@ class BiLSTMCRF(Tagger):
         self.emit = nn.Linear(2 * config.hidden, len(vocab.tags))
         self.oov_rate: float | None = None
 
-    def init_pretrained(self) -> None:
-        if self.config.use_glove:
-            self.oov_rate = self.words.load_glove(self.vocab.words)
-
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
         return collate_words_and_chars(
             self.vocab, tweets, self.config.lowercase, chars=self.use_chars

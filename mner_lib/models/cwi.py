@@ -155,10 +155,6 @@ class CWI(Tagger):
         self.emit = nn.Linear(2 * c.fusion_hidden, len(vocab.tags))
         self.oov_rate: float | None = None
 
-    def init_pretrained(self) -> None:
-        if self.config.use_glove:
-            self.oov_rate = self.words.load_glove(self.vocab.words)
-
     # -- data ---------------------------------------------------------------------------------
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
         images = self.require_images(images, tweets)

@@ -199,10 +199,6 @@ class HSN(Tagger):
         self.emit = nn.Linear(out_dim, len(vocab.tags))
         self.oov_rate: float | None = None
 
-    def init_pretrained(self) -> None:
-        if self.config.use_glove:
-            self.oov_rate = self.words.load_glove(self.vocab.words)
-
     # -- data ---------------------------------------------------------------------------------
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
         images = self.require_images(images, tweets)

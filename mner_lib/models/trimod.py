@@ -181,8 +181,8 @@ class TriMod(Tagger):
         return super().from_data(config, train)  # type: ignore[return-value]
 
     def init_pretrained(self) -> None:
+        super().init_pretrained()  # GloVe into the word embedding
         if self.config.use_glove:
-            self.oov_rate = self.words.load_glove(self.vocab.words)
             self.caption_embedding.load_glove(self.captions)
             self.hashtag_embedding.load_glove(self.hashtag_words)
 
