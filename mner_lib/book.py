@@ -546,22 +546,14 @@ def chapter_dataset(params: dict[str, Any]) -> Any:
     """The chapter's :class:`mner_lib.data.Dataset`: the full training split (each run samples
     its ``max_train`` tweets with its own seed) and, when ``max_eval`` is set, the same seeded
     sample of at most ``max_eval`` dev and test tweets for every run and plot of the chapter."""
-    import dataclasses
-    import random
 
     from mner_lib.data import load_dataset
+    from mner_lib.train import cap_eval
 
     data = load_dataset(params["dataset"], params.get("data_dir") or None)
     cap = params.get("max_eval")
     if cap:
-
-        def sample(tweets: list) -> list:
-            if cap >= len(tweets):
-                return tweets
-            keep = sorted(random.Random(0).sample(range(len(tweets)), cap))
-            return [tweets[i] for i in keep]
-
-        data = dataclasses.replace(data, dev=sample(data.dev), test=sample(data.test))
+        data = cap_eval(data, cap, seed=0)  # the same sample as the trainer's max_eval
     return data
 
 

@@ -331,6 +331,14 @@ class Dataset:
         return getattr(self, split)
 
 
+def seeded_subset(items: Sequence[Tweet], n: int, seed: int) -> list[Tweet]:
+    """A seeded random sample of at most ``n`` items, in their original order."""
+    if n >= len(items):
+        return list(items)
+    keep = sorted(random.Random(seed).sample(range(len(items)), n))
+    return [items[i] for i in keep]
+
+
 def load_dataset(
     name: str,
     data_dir: str | os.PathLike | None = None,
@@ -344,10 +352,7 @@ def load_dataset(
     if max_train is not None:
         if max_train < 1:
             raise ValueError(f"max_train must be a positive number of tweets, got {max_train}")
-        if max_train < len(splits["train"]):
-            rng = random.Random(seed)
-            keep = sorted(rng.sample(range(len(splits["train"])), max_train))
-            splits["train"] = [splits["train"][i] for i in keep]
+        splits["train"] = seeded_subset(splits["train"], max_train, seed)
     try:
         images = image_dir(name, data_dir)
     except FileNotFoundError:

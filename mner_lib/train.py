@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mner_lib.data import Dataset, Tweet, load_dataset, write_tweets
+from mner_lib.data import Dataset, Tweet, load_dataset, seeded_subset, write_tweets
 from mner_lib.metrics import evaluate
 from mner_lib.models import Tagger, build_model, get_model_class, make_config
 
@@ -203,13 +203,11 @@ def cap_eval(dataset: Dataset, max_eval: int, seed: int) -> Dataset:
     if max_eval < 1:
         raise ValueError(f"max_eval must be a positive number of tweets, got {max_eval}")
 
-    def sample(tweets: list[Tweet]) -> list[Tweet]:
-        if len(tweets) <= max_eval:
-            return tweets
-        keep = sorted(random.Random(seed).sample(range(len(tweets)), max_eval))
-        return [tweets[i] for i in keep]
-
-    return dataclasses.replace(dataset, dev=sample(dataset.dev), test=sample(dataset.test))
+    return dataclasses.replace(
+        dataset,
+        dev=seeded_subset(dataset.dev, max_eval, seed),
+        test=seeded_subset(dataset.test, max_eval, seed),
+    )
 
 
 def portable_config(cfg: TrainConfig) -> dict[str, Any]:
@@ -429,10 +427,9 @@ def run_training(
         dataset = load_dataset(
             cfg.dataset, cfg.data_dir, cfg.orphan_policy, cfg.max_train, cfg.seed
         )
-    elif cfg.max_train is not None and cfg.max_train < len(dataset.train):
-        rng = random.Random(cfg.seed)
-        keep = sorted(rng.sample(range(len(dataset.train)), cfg.max_train))
-        dataset = dataclasses.replace(dataset, train=[dataset.train[i] for i in keep])
+    elif cfg.max_train is not None:
+        train = seeded_subset(dataset.train, cfg.max_train, cfg.seed)
+        dataset = dataclasses.replace(dataset, train=train)
     if cfg.max_eval is not None:
         dataset = cap_eval(dataset, cfg.max_eval, seed=0)  # the same sample for every seed
     images = make_image_features(cfg, dataset)
