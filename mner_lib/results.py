@@ -29,6 +29,7 @@ GROUP_KEYS = (
     "max_train",
     "max_eval",
     "variant",
+    "training",
 )
 RUN_COLUMNS = GROUP_KEYS + (
     "seed",
@@ -55,6 +56,56 @@ RUN_COLUMNS = GROUP_KEYS + (
 # model options that say which features a model is fed, not which variant of it is trained
 _NOT_VARIANT = ("backbone", "image_feature_dim")
 
+#: the papers' names for our ablation switches: (model, {option: value}) -> the paper's row name
+ABLATIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("hsn", {"interaction": "concat"}, "w/o MI"),
+    ("hsn", {"attention": "luong"}, "w/o HA"),
+    ("hsn", {"heads": 1}, "w/o MP"),
+    ("gmf", {"use_vcg": False, "use_csa": False, "use_cm": False}, "w/o all"),
+    ("gmf", {"use_vcg": False}, "w/o VCG"),
+    ("gmf", {"use_csa": False}, "w/o CSA"),
+    ("gmf", {"use_cm": False}, "w/o CM"),
+    ("trimod", {"use_hashtag": False}, "w/o hashtags"),
+    ("trimod", {"use_visual": False}, "w/o visual"),
+)
+
+
+def variant_name(model: str, options: dict[str, Any]) -> str:
+    """``full``, the paper's name of an ablation with its switches (``w/o MI (interaction=concat)``),
+    or the switches alone when the papers have no name for them."""
+    switches = {k: v for k, v in options.items() if k not in _NOT_VARIANT}
+    if not switches:
+        return "full"
+    text = ",".join(f"{k}={v}" for k, v in sorted(switches.items()))
+    for name, wanted, paper_name in ABLATIONS:
+        if name == model and switches == wanted:
+            return f"{paper_name} ({text})"
+    return text
+
+
+def paper_variant(variant: str) -> str:
+    """The paper row a variant is compared with: ``w/o MI (interaction=concat)`` -> ``w/o MI``."""
+    return variant.split(" (", 1)[0] if variant.startswith("w/o ") else variant
+
+
+def training_name(config: dict[str, Any]) -> str:
+    """The training settings that change a result besides the seed, in words:
+    ``adam lr=0.001, batch 10, 5 epochs`` (``x9 accumulation`` where used)."""
+    if not config:
+        return "unknown"
+    parts = [
+        f"{config.get('optimizer', '?')} lr={config.get('lr', '?'):g}"
+        if isinstance(config.get("lr"), (int, float))
+        else f"{config.get('optimizer', '?')}"
+    ]
+    if config.get("encoder_lr"):
+        parts[0] += f" (encoder {config['encoder_lr']:g})"
+    parts.append(f"batch {config.get('batch_size', '?')}")
+    if (config.get("grad_accum") or 1) > 1:
+        parts[-1] += f" x{config['grad_accum']} accumulation"
+    parts.append(f"{config.get('epochs', '?')} epochs")
+    return ", ".join(parts)
+
 
 def _missing(value: Any) -> Any:
     return "none" if value is None else value
@@ -68,7 +119,8 @@ def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
     test = metrics["test"]
     env = metrics.get("environment", {}) or {}
     per_type = test.get("per_type", {})
-    options = (metrics.get("config") or {}).get("model_options") or {}
+    config = metrics.get("config") or {}
+    options = config.get("model_options") or {}
     row = {
         "model": metrics["model"],
         "dataset": metrics["dataset"],
@@ -78,11 +130,8 @@ def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
         "text_encoder": _missing(metrics.get("text_encoder")),
         "max_train": metrics.get("max_train") or 0,
         "max_eval": metrics.get("max_eval") or 0,  # 0: the full dev and test splits
-        "variant": metrics.get("variant")
-        or (
-            ",".join(f"{k}={v}" for k, v in sorted(options.items()) if k not in _NOT_VARIANT)
-            or "full"
-        ),
+        "variant": metrics.get("variant") or variant_name(metrics["model"], options),
+        "training": training_name(config),
         "seed": metrics.get("seed", 0),
         "precision": test.get("precision"),
         "recall": test.get("recall"),
@@ -268,24 +317,46 @@ def paper_table() -> pd.DataFrame:
 
 
 def compare(ours: pd.DataFrame, papers: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Our aggregated rows (full models) beside the paper's number for the same model and
-    dataset. Synthetic rows get no paper number: they are not comparable with real images."""
+    """Our aggregated rows beside the paper's number for the same model, dataset and variant
+    (an ablation meets the paper's row of the same name). A full model on blank images meets the
+    paper's "w/o VF" row where the paper has one (HSN), else its full row with a note. Synthetic
+    rows get no paper number: they are not comparable with real images."""
     papers = paper_table() if papers is None else papers
-    full = papers[papers["variant"] == "full"][["model", "dataset", "f1", "paper", "table"]]
-    full = full.rename(columns={"f1": "paper_f1", "paper": "paper_source", "table": "paper_table"})
-    merged = ours.merge(full, on=["model", "dataset"], how="left")
+    rows = papers[["model", "dataset", "variant", "f1", "paper", "table"]].rename(
+        columns={
+            "variant": "paper_variant",
+            "f1": "paper_f1",
+            "paper": "paper_source",
+            "table": "paper_table",
+        }
+    )
+    have = set(zip(rows["model"], rows["dataset"], rows["paper_variant"]))
+    merged = ours.copy()
+    wanted = []
+    for model, dataset, variant, condition in zip(
+        merged["model"], merged["dataset"], merged["variant"], merged["condition"]
+    ):
+        name = paper_variant(str(variant))
+        if name == "full" and condition == "blank" and (model, dataset, "w/o VF") in have:
+            name = "w/o VF"
+        wanted.append(name)
+    merged["paper_variant"] = wanted
+    merged = merged.merge(rows, on=["model", "dataset", "paper_variant"], how="left")
     synthetic = merged["synthetic"].astype(bool)
-    for column in ("paper_f1", "paper_source", "paper_table"):
+    for column in ("paper_f1", "paper_source", "paper_table", "paper_variant"):
         merged[column] = merged[column].astype(object)
-        merged.loc[synthetic, column] = None
-    merged["note"] = [
-        "synthetic images: not comparable with the paper"
-        if s
-        else "blank images here, real images in the paper (compare with its w/o VF row)"
-        if c == "blank"
-        else ""
-        for s, c in zip(synthetic, merged["condition"])
-    ]
+        merged.loc[synthetic | merged["paper_f1"].isna(), column] = None
+    notes = []
+    for s, c, pv in zip(synthetic, merged["condition"], merged["paper_variant"]):
+        if s:
+            notes.append("synthetic images: not comparable with the paper")
+        elif c == "blank" and pv == "w/o VF":
+            notes.append("blank images here; the paper's w/o VF row (no visual features)")
+        elif c == "blank":
+            notes.append("blank images here, real images in the paper")
+        else:
+            notes.append("")
+    merged["note"] = notes
     return merged
 
 
@@ -305,5 +376,8 @@ def robustness(ours: pd.DataFrame, conditions: Iterable[str] | None = None) -> p
         )
     ]
     return table.pivot_table(
-        index=["model", "dataset", "backbone"], columns="condition", values="cell", aggfunc="first"
+        index=["model", "dataset", "variant", "backbone", "training", "max_train", "max_eval"],
+        columns="condition",
+        values="cell",
+        aggfunc="first",
     )

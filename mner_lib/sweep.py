@@ -75,19 +75,22 @@ def summary_table(root: Path, experiment: str) -> pd.DataFrame:
 
 def markdown_table(table: pd.DataFrame) -> str:
     lines = [
-        "| model | dataset | setting | variant | train cap | test F1 | paper F1 (source) | gap | note "
-        "| source files |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | dataset | setting | variant | training | train cap | eval cap | test F1 "
+        "| paper F1 (row, source) | gap | note | source files |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
         has_paper = r["paper_f1"] is not None and not pd.isna(r["paper_f1"])
         paper = (
-            f"{r['paper_f1']:.2f} ({r['paper_source']}, {r['paper_table']})" if has_paper else "—"
+            f"{r['paper_f1']:.2f} ({r['paper_variant']}; {r['paper_source']}, {r['paper_table']})"
+            if has_paper
+            else "—"
         )
         gap = f"{r['f1_mean'] - r['paper_f1']:+.2f}" if has_paper else "—"
         lines.append(
-            f"| {r['model']} | {r['dataset']} | {label(r)} | {r['variant']} | "
-            f"{r['max_train'] or 'all'} | {mean_std(r['f1_mean'], r['f1_std'], r['n_seeds'])} | "
+            f"| {r['model']} | {r['dataset']} | {label(r)} | {r['variant']} | {r['training']} | "
+            f"{r['max_train'] or 'all'} | {r['max_eval'] or 'all'} | "
+            f"{mean_std(r['f1_mean'], r['f1_std'], r['n_seeds'])} | "
             f"{paper} | {gap} | {r['note']} | {r['sources']} |"
         )
     return "\n".join(lines)

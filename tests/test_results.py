@@ -133,3 +133,75 @@ def test_robustness_pivots_conditions_and_marks_synthetic():
     assert list(table.columns) == ["blank", "synthetic"]
     assert table.iloc[0]["synthetic"].endswith("[synthetic]")
     assert "[synthetic]" not in table.iloc[0]["blank"]
+
+
+def test_runs_with_other_training_settings_are_not_averaged_together(tmp_path):
+    """Same model, data and caps but another optimiser or learning rate: two settings, not one."""
+    sgd = metrics(seed=0, f1=0.0, model="trimod")
+    sgd["config"] = {
+        "model_options": {},
+        "optimizer": "sgd",
+        "lr": 0.005,
+        "batch_size": 10,
+        "grad_accum": 9,
+        "epochs": 4,
+    }
+    adam = metrics(seed=0, f1=40.0, model="trimod")
+    adam["config"] = {
+        "model_options": {},
+        "optimizer": "adam",
+        "lr": 0.001,
+        "batch_size": 10,
+        "grad_accum": 1,
+        "epochs": 4,
+    }
+    write(tmp_path, "paper/seed0", sgd)
+    write(tmp_path, "adam/seed0", adam)
+    table = results.aggregate(results.load_runs(tmp_path)).set_index("training")
+    assert len(table) == 2
+    assert table.loc["sgd lr=0.005, batch 10 x9 accumulation, 4 epochs", "f1_mean"] == 0.0
+    assert table.loc["adam lr=0.001, batch 10, 4 epochs", "f1_mean"] == 40.0
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "variant", "paper_f1"),
+    [
+        ("hsn", {"interaction": "concat"}, "w/o MI (interaction=concat)", 73.02),
+        ("hsn", {"heads": 1}, "w/o MP (heads=1)", 73.71),
+        ("gmf", {"use_cm": False}, "w/o CM (use_cm=False)", 74.94),
+        (
+            "gmf",
+            {"use_vcg": False, "use_csa": False, "use_cm": False},
+            "w/o all (use_cm=False,use_csa=False,use_vcg=False)",
+            74.63,
+        ),
+        ("trimod", {"use_hashtag": False}, "w/o hashtags (use_hashtag=False)", None),
+        ("hsn", {"hidden": 7}, "hidden=7", None),
+    ],
+)
+def test_ablations_carry_the_papers_names_and_meet_their_rows(
+    tmp_path, model, options, variant, paper_f1
+):
+    m = metrics(model=model, condition="real")
+    m["config"] = {"model_options": {**options, "backbone": "efficientnet-lite0"}}
+    write(tmp_path, "run/seed0", m)
+    row = results.compare(results.aggregate(results.load_runs(tmp_path))).iloc[0]
+    assert row["variant"] == variant  # the backbone is an input, not a variant
+    if paper_f1 is None:
+        assert row["paper_f1"] is None
+    else:
+        assert row["paper_f1"] == pytest.approx(paper_f1)
+        assert row["paper_variant"] == variant.split(" (")[0]
+
+
+def test_blank_images_meet_the_papers_without_visual_features_row(tmp_path):
+    write(tmp_path, "hsn/seed0", metrics(model="hsn", condition="blank"))
+    write(tmp_path, "gmf/seed0", metrics(model="gmf", condition="blank"))
+    table = results.compare(results.aggregate(results.load_runs(tmp_path))).set_index("model")
+    assert table.loc["hsn", "paper_variant"] == "w/o VF"
+    assert table.loc["hsn", "paper_f1"] == pytest.approx(72.11)
+    assert "w/o VF" in table.loc["hsn", "note"]
+    # GMF reports no image-free row: its full row, with a note that the images differ
+    assert table.loc["gmf", "paper_variant"] == "full"
+    assert table.loc["gmf", "paper_f1"] == pytest.approx(75.81)
+    assert table.loc["gmf", "note"] == "blank images here, real images in the paper"
