@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from mner_lib.params import ABLATIONS as _ABLATION_SWITCHES
+
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 #: columns that identify a setting; runs that share them differ only in their seed
 GROUP_KEYS = (
@@ -56,17 +58,13 @@ RUN_COLUMNS = GROUP_KEYS + (
 # model options that say which features a model is fed, not which variant of it is trained
 _NOT_VARIANT = ("backbone", "image_feature_dim")
 
-#: the papers' names for our ablation switches: (model, {option: value}) -> the paper's row name
-ABLATIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
-    ("hsn", {"interaction": "concat"}, "w/o MI"),
-    ("hsn", {"attention": "luong"}, "w/o HA"),
-    ("hsn", {"heads": 1}, "w/o MP"),
-    ("gmf", {"use_vcg": False, "use_csa": False, "use_cm": False}, "w/o all"),
-    ("gmf", {"use_vcg": False}, "w/o VCG"),
-    ("gmf", {"use_csa": False}, "w/o CSA"),
-    ("gmf", {"use_cm": False}, "w/o CM"),
-    ("trimod", {"use_hashtag": False}, "w/o hashtags"),
-    ("trimod", {"use_visual": False}, "w/o visual"),
+#: the papers' names for our ablation switches, (model, {option: value}, the paper's row name),
+#: taken from the chapters' table of ablations (``w/o VF`` is an image condition, not a switch)
+ABLATIONS: tuple[tuple[str, dict[str, Any], str], ...] = tuple(
+    (model, options, name)
+    for model, table in _ABLATION_SWITCHES.items()
+    for name, options in table.items()
+    if "condition" not in options
 )
 
 
