@@ -149,6 +149,7 @@ COMMON: tuple[Param, ...] = (
     Param("max_train", _int(1, optional=True), "cap on training tweets (None: all)"),
     Param("max_eval", _int(1, optional=True), "cap on dev and test tweets (None: all)"),
     Param("runs_dir", _str, "folder for this chapter's run folders"),
+    Param("results_dir", _str, "folder of the recorded runs (results/**/metrics.json) shown"),
 )
 IMAGE: tuple[Param, ...] = (
     Param("condition", _condition, "real | blank | synthetic | shuffled | missing:<p>"),

@@ -254,3 +254,47 @@ def test_sweep_runs_each_grid_point_into_its_own_folder_and_collects_metrics(tmp
     assert all(str(p).startswith(str(tmp_path / "results" / "hsn")) for p in copied)
     with pytest.raises(ParameterError, match="condition"):
         book.sweep("hsn", {"conditions": ["sepia"]}, "smoke", tmp_path / "r2", tmp_path / "x")
+
+
+def test_recorded_runs_lists_the_chapters_models_with_paper_rows_and_synthetic_marked(tmp_path):
+    def write(folder, model, condition, seed, f1, options=None):
+        path = tmp_path / folder / f"seed{seed}" / "metrics.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(
+            json.dumps(
+                {
+                    "model": model,
+                    "dataset": "twitter2015",
+                    "condition": condition,
+                    "synthetic": condition == "synthetic",
+                    "backbone": "efficientnet-lite0",
+                    "seed": seed,
+                    "max_train": 2000,
+                    "max_eval": 1000,
+                    "test": {"f1": f1},
+                    "config": {
+                        "model_options": options or {},
+                        "optimizer": "adam",
+                        "lr": 0.003,
+                        "batch_size": 16,
+                        "epochs": 5,
+                    },
+                }
+            )
+        )
+
+    for seed, f1 in enumerate((56.0, 58.0)):
+        write("hsn_blank", "hsn", "blank", seed, f1)
+        write("hsn_syn", "hsn", "synthetic", seed, f1 + 1)
+        write("hsn_mi", "hsn", "blank", seed, f1 - 1, {"interaction": "concat"})
+        write("gmf_blank", "gmf", "blank", seed, 60.0)
+    table = book.recorded_runs(["hsn"], tmp_path).set_index(["variant", "images"])
+    assert len(table) == 3  # gmf is not this chapter's
+    full = table.loc[("full", "blank")]
+    assert full["test F1"] == "57.00 ± 1.41 (n=2)"
+    assert full["paper"] == "72.11 (w/o VF; Table 5)"
+    assert (full["max_train"], full["max_eval"]) == (2000, 1000)
+    assert full["training"] == "adam lr=0.003, batch 16, 5 epochs"
+    assert table.loc[("full", "synthetic (SYNTHETIC)"), "paper"] == "—"
+    assert table.loc[("w/o MI (interaction=concat)", "blank"), "paper"] == "73.02 (w/o MI; Table 5)"
+    assert book.recorded_runs(["cwi"], tmp_path).empty

@@ -25,6 +25,7 @@ def hsn_defaults() -> dict:
         "model_options": {},
         "ablations": [],
         "runs_dir": "runs/book",
+        "results_dir": "results",
     }
 
 
