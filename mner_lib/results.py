@@ -89,7 +89,7 @@ def paper_variant(variant: str) -> str:
 def training_name(config: dict[str, Any]) -> str:
     """The training settings that change a result besides the seed, in words:
     ``adam lr=0.001, batch 10, 5 epochs`` (``x9 accumulation`` where used)."""
-    if not config:
+    if not config or "optimizer" not in config:
         return "unknown"
     parts = [
         f"{config.get('optimizer', '?')} lr={config.get('lr', '?'):g}"
@@ -356,6 +356,32 @@ def compare(ours: pd.DataFrame, papers: pd.DataFrame | None = None) -> pd.DataFr
             notes.append("")
     merged["note"] = notes
     return merged
+
+
+def paired_gaps(
+    runs: pd.DataFrame, condition: str = "synthetic", baseline: str = "blank"
+) -> pd.DataFrame:
+    """Per setting, test F1 under ``condition`` minus test F1 under ``baseline`` for the same
+    seed (the same training subset and initialisation): mean ± std of the paired differences,
+    the number of seeds with both runs, and how many of them ``condition`` won."""
+    keys = [k for k in GROUP_KEYS if k not in ("condition", "synthetic")]
+    columns = keys + ["n_pairs", "gap_mean", "gap_std", "wins", "seeds"]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    a = runs[runs["condition"] == condition]
+    b = runs[runs["condition"] == baseline]
+    pairs = a.merge(b, on=keys + ["seed"], suffixes=("", "_base"))
+    rows = []
+    for key, group in pairs.groupby(keys, dropna=False, sort=True):
+        diff = (group["f1"].astype(float) - group["f1_base"].astype(float)).to_numpy()
+        row = dict(zip(keys, key))
+        row["n_pairs"] = len(diff)
+        row["gap_mean"] = float(diff.mean())
+        row["gap_std"] = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
+        row["wins"] = int((diff > 0).sum())
+        row["seeds"] = ",".join(str(x) for x in sorted(group["seed"]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def robustness(ours: pd.DataFrame, conditions: Iterable[str] | None = None) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from mner_lib import results
@@ -205,3 +206,46 @@ def test_blank_images_meet_the_papers_without_visual_features_row(tmp_path):
     assert table.loc["gmf", "paper_variant"] == "full"
     assert table.loc["gmf", "paper_f1"] == pytest.approx(75.81)
     assert table.loc["gmf", "note"] == "blank images here, real images in the paper"
+
+
+def test_paired_gaps_subtract_blank_from_synthetic_seed_by_seed(tmp_path):
+    for seed, (syn, blank) in enumerate(((60.0, 50.0), (52.0, 54.0), (70.0, 61.0))):
+        write(
+            tmp_path,
+            f"syn/seed{seed}",
+            metrics(seed=seed, f1=syn, condition="synthetic", synthetic=True),
+        )
+        write(tmp_path, f"blank/seed{seed}", metrics(seed=seed, f1=blank))
+    write(tmp_path, "blank/seed9", metrics(seed=9, f1=99.0))  # no synthetic partner: left out
+    gaps = results.paired_gaps(results.load_runs(tmp_path))
+    assert len(gaps) == 1
+    row = gaps.iloc[0]
+    assert row["n_pairs"] == 3 and row["seeds"] == "0,1,2"
+    assert row["gap_mean"] == pytest.approx((10 - 2 + 9) / 3)
+    assert row["gap_std"] == pytest.approx(float(np.std([10, -2, 9], ddof=1)))
+    assert row["wins"] == 2
+    assert results.paired_gaps(results.load_runs(tmp_path / "nothing")).empty
+
+
+def test_report_command_puts_conditions_side_by_side_with_paired_gaps(tmp_path, capsys):
+    from mner_lib import cli
+
+    for seed, (syn, blank) in enumerate(((60.0, 50.0), (58.0, 54.0))):
+        write(
+            tmp_path,
+            f"exp_a/hsn/syn/seed{seed}",
+            metrics(seed=seed, f1=syn, condition="synthetic", synthetic=True),
+        )
+        write(tmp_path, f"exp_a/hsn/blank/seed{seed}", metrics(seed=seed, f1=blank))
+    write(tmp_path, "exp_b/bert/seed0", metrics(model="bert-crf", condition="none", f1=64.0))
+    out = tmp_path / "report.md"
+    argv = ["report", "--root", str(tmp_path), "--experiments", "exp_*", "--out", str(out)]
+    assert cli.main(argv) == 0
+    text = out.read_text()
+    assert "| hsn | full | twitter2015 |" in text
+    assert "| 52.00 ± 2.83 (n=2) | 59.00 ± 1.41 (n=2) | 72.11 (w/o VF; Table 5) |" in text
+    assert "| bert-crf | full | twitter2015 |" in text and "71.81 (full; Table 2)" in text
+    assert "+7.00 ± 4.24 (n=2) | 2 of 2 |" in text
+    assert "- 5 runs, seeds 0, 1;" in text
+    with pytest.raises(SystemExit, match="no experiment folder under .* matches 'nope'"):
+        cli.main(["report", "--root", str(tmp_path), "--experiments", "nope"])

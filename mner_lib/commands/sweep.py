@@ -48,7 +48,31 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from mner_lib.sweep import write_report
+
+    root = Path(args.root)
+    out = (
+        Path(args.out) if args.out else root / f"report_{_csv(args.experiments)[0].rstrip('*')}.md"
+    )
+    try:
+        print(write_report(root, _csv(args.experiments), out).read_text())
+    except ValueError as err:
+        raise SystemExit(f"report: {err}") from err
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("report", help="one markdown report over several experiments under results/")
+    r.add_argument(
+        "--experiments",
+        required=True,
+        help="comma-separated experiment folder names or glob patterns (budget,budget_*)",
+    )
+    r.add_argument("--root", default="results")
+    r.add_argument("--out", default=None, help="default: <root>/report_<first experiment>.md")
+    r.set_defaults(func=_report)
+
     p = sub.add_parser("sweep", help="train a grid of runs into results/ and summarise them")
     p.add_argument("--experiment", required=True)
     p.add_argument("--models", required=True, help="comma-separated model names")
