@@ -230,5 +230,4 @@ def explorer(examples: Sequence[Example]) -> Any:
 def picture(features: Any, tweet: Any) -> Any:
     """The image (PIL) that ``features`` (an :class:`mner_lib.images.ImageFeatures`) gives
     ``tweet`` under its condition: its own, the blank one, a probe drawing, another tweet's."""
-    image, _, _ = features._image(features.plan(tweet))
-    return image
+    return features.image(tweet)

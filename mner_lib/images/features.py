@@ -353,6 +353,12 @@ class ImageFeatures:
         return self._base_plan(self._pool[partner_id], "shuffled")
 
     # -- computing ----------------------------------------------------------------------------
+    def image(self, tweet: Tweet) -> Image.Image:
+        """The picture (RGB) this condition gives ``tweet``: its own photo, the blank image, its
+        probe drawing or another tweet's image; the blank image where a file is missing or
+        cannot be decoded."""
+        return self._image(self.plan(tweet))[0]
+
     def _image(self, plan: _Plan) -> tuple[Image.Image, str, list]:
         """(RGB image, failure flag or "", boxes for the 'boxes' crop mode)."""
         kind = plan.source[0]

@@ -161,3 +161,24 @@ def test_unknown_backbone_and_crops_are_named(tmp_path):
         ImageFeatures("demo", backbone="alexnet", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="saliency"):
         ImageFeatures("demo", crops="objects", cache_dir=tmp_path)
+
+
+def test_image_is_the_picture_each_condition_gives(cache, demo_tweets):
+    from mner_lib.images.probe import draw_probe, probe_types
+
+    tweet = demo_tweets[0]
+    blank = np.asarray(_feats(cache, "blank").image(tweet))
+    assert blank.std() == 0  # one constant colour
+    synthetic = _feats(cache, "synthetic")
+    drawn = draw_probe(tweet.id, probe_types(tweet.tags), synthetic.seed, synthetic.image_size)
+    assert np.array_equal(np.asarray(synthetic.image(tweet)), np.asarray(drawn.image))
+    real = _feats(cache, "real")
+    own = np.asarray(real.image(tweet))
+    with Image.open(real.image_dir / f"{tweet.id}.jpg") as im:
+        assert own.shape[:2] == im.size[::-1]
+    shuffled = _feats(cache, "shuffled")
+    partner = shuffled.plan(tweet).source
+    assert partner[0] == "file" and not partner[1].endswith(f"/{tweet.id}.jpg")
+    assert not np.array_equal(np.asarray(shuffled.image(tweet)), own)
+    missing = Tweet("not-a-file", ["x"], ["O"])
+    assert np.array_equal(np.asarray(real.image(missing)), blank)  # the HSN rule
