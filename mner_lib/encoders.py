@@ -240,6 +240,25 @@ def glove_index() -> dict[str, int]:
     return {word: row for row, word in enumerate(words)}
 
 
+def augment_with_glove(vocab: Any, words: Iterable[str], lowercase: bool = False) -> int:
+    """Add to the word ``vocab`` every word of ``words`` (in order) that it lacks and GloVe
+    knows (through :func:`glove_key`); returns how many were added.
+
+    Lample et al. (2016), whose BiLSTM-CRF and HBiLSTM-CRF are the papers' text baselines, add
+    the dev and test words found in the pretrained embeddings to the vocabulary, so that a test
+    word unseen in training gets its pretrained vector instead of the unknown one. Only words
+    are read, never tags. On Twitter-2015, 38% of the test set's entity tokens are not training
+    words, and GloVe 6B knows 89% of those."""
+    index = glove_index()
+    added = 0
+    for word in words:
+        word = word.lower() if lowercase else word
+        if word not in vocab and glove_key(word) in index:
+            vocab.add(word)
+            added += 1
+    return added
+
+
 @lru_cache(maxsize=1)
 def glove_matrix() -> np.ndarray:
     """The (400000, 50) float32 GloVe matrix, memory-mapped (read-only)."""

@@ -102,7 +102,20 @@ def training_name(config: dict[str, Any]) -> str:
     if (config.get("grad_accum") or 1) > 1:
         parts[-1] += f" x{config['grad_accum']} accumulation"
     parts.append(f"{config.get('epochs', '?')} epochs")
+    if _uses_glove(config) and not config.get("augment_vocab", False):
+        parts.append("training words only")  # runs from before the option existed, too
     return ", ".join(parts)
+
+
+def _uses_glove(config: dict[str, Any]) -> bool:
+    """Whether a run's model loaded GloVe (the vocabulary rule matters only then)."""
+    from mner_lib.models import get_model_class
+
+    try:
+        default = getattr(get_model_class(config.get("model", "")).config_class, "use_glove", False)
+    except (KeyError, ValueError):
+        return False
+    return bool((config.get("model_options") or {}).get("use_glove", default))
 
 
 def _missing(value: Any) -> Any:

@@ -80,6 +80,9 @@ class TrainConfig:
     image_dir: str | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
     threads: int | None = None  # torch CPU threads (None: torch's default)
+    # GloVe models: the dev and test words GloVe knows join the word vocabulary (Lample et al.
+    # 2016; words only, never tags). False: training words only, the rest are unknown.
+    augment_vocab: bool = True
     progress: bool = True
     resume: bool = True
 
@@ -438,7 +441,12 @@ def run_training(
     if images is not None and "image_feature_dim" in config_fields:
         model_options.setdefault("image_feature_dim", images.region_dim)  # follows the backbone
 
-    model = build_model(cfg.model, dataset.train, model_options).to(device)
+    extra_words = (
+        [t for tweet in [*dataset.dev, *dataset.test] for t in tweet.tokens]
+        if cfg.augment_vocab
+        else []
+    )
+    model = build_model(cfg.model, dataset.train, model_options, extra_words).to(device)
     optimizer = build_optimizer(model, cfg)
     steps_per_epoch = math.ceil(len(dataset.train) / (cfg.batch_size * cfg.grad_accum))
     scheduler = build_schedule(optimizer, cfg, steps_per_epoch)
@@ -585,6 +593,8 @@ def run_training(
         "max_train": cfg.max_train,
         "max_eval": cfg.max_eval,
         "train_tweets": len(dataset.train),
+        "vocab_words": len(best.vocab.words),
+        "glove_added_words": getattr(model, "glove_added", 0),
         "epochs_run": len(history),
         "best_epoch": best_epoch,
         "dev": evaluate([t.tags for t in dataset.dev], dev_pred),

@@ -235,3 +235,35 @@ def test_cap_eval_samples_dev_and_test_the_same_way_for_every_seed():
     assert capped.train is data.train
     with pytest.raises(ValueError, match="max_eval"):
         cap_eval(data, 0, seed=0)
+
+
+@pytest.mark.parametrize("augment", [True, False])
+def test_dev_and_test_words_glove_knows_join_the_vocabulary(tmp_path, augment):
+    """Lample et al.'s rule: a test word unseen in training gets its GloVe vector, not <unk>;
+    words GloVe lacks stay unknown, and tags are never read."""
+    import dataclasses
+
+    import numpy as np
+
+    from mner_lib.data import Tweet, seeded_subset
+    from mner_lib.encoders import glove_index, glove_matrix
+    from mner_lib.train import Tagger
+    from mner_lib.vocab import Vocabularies
+
+    demo = load_dataset("demo")
+    seen = {t for tweet in demo.train for t in tweet.tokens}
+    assert "zanzibar" not in seen and "zanzibar" in glove_index()
+    unseen = Tweet("u1", ["Zanzibar", "qqxqzzq"], ["B-LOC", "O"])
+    data = dataclasses.replace(demo, test=[*demo.test[:20], unseen])
+    cfg = config(tmp_path, epochs=1, model_options={"hidden": 16}, augment_vocab=augment)
+    result = run_training(cfg, dataset=data)
+    model = Tagger.load(Path(result.run_dir) / "model.pt")
+    words = model.vocab.words
+    assert "qqxqzzq" not in words
+    assert ("Zanzibar" in words) is augment
+    trained_on = Vocabularies.from_tweets(seeded_subset(demo.train, cfg.max_train, cfg.seed))
+    added = len(words) - len(trained_on.words)
+    assert result.metrics["glove_added_words"] == added and (added > 0) is augment
+    if augment:  # a row no training tweet looks up gets no gradient: still GloVe's vector
+        row = model.words.embedding.weight[words.index("Zanzibar")].detach().numpy()
+        assert np.allclose(row, glove_matrix()[glove_index()["zanzibar"]], atol=1e-6)

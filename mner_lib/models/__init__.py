@@ -54,10 +54,11 @@ def get_model_class(name: str) -> type[Tagger]:
     return _REGISTRY[name]
 
 
-def build_model(name: str, train, overrides: dict | None = None) -> Tagger:
-    """A fresh model of ``name`` with vocabularies from ``train`` and pretrained parts loaded."""
+def build_model(name: str, train, overrides: dict | None = None, extra_words=()) -> Tagger:
+    """A fresh model of ``name`` with vocabularies from ``train`` (plus the ``extra_words`` GloVe
+    knows, for GloVe models: see :meth:`Tagger.from_data`) and pretrained parts loaded."""
     cls = get_model_class(name)
-    return cls.from_data(make_config(cls, overrides), train)
+    return cls.from_data(make_config(cls, overrides), train, extra_words)
 
 
 __all__ = [

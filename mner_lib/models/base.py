@@ -9,7 +9,7 @@ new text.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -67,10 +67,23 @@ class Tagger(nn.Module):
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_data(cls, config: TaggerConfig, train: Sequence[Tweet]) -> Tagger:
-        """Build vocabularies from training tweets, then the model, then load pretrained parts."""
+    def from_data(
+        cls, config: TaggerConfig, train: Sequence[Tweet], extra_words: Iterable[str] = ()
+    ) -> Tagger:
+        """Build vocabularies from training tweets, then the model, then load pretrained parts.
+
+        ``extra_words`` (e.g. the dev and test tokens; words only, no tags) join the word
+        vocabulary where GloVe knows them, for models that load GloVe
+        (:func:`mner_lib.encoders.augment_with_glove`, Lample et al.'s rule); ``glove_added``
+        records how many did."""
         vocab = Vocabularies.from_tweets(train, lowercase=config.lowercase)
+        added = 0
+        if getattr(config, "use_glove", False):
+            from mner_lib.encoders import augment_with_glove
+
+            added = augment_with_glove(vocab.words, extra_words, lowercase=config.lowercase)
         model = cls(config, vocab)
+        model.glove_added = added
         model.init_pretrained()
         return model
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,7 +167,9 @@ class TriMod(Tagger):
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_data(cls, config: TriModConfig, train: Sequence[Tweet]) -> TriMod:
+    def from_data(
+        cls, config: TriModConfig, train: Sequence[Tweet], extra_words: Iterable[str] = ()
+    ) -> TriMod:
         """Also builds the hashtag word vocabulary from the training tweets' segmented hashtags."""
         if config.use_hashtag and not config.hashtag_vocab:
             from mner_lib.hashtags import get_segmenter, segment_hashtags
@@ -178,7 +180,7 @@ class TriMod(Tagger):
                 for words in segment_hashtags(joined_hashtags(tweet.tokens), segmenter):
                     counts.update(words)
             config.hashtag_vocab = sorted(counts, key=lambda w: (-counts[w], w))
-        return super().from_data(config, train)  # type: ignore[return-value]
+        return super().from_data(config, train, extra_words)  # type: ignore[return-value]
 
     def init_pretrained(self) -> None:
         super().init_pretrained()  # GloVe into the word embedding
