@@ -5,8 +5,11 @@
 # test capped at the same seeded 1000 tweets for every run. Results go to results/budget*/ and
 # results/summary_budget*.md; the training settings of each row are in those tables.
 #
-#   bash benchmarks/budget_runs.sh a    # queue A: blank images, ablations, text baseline
-#   bash benchmarks/budget_runs.sh b    # queue B: synthetic features and runs, GMF ablations
+#   bash benchmarks/budget_runs.sh a    # queue A: text baselines (12 epochs), blank images, ablations
+#   bash benchmarks/budget_runs.sh b    # queue B: synthetic features and runs, GMF and BERT-CRF
+#
+# Each queue runs in order of priority: the last lines are the first to drop when time is short;
+# results/report_budget.md lists what ran.
 #
 # The two queues ran side by side, one thread each (MNER_DATA_DIR set to the shared data).
 # Deviations from the papers' settings are in the experiment names: CWI at Adam 1e-3 (the paper's
@@ -25,6 +28,7 @@ TRI="--optimizer adam --lr 1e-3 --grad-accum 1"
 set -x
 case "${1:-}" in
 a)
+    $S --experiment baselines_glove-vocab --models bilstm-crf --datasets twitter2015,twitter2017 --conditions none --epochs 12
     $S --experiment budget --models hsn --datasets twitter2015,twitter2017 --conditions blank $T
     $S --experiment budget_hsn_wo-MI --models hsn --datasets twitter2015 --conditions blank $T --option interaction=concat
     $S --experiment budget_hsn_wo-HA --models hsn --datasets twitter2015 --conditions blank $T --option attention=luong
@@ -32,8 +36,8 @@ a)
     $S --experiment budget_cwi_lr1e-3 --models cwi --datasets twitter2015,twitter2017 --conditions blank $T --lr 1e-3
     $S --experiment budget_trimod_adam1e-3 --models trimod --datasets twitter2015,twitter2017 --conditions blank $T $TRI
     $S --experiment budget_trimod_adam1e-3_wo-hashtags --models trimod --datasets twitter2015 --conditions blank $T $TRI --option use_hashtag=false
-    $S --experiment budget_gmf --models gmf --datasets twitter2015,twitter2017 --conditions blank $G
-    $S --experiment budget_gmf --models bert-crf --datasets twitter2015,twitter2017 --conditions none $G
+    $S --experiment baselines_glove-vocab --models hbilstm-crf --datasets twitter2015,twitter2017 --conditions none --epochs 12
+    $S --experiment budget_gmf_wo-all --models gmf --datasets twitter2015 --conditions synthetic $G --option use_vcg=false --option use_csa=false --option use_cm=false
     ;;
 b)
     for d in twitter2015 twitter2017; do
@@ -42,8 +46,9 @@ b)
     $S --experiment budget --models hsn --datasets twitter2015,twitter2017 --conditions synthetic $T
     $S --experiment budget_cwi_lr1e-3 --models cwi --datasets twitter2015,twitter2017 --conditions synthetic $T --lr 1e-3
     $S --experiment budget_trimod_adam1e-3 --models trimod --datasets twitter2015,twitter2017 --conditions synthetic $T $TRI
-    $S --experiment budget_gmf --models gmf --datasets twitter2015,twitter2017 --conditions synthetic $G
-    $S --experiment budget_gmf_wo-all --models gmf --datasets twitter2015 --conditions synthetic $G --option use_vcg=false --option use_csa=false --option use_cm=false
+    $S --experiment budget_gmf --models gmf --datasets twitter2015 --conditions blank,synthetic $G
+    $S --experiment budget_gmf --models bert-crf --datasets twitter2015,twitter2017 --conditions none $G
+    $S --experiment budget_gmf --models gmf --datasets twitter2017 --conditions blank,synthetic $G
     $S --experiment budget_gmf_wo-CM --models gmf --datasets twitter2015 --conditions synthetic $G --option use_cm=false
     $S --experiment budget_gmf_wo-VCG --models gmf --datasets twitter2015 --conditions synthetic $G --option use_vcg=false
     $S --experiment budget_gmf_wo-CSA --models gmf --datasets twitter2015 --conditions synthetic $G --option use_csa=false
