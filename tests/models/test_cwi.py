@@ -27,6 +27,14 @@ TINY = dict(
     fusion_hidden=7,
     attention_dim=9,
 )
+#: the probe's sizes (larger than TINY: the model must learn the image-to-type mapping)
+CWI_PROBE = {
+    **TINY,
+    "word_hidden": 16,
+    "fusion_hidden": 16,
+    "image_word_dim": 16,
+    "image_hidden": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -205,34 +213,30 @@ def test_save_load_round_trip_gives_identical_predictions(demo, tmp_path, name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        "cwi",
-        pytest.param(
-            "cwi-attention",
-            marks=pytest.mark.xfail(
-                strict=False,
-                raises=AssertionError,
-                reason=(
-                    "unreliable at test size: the modality attention learns to use the image "
-                    "only after about 10 epochs, and not in every run (passed once at 12 epochs, "
-                    "failed at 12 and 16 epochs with other seeds / sizes)"
-                ),
-            ),
-        ),
-    ],
-)
-def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache, name):  # noqa: F811
-    """The visual path works: on the type-blind demo, synthetic probe images beat blank ones."""
-    options = {
-        **TINY,
-        "word_hidden": 16,
-        "fusion_hidden": 16,
-        "image_word_dim": 16,
-        "image_hidden": 16,
-    }
-    # modality attention first learns to lean on the words: its gap opens after about 10 epochs
-    epochs = {"cwi": 8, "cwi-attention": 12}[name]
-    scores = train_probe(name, options, tmp_path, epochs=epochs, lr=0.01)
+def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache):  # noqa: F811
+    """The visual path works: on the type-blind demo, synthetic probe images beat blank ones.
+
+    CWI's image reaches the tags only as the classifier's top-5 label words, and on the probe
+    drawings those are weak type cues (the top-1 label is "envelope" for every type in about
+    half the images), so the probe trains on the whole demo training split (300 tweets): with
+    160 the gap did not open on every machine (30.1 vs 31.6 F1 here)."""
+    scores = train_probe("cwi", CWI_PROBE, tmp_path, epochs=8, lr=0.01, n_train=300)
     assert scores["synthetic"] > scores["blank"] + 10, scores
+
+
+@pytest.mark.slow
+def test_synthetic_probe_attention_uses_the_image_in_one_of_two_seeds(tmp_path, probe_cache):  # noqa: F811
+    """cwi-attention can use the image, but not from every initialisation: measured on the
+    probe (300 tweets, 12 epochs), seed 0 gave 65.9 vs 24.0 F1 and seed 1 26.6 vs 25.8. The
+    modality attention can settle on the words before the image's label words carry a signal.
+    The test therefore asks for the gap in at least one of two seeds (the second runs only when
+    the first fails); a broken visual path fails both."""
+    tried = []
+    for seed in (0, 1):
+        scores = train_probe(
+            "cwi-attention", CWI_PROBE, tmp_path, epochs=12, lr=0.01, n_train=300, seed=seed
+        )
+        tried.append(scores)
+        if scores["synthetic"] > scores["blank"] + 10:
+            return
+    pytest.fail(f"synthetic never beat blank by 10 F1: {tried}")

@@ -64,14 +64,22 @@ def probe_cache(tmp_path_factory):
         yield path
 
 
-def train_probe(model: str, options: dict, out_dir, epochs: int, lr: float) -> dict[str, float]:
+def train_probe(
+    model: str,
+    options: dict,
+    out_dir,
+    epochs: int,
+    lr: float,
+    n_train: int = 160,
+    seed: int = 0,
+) -> dict[str, float]:
     """Test F1 of ``model`` trained on the type-blind demo with synthetic and with blank images."""
     from mner_lib.train import resolve_config, run_training
 
     ds = load_dataset("demo")
     ds = dataclasses.replace(
         ds,
-        train=type_blind(ds.train[:160], 1),
+        train=type_blind(ds.train[:n_train], 1),
         dev=type_blind(ds.dev[:60], 2),
         test=type_blind(ds.test, 3),
     )
@@ -84,7 +92,8 @@ def train_probe(model: str, options: dict, out_dir, epochs: int, lr: float) -> d
             epochs=epochs,
             lr=lr,
             batch_size=8,
-            out=str(out_dir / condition),
+            seed=seed,
+            out=str(out_dir / f"{condition}_seed{seed}"),
             model_options=options,
             progress=False,
             resume=False,
