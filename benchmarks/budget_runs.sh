@@ -2,11 +2,11 @@
 # The "budget" protocol: every paper model, 3 seeds, Twitter-2015 and Twitter-2017, blank and
 # synthetic images, the ablations, on 2 CPU cores in about two hours. NOT a replication: training
 # sets capped at 2000 tweets (1000 for the BERT models), 5 epochs (3 for the BERT models), dev and
-# test capped at the same seeded 1000 tweets for every run. Results go to results/budget*/ and
+# test capped at the same seeded 1000 tweets for every run (500 for the BERT models). Results go to results/budget*/ and
 # results/summary_budget*.md; the training settings of each row are in those tables.
 #
-#   bash benchmarks/budget_runs.sh a    # queue A: text baselines (12 epochs), blank images, ablations
-#   bash benchmarks/budget_runs.sh b    # queue B: synthetic features and runs, GMF and BERT-CRF
+#   bash benchmarks/budget_runs.sh a    # queue A: text baselines (12 epochs), blank images, ablations, BERT-CRF
+#   bash benchmarks/budget_runs.sh b    # queue B: synthetic features and runs, GMF and its ablations
 #
 # Each queue runs in order of priority: the last lines are the first to drop when time is short;
 # results/report_budget.md lists what ran.
@@ -21,14 +21,16 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 : "${MNER_DATA_DIR:?set MNER_DATA_DIR to the data folder}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-S="$PY -m mner_lib sweep --seeds 0,1,2 --max-eval 1000 --threads 1 --quiet"
+BASE="$PY -m mner_lib sweep --seeds 0,1,2 --threads 1 --quiet"  # full dev and test sets
+S="$BASE --max-eval 1000"
+SB="$BASE --max-eval 500"  # the BERT-based models (GMF, BERT-CRF): their evaluation is slow on a CPU
 T="--epochs 5 --max-train 2000"
 G="--epochs 3 --max-train 1000"
 TRI="--optimizer adam --lr 1e-3 --grad-accum 1"
 set -x
 case "${1:-}" in
 a)
-    $S --experiment baselines_glove-vocab --models bilstm-crf --datasets twitter2015,twitter2017 --conditions none --epochs 12
+    $BASE --experiment baselines_glove-vocab --models bilstm-crf --datasets twitter2015,twitter2017 --conditions none --epochs 12
     $S --experiment budget --models hsn --datasets twitter2015,twitter2017 --conditions blank $T
     $S --experiment budget_hsn_wo-MI --models hsn --datasets twitter2015 --conditions blank $T --option interaction=concat
     $S --experiment budget_hsn_wo-HA --models hsn --datasets twitter2015 --conditions blank $T --option attention=luong
@@ -36,8 +38,8 @@ a)
     $S --experiment budget_cwi_lr1e-3 --models cwi --datasets twitter2015,twitter2017 --conditions blank $T --lr 1e-3
     $S --experiment budget_trimod_adam1e-3 --models trimod --datasets twitter2015,twitter2017 --conditions blank $T $TRI
     $S --experiment budget_trimod_adam1e-3_wo-hashtags --models trimod --datasets twitter2015 --conditions blank $T $TRI --option use_hashtag=false
-    $S --experiment baselines_glove-vocab --models hbilstm-crf --datasets twitter2015,twitter2017 --conditions none --epochs 12
-    $S --experiment budget_gmf_wo-all --models gmf --datasets twitter2015 --conditions synthetic $G --option use_vcg=false --option use_csa=false --option use_cm=false
+    $BASE --experiment baselines_glove-vocab --models hbilstm-crf --datasets twitter2015,twitter2017 --conditions none --epochs 12
+    $SB --experiment budget_gmf --models bert-crf --datasets twitter2015,twitter2017 --conditions none $G
     ;;
 b)
     for d in twitter2015 twitter2017; do
@@ -46,12 +48,12 @@ b)
     $S --experiment budget --models hsn --datasets twitter2015,twitter2017 --conditions synthetic $T
     $S --experiment budget_cwi_lr1e-3 --models cwi --datasets twitter2015,twitter2017 --conditions synthetic $T --lr 1e-3
     $S --experiment budget_trimod_adam1e-3 --models trimod --datasets twitter2015,twitter2017 --conditions synthetic $T $TRI
-    $S --experiment budget_gmf --models gmf --datasets twitter2015 --conditions blank,synthetic $G
-    $S --experiment budget_gmf --models bert-crf --datasets twitter2015,twitter2017 --conditions none $G
-    $S --experiment budget_gmf --models gmf --datasets twitter2017 --conditions blank,synthetic $G
-    $S --experiment budget_gmf_wo-CM --models gmf --datasets twitter2015 --conditions synthetic $G --option use_cm=false
-    $S --experiment budget_gmf_wo-VCG --models gmf --datasets twitter2015 --conditions synthetic $G --option use_vcg=false
-    $S --experiment budget_gmf_wo-CSA --models gmf --datasets twitter2015 --conditions synthetic $G --option use_csa=false
+    $SB --experiment budget_gmf --models gmf --datasets twitter2015 --conditions blank,synthetic $G
+    $SB --experiment budget_gmf --models gmf --datasets twitter2017 --conditions blank,synthetic $G
+    $SB --experiment budget_gmf_wo-all --models gmf --datasets twitter2015 --conditions synthetic $G --option use_vcg=false --option use_csa=false --option use_cm=false
+    $SB --experiment budget_gmf_wo-CM --models gmf --datasets twitter2015 --conditions synthetic $G --option use_cm=false
+    $SB --experiment budget_gmf_wo-VCG --models gmf --datasets twitter2015 --conditions synthetic $G --option use_vcg=false
+    $SB --experiment budget_gmf_wo-CSA --models gmf --datasets twitter2015 --conditions synthetic $G --option use_csa=false
     ;;
 *)
     echo "usage: bash benchmarks/budget_runs.sh a|b" >&2
