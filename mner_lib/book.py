@@ -617,23 +617,16 @@ def recorded_runs(models: Sequence[str], results_dir: str | Path = "results") ->
     settings and caps, and the metrics files averaged. Empty when there are none."""
     import pandas as pd
 
-    from mner_lib.results import aggregate, compare, load_runs, mean_std
+    from mner_lib.results import aggregate, compare, load_runs, with_text
 
     runs = load_runs(results_dir, relative_to=".")
     runs = runs[runs["model"].isin(list(models))]
     if runs.empty:
         return pd.DataFrame()
-    table = compare(aggregate(runs))
-    table["test F1"] = [
-        mean_std(m, s, n) for m, s, n in zip(table["f1_mean"], table["f1_std"], table["n_seeds"])
-    ]
+    table = with_text(compare(aggregate(runs)))
     table["images"] = [
         "none" if c == "none" else f"{c} (SYNTHETIC)" if syn else c
         for c, syn in zip(table["condition"], table["synthetic"])
-    ]
-    table["paper"] = [
-        "—" if pd.isna(f) else f"{f:.2f} ({v}; {t})"
-        for f, v, t in zip(table["paper_f1"], table["paper_variant"], table["paper_table"])
     ]
     for cap in ("max_train", "max_eval"):
         table[cap] = [int(v) if v else "all" for v in table[cap]]

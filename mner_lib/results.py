@@ -371,6 +371,20 @@ def compare(ours: pd.DataFrame, papers: pd.DataFrame | None = None) -> pd.DataFr
     return merged
 
 
+def with_text(compared: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`compare` with two text columns for tables: ``test F1`` (mean ± std over
+    seeds) and ``paper`` (the paper's F1 with the row and table it quotes, or a dash)."""
+    out = compared.copy()
+    out["test F1"] = [
+        mean_std(m, s, n) for m, s, n in zip(out["f1_mean"], out["f1_std"], out["n_seeds"])
+    ]
+    out["paper"] = [
+        "—" if pd.isna(f) else f"{f:.2f} ({v}; {t})"
+        for f, v, t in zip(out["paper_f1"], out["paper_variant"], out["paper_table"])
+    ]
+    return out
+
+
 def paired_gaps(
     runs: pd.DataFrame, condition: str = "synthetic", baseline: str = "blank"
 ) -> pd.DataFrame:

@@ -124,25 +124,21 @@ def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame
     """The tables of :func:`write_report`: ``settings`` (mean ± std over seeds per setting,
     conditions side by side, the paper row each is compared with), ``gaps`` (synthetic minus
     blank, paired by seed) and ``runs`` (every run read)."""
-    from mner_lib.results import paired_gaps
+    from mner_lib.results import paired_gaps, with_text
 
     frames = [load_runs(d, relative_to=root.parent) for d in _experiment_dirs(root, patterns)]
-    runs = pd.concat([f for f in frames if not f.empty], ignore_index=True)
-    table = compare(aggregate(runs))
-    table["cell"] = [
-        mean_std(m, s, n) for m, s, n in zip(table["f1_mean"], table["f1_std"], table["n_seeds"])
-    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        raise ValueError(
+            f"no training runs in the experiment folders {list(patterns)} under {root}/"
+        )
+    runs = pd.concat(frames, ignore_index=True)
+    table = with_text(compare(aggregate(runs)))
     keys = ["model", "variant", "dataset", "backbone", "training", "max_train", "max_eval"]
     wide = table.pivot_table(
-        index=keys, columns="condition", values="cell", aggfunc="first"
+        index=keys, columns="condition", values="test F1", aggfunc="first"
     ).reset_index()
-    paper = table[table["condition"] != "synthetic"].drop_duplicates(keys)
-    paper = paper.assign(
-        paper=[
-            "—" if pd.isna(f) else f"{f:.2f} ({v}; {t})"
-            for f, v, t in zip(paper["paper_f1"], paper["paper_variant"], paper["paper_table"])
-        ]
-    )[keys + ["paper"]]
+    paper = table[table["condition"] != "synthetic"].drop_duplicates(keys)[keys + ["paper"]]
     wide = wide.merge(paper, on=keys, how="left").fillna({"paper": "—"})
     return {"settings": wide, "gaps": paired_gaps(runs), "runs": runs}
 
