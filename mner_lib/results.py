@@ -91,13 +91,9 @@ def training_name(config: dict[str, Any]) -> str:
     ``adam lr=0.001, batch 10, 5 epochs`` (``x9 accumulation`` where used)."""
     if not config or "optimizer" not in config:
         return "unknown"
-    parts = [
-        f"{config.get('optimizer', '?')} lr={config.get('lr', '?'):g}"
-        if isinstance(config.get("lr"), (int, float))
-        else f"{config.get('optimizer', '?')}"
-    ]
-    if config.get("encoder_lr"):
-        parts[0] += f" (encoder {config['encoder_lr']:g})"
+    lr, encoder_lr = config.get("lr"), config.get("encoder_lr")
+    head = str(config["optimizer"]) + (f" lr={lr:g}" if isinstance(lr, int | float) else "")
+    parts = [head + (f" (encoder {encoder_lr:g})" if encoder_lr else "")]
     parts.append(f"batch {config.get('batch_size', '?')}")
     if (config.get("grad_accum") or 1) > 1:
         parts[-1] += f" x{config['grad_accum']} accumulation"
