@@ -9,7 +9,10 @@
 #   bash benchmarks/budget_runs.sh b    # queue B: synthetic features and runs, GMF and its ablations
 #
 # Each queue runs in order of priority: the last lines are the first to drop when time is short;
-# results/report_budget.md lists what ran.
+# results/report_budget.md lists what ran. In the session of 2026-11-24 everything in queue A ran;
+# in queue B the GMF lines did not: the first GMF run stayed at dev and test F1 0 (kept in
+# results/budget_gmf_default-prefix-init/; why, in mner_lib/models/gmf_blocks.py), so its CPU
+# time went to the HBiLSTM-CRF and BERT-CRF lines of queue A instead.
 #
 # The two queues ran side by side, one thread each (MNER_DATA_DIR set to the shared data).
 # Deviations from the papers' settings are in the experiment names: CWI at Adam 1e-3 (the paper's
