@@ -26,6 +26,7 @@ import torch
 from mner_lib.data import load_dataset
 from mner_lib.images import ImageFeatures, build_image_backbone
 from mner_lib.images.backbones import BACKBONES
+from mner_lib.train import portable_path
 
 HERE = Path(__file__).parent
 
@@ -105,7 +106,7 @@ def coverage() -> dict:
             out[f"{name} {condition}"] = {
                 "tweets": len(tweets),
                 "cached": stored,
-                "store": str(feats.store_dir),
+                "store": portable_path(str(feats.store_dir)),
                 "store_images": len(feats.store),
             }
     return out

@@ -213,13 +213,28 @@ def cap_eval(dataset: Dataset, max_eval: int, seed: int) -> Dataset:
     )
 
 
-def portable_config(cfg: TrainConfig) -> dict[str, Any]:
-    """The config as recorded in a run folder: a data folder equal to ``$MNER_DATA_DIR`` is
-    written as that name, so committed results carry no path of the machine that made them."""
-    record = dataclasses.asdict(cfg)
+def portable_path(path: str | None) -> str | None:
+    """``path`` as recorded in a run folder: under ``$MNER_DATA_DIR`` written from that name,
+    under the home folder from ``~``, so committed results carry no path of the machine."""
+    if not path:
+        return path
+    resolved = Path(path).expanduser().resolve()
     env = os.environ.get("MNER_DATA_DIR")
-    if record["data_dir"] and env and Path(record["data_dir"]).resolve() == Path(env).resolve():
-        record["data_dir"] = "$MNER_DATA_DIR"
+    for root, name in ((env, "$MNER_DATA_DIR"), (str(Path.home()), "~")):
+        if not root:
+            continue
+        try:
+            rest = resolved.relative_to(Path(root).resolve())
+        except ValueError:
+            continue
+        return name if str(rest) == "." else f"{name}/{rest}"
+    return path
+
+
+def portable_config(cfg: TrainConfig) -> dict[str, Any]:
+    """The config as recorded in a run folder (:func:`portable_path` for the data folder)."""
+    record = dataclasses.asdict(cfg)
+    record["data_dir"] = portable_path(record["data_dir"])
     return record
 
 
@@ -582,6 +597,9 @@ def run_training(
     image_info = (
         images.describe() if images is not None else {"condition": "none", "synthetic": False}
     )
+    for key in ("image_dir", "cache"):
+        if image_info.get(key):
+            image_info[key] = portable_path(image_info[key])
     metrics = {
         "model": cfg.model,
         "dataset": cfg.dataset,

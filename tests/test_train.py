@@ -267,3 +267,23 @@ def test_dev_and_test_words_glove_knows_join_the_vocabulary(tmp_path, augment):
     if augment:  # a row no training tweet looks up gets no gradient: still GloVe's vector
         row = model.words.embedding.weight[words.index("Zanzibar")].detach().numpy()
         assert np.allclose(row, glove_matrix()[glove_index()["zanzibar"]], atol=1e-6)
+
+
+def test_recorded_paths_name_no_folder_of_this_machine(tmp_path, monkeypatch):
+    from mner_lib.train import portable_config, portable_path
+
+    data, home = tmp_path / "data", tmp_path / "home"
+    (data / "twitter2015_images").mkdir(parents=True)
+    (home / ".cache").mkdir(parents=True)
+    monkeypatch.setenv("MNER_DATA_DIR", str(data))
+    monkeypatch.setenv("HOME", str(home))
+    assert portable_path(str(data)) == "$MNER_DATA_DIR"
+    assert portable_path(str(data / "twitter2015_images")) == "$MNER_DATA_DIR/twitter2015_images"
+    assert portable_path(str(home / ".cache" / "f")) == "~/.cache/f"
+    assert portable_path("/elsewhere/x") == "/elsewhere/x" and portable_path(None) is None
+    record = portable_config(
+        TrainConfig(
+            model="bilstm-crf", dataset="twitter2015", data_dir=str(data), out=str(tmp_path / "o")
+        )
+    )
+    assert record["data_dir"] == "$MNER_DATA_DIR"
