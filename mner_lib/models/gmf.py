@@ -92,6 +92,9 @@ class GMFConfig(TaggerConfig):
     use_vcg: bool = True
     use_csa: bool = True
     use_cm: bool = True
+    # not in the paper: a learned offset per layer on the prefix's attention logits, starting at
+    # this value (e.g. -6: the prefix starts nearly closed); None = the paper's attention
+    prefix_logit_bias: float | None = None
 
     def __post_init__(self) -> None:
         if self.cm_text not in CM_TEXT_SOURCES:
@@ -166,6 +169,11 @@ class GMF(Tagger):
             self.gate = DynamicGate(config.visual_dim, layers)
         self.crop_proj = nn.Linear(self.image_dim, config.visual_dim)
         self.prefix = PrefixProjection(config.visual_dim, hidden, layers, heads)
+        self.prefix_bias = (
+            nn.Parameter(torch.full((layers,), float(config.prefix_logit_bias)))
+            if config.prefix_logit_bias is not None
+            else None
+        )
         if config.use_cm:
             self.heads = ConsistencyHeads(hidden, self.image_dim, config.cm_dim)
         self.dropout = nn.Dropout(config.dropout)
@@ -252,7 +260,13 @@ class GMF(Tagger):
         if prefix_mask is not None:
             mask = prefix_mask.to(mask.device)
         hidden, maps = encode_with_prefix(
-            self.encoder, batch["input_ids"], batch["attention_mask"], keys, values, mask
+            self.encoder,
+            batch["input_ids"],
+            batch["attention_mask"],
+            keys,
+            values,
+            mask,
+            self.prefix_bias,
         )
         return {"hidden": hidden, "maps": maps, "gates": gates, "prefix_len": visual.shape[2]}
 

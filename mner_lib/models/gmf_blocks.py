@@ -34,8 +34,9 @@ Readings where the paper is vague (ours, stated in :mod:`mner_lib.models.gmf` to
   at logit ~0 dilute the text's attention), so the pretrained encoder starts perturbed. On
   Twitter-2015 with 1000 training tweets and 3 epochs (189 updates) GMF stayed at dev and test
   F1 0 where BERT-CRF learns (``results/budget_gmf_default-prefix-init/``). The paper trains
-  30-50 epochs on the full sets; a short CPU budget would need a gate on the prefix's attention
-  logits that starts closed, which the paper does not have.
+  30-50 epochs on the full sets. For short budgets, ``GMFConfig.prefix_logit_bias`` (off by
+  default; not the paper's) adds one learned offset per layer to the prefix logits, starting
+  low so that the prefix opens as training finds it useful.
 """
 
 from __future__ import annotations
@@ -190,13 +191,15 @@ def prefix_self_attention(
     prefix_key: torch.Tensor | None = None,
     prefix_value: torch.Tensor | None = None,
     prefix_mask: torch.Tensor | None = None,
+    prefix_bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 11 and 13 with one transformers ``BertSelfAttention``'s own weights.
 
     Q_l, K_l, V_l = C W^Q, C W^K, C W^V (eq. 11); the prefix keys/values (B, heads, P, head_dim)
     are prepended: softmax(Q [phi_k; K]^T / sqrt(d)) [phi_v; V] (eq. 13). ``text_mask`` (B, S) and
     ``prefix_mask`` (B, P) are bool, True = may be attended to; a fully masked prefix gives
-    exactly BERT's own self-attention. Returns the context (B, S, hidden) and the attention
+    exactly BERT's own self-attention. ``prefix_bias`` (a scalar tensor, not in the paper) is
+    added to every prefix logit. Returns the context (B, S, hidden) and the attention
     probabilities (B, heads, S, P + S) (prefix positions first).
     """
     b, s, _ = hidden.shape
@@ -216,6 +219,9 @@ def prefix_self_attention(
             prefix_mask = text_mask.new_ones((b, prefix_key.shape[2]))
         mask = torch.cat([prefix_mask.to(text_mask.dtype), text_mask], dim=1)
     scores = torch.matmul(query, key.transpose(2, 3)) * attention.scaling
+    if prefix_key is not None and prefix_bias is not None:
+        p = prefix_key.shape[2]
+        scores = torch.cat([scores[..., :p] + prefix_bias, scores[..., p:]], dim=-1)
     scores = scores + additive_mask(mask, scores.dtype)
     probs = scores.softmax(dim=-1)
     context = torch.matmul(attention.dropout(probs), value)
@@ -229,13 +235,15 @@ def encode_with_prefix(
     prefix_keys: torch.Tensor | None = None,
     prefix_values: torch.Tensor | None = None,
     prefix_mask: torch.Tensor | None = None,
+    prefix_bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Run a transformers ``BertModel`` layer by layer, each self-attention with its own visual
     prefix (``prefix_keys``/``prefix_values``: (B, L, heads, P, head_dim), or None for plain BERT).
 
     The layer's weights are BERT's own (``attention.self`` for eq. 11, ``attention.output``, the
     feed-forward block), so pretrained weights load unchanged. Returns the last hidden states
-    (B, S, hidden) and per layer the attention probabilities (B, heads, S, P + S).
+    (B, S, hidden) and per layer the attention probabilities (B, heads, S, P + S). ``prefix_bias``
+    (L,): one learned offset per layer on the prefix logits (an option, not the paper's).
     """
     hidden = bert.embeddings(input_ids=input_ids)
     text_mask = attention_mask.to(torch.bool)
@@ -244,8 +252,9 @@ def encode_with_prefix(
         pk = pv = None
         if prefix_keys is not None:
             pk, pv = prefix_keys[:, index], prefix_values[:, index]
+        bias = prefix_bias[index] if prefix_bias is not None else None
         context, probs = prefix_self_attention(
-            layer.attention.self, hidden, text_mask, pk, pv, prefix_mask
+            layer.attention.self, hidden, text_mask, pk, pv, prefix_mask, bias
         )
         attended = layer.attention.output(context, hidden)
         hidden = layer.feed_forward_chunk(attended)

@@ -264,3 +264,29 @@ def test_probe_synthetic_beats_blank_and_heads_match_images(probe_cache, tmp_pat
         hits += int((sim.argmax(dim=1) == torch.arange(4)).sum())
         total += 4
     assert hits / total > 0.5, (hits, total)
+
+
+def test_prefix_logit_bias_starts_the_prefix_nearly_closed_and_learns(demo, tweets):
+    """The option (not the paper's) moves attention mass off the prefix and gets a gradient;
+    off, the model is the paper's (the same output as without the option)."""
+    images = make_images(len(tweets))
+    plain, off, low = (
+        tiny(demo),
+        tiny(demo, prefix_logit_bias=None),
+        tiny(demo, prefix_logit_bias=-6.0),
+    )
+    assert plain.prefix_bias is None and off.prefix_bias is None
+    for m in (plain, off, low):
+        m.eval()
+    batch = plain.collate(tweets, images)
+    with torch.no_grad():
+        a = plain(batch, return_attention=True)
+        b = off(batch, return_attention=True)
+        c = low(batch, return_attention=True)
+    assert torch.equal(a.emissions, b.emissions)
+    mass = [float(p.sum(-1).mean()) for p in c.attentions["prefix"]]
+    before = [float(p.sum(-1).mean()) for p in a.attentions["prefix"]]
+    assert all(x < 0.05 for x in mass) and all(x > y for x, y in zip(before, mass))
+    low.train()
+    low(low.collate(tweets, images)).loss.backward()
+    assert low.prefix_bias.grad is not None and low.prefix_bias.grad.abs().sum() > 0
