@@ -138,24 +138,20 @@ def test_robustness_pivots_conditions_and_marks_synthetic():
 
 def test_runs_with_other_training_settings_are_not_averaged_together(tmp_path):
     """Same model, data and caps but another optimiser or learning rate: two settings, not one."""
-    sgd = metrics(seed=0, f1=0.0, model="trimod")
-    sgd["config"] = {
-        "model_options": {},
-        "optimizer": "sgd",
-        "lr": 0.005,
-        "batch_size": 10,
-        "grad_accum": 9,
-        "epochs": 4,
-    }
-    adam = metrics(seed=0, f1=40.0, model="trimod")
-    adam["config"] = {
-        "model_options": {},
-        "optimizer": "adam",
-        "lr": 0.001,
-        "batch_size": 10,
-        "grad_accum": 1,
-        "epochs": 4,
-    }
+
+    def trained(f1, optimizer, lr, accum):
+        m = metrics(seed=0, f1=f1, model="trimod")
+        m["config"] = {
+            "model_options": {},
+            "optimizer": optimizer,
+            "lr": lr,
+            "batch_size": 10,
+            "grad_accum": accum,
+            "epochs": 4,
+        }
+        return m
+
+    sgd, adam = trained(0.0, "sgd", 0.005, 9), trained(40.0, "adam", 0.001, 1)
     write(tmp_path, "paper/seed0", sgd)
     write(tmp_path, "adam/seed0", adam)
     table = results.aggregate(results.load_runs(tmp_path)).set_index("training")
