@@ -148,3 +148,20 @@ def test_cuda_without_gpu_is_an_error(tmp_path, capsys):
     argv = [a if a != "cpu" else "cuda" for a in TRAIN]
     assert cli.main([*argv, "--out", str(tmp_path / "g")]) == 2
     assert "no GPU" in capsys.readouterr().err
+
+
+def test_sweep_passes_the_training_settings_to_every_run(tmp_path, capsys):
+    argv = [
+        "sweep", "--experiment", "exp", "--models", "bilstm-crf", "--datasets", "demo",
+        "--conditions", "none", "--seeds", "0,1", "--root", str(tmp_path), "--epochs", "1",
+        "--max-train", "20", "--max-eval", "20", "--batch-size", "4", "--lr", "0.05",
+        "--option", "use_glove=false", "--option", "hidden=8", "--option", "word_dim=8", "--quiet",
+    ]  # fmt: skip
+    assert cli.main(argv) == 0
+    configs = sorted((tmp_path / "exp").glob("bilstm-crf/demo/none/seed*/config.json"))
+    assert [json.loads(p.read_text())["seed"] for p in configs] == [0, 1]
+    for path in configs:
+        config = json.loads(path.read_text())
+        assert (config["batch_size"], config["lr"], config["epochs"]) == (4, 0.05, 1)
+        assert config["optimizer"] == "sgd"  # what was not given stays the paper's
+    assert "exp" in capsys.readouterr().out  # the summary table

@@ -22,6 +22,7 @@ def _sweep(args: argparse.Namespace) -> int:
             "lr": args.lr,
             "optimizer": args.optimizer,
             "grad_accum": args.grad_accum,
+            "batch_size": args.batch_size,
             "device": args.device,
             "threads": args.threads,
             "progress": not args.quiet,
@@ -90,6 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's)")
     p.add_argument("--optimizer", default=None, help="adam, adamw or sgd (default: the paper's)")
     p.add_argument("--grad-accum", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="default: the paper's")
     p.add_argument("--max-eval", type=int, default=None, help="cap on dev and test tweets")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="a model config field")
     p.add_argument("--device", default=None)
