@@ -68,10 +68,18 @@ ABLATIONS: tuple[tuple[str, dict[str, Any], str], ...] = tuple(
 )
 
 
-def variant_name(model: str, options: dict[str, Any]) -> str:
+def variant_name(model: str, options: dict[str, Any], dataset: str | None = None) -> str:
     """``full``, the paper's name of an ablation with its switches (``w/o MI (interaction=concat)``),
-    or the switches alone when the papers have no name for them."""
-    switches = {k: v for k, v in options.items() if k not in _NOT_VARIANT}
+    or the switches alone when the papers have no name for them. Options that are the paper's own
+    setting for ``dataset`` (GMF's temperature 0.174 on Twitter-2017) are not switches."""
+    from mner_lib.train import PAPER_DATASET_DEFAULTS
+
+    papers = PAPER_DATASET_DEFAULTS.get((model, dataset or ""), {}).get("model_options", {})
+    switches = {
+        k: v
+        for k, v in options.items()
+        if k not in _NOT_VARIANT and not (k in papers and papers[k] == v)
+    }
     if not switches:
         return "full"
     text = ",".join(f"{k}={v}" for k, v in sorted(switches.items()))
@@ -137,7 +145,8 @@ def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
         "text_encoder": _missing(metrics.get("text_encoder")),
         "max_train": metrics.get("max_train") or 0,
         "max_eval": metrics.get("max_eval") or 0,  # 0: the full dev and test splits
-        "variant": metrics.get("variant") or variant_name(metrics["model"], options),
+        "variant": metrics.get("variant")
+        or variant_name(metrics["model"], options, metrics["dataset"]),
         "training": training_name(config),
         "seed": metrics.get("seed", 0),
         "precision": test.get("precision"),

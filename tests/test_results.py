@@ -191,6 +191,26 @@ def test_ablations_carry_the_papers_names_and_meet_their_rows(
         assert row["paper_variant"] == variant.split(" (")[0]
 
 
+@pytest.mark.parametrize(
+    ("dataset", "options", "variant", "paper_f1"),
+    [
+        ("twitter2017", {"temperature": 0.174}, "full", 87.11),  # the paper's setting there
+        ("twitter2015", {"temperature": 0.174}, "temperature=0.174", None),  # not the paper's
+        ("twitter2017", {"temperature": 0.21}, "temperature=0.21", None),
+        ("twitter2017", {"temperature": 0.174, "use_cm": False}, "w/o CM (use_cm=False)", 86.33),
+    ],
+)
+def test_the_papers_own_per_dataset_settings_are_not_a_variant(
+    tmp_path, dataset, options, variant, paper_f1
+):
+    m = metrics(model="gmf", condition="real", dataset=dataset)
+    m["config"] = {"model_options": options}
+    write(tmp_path, "run/seed0", m)
+    row = results.compare(results.aggregate(results.load_runs(tmp_path))).iloc[0]
+    assert row["variant"] == variant
+    assert row["paper_f1"] == (None if paper_f1 is None else pytest.approx(paper_f1))
+
+
 def test_blank_images_meet_the_papers_without_visual_features_row(tmp_path):
     write(tmp_path, "hsn/seed0", metrics(model="hsn", condition="blank"))
     write(tmp_path, "gmf/seed0", metrics(model="gmf", condition="blank"))
