@@ -43,7 +43,7 @@ a)
     $S --experiment budget_hsn_wo-MP --models hsn --datasets twitter2015 --conditions blank $T --option heads=1
     $S --experiment budget_cwi_lr1e-3 --models cwi --datasets twitter2015,twitter2017 --conditions blank $T --lr 1e-3
     $S --experiment budget_trimod_adam1e-3 --models trimod --datasets twitter2015,twitter2017 --conditions blank $T $TRI
-    $S --experiment budget_trimod_adam1e-3_wo-hashtags --models trimod --datasets twitter2015 --conditions blank $T $TRI --option use_hashtag=false
+    $S --experiment budget_trimod_adam1e-3_wo-hashtags --models trimod --datasets twitter2015,twitter2017 --conditions blank $T $TRI --option use_hashtag=false
     $SB --experiment budget_bert-crf --models bert-crf --datasets twitter2015,twitter2017 --conditions none $G
     $BASE --experiment baselines_glove-vocab --models hbilstm-crf --datasets twitter2015,twitter2017 --conditions none --epochs 12
     ;;
