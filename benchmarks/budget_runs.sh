@@ -15,7 +15,8 @@
 # Twitter-2015 with the prefix_logit_bias option (not the paper's) instead. In the session of
 # 2026-11-30 the GMF lines ran at the paper's learning rate, 5e-5 for every parameter (`--lr 5e-5`),
 # where GMF as published learns; why, in mner_lib/models/gmf_blocks.py. Twitter-2017 at batch 16
-# (the paper: 32) so that GMF makes as many updates as BERT-CRF in queue A.
+# (the paper: 32) so that GMF makes as many updates as BERT-CRF in queue A. TriMod without
+# hashtags on Twitter-2017 (queue A) also ran then.
 #
 # The two queues ran side by side, one thread each (MNER_DATA_DIR set to the shared data).
 # Deviations from the papers' settings are in the experiment names: CWI at Adam 1e-3 (the paper's
