@@ -34,10 +34,10 @@ Readings where the paper is vague (ours, stated in :mod:`mner_lib.models.gmf` to
   at logit ~0 dilute the text's attention), so the pretrained encoder starts perturbed.
 * What that costs depends on the learning rate of the new layers. The paper trains everything at
   5e-5, and so does our default now (``train.PAPER_DEFAULTS["gmf"]``). Our first default trained
-  the new layers (W_phi, CSA, gates, heads, emissions, CRF) at 1e-3 and BERT at 5e-5; on Twitter-2015 with 1000 training tweets and
-  3 epochs (189 updates) GMF then stayed at dev and test F1 0
-  (``results/budget_gmf_default-prefix-init/``), and removing the consistency loss did not help
-  (one epoch, dev F1 0). At the paper's 5e-5 for every parameter the same GMF learns
+  the new layers (W_phi, CSA, gates, heads, emissions, CRF) at 1e-3 and BERT at 5e-5; on
+  Twitter-2015 with 1000 training tweets and 3 epochs (189 updates) GMF then stayed at dev and
+  test F1 0 (``results/budget_gmf_default-prefix-init/``), and removing the consistency loss did
+  not help (one epoch, dev F1 0). At the paper's 5e-5 for every parameter the same GMF learns
   (``results/budget_gmf_lr5e-5/``, 3 seeds, with its ablations in ``budget_gmf_lr5e-5_wo-*``):
   the step size of the new layers, not the paper's design, kept GMF at 0 here. Which of them
   matters (likely W_phi, which writes into every layer's attention) is not isolated.
