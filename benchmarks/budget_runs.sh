@@ -55,7 +55,8 @@ b)
     $S --experiment budget --models hsn --datasets twitter2015,twitter2017 --conditions synthetic $T
     $S --experiment budget_cwi_lr1e-3 --models cwi --datasets twitter2015,twitter2017 --conditions synthetic $T --lr 1e-3
     $S --experiment budget_trimod_adam1e-3 --models trimod --datasets twitter2015,twitter2017 --conditions synthetic $T $TRI
-    $SB --experiment budget_gmf_prefix-bias --models gmf --datasets twitter2015 --conditions blank,synthetic $G --option prefix_logit_bias=-6
+    # the new layers at 1e-3 (BERT at 5e-5): GMF's default until 2026-11-30
+    $SB --experiment budget_gmf_prefix-bias --models gmf --datasets twitter2015 --conditions blank,synthetic $G --lr 1e-3 --option prefix_logit_bias=-6
     # 2026-11-30: the paper's learning rate for every parameter
     $SB --experiment budget_gmf_lr5e-5 --models gmf --datasets twitter2015 --conditions blank,synthetic $G --lr 5e-5
     $SB --experiment budget_gmf_lr5e-5 --models gmf --datasets twitter2017 --conditions blank,synthetic $G --lr 5e-5 --batch-size 16
