@@ -31,10 +31,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"error: {message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted: finished files are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, OSError, RuntimeError) as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
+
+
+def _one_line(err: BaseException) -> str:
+    """An error as one line: a KeyError's key, an OSError's cause and file."""
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, OSError) and err.filename and str(err.filename) not in str(err.args):
+        return f"{err.filename}: {err.strerror or err}"
+    return " ".join(str(err).split("\n")[:1]) if isinstance(err, OSError) else str(err)
 
 
 if __name__ == "__main__":

@@ -205,19 +205,26 @@ def read_tweets(path: str | os.PathLike, orphan_policy: str = "keep") -> list[Tw
     return list(parse_lines(text.split("\n"), str(path), orphan_policy))
 
 
+def format_tweets(tweets: Sequence[Tweet], tags: Sequence[Sequence[str]] | None = None) -> str:
+    """Tweets in the tweet CoNLL format; ``tags`` replaces the gold tags (predictions)."""
+    lines: list[str] = []
+    for i, tweet in enumerate(tweets):
+        out = tweet.tags if tags is None else tags[i]
+        if len(out) != len(tweet.tokens):
+            raise ValueError(f"tweet {tweet.id}: {len(tweet.tokens)} tokens, {len(out)} tags")
+        lines.append(f"IMGID:{tweet.id}")
+        lines.extend(f"{token}\t{tag}" for token, tag in zip(tweet.tokens, out))
+        lines.append("")
+    return "".join(line + "\n" for line in lines)
+
+
 def write_tweets(
     path: str | os.PathLike, tweets: Sequence[Tweet], tags: Sequence[Sequence[str]] | None = None
 ) -> None:
-    """Write tweets in the tweet CoNLL format; ``tags`` replaces the gold tags (predictions)."""
+    """Write tweets in the tweet CoNLL format (:func:`format_tweets`) to ``path``."""
+    text = format_tweets(tweets, tags)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for i, tweet in enumerate(tweets):
-            out = tweet.tags if tags is None else tags[i]
-            if len(out) != len(tweet.tokens):
-                raise ValueError(f"tweet {tweet.id}: {len(tweet.tokens)} tokens, {len(out)} tags")
-            f.write(f"IMGID:{tweet.id}\n")
-            for token, tag in zip(tweet.tokens, out):
-                f.write(f"{token}\t{tag}\n")
-            f.write("\n")
+        f.write(text)
 
 
 # ----------------------------------------------------------------------------- datasets

@@ -34,14 +34,12 @@ class Example:
     synthetic: bool = False
 
 
-def _slice(value: Any, i: int, n_tokens: int) -> Any:
-    """Tweet ``i``'s part of a batched attention value, cut to its tokens where the axis is T."""
+def _numpy(value: Any) -> Any:
+    """A tweet's attention value as NumPy (tuples of per-layer tensors as lists)."""
     if isinstance(value, list | tuple):
-        return [_slice(v, i, n_tokens) for v in value]
+        return [_numpy(v) for v in value]
     if hasattr(value, "detach"):
-        value = value.detach().float().cpu().numpy()
-    if isinstance(value, np.ndarray) and value.ndim >= 1:
-        return value[i]
+        return value.detach().float().cpu().numpy()
     return value
 
 
@@ -54,19 +52,12 @@ def collect_examples(
 ) -> list[Example]:
     """Run ``model`` on ``tweets`` (with image features from the callable ``images``) and keep
     what :func:`explorer` and :func:`static_view` show. ``pictures``: the images as drawn."""
-    import torch
-
-    model.eval()
-    device = next(model.parameters()).device
-    batch = model.collate(list(tweets), images(list(tweets)) if images is not None else None)
-    batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-    batch["tags"] = None
-    with torch.no_grad():
-        out = model(batch, decode=True, return_attention=True)
+    tweets = [t for t in tweets if t.tokens]
+    out = model.run(tweets, images, batch_size=max(1, len(tweets)), return_attention=True)
     examples = []
     for i, tweet in enumerate(tweets):
-        pred = list(out.predictions[i]) + ["O"] * (len(tweet.tokens) - len(out.predictions[i]))
-        attention = {k: _slice(v, i, len(tweet.tokens)) for k, v in out.attentions.items()}
+        pred = out.predictions[i]
+        attention = {k: _numpy(v[i]) for k, v in out.attentions.items()}
         for key in ("image_words", "caption_words", "hashtag_segments"):
             if key in out.extras:
                 attention[key] = out.extras[key][i]

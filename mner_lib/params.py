@@ -7,6 +7,9 @@ message that lists the valid names or values, before anything expensive runs.
 
 The same schema is used by the runner (:mod:`mner_lib.book`) to check a profile's parameters
 before it starts a notebook, so a typo in a profile fails in a second, not after a training run.
+Parameters that are run settings (epochs, device, caps, image condition, backbone, dataset) are
+checked by the run schema itself (:func:`mner_lib.config.check_field`); the ablations a chapter
+knows come from its models' paper specs (:mod:`mner_lib.spec`).
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEVICES = ("auto", "cpu", "cuda")
+from mner_lib.config import DEVICES, check_field
+
 TEXT_MODELS = ("bilstm-crf", "hbilstm-crf", "bert-crf")
-ALL_MODELS = TEXT_MODELS + ("hsn", "cwi", "cwi-attention", "trimod", "gmf")
 
 
 class ParameterError(ValueError):
@@ -101,22 +104,17 @@ def _data_dir(value: Any) -> str:
     return ""
 
 
-def _dataset(value: Any) -> str:
-    from mner_lib.data import DATASETS
+def _field(name: str) -> Callable[[Any], str]:
+    """The run schema's check of config field ``name``."""
 
-    return _choice(sorted(DATASETS))(value)
+    def check(value: Any) -> str:
+        return check_field(name, value)
+
+    return check
 
 
-def _condition(value: Any) -> str:
-    if value == "none":
-        return ""
-    from mner_lib.images import parse_condition
-
-    try:
-        parse_condition(value)
-    except ValueError as err:
-        return str(err)
-    return ""
+_dataset = _field("dataset")
+_condition = _field("condition")
 
 
 def _conditions(value: Any) -> str:
@@ -129,10 +127,7 @@ def _conditions(value: Any) -> str:
     return ""
 
 
-def _backbone(value: Any) -> str:
-    from mner_lib.images import BACKBONES
-
-    return _choice(sorted(BACKBONES))(value)
+_backbone = _field("backbone")
 
 
 def _str(value: Any) -> str:
@@ -143,11 +138,11 @@ def _str(value: Any) -> str:
 COMMON: tuple[Param, ...] = (
     Param("dataset", _dataset, "demo | twitter2015 | twitter2017 | twitter10000"),
     Param("data_dir", _data_dir, "data folder; '' means $MNER_DATA_DIR (or none: demo only)"),
-    Param("epochs", _int(1), "training epochs"),
+    Param("epochs", _field("epochs"), "training epochs"),
     Param("seeds", _int_list, "list of seeds; one run per seed"),
-    Param("device", _choice(DEVICES), "auto picks a GPU when there is one"),
-    Param("max_train", _int(1, optional=True), "cap on training tweets (None: all)"),
-    Param("max_eval", _int(1, optional=True), "cap on dev and test tweets (None: all)"),
+    Param("device", _field("device"), "auto picks a GPU when there is one"),
+    Param("max_train", _field("max_train"), "cap on training tweets (None: all)"),
+    Param("max_eval", _field("max_eval"), "cap on dev and test tweets (None: all)"),
     Param("runs_dir", _str, "folder for this chapter's run folders"),
     Param("results_dir", _str, "folder of the recorded runs (results/**/metrics.json) shown"),
 )
@@ -157,24 +152,34 @@ IMAGE: tuple[Param, ...] = (
     Param("model_options", _dict, "extra model config fields, e.g. {'heads': 1}"),
 )
 
-#: Paper ablations each chapter knows, mapped to model config fields (checked against the model's
-#: config class when the chapter runs: a field the model lacks is an error naming the valid ones).
-ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
-    "cwi": {"w/o image (blank)": {"condition": "blank"}},
-    "hsn": {
-        "w/o MI": {"interaction": "concat"},  # Table 5: concatenate instead of the gate
-        "w/o HA": {"attention": "luong"},  # Table 5: Luong attention instead of eq. 9-13
-        "w/o MP": {"heads": 1},  # Table 5: one head
-        "w/o VF": {"condition": "blank"},  # Table 5: blank image
-    },
-    "trimod": {"w/o hashtags": {"use_hashtag": False}, "w/o visual": {"use_visual": False}},
-    "gmf": {
-        "w/o VCG": {"use_vcg": False},
-        "w/o CSA": {"use_csa": False},
-        "w/o CM": {"use_cm": False},
-        "w/o all": {"use_vcg": False, "use_csa": False, "use_cm": False},
-    },
-}
+def chapter_ablations(chapter: str) -> dict[str, dict[str, Any]]:
+    """The paper ablations a chapter knows, from the specs of the models it narrates: name ->
+    model config fields (plus ``condition`` where the ablation is an image condition)."""
+    from mner_lib.models import all_specs
+
+    table: dict[str, dict[str, Any]] = {}
+    for spec in all_specs().values():
+        if spec.chapter != chapter:
+            continue
+        for ablation in spec.ablations:
+            options = dict(ablation.options)
+            if ablation.condition:
+                options["condition"] = ablation.condition
+            table.setdefault(ablation.name, options)
+    return table
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ABLATIONS":  # read from the specs when asked for, not at import
+        return {c: chapter_ablations(c) for c in ("cwi", "hsn", "trimod", "gmf")}
+    raise AttributeError(name)
+
+
+def _ablations(chapter: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        return _choices(tuple(chapter_ablations(chapter)), allow_empty=True)(value)
+
+    return check
 
 
 def _segmenter(value: Any) -> str:
@@ -201,13 +206,13 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
     + IMAGE
     + (
         Param("models", _choices(("cwi", "cwi-attention")), "CWI variants to train"),
-        Param("ablations", _choices(tuple(ABLATIONS["cwi"]), allow_empty=True), "ablation runs"),
+        Param("ablations", _ablations("cwi"), "ablation runs"),
     ),
     "hsn": COMMON
     + IMAGE
     + (
         Param("models", _choices(("hsn",)), "the model of the chapter"),
-        Param("ablations", _choices(tuple(ABLATIONS["hsn"]), allow_empty=True), "ablation runs"),
+        Param("ablations", _ablations("hsn"), "ablation runs"),
     ),
     "trimod": COMMON
     + IMAGE
@@ -216,14 +221,14 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
         Param(
             "segmenter", _segmenter, "hashtag segmenter: wordsegment | wordninja | path/to/model.pt"
         ),
-        Param("ablations", _choices(tuple(ABLATIONS["trimod"]), allow_empty=True), "ablation runs"),
+        Param("ablations", _ablations("trimod"), "ablation runs"),
     ),
     "gmf": COMMON
     + IMAGE
     + (
         Param("models", _choices(("gmf",)), "the model of the chapter"),
         Param("encoder", _str, "text encoder name (offline: the bundled MiniLM)"),
-        Param("ablations", _choices(tuple(ABLATIONS["gmf"]), allow_empty=True), "ablation runs"),
+        Param("ablations", _ablations("gmf"), "ablation runs"),
     ),
     "comparison": (
         Param("results_dir", _str, "folder holding results/**/metrics.json"),
@@ -294,7 +299,7 @@ def ablation_options(
 ) -> tuple[dict[str, Any], str | None]:
     """Model config fields and image condition (None: the chapter's) of a named paper ablation;
     the fields are checked against ``model_class``'s config."""
-    table = ABLATIONS.get(chapter, {})
+    table = chapter_ablations(chapter)
     if ablation not in table:
         raise ParameterError(
             f"chapter {chapter!r}: unknown ablation {ablation!r}; valid: {', '.join(table) or 'none'}"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from mner_lib.params import ABLATIONS as _ABLATION_SWITCHES
+from mner_lib.spec import paper_variant
 
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 #: columns that identify a setting; runs that share them differ only in their seed
@@ -55,43 +55,21 @@ RUN_COLUMNS = GROUP_KEYS + (
 )
 
 
-# model options that say which features a model is fed, not which variant of it is trained
-_NOT_VARIANT = ("backbone", "image_feature_dim")
-
-#: the papers' names for our ablation switches, (model, {option: value}, the paper's row name),
-#: taken from the chapters' table of ablations (``w/o VF`` is an image condition, not a switch)
-ABLATIONS: tuple[tuple[str, dict[str, Any], str], ...] = tuple(
-    (model, options, name)
-    for model, table in _ABLATION_SWITCHES.items()
-    for name, options in table.items()
-    if "condition" not in options
-)
-
-
 def variant_name(model: str, options: dict[str, Any], dataset: str | None = None) -> str:
-    """``full``, the paper's name of an ablation with its switches (``w/o MI (interaction=concat)``),
-    or the switches alone when the papers have no name for them. Options that are the paper's own
-    setting for ``dataset`` (GMF's temperature 0.174 on Twitter-2017) are not switches."""
-    from mner_lib.train import PAPER_DATASET_DEFAULTS
+    """The variant name of a run from before runs recorded it (new runs store the name
+    :func:`mner_lib.config.resolve_config` computed from the model's spec)."""
+    from mner_lib.spec import variant_name as from_spec
 
-    papers = PAPER_DATASET_DEFAULTS.get((model, dataset or ""), {}).get("model_options", {})
-    switches = {
-        k: v
-        for k, v in options.items()
-        if k not in _NOT_VARIANT and not (k in papers and papers[k] == v)
-    }
-    if not switches:
-        return "full"
-    text = ",".join(f"{k}={v}" for k, v in sorted(switches.items()))
-    for name, wanted, paper_name in ABLATIONS:
-        if name == model and switches == wanted:
-            return f"{paper_name} ({text})"
-    return text
+    return from_spec(_spec(model), options, dataset)
 
 
-def paper_variant(variant: str) -> str:
-    """The paper row a variant is compared with: ``w/o MI (interaction=concat)`` -> ``w/o MI``."""
-    return variant.split(" (", 1)[0] if variant.startswith("w/o ") else variant
+def _spec(model: str) -> Any:
+    from mner_lib.models import get_spec
+
+    try:
+        return get_spec(model)
+    except ValueError:  # a model this installation does not know
+        return None
 
 
 def training_name(config: dict[str, Any]) -> str:
@@ -277,59 +255,41 @@ def label(row: dict[str, Any] | pd.Series) -> str:
 
 
 # ----------------------------------------------------------------------------- paper numbers
-_GMF = "GMF (visual clue guidance and consistency matching), papers/gmf.txt"
-_HSN = "HSN (Tian et al., Neurocomputing 2021), papers/hsn.txt"
-_TRI = "TriMod (Alfaqeeh, arXiv 2501.08267), papers/trimod.txt"
-
-# (model, reported as, dataset, variant, P, R, F1, PER, LOC, ORG, MISC, paper, table)
-# fmt: off
-_PAPER_ROWS: tuple[tuple, ...] = (
-    ("bilstm-crf", "BiLSTM-CRF", "twitter2015", "full", 68.14, 61.09, 64.42, 76.77, 72.56, 41.33, 26.8, _GMF, "Table 2"),
-    ("hbilstm-crf", "HBiLSTM-CRF", "twitter2015", "full", 70.32, 68.05, 69.17, 82.34, 76.83, 51.59, 32.52, _GMF, "Table 2"),
-    ("bert-crf", "BERT-CRF", "twitter2015", "full", 69.22, 74.59, 71.81, 84.74, 80.51, 60.27, 37.29, _GMF, "Table 2"),
-    ("umt-bert-crf", "UMT-BERT-CRF", "twitter2015", "full", 71.67, 75.23, 73.41, 85.24, 81.58, 63.03, 39.45, _GMF, "Table 2"),
-    ("debiascl", "DebiasCL", "twitter2015", "full", 74.45, 76.13, 75.28, 85.97, 81.84, 64.02, 43.38, _GMF, "Table 2"),
-    ("gmf", "GMF (ours)", "twitter2015", "full", 75.47, 76.15, 75.81, 87.02, 82.51, 63.25, 45.2, _GMF, "Table 2"),
-    ("bilstm-crf", "BiLSTM-CRF", "twitter2017", "full", 79.42, 73.43, 76.31, 85.12, 72.68, 72.5, 52.56, _GMF, "Table 3"),
-    ("hbilstm-crf", "HBiLSTM-CRF", "twitter2017", "full", 82.69, 78.16, 80.37, 87.91, 78.57, 76.67, 59.32, _GMF, "Table 3"),
-    ("bert-crf", "BERT-CRF", "twitter2017", "full", 83.32, 83.57, 83.44, 70.25, 83.05, 81.13, 62.21, _GMF, "Table 3"),
-    ("umt-bert-crf", "UMT-BERT-CRF", "twitter2017", "full", 85.28, 85.34, 85.31, 91.56, 84.73, 82.24, 70.1, _GMF, "Table 3"),
-    ("debiascl", "DebiasCL", "twitter2017", "full", 87.59, 86.11, 86.84, 93.46, 84.15, 84.42, 67.88, _GMF, "Table 3"),
-    ("gmf", "GMF (ours)", "twitter2017", "full", 86.95, 87.27, 87.11, 93.42, 84.68, 84.83, 69.42, _GMF, "Table 3"),
-    ("gmf", "w/o VCG", "twitter2015", "w/o VCG", 74.22, 75.96, 75.08, None, None, None, None, _GMF, "Table 4"),
-    ("gmf", "w/o CSA", "twitter2015", "w/o CSA", 75.04, 75.42, 75.23, None, None, None, None, _GMF, "Table 4"),
-    ("gmf", "w/o CM", "twitter2015", "w/o CM", 74.90, 74.99, 74.94, None, None, None, None, _GMF, "Table 4"),
-    ("gmf", "w/o VCG + CSA + CM", "twitter2015", "w/o all", 73.47, 75.83, 74.63, None, None, None, None, _GMF, "Table 4"),
-    ("gmf", "w/o VCG", "twitter2017", "w/o VCG", 85.57, 87.34, 86.45, None, None, None, None, _GMF, "Table 4"),
-    ("gmf", "w/o CSA", "twitter2017", "w/o CSA", 86.10, 87.12, 86.61, None, None, None, None, _GMF, "Table 4"),
-    ("gmf", "w/o CM", "twitter2017", "w/o CM", 85.49, 87.19, 86.33, None, None, None, None, _GMF, "Table 4"),
-    ("gmf", "w/o VCG + CSA + CM", "twitter2017", "w/o all", 86.15, 86.08, 86.12, None, None, None, None, _GMF, "Table 4"),
-    ("hsn", "HSN", "twitter2015", "full", 74.92, 73.45, 74.18, 85.87, 78.63, 61.93, 42.74, _HSN, "Tables 3 and 5 (TMN = Twitter-2015)"),
-    ("hsn", "w/o MI", "twitter2015", "w/o MI", 73.49, 72.56, 73.02, None, None, None, None, _HSN, "Table 5"),
-    ("hsn", "w/o HA", "twitter2015", "w/o HA", 73.25, 71.69, 72.46, None, None, None, None, _HSN, "Table 5"),
-    ("hsn", "w/o MP", "twitter2015", "w/o MP", 74.53, 72.92, 73.71, None, None, None, None, _HSN, "Table 5"),
-    ("hsn", "w/o VF", "twitter2015", "w/o VF", 72.25, 71.97, 72.11, None, None, None, None, _HSN, "Table 5"),
-    ("trimod", "Our Model", "twitter2015", "full", 79.90, 79.44, 80.00, 79.5, 79.8, 80.3, 80.5, _TRI, "Tables III and V"),
-)
-# fmt: on
+PAPER_COLUMNS = [
+    "model",
+    "reported_as",
+    "dataset",
+    "variant",
+    "precision",
+    "recall",
+    "f1",
+    *(f"f1_{t}" for t in ENTITY_TYPES),
+    "paper",
+    "table",
+]
 
 
 def paper_table() -> pd.DataFrame:
-    """The papers' reported test numbers (percent). CWI reports none we can read: its result
-    tables were lost from the text (SPEC.md). Every row names its paper file and table."""
-    columns = [
-        "model",
-        "reported_as",
-        "dataset",
-        "variant",
-        "precision",
-        "recall",
-        "f1",
-        *(f"f1_{t}" for t in ENTITY_TYPES),
-        "paper",
-        "table",
-    ]
-    return pd.DataFrame(list(_PAPER_ROWS), columns=columns)
+    """The papers' reported test numbers (percent), gathered from every registered model's
+    :class:`mner_lib.spec.PaperSpec`. CWI reports none we can read: its result tables were lost
+    from the text (SPEC.md). Every row names the paper that prints it and the table."""
+    from mner_lib.models import all_specs
+
+    rows, seen = [], set()
+    for model, spec in all_specs().items():
+        for r in spec.reported:
+            name = r.system or model
+            key = (name, r.dataset, r.variant, r.table)
+            if key in seen:  # a spec shared by two classes (cwi, cwi-attention)
+                continue
+            seen.add(key)
+            source = r.source or spec.citation
+            rows.append(
+                [name, r.reported_as, r.dataset, r.variant, r.precision, r.recall, r.f1]
+                + [r.per_type.get(t) for t in ENTITY_TYPES]
+                + [f"{source.short}, {source.file or source.venue}", r.table]
+            )
+    return pd.DataFrame(rows, columns=PAPER_COLUMNS)
 
 
 def compare(ours: pd.DataFrame, papers: pd.DataFrame | None = None) -> pd.DataFrame:

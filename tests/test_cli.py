@@ -133,7 +133,7 @@ def test_runtime_errors_exit_2_with_a_message(tmp_path, capsys, moved_run):
     assert cli.main([*TRAIN, "--out", out, "--option", "hidden"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
     assert cli.main(["predict", "--run", str(tmp_path / "none"), "hi"]) == 2
-    assert "no model.pt" in capsys.readouterr().err
+    assert "no model.safetensors" in capsys.readouterr().err
     assert cli.main(["predict", "--run", str(moved_run)]) == 2
     assert "needs tweet text" in capsys.readouterr().err
     assert cli.main(["predict", "--run", str(moved_run), "--file", str(tmp_path / "no.txt")]) == 2

@@ -10,9 +10,9 @@ import torch
 
 from mner_lib.data import TAGS, UnknownNameError, load_dataset, read_tweets
 from mner_lib.train import (
-    PAPER_DEFAULTS,
     TrainConfig,
     load_run,
+    paper_defaults,
     resolve_config,
     run_training,
 )
@@ -55,12 +55,15 @@ def test_run_folder_layout_and_metrics(run_a):
         "config.json",
         "metrics.json",
         "history.jsonl",
-        "model.pt",
+        "model.safetensors",
+        "model.json",
+        "manifest.json",
         "predictions_dev.txt",
         "predictions_test.txt",
     ):
         assert (out / name).is_file(), name
-    assert not (out / "checkpoint_last.pt").exists()  # removed once the run finished
+    assert not (out / "checkpoint").exists()  # removed once the run finished
+    assert not list(out.glob("*.pt"))  # nothing pickled
     m = json.loads((out / "metrics.json").read_text())
     assert (m["model"], m["dataset"], m["condition"], m["seed"]) == (
         "bilstm-crf",
@@ -109,10 +112,10 @@ def test_seeded_runs_repeat_and_resume_loses_nothing(run_a, tmp_path):
     cfg = config(tmp_path / "c")
     with pytest.raises(KeyboardInterrupt):
         run_training(cfg, stop_after_epochs=1)
-    assert (tmp_path / "c" / "checkpoint_last.pt").is_file()
+    assert (tmp_path / "c" / "checkpoint" / "manifest.json").is_file()
     assert not (tmp_path / "c" / "metrics.json").exists()
     # a different configuration may not reuse the unfinished folder
-    with pytest.raises(ValueError, match="unfinished run with another configuration"):
+    with pytest.raises(ValueError, match="unfinished run of another configuration"):
         run_training(config(tmp_path / "c", seed=8))
     c = run_training(config(tmp_path / "c"))
     assert c.metrics["epochs_run"] == 3
@@ -122,7 +125,9 @@ def test_seeded_runs_repeat_and_resume_loses_nothing(run_a, tmp_path):
     ).read_text()
     losses = [h["loss"] for h in c.history]
     assert losses == [h["loss"] for h in run_a.history]
-    assert not (tmp_path / "c" / "checkpoint_last.pt").exists()
+    assert not (tmp_path / "c" / "checkpoint").exists()
+    history = (tmp_path / "c" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in history] == [1, 2, 3]  # no repeated epoch
 
 
 def test_another_seed_differs(run_a, tmp_path):
@@ -140,7 +145,9 @@ def test_early_stopping_with_patience(tmp_path):
 
 
 def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    return torch.load(run_dir / "model.pt", weights_only=False)["state_dict"]
+    from safetensors.torch import load_file
+
+    return load_file(run_dir / "model.safetensors")
 
 
 def test_gradient_accumulation_equals_a_bigger_batch(tmp_path):
@@ -177,14 +184,14 @@ def test_load_run_from_the_folder(run_a):
     assert model.predict(demo.test[:5]) == [
         t.tags for t in read_tweets(run_a.run_dir / "predictions_test.txt")[:5]
     ]
-    with pytest.raises(FileNotFoundError, match="no model.pt"):
+    with pytest.raises(ValueError, match="no model.safetensors"):
         load_run(run_a.run_dir / "nothing")
 
 
 # ------------------------------------------------------------------ configuration errors
 def test_paper_defaults_and_overrides():
     cfg = resolve_config("bilstm-crf")
-    for key, value in PAPER_DEFAULTS["bilstm-crf"].items():
+    for key, value in paper_defaults("bilstm-crf").items():
         assert getattr(cfg, key) == value
     assert resolve_config("bilstm-crf", lr=0.1, optimizer="adam").lr == 0.1
     assert resolve_config("bert-crf").encoder_lr == 5e-5
@@ -257,7 +264,7 @@ def test_dev_and_test_words_glove_knows_join_the_vocabulary(tmp_path, augment):
     data = dataclasses.replace(demo, test=[*demo.test[:20], unseen])
     cfg = config(tmp_path, epochs=1, model_options={"hidden": 16}, augment_vocab=augment)
     result = run_training(cfg, dataset=data)
-    model = Tagger.load(Path(result.run_dir) / "model.pt")
+    model = Tagger.load(result.run_dir)
     words = model.vocab.words
     assert "qqxqzzq" not in words
     assert ("Zanzibar" in words) is augment

@@ -63,49 +63,23 @@ def check_aligned(gold: list[Tweet], pred: list[Tweet], gold_path: str, pred_pat
                 )
 
 
-def _parse_options(pairs: list[str]) -> dict:
-    options = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
+def _parse_options(pairs: list[str] | None) -> dict:  # kept for commands.sweep
+    from mner_lib.config import parse_options
+
+    return parse_options(pairs)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from mner_lib.train import resolve_config, run_training
+    from mner_lib.config import overrides_from_args, resolve_config
+    from mner_lib.train import run_training
 
-    cfg = resolve_config(
-        args.model,
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        out=args.out,
-        seed=args.seed,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        max_train=args.max_train,
-        device=args.device,
-        condition=args.condition,
-        backbone=args.backbone,
-        patience=args.patience,
-        orphan_policy=args.orphan_policy,
-        model_options=_parse_options(args.option),
-        threads=args.threads,
-        crops=args.crops,
-        max_crops=args.max_crops,
-        progress=not args.quiet,
-    )
+    cfg = resolve_config(args.model, **overrides_from_args(args))
     result = run_training(cfg)
     m = result.metrics
     print(
-        f"{cfg.model} on {cfg.dataset} (condition {cfg.condition}, seed {cfg.seed}): "
-        f"dev F1 {m['dev']['f1']:.2f}, test F1 {m['test']['f1']:.2f}; run folder {result.run_dir}"
+        f"{cfg.model} ({cfg.variant}) on {cfg.dataset} (condition {cfg.condition}, seed "
+        f"{cfg.seed}): dev F1 {m['dev']['f1']:.2f}, test F1 {m['test']['f1']:.2f}; "
+        f"run folder {result.run_dir}"
     )
     return 0
 
@@ -124,8 +98,9 @@ def _read_raw(args: argparse.Namespace) -> list[Tweet]:
             ]
         lines = [ln for ln in text.splitlines() if ln.strip()]
     lines.extend(args.text or [])
-    if not lines:
+    if not lines and not args.text and not args.file:
         raise ValueError("predict needs tweet text as arguments or --file")
+    # an empty or blank text is a tweet with no tokens: it gets no entities
     return [
         Tweet(f"input_{i + 1}", ln.split(), ["O"] * len(ln.split())) for i, ln in enumerate(lines)
     ]
@@ -135,20 +110,10 @@ def _predict(args: argparse.Namespace) -> int:
     from mner_lib.metrics import extract_entities
     from mner_lib.train import load_run
 
-    model, config = load_run(args.run)
+    model, _config = load_run(args.run)
     tweets = _read_raw(args)
-    images = None
-    if model.uses_images:
-        from mner_lib.images import ImageFeatures
-
-        images = ImageFeatures(
-            dataset=config.get("dataset", "demo"),
-            condition="blank",
-            backbone=config.get("backbone", "efficientnet-lite0"),
-        )
-    tags = model.predict(tweets, images(tweets) if images is not None else None)
+    tags = model.run(tweets, batch_size=args.batch_size).predictions  # image models: blank images
     for tweet, pred in zip(tweets, tags):
-        pred = list(pred) + ["O"] * (len(tweet.tokens) - len(pred))
         if args.conll:
             print(f"IMGID:{tweet.id}")
             for token, tag in zip(tweet.tokens, pred):
@@ -158,6 +123,16 @@ def _predict(args: argparse.Namespace) -> int:
             ents = [f"[{' '.join(tweet.tokens[s:e])}]{t}" for s, e, t in extract_entities(pred)]
             print(" ".join(tweet.tokens), "=>", ", ".join(ents) if ents else "(no entities)")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from err
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -182,46 +157,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=_evaluate)
 
+    from mner_lib.config import add_config_arguments
     from mner_lib.models import available_models
-    from mner_lib.train import DEVICES, OPTIMIZERS
 
-    tr = sub.add_parser("train", help="train a model and write a run folder")
+    tr = sub.add_parser(
+        "train",
+        help="train a model and write a run folder",
+        description="Train a model; every option not given takes the model's paper setting. "
+        "Image conditions: real, blank (the papers' w/o VF), synthetic (the visual-clue probe), "
+        "shuffled, missing:P (none for text models).",
+    )
     tr.add_argument("--model", required=True, choices=available_models())
-    tr.add_argument("--dataset", default="demo", choices=sorted(DATASETS))
-    tr.add_argument("--data-dir", default=None)
-    tr.add_argument("--out", required=True)
-    tr.add_argument("--epochs", type=int, default=None)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--batch-size", type=int, default=None)
-    tr.add_argument("--lr", type=float, default=None)
-    tr.add_argument("--optimizer", default=None, choices=OPTIMIZERS)
-    tr.add_argument("--patience", type=int, default=None)
-    tr.add_argument("--max-train", type=int, default=None)
-    tr.add_argument("--device", default="auto", choices=DEVICES)
-    tr.add_argument(
-        "--condition",
-        default=None,
-        help="image condition: real, blank, synthetic, shuffled, missing:P (none for text models)",
-    )
-    tr.add_argument("--backbone", default=None)
-    tr.add_argument("--orphan-policy", default=None, choices=ORPHAN_POLICIES)
-    tr.add_argument(
-        "--option", action="append", metavar="KEY=VALUE", help="a model config field (repeatable)"
-    )
-    tr.add_argument("--crops", default=None, help="object crops for GMF: none, saliency, boxes")
-    tr.add_argument("--max-crops", type=int, default=None)
-    tr.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch CPU threads (1 is fastest for small models)",
-    )
-    tr.add_argument("--quiet", action="store_true")
+    tr.add_argument("--out", required=True, help="run folder (a finished one needs --overwrite)")
+    add_config_arguments(tr)
+    tr.add_argument("--quiet", action="store_true", help="no progress output")
     tr.set_defaults(func=_train)
 
     pr = sub.add_parser("predict", help="tag raw tweets with a trained run")
     pr.add_argument("--run", required=True, help="a run folder written by train")
     pr.add_argument("--file", default=None, help="one tweet per line, or a tweet-format file")
     pr.add_argument("--conll", action="store_true", help="print the tweet format")
+    pr.add_argument("--batch-size", type=_positive_int, default=64, help="tweets per batch")
     pr.add_argument("text", nargs="*")
     pr.set_defaults(func=_predict)

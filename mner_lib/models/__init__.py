@@ -12,6 +12,9 @@
 | gmf             | :mod:`mner_lib.models.gmf`     | GMF (visual clue guidance + CM) |
 
 Modules are imported on first use, so a model whose module is missing does not break the others.
+Each class carries its paper's :class:`mner_lib.spec.PaperSpec` (``cls.spec``): training defaults,
+per-dataset settings, ablations and reported numbers. A model defined anywhere else (a notebook,
+a test, a user's package) joins every tool by decorating its class with :func:`register_model`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import importlib
 
 from mner_lib.data import unknown
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput, make_config
+from mner_lib.spec import PaperSpec
 
 MODEL_MODULES: dict[str, str] = {
     "bilstm-crf": "mner_lib.models.baselines",
@@ -35,23 +39,37 @@ _REGISTRY: dict[str, type[Tagger]] = {}
 
 
 def register_model(cls: type[Tagger]) -> type[Tagger]:
-    """Class decorator: add a tagger under its ``name``."""
+    """Class decorator: add a tagger under its ``name`` (with its ``spec``, if it has one)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__qualname__}: a registered tagger needs a non-empty `name`")
     _REGISTRY[cls.name] = cls
     return cls
 
 
 def available_models() -> list[str]:
-    return list(MODEL_MODULES)
+    """The built-in models, then any registered elsewhere."""
+    return list(MODEL_MODULES) + [n for n in _REGISTRY if n not in MODEL_MODULES]
 
 
 def get_model_class(name: str) -> type[Tagger]:
+    if name in _REGISTRY:
+        return _REGISTRY[name]
     if name not in MODEL_MODULES:
-        raise unknown("model", name, MODEL_MODULES)
-    if name not in _REGISTRY:
-        importlib.import_module(MODEL_MODULES[name])
+        raise unknown("model", name, available_models())
+    importlib.import_module(MODEL_MODULES[name])
     if name not in _REGISTRY:
         raise ValueError(f"model {name!r}: module {MODEL_MODULES[name]} did not register it")
     return _REGISTRY[name]
+
+
+def get_spec(name: str) -> PaperSpec | None:
+    """The paper spec of model ``name`` (None for a model registered without one)."""
+    return get_model_class(name).spec
+
+
+def all_specs() -> dict[str, PaperSpec]:
+    """Every registered model's spec, by model name (built-in modules imported on the way)."""
+    return {n: s for n in available_models() if (s := get_spec(n)) is not None}
 
 
 def build_model(name: str, train, overrides: dict | None = None, extra_words=()) -> Tagger:
@@ -65,9 +83,11 @@ __all__ = [
     "Tagger",
     "TaggerConfig",
     "TaggerOutput",
+    "all_specs",
     "available_models",
     "build_model",
     "get_model_class",
+    "get_spec",
     "make_config",
     "register_model",
 ]

@@ -9,7 +9,8 @@ new text.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+import typing
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,6 +21,7 @@ from torch import nn
 from mner_lib.crf import CRF
 from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
+from mner_lib.spec import PaperSpec
 from mner_lib.vocab import Vocabularies
 
 
@@ -45,7 +47,7 @@ class TaggerOutput:
     """
 
     loss: torch.Tensor | None
-    emissions: torch.Tensor
+    emissions: torch.Tensor | None  # None from Tagger.run (batches of different lengths)
     predictions: list[list[str]] | None = None
     attentions: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +60,7 @@ class Tagger(nn.Module):
     name: ClassVar[str] = ""
     config_class: ClassVar[type[TaggerConfig]] = TaggerConfig
     uses_images: ClassVar[bool] = False
+    spec: ClassVar[PaperSpec | None] = None  # the paper: defaults, ablations, reported numbers
 
     def __init__(self, config: TaggerConfig, vocab: Vocabularies):
         super().__init__()
@@ -146,47 +149,153 @@ class Tagger(nn.Module):
         return TaggerOutput(loss, emissions, predictions, attentions or {}, extras or {})
 
     # -- persistence ----------------------------------------------------------------------------
-    def checkpoint(self) -> dict[str, Any]:
-        return {
+    def to_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The weights (tensors only) and what rebuilds the model around them (JSON only:
+        model name, config, vocabularies). Neither needs pickle to be read back."""
+        meta = {
+            "format": "mner-tagger/1",
             "model": self.name,
             "config": dataclasses.asdict(self.config),
             "vocab": self.vocab.to_dict(),
-            "state_dict": self.state_dict(),
         }
-
-    def save(self, path: str | Path) -> None:
-        torch.save(self.checkpoint(), path)
+        return dict(self.state_dict()), meta
 
     @staticmethod
-    def from_checkpoint(ckpt: dict[str, Any]) -> Tagger:
+    def from_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Tagger:
+        """The model :meth:`to_state` described (its class looked up in the registry)."""
         from mner_lib.models import get_model_class
 
-        cls = get_model_class(ckpt["model"])
-        config = cls.config_class(**ckpt["config"])
-        model = cls(config, Vocabularies.from_dict(ckpt["vocab"]))
-        model.load_state_dict(ckpt["state_dict"])
+        cls = get_model_class(meta["model"])
+        config = make_config(cls, meta["config"])
+        model = cls(config, Vocabularies.from_dict(meta["vocab"]))
+        model.load_state_dict(tensors)
         return model
 
-    @staticmethod
-    def load(path: str | Path, map_location: str = "cpu") -> Tagger:
-        return Tagger.from_checkpoint(
-            torch.load(path, map_location=map_location, weights_only=False)
-        )
+    def save(self, directory: str | Path) -> Path:
+        """``model.safetensors`` + ``model.json`` in ``directory`` (written atomically)."""
+        from mner_lib.runfolder import RunFolder
 
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        RunFolder(directory).save_model(*self.to_state())
+        return directory
+
+    @staticmethod
+    def load(directory: str | Path, map_location: str = "cpu") -> Tagger:
+        """A model saved by :meth:`save` (or a run folder's best model); runs no code."""
+        from mner_lib.runfolder import RunFolder
+
+        return Tagger.from_state(*RunFolder(directory).load_model()).to(map_location)
+
+    # -- inference ------------------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> list[list[str]]:
+    def run(
+        self,
+        tweets: Sequence[Tweet],
+        images: Callable[[Sequence[Tweet]], ImageBatch] | None = None,
+        batch_size: int = 64,
+        return_attention: bool = False,
+        precision: str = "auto",
+    ) -> TaggerOutput:
+        """Tag ``tweets`` in batches of ``batch_size``: the one inference path (the trainer's
+        evaluation, ``predict``, the explorer and the chapters call it).
+
+        ``images`` maps a list of tweets to their :class:`ImageBatch` (an ``ImageFeatures``);
+        ``None`` gives an image model blank images (the papers' "w/o VF"). Returns a
+        :class:`TaggerOutput` whose ``predictions`` has one tag list per tweet, as long as the
+        tweet (a word cut by a sub-word length limit is tagged ``O``: labels never shift; a tweet
+        with no tokens gets no tags); with ``return_attention``, ``attentions[name]`` and
+        ``extras[name]`` are lists with one entry per tweet run (its row of the batch; tweets
+        with no tokens are skipped)."""
+        from mner_lib.runtime import autocast
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if images is None and self.uses_images:
+            images = self.blank_images()
         was_training = self.training
         self.eval()
-        batch = self.collate(tweets, images)
-        batch["tags"] = None
-        out = self(batch, decode=True)
-        self.train(was_training)
-        # a word cut by a length limit (sub-word models) is tagged O: labels never shift
-        return [p + ["O"] * (len(t.tokens) - len(p)) for t, p in zip(tweets, out.predictions)]
+        device = next(self.parameters()).device
+        predictions: list[list[str]] = [[] for _ in tweets]
+        attentions: dict[str, list[Any]] = {}
+        extras: dict[str, list[Any]] = {}
+        todo = [i for i, t in enumerate(tweets) if t.tokens]
+        try:
+            for start in range(0, len(todo), batch_size):
+                index = todo[start : start + batch_size]
+                chunk = [tweets[i] for i in index]
+                batch = self.batch(chunk, images, device)
+                batch["tags"] = None
+                with autocast(device, precision):
+                    out = self(batch, decode=True, return_attention=return_attention)
+                for i, tweet, pred in zip(index, chunk, out.predictions):
+                    predictions[i] = pred + ["O"] * (len(tweet.tokens) - len(pred))
+                for name, value in out.attentions.items():
+                    attentions.setdefault(name, []).extend(_rows(value, len(chunk)))
+                if return_attention:
+                    for name, value in out.extras.items():
+                        extras.setdefault(name, []).extend(_rows(value, len(chunk)))
+        finally:
+            self.train(was_training)
+        return TaggerOutput(None, None, predictions, attentions, extras)
+
+    def batch(
+        self,
+        tweets: Sequence[Tweet],
+        images: Callable[[Sequence[Tweet]], ImageBatch] | None,
+        device: torch.device,
+    ) -> dict[str, Any]:
+        """:meth:`collate` of ``tweets`` (with their images) moved to ``device``."""
+        batch = self.collate(tweets, images(tweets) if images is not None else None)
+        return to_device(batch, device)
+
+    def blank_images(self) -> Callable[[Sequence[Tweet]], ImageBatch]:
+        """Blank-image features for this model's backbone (no data folder needed)."""
+        from mner_lib.images import ImageFeatures
+
+        backbone = getattr(self.config, "backbone", None) or "efficientnet-lite0"
+        return ImageFeatures(dataset="demo", condition="blank", backbone=backbone)
+
+    def predict(
+        self, tweets: Sequence[Tweet], images: Callable | ImageBatch | None = None
+    ) -> list[list[str]]:
+        """Tag names per tweet (:meth:`run` in one call; ``images`` may be a ready batch)."""
+        if isinstance(images, ImageBatch):
+            ready = images
+            return self.run(tweets, lambda _: ready, batch_size=max(1, len(tweets))).predictions
+        return self.run(tweets, images).predictions
+
+
+def _rows(value: Any, n: int) -> list[Any]:
+    """One entry per tweet of a batch output: a tensor's rows, or per-tweet tuples of a tuple
+    of tensors (one per layer); anything else repeated for each tweet."""
+    if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape[0] == n:
+        return list(value.detach().float().cpu())
+    if isinstance(value, list | tuple) and value and all(
+        isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape[0] == n for v in value
+    ):
+        return list(zip(*(list(v.detach().float().cpu()) for v in value)))
+    if isinstance(value, list | tuple) and len(value) == n:
+        return list(value)  # already one entry per tweet (e.g. the words of each caption)
+    return [value] * n
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Tensors of a collated batch (and lists of tensors) moved to ``device``."""
+    out = {}
+    for k, v in batch.items():
+        if isinstance(v, torch.Tensor):
+            out[k] = v.to(device, non_blocking=True)
+        elif isinstance(v, list) and v and isinstance(v[0], torch.Tensor):
+            out[k] = [t.to(device) for t in v]
+        else:
+            out[k] = v
+    return out
 
 
 def make_config(cls: type[Tagger], overrides: dict[str, Any] | None = None) -> TaggerConfig:
-    """The model's config with ``overrides``; an unknown field is an error listing the valid ones."""
+    """The model's config with ``overrides``; an unknown field, or a value of the wrong type
+    (``heads="abc"``), is an error naming the field and what it expects."""
     overrides = dict(overrides or {})
     names = {f.name for f in dataclasses.fields(cls.config_class)}
     bad = sorted(set(overrides) - names)
@@ -194,4 +303,33 @@ def make_config(cls: type[Tagger], overrides: dict[str, Any] | None = None) -> T
         raise ValueError(
             f"unknown option(s) {', '.join(bad)} for model {cls.name!r}; valid: {', '.join(sorted(names))}"
         )
+    hints = typing.get_type_hints(cls.config_class)
+    for key, value in overrides.items():
+        message = _type_problem(hints[key], value)
+        if message:
+            raise ValueError(f"model {cls.name!r}: option {key}={value!r}: {message}")
+        if typing.get_origin(hints[key]) is tuple and isinstance(value, list):
+            overrides[key] = tuple(value)  # JSON has no tuples
     return cls.config_class(**overrides)
+
+
+def _type_problem(hint: Any, value: Any) -> str:
+    """An error text when ``value`` does not fit the annotation ``hint`` ("" when it does)."""
+    args = typing.get_args(hint)
+    if type(None) in args:
+        if value is None:
+            return ""
+        hint = next(a for a in args if a is not type(None))
+    origin = typing.get_origin(hint) or hint
+    if origin is bool:
+        ok = isinstance(value, bool)
+    elif origin is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif origin is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif origin in (tuple, list):
+        ok = isinstance(value, list | tuple)
+    else:
+        ok = isinstance(value, origin) if isinstance(origin, type) else True
+    name = getattr(origin, "__name__", str(hint))
+    return "" if ok else f"expected {name}, got {type(value).__name__}"

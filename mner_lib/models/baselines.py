@@ -22,6 +22,15 @@ from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.embeddings import CharLSTM, WordEmbedding, bilstm_over_padding
+from mner_lib.spec import (
+    BERT_PAPER,
+    BILSTM_CRF_PAPER,
+    GMF_PAPER,
+    LAMPLE_PAPER,
+    PaperSpec,
+    ReportedRow,
+    per_type,
+)
 from mner_lib.vocab import Vocabularies, pad_chars, pad_sequences
 
 
@@ -45,6 +54,62 @@ def collate_words_and_chars(
     return batch
 
 
+# SGD with an inverse-time decay, as in Lample et al. (2016) for the two LSTM baselines.
+_LSTM_TRAINING = {
+    "optimizer": "sgd",
+    "lr": 0.015,
+    "schedule": "inverse-decay",
+    "lr_decay": 0.05,
+    "batch_size": 10,
+    "epochs": 30,
+    "momentum": 0.9,
+}
+
+
+def _quoted(dataset: str, table: str, name: str, p: float, r: float, f1: float, *types: float):
+    """A baseline's row as the GMF paper's Tables 2 and 3 print it."""
+    return ReportedRow(
+        dataset, f1, table, "full", name, p, r, per_type(*types), source=GMF_PAPER
+    )
+
+
+BILSTM_CRF_SPEC = PaperSpec(
+    citation=BILSTM_CRF_PAPER,
+    training=_LSTM_TRAINING,
+    chapter="foundations",
+    reported=(
+        _quoted("twitter2015", "Table 2", "BiLSTM-CRF", 68.14, 61.09, 64.42, 76.77, 72.56, 41.33, 26.8),
+        _quoted("twitter2017", "Table 3", "BiLSTM-CRF", 79.42, 73.43, 76.31, 85.12, 72.68, 72.5, 52.56),
+    ),
+)
+HBILSTM_CRF_SPEC = PaperSpec(
+    citation=LAMPLE_PAPER,
+    training=_LSTM_TRAINING,
+    chapter="foundations",
+    reported=(
+        _quoted("twitter2015", "Table 2", "HBiLSTM-CRF", 70.32, 68.05, 69.17, 82.34, 76.83, 51.59, 32.52),
+        _quoted("twitter2017", "Table 3", "HBiLSTM-CRF", 82.69, 78.16, 80.37, 87.91, 78.57, 76.67, 59.32),
+    ),
+)
+BERT_CRF_SPEC = PaperSpec(
+    citation=BERT_PAPER,
+    training={
+        "optimizer": "adamw",
+        "lr": 1e-3,
+        "encoder_lr": 5e-5,
+        "schedule": "linear-warmup",
+        "batch_size": 16,
+        "epochs": 10,
+        "weight_decay": 0.01,
+    },
+    chapter="foundations",
+    reported=(
+        _quoted("twitter2015", "Table 2", "BERT-CRF", 69.22, 74.59, 71.81, 84.74, 80.51, 60.27, 37.29),
+        _quoted("twitter2017", "Table 3", "BERT-CRF", 83.32, 83.57, 83.44, 70.25, 83.05, 81.13, 62.21),
+    ),
+)
+
+
 @dataclass
 class BiLSTMCRFConfig(TaggerConfig):
     word_dim: int = 50  # GloVe 6B 50-d
@@ -60,6 +125,7 @@ class BiLSTMCRF(Tagger):
     """Words -> BiLSTM -> linear -> CRF; with ``use_chars`` Lample's character BiLSTM joins in."""
 
     name = "bilstm-crf"
+    spec = BILSTM_CRF_SPEC
     config_class = BiLSTMCRFConfig
     use_chars = False
 
@@ -97,6 +163,7 @@ class HBiLSTMCRF(BiLSTMCRF):
     """Lample et al. (2016): character BiLSTM + word embedding -> BiLSTM -> CRF."""
 
     name = "hbilstm-crf"
+    spec = HBILSTM_CRF_SPEC
     use_chars = True
 
 
@@ -113,6 +180,7 @@ class BertCRF(Tagger):
     """BERT -> first sub-word of each word -> dropout -> linear -> CRF."""
 
     name = "bert-crf"
+    spec = BERT_CRF_SPEC
     config_class = BertCRFConfig
 
     def __init__(self, config: BertCRFConfig, vocab: Vocabularies):

@@ -48,6 +48,7 @@ from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.attention import ModalityAttention
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
+from mner_lib.spec import CWI_PAPER, Ablation, PaperSpec
 from mner_lib.models.cwi_blocks import CWICharEncoder
 from mner_lib.models.embeddings import WordEmbedding
 from mner_lib.vocab import Vocab, Vocabularies, pad_chars, pad_sequences
@@ -110,11 +111,21 @@ def _pack_lstm(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     return h
 
 
+# The paper's result tables were lost from its text (SPEC.md): it reports no number we can read.
+CWI_SPEC = PaperSpec(
+    citation=CWI_PAPER,
+    chapter="cwi",
+    training={"optimizer": "adam", "lr": 8e-5, "batch_size": 16, "epochs": 10},
+    ablations=(Ablation("w/o image (blank)", condition="blank"),),
+)
+
+
 @register_model
 class CWI(Tagger):
     """CWI: char CNN blocks + word BiLSTM + image-word LSTM, concatenated, stacked BiLSTM, CRF."""
 
     name = "cwi"
+    spec = CWI_SPEC
     config_class = CWIConfig
     uses_images = True
     use_attention = False
@@ -219,4 +230,5 @@ class CWIAttention(CWI):
     """CWI + attention: modality attention over (word, char, image) instead of concatenation."""
 
     name = "cwi-attention"
+    spec = CWI_SPEC
     use_attention = True

@@ -71,6 +71,7 @@ from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.attention import ATTENTION_KINDS, MultiHeadHierarchicalAttention
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
+from mner_lib.spec import HSN_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.models.baselines import collate_words_and_chars
 from mner_lib.models.embeddings import CharCNN, WordEmbedding
 from mner_lib.pos import NUM_POS_IDS, default_tagger
@@ -160,12 +161,35 @@ class SelfAdaptiveIntegration(nn.Module):
         return gamma * text + (1.0 - gamma) * fused, gamma
 
 
+HSN_SPEC = PaperSpec(
+    citation=HSN_PAPER,
+    chapter="hsn",
+    training={"optimizer": "adam", "lr": 0.003, "batch_size": 16, "patience": 20, "epochs": 30},
+    ablations=(
+        Ablation("w/o MI", {"interaction": "concat"}, table="Table 5"),
+        Ablation("w/o HA", {"attention": "luong"}, table="Table 5"),
+        Ablation("w/o MP", {"heads": 1}, table="Table 5"),
+        Ablation("w/o VF", condition="blank", table="Table 5"),
+    ),
+    # fmt: off
+    reported=(
+        ReportedRow("twitter2015", 74.18, "Tables 3 and 5 (TMN = Twitter-2015)", "full", "HSN", 74.92, 73.45, per_type(85.87, 78.63, 61.93, 42.74)),
+        ReportedRow("twitter2015", 73.02, "Table 5", "w/o MI", "w/o MI", 73.49, 72.56),
+        ReportedRow("twitter2015", 72.46, "Table 5", "w/o HA", "w/o HA", 73.25, 71.69),
+        ReportedRow("twitter2015", 73.71, "Table 5", "w/o MP", "w/o MP", 74.53, 72.92),
+        ReportedRow("twitter2015", 72.11, "Table 5", "w/o VF", "w/o VF", 72.25, 71.97),
+    ),
+    # fmt: on
+)
+
+
 @register_model
 class HSN(Tagger):
     """HSN: text features H, region features V, multi-head hierarchical attention both ways,
     the self-adaptive gate, CRF. See the module docstring for the paper -> code map."""
 
     name = "hsn"
+    spec = HSN_SPEC
     config_class = HSNConfig
     uses_images = True
 

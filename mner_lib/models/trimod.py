@@ -47,6 +47,7 @@ from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.attention import ModalityAttention, masked_softmax
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
+from mner_lib.spec import TRIMOD_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.models.baselines import collate_words_and_chars
 from mner_lib.models.embeddings import CharGRU, WordEmbedding
 from mner_lib.vocab import Vocab, Vocabularies, pad_sequences
@@ -118,11 +119,38 @@ def _masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
     return (x * m).sum(dim) / m.sum(dim).clamp_min(1.0)
 
 
+TRIMOD_SPEC = PaperSpec(
+    citation=TRIMOD_PAPER,
+    chapter="trimod",
+    training={
+        "optimizer": "sgd",
+        "lr": 0.005,
+        "schedule": "inverse-decay",
+        "lr_decay": 0.05,
+        "batch_size": 10,
+        "grad_accum": 9,
+        "epochs": 30,
+        "momentum": 0.0,
+    },
+    ablations=(
+        Ablation("w/o hashtags", {"use_hashtag": False}),
+        Ablation("w/o visual", {"use_visual": False}),
+    ),
+    reported=(
+        ReportedRow(
+            "twitter2015", 80.00, "Tables III and V", "full", "Our Model", 79.90, 79.44,
+            per_type(79.5, 79.8, 80.3, 80.5),
+        ),
+    ),
+)
+
+
 @register_model
 class TriMod(Tagger):
     """Text Bi-GRU + caption/region objects + segmented hashtags -> modality attention -> CRF."""
 
     name = "trimod"
+    spec = TRIMOD_SPEC
     config_class = TriModConfig
     uses_images = True
 

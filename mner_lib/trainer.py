@@ -1,0 +1,380 @@
+"""One trainer for every model: ``run_training(cfg)`` = prepare -> fit -> finish.
+
+* :func:`prepare`: the data (caps, refusal of empty splits), the image features, the seed, the
+  model (vocabularies from the training tweets, pretrained parts loaded).
+* :func:`fit`: the epoch loop (Adam / AdamW / SGD and the papers' schedules, gradient
+  accumulation, early stopping on dev F1 with patience), with a :class:`Progress` that is
+  checkpointed after every epoch so a killed run resumes where it stopped.
+* :func:`finish`: the best model's dev and test predictions and ``metrics.json``.
+
+The run folder (:class:`mner_lib.runfolder.RunFolder`) is the only writer: it refuses to touch a
+finished run without ``overwrite``, writes every file atomically, stores weights as safetensors
+and everything else as JSON, so loading a run never runs code. Layout in ``results/README.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mner_lib.config import FIELDS, TrainConfig, command_line, portable_config, portable_path
+from mner_lib.data import Dataset, format_tweets, load_dataset, seeded_subset
+from mner_lib.metrics import evaluate
+from mner_lib.models import Tagger, build_model, get_model_class
+from mner_lib.runfolder import RunFolder, rng_state, set_rng_state
+from mner_lib.runtime import autocast, environment_info, pick_device, provenance, set_seed
+
+
+class TrainingError(RuntimeError):
+    """A run cannot go on (a non-finite loss, an empty split); the message says why."""
+
+
+@dataclass
+class Prepared:
+    """Everything a run trains and evaluates with."""
+
+    cfg: TrainConfig
+    dataset: Dataset
+    images: Any | None
+    model: Tagger
+    device: torch.device
+
+
+@dataclass
+class Progress:
+    """The state of the epoch loop; saved with every checkpoint, restored on resume."""
+
+    epoch: int = 0
+    best_f1: float = -1.0
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    train_seconds: float = 0.0
+    train_tweets: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    model: Tagger
+    history: list[dict[str, Any]]
+    images: Any | None = None
+
+
+def run_training(
+    cfg: TrainConfig, dataset: Dataset | None = None, stop_after_epochs: int | None = None
+) -> TrainResult:
+    """Train ``cfg.model`` and write its run folder. ``stop_after_epochs`` ends the call early
+    (as a kill would) after that many epochs of this call, leaving the resumable checkpoint."""
+    cfg.validate()
+    wall_start = time.time()
+    folder = RunFolder(cfg.out, command=command_line(cfg))
+    folder.open(
+        portable_config(cfg), NOT_IDENTITY, overwrite=cfg.overwrite, resume=cfg.resume
+    )
+    prepared = prepare(cfg, dataset)
+    progress = fit(prepared, folder, stop_after_epochs)
+    return finish(prepared, folder, progress, wall_start)
+
+
+#: config fields a resumed run may change (where and how it runs, not what it is)
+NOT_IDENTITY = tuple(n for n, f in FIELDS.items() if not f.metadata.get("identity", True))
+
+
+# ----------------------------------------------------------------------------- prepare
+def prepare(cfg: TrainConfig, dataset: Dataset | None = None) -> Prepared:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = pick_device(cfg.device)
+    dataset = load_data(cfg, dataset)
+    images = make_image_features(cfg, dataset)
+    # Seeded after the features: a feature cache miss builds a backbone (random init draws from
+    # torch's generator), so the run must not depend on whether the cache was warm.
+    set_seed(cfg.seed)
+    model_options = dict(cfg.model_options)
+    config_fields = {f.name for f in dataclasses.fields(get_model_class(cfg.model).config_class)}
+    if images is not None and "image_feature_dim" in config_fields:
+        model_options.setdefault("image_feature_dim", images.region_dim)  # follows the backbone
+    extra_words = (
+        [t for tweet in [*dataset.dev, *dataset.test] for t in tweet.tokens]
+        if cfg.augment_vocab
+        else []
+    )
+    model = build_model(cfg.model, dataset.train, model_options, extra_words).to(device)
+    return Prepared(cfg, dataset, images, model, device)
+
+
+def load_data(cfg: TrainConfig, dataset: Dataset | None) -> Dataset:
+    """The run's tweets: the dataset (given or read), its seeded training cap and the fixed dev
+    and test sample of ``max_eval``; an empty split is an error naming its file."""
+    if dataset is None:
+        dataset = load_dataset(cfg.dataset, cfg.data_dir, cfg.orphan_policy, cfg.max_train, cfg.seed)
+    elif cfg.max_train is not None:
+        dataset = dataclasses.replace(dataset, train=seeded_subset(dataset.train, cfg.max_train, cfg.seed))
+    if cfg.max_eval is not None:
+        dataset = cap_eval(dataset, cfg.max_eval, seed=0)  # the same sample for every seed
+    paths = getattr(dataset, "paths", {}) or {}
+    for split in ("train", "dev", "test"):
+        if not getattr(dataset, split):
+            where = paths.get(split, f"the {split} split of {cfg.dataset}")
+            raise TrainingError(f"{where}: no {split} tweets; a run needs tweets in every split")
+    return dataset
+
+
+def cap_eval(dataset: Dataset, max_eval: int, seed: int) -> Dataset:
+    """The dataset with a seeded sample (file order kept) of at most ``max_eval`` dev and test tweets."""
+    if max_eval < 1:
+        raise ValueError(f"max_eval must be a positive number of tweets, got {max_eval}")
+    return dataclasses.replace(
+        dataset,
+        dev=seeded_subset(dataset.dev, max_eval, seed),
+        test=seeded_subset(dataset.test, max_eval, seed),
+    )
+
+
+def make_image_features(cfg: TrainConfig, dataset: Dataset) -> Any | None:
+    """The :class:`mner_lib.images.ImageFeatures` of the run, or None for text models."""
+    if cfg.condition == "none":
+        return None
+    from mner_lib.images import ImageFeatures
+
+    feats = ImageFeatures(
+        dataset=cfg.dataset,
+        data_dir=cfg.data_dir,
+        backbone=cfg.backbone,
+        condition=cfg.condition,
+        seed=cfg.seed,
+        image_dir=cfg.image_dir,
+        crops=cfg.crops,
+        max_crops=cfg.max_crops,
+    )
+    with torch.random.fork_rng(devices=[]):
+        feats.prepare(dataset.train + dataset.dev + dataset.test)
+    return feats
+
+
+# ----------------------------------------------------------------------------- fit
+def build_optimizer(model: Tagger, cfg: TrainConfig) -> torch.optim.Optimizer:
+    encoder, other = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (encoder if name.startswith("encoder.") else other).append(p)
+    groups: list[dict[str, Any]] = [{"params": other, "lr": cfg.lr}]
+    if encoder:
+        groups.append({"params": encoder, "lr": cfg.encoder_lr or cfg.lr})
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(groups, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(groups, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def build_schedule(
+    optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    total = max(1, steps_per_epoch * cfg.epochs)
+    warm = max(1, int(cfg.warmup * total))
+
+    def factor(step: int) -> float:
+        if cfg.schedule == "linear-warmup":
+            if step < warm:
+                return (step + 1) / warm
+            return max(0.0, (total - step) / max(1, total - warm))
+        if cfg.schedule == "inverse-decay":
+            return 1.0 / (1.0 + cfg.lr_decay * (step // max(1, steps_per_epoch)))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def fit(prepared: Prepared, folder: RunFolder, stop_after_epochs: int | None = None) -> Progress:
+    """The epoch loop, resumed from the folder's checkpoint when there is one."""
+    cfg, model = prepared.cfg, prepared.model
+    optimizer = build_optimizer(model, cfg)
+    steps = math.ceil(len(prepared.dataset.train) / (cfg.batch_size * cfg.grad_accum))
+    scheduler = build_schedule(optimizer, cfg, steps)
+    progress = resume(prepared, folder, optimizer, scheduler)
+    epochs_this_call = 0
+    for epoch in range(progress.epoch, cfg.epochs):
+        if progress.bad_epochs >= cfg.patience:
+            break
+        record = train_epoch(prepared, optimizer, scheduler, epoch)
+        dev_pred = predict(prepared, prepared.dataset.dev)
+        dev = evaluate([t.tags for t in prepared.dataset.dev], dev_pred)
+        record.update(dev_precision=dev["precision"], dev_recall=dev["recall"], dev_f1=dev["f1"])
+        progress.epoch = epoch + 1
+        progress.history.append(record)
+        progress.train_seconds += record["seconds"]
+        progress.train_tweets += len(prepared.dataset.train)
+        folder.append_history(record)
+        if cfg.progress:
+            print(
+                f"epoch {epoch + 1}: loss {record['loss']:.4f} dev F1 {dev['f1']:.2f} "
+                f"({record['seconds']:.1f}s)",
+                file=sys.stderr,
+            )
+        if dev["f1"] > progress.best_f1:
+            progress.best_f1, progress.best_epoch, progress.bad_epochs = dev["f1"], epoch + 1, 0
+            folder.save_model(*model.to_state())
+        else:
+            progress.bad_epochs += 1
+        save_checkpoint(folder, model, optimizer, scheduler, progress)
+        epochs_this_call += 1
+        stop = stop_after_epochs is not None and epochs_this_call >= stop_after_epochs
+        if stop and epoch + 1 < cfg.epochs:
+            raise KeyboardInterrupt(f"stopped after {epochs_this_call} epoch(s) on request")
+    return progress
+
+
+def train_epoch(prepared: Prepared, optimizer, scheduler, epoch: int) -> dict[str, Any]:
+    """One pass over the training tweets in a seeded order; the epoch's history record."""
+    cfg, model, train = prepared.cfg, prepared.model, prepared.dataset.train
+    model.train()
+    order = torch.randperm(
+        len(train), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    ).tolist()
+    batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+    t0, total_loss = time.time(), 0.0
+    optimizer.zero_grad(set_to_none=True)
+    iterator: Any = batches
+    if cfg.progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
+    for step, idx in enumerate(iterator):
+        batch = model.batch([train[i] for i in idx], prepared.images, prepared.device)
+        with autocast(prepared.device, cfg.precision):
+            output = model(batch)
+        if not torch.isfinite(output.loss.detach()):
+            raise TrainingError(non_finite_message(cfg, epoch, step, float(output.loss)))
+        (output.loss / cfg.grad_accum).backward()
+        if (step + 1) % cfg.grad_accum == 0 or step + 1 == len(batches):
+            if cfg.clip_grad:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+        total_loss += float(output.loss.detach())
+    seconds = time.time() - t0
+    return {
+        "epoch": epoch + 1,
+        "loss": total_loss / max(1, len(batches)),
+        "lr": optimizer.param_groups[0]["lr"],
+        "seconds": seconds,
+        "tweets_per_second": len(order) / max(seconds, 1e-9),
+    }
+
+
+def non_finite_message(cfg: TrainConfig, epoch: int, step: int, loss: float) -> str:
+    return (
+        f"{cfg.out}: the training loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
+        f"the run is stopped. Likely cause: a learning rate too high for this model "
+        f"(lr={cfg.lr:g}, encoder_lr={cfg.encoder_lr}) or bf16 overflow (precision="
+        f"{cfg.precision}); try a lower --lr or --precision fp32."
+    )
+
+
+def predict(prepared: Prepared, tweets, model: Tagger | None = None) -> list[list[str]]:
+    model = model or prepared.model
+    out = model.run(tweets, prepared.images, prepared.cfg.eval_batch_size, precision=prepared.cfg.precision)
+    return out.predictions
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_checkpoint(folder: RunFolder, model, optimizer, scheduler, progress: Progress) -> None:
+    state = {
+        "progress": dataclasses.asdict(progress),
+        "scheduler": scheduler.state_dict(),
+        "rng": rng_state(),
+    }
+    folder.save_checkpoint(model.state_dict(), optimizer.state_dict(), state)
+
+
+def resume(prepared: Prepared, folder: RunFolder, optimizer, scheduler) -> Progress:
+    """The progress of the folder's last checkpoint (model, optimiser, schedule and random
+    state restored), or a fresh one."""
+    loaded = folder.load_checkpoint()
+    if loaded is None:
+        return Progress()
+    tensors, optimizer_state, state = loaded
+    prepared.model.load_state_dict(tensors)
+    optimizer.load_state_dict(optimizer_state)
+    scheduler.load_state_dict(state["scheduler"])
+    set_rng_state(state["rng"])
+    progress = Progress(**state["progress"])
+    if prepared.cfg.progress:
+        print(f"resuming {folder.path} after epoch {progress.epoch}", file=sys.stderr)
+    return progress
+
+
+# ----------------------------------------------------------------------------- finish
+def finish(prepared: Prepared, folder: RunFolder, progress: Progress, wall_start: float) -> TrainResult:
+    """The best model's predictions and ``metrics.json``; the checkpoint removed."""
+    cfg, dataset = prepared.cfg, prepared.dataset
+    best = Tagger.from_state(*folder.load_model()).to(prepared.device)
+    t0 = time.time()
+    dev_pred = predict(prepared, dataset.dev, best)
+    test_pred = predict(prepared, dataset.test, best)
+    infer_seconds = time.time() - t0
+    for split, tweets, pred in (("dev", dataset.dev, dev_pred), ("test", dataset.test, test_pred)):
+        folder.write_text(f"predictions_{split}.txt", format_tweets(tweets, pred))
+    metrics = run_metrics(prepared, progress, best, dev_pred, test_pred)
+    metrics["wall_seconds"] = time.time() - wall_start  # this call (a resumed run: from its restart)
+    metrics["inference_tweets_per_second"] = (len(dataset.dev) + len(dataset.test)) / max(
+        infer_seconds, 1e-9
+    )
+    folder.finish(metrics)
+    return TrainResult(folder.path, metrics, best, progress.history, prepared.images)
+
+
+def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, test_pred) -> dict:
+    cfg, dataset, images = prepared.cfg, prepared.dataset, prepared.images
+    image_info = images.describe() if images is not None else {"condition": "none", "synthetic": False}
+    for key in ("image_dir", "cache"):
+        if image_info.get(key):
+            image_info[key] = portable_path(image_info[key])
+    code = provenance()
+    return {
+        "model": cfg.model,
+        "variant": cfg.variant,
+        "dataset": cfg.dataset,
+        "condition": cfg.condition,
+        "synthetic": bool(image_info.get("synthetic", False)),
+        "backbone": cfg.backbone if cfg.condition != "none" else None,
+        "text_encoder": getattr(best, "encoder_name", None),
+        "seed": cfg.seed,
+        "max_train": cfg.max_train,
+        "max_eval": cfg.max_eval,
+        "train_tweets": len(dataset.train),
+        "vocab_words": len(best.vocab.words),
+        "glove_added_words": getattr(prepared.model, "glove_added", 0),
+        "epochs_run": len(progress.history),
+        "best_epoch": progress.best_epoch,
+        "dev": evaluate([t.tags for t in dataset.dev], dev_pred),
+        "test": evaluate([t.tags for t in dataset.test], test_pred),
+        "images": image_info,
+        "commit": code["commit"] + ("+dirty" if code["dirty"] else ""),
+        "provenance": code,
+        "environment": environment_info(prepared.device),
+        "train_seconds": progress.train_seconds,
+        "train_tweets_per_second": progress.train_tweets / max(progress.train_seconds, 1e-9),
+        "config": portable_config(cfg),
+    }
+
+
+def load_run(run_dir: str | Path, map_location: str = "cpu") -> tuple[Tagger, dict[str, Any]]:
+    """The best model of a run folder and its config (the folder alone is enough; nothing in it
+    is unpickled, so loading a stranger's run folder runs no code)."""
+    folder = RunFolder(run_dir)
+    tensors, meta = folder.load_model()
+    config = json.loads((folder.path / "config.json").read_text(encoding="utf-8"))
+    return Tagger.from_state(tensors, meta).to(map_location), config
