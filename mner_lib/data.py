@@ -159,7 +159,9 @@ def _split_token_line(line: str, where: str) -> tuple[str, str]:
     return token, tag
 
 
-def _warn_duplicates(source: str, first_line: dict[str, int], repeats: list[tuple[str, int]]):
+def _warn_duplicates(
+    source: str, first_line: dict[str, int], repeats: list[tuple[str, int]]
+) -> None:
     if not repeats:
         return
     image_id, line = repeats[0]
