@@ -1,10 +1,17 @@
 """Tweet CoNLL reader, dataset registry, tag normalisation and corpus statistics.
 
 The format (``../shared/data/README.md``): each tweet is an ``IMGID:<id>`` line, then one
-``token<TAB>tag`` line per token, then a blank line. The reader tolerates a space instead of
-the tab, CRLF line ends, a byte-order mark, ``-DOCSTART-`` lines and trailing blank lines.
-Anything else it cannot read is a :class:`DataFormatError` naming the file, the line and what
-was expected.
+``token<TAB>tag`` line per token, then a blank line. The reader tolerates CRLF line ends, a
+byte-order mark, ``-DOCSTART-`` lines, spaces after the tag and trailing blank lines. Anything
+else is a :class:`DataFormatError` naming the file, the line and what was found, among them a
+line of 3 tab-separated columns (``token<TAB>POS<TAB>tag``, never read as a token holding a tab),
+a space-separated line (``token B-PER``: no tab, the last field a tag; never glued into one long
+token), a token over :data:`MAX_TOKEN_CHARS` characters, a file that is not a regular file (a
+FIFO, a device: refused before it is opened), over :data:`MAX_DATA_BYTES` or unreadable, and a
+file without a tweet (``read_tweets(allow_empty=False)``: an empty ``train.txt`` never trains on
+0 tweets). An IMGID repeated within a file keeps every tweet and gives the file one
+:class:`DuplicateIdWarning` with the count. Whether an IMGID is a safe image file name is checked
+where images are looked up (:func:`mner_lib.images.loading.tweet_image_path`).
 
 Tags are normalised to BIO2 over ``PER LOC ORG MISC`` (``OTHER`` becomes ``MISC``).
 
@@ -24,20 +31,34 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mner_lib.safe_read import RefusedFileError, read_regular_file
 
 ENTITY_TYPES: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")
 TYPE_ALIASES: dict[str, str] = {"OTHER": "MISC"}
 TAGS: tuple[str, ...] = ("O",) + tuple(f"{p}-{t}" for t in ENTITY_TYPES for p in ("B", "I"))
 ORPHAN_POLICIES = ("keep", "repair", "error")
 SPLITS = ("train", "dev", "test")
+#: The longest token accepted. Real tweet tokens are at most a few dozen characters (43 in the
+#: three benchmarks); a longer one means a missing line break or tab.
+MAX_TOKEN_CHARS = 1000
+#: The largest data file read (the largest benchmark file is about 2 MB).
+MAX_DATA_BYTES = 512 * 2**20
+_TAG_LIKE = re.compile(r"O|[BIES]-[A-Za-z]+")
 
 
 class DataFormatError(ValueError):
     """A data file does not follow the tweet CoNLL format; the message names file and line."""
+
+
+class DuplicateIdWarning(UserWarning):
+    """An IMGID repeats within one file; every tweet is kept, the file gets one warning."""
 
 
 class UnknownNameError(ValueError):
@@ -103,22 +124,78 @@ def repair_orphans(tags: Sequence[str]) -> list[str]:
     return fixed
 
 
-def _split_token_line(line: str) -> tuple[str, str] | None:
-    if "\t" in line:
-        token, _, tag = line.rpartition("\t")
-    else:
-        token, _, tag = line.rpartition(" ")
-    if not token or not tag:
-        return None
-    return token, tag.strip()
+def _excerpt(line: str, limit: int = 60) -> str:
+    """``repr`` of a line, cut to ``limit`` characters so a 1 MB line gives a short message."""
+    if len(line) <= limit:
+        return repr(line)
+    return f"{line[:limit]!r}... ({len(line)} characters)"
+
+
+def _split_token_line(line: str, where: str) -> tuple[str, str]:
+    """``(token, tag)`` of a token line, or a :class:`DataFormatError` saying what was found."""
+    columns = line.split("\t")
+    if len(columns) > 2:
+        raise DataFormatError(
+            f"{where}: {len(columns)} tab-separated columns in {_excerpt(line)} "
+            "(expected 'token<TAB>tag': two columns; POS or chunk columns are not read)"
+        )
+    token, tag = columns[0], columns[-1].strip()
+    if len(columns) == 1:
+        fields = line.split(" ")
+        if len(fields) > 1 and _TAG_LIKE.fullmatch(fields[-1]):
+            raise DataFormatError(
+                f"{where}: space-separated line {_excerpt(line)} "
+                "(expected a TAB between token and tag: 'token<TAB>tag')"
+            )
+    if len(columns) == 1 or not token or not tag:
+        raise DataFormatError(
+            f"{where}: malformed line {_excerpt(line)} (expected 'token<TAB>tag')"
+        )
+    if len(token) > MAX_TOKEN_CHARS:
+        raise DataFormatError(
+            f"{where}: token of {len(token)} characters {_excerpt(token)} (at most "
+            f"MAX_TOKEN_CHARS={MAX_TOKEN_CHARS}; is a line break or a tab missing?)"
+        )
+    return token, tag
+
+
+def _warn_duplicates(
+    source: str, first_line: dict[str, int], repeats: list[tuple[str, int]]
+) -> None:
+    if not repeats:
+        return
+    image_id, line = repeats[0]
+    warnings.warn(
+        DuplicateIdWarning(
+            f"{source}: {len(repeats)} tweet(s) repeat an IMGID seen earlier in the file "
+            f"(e.g. IMGID:{image_id} at line {line}, first at line {first_line[image_id]}); "
+            "all tweets are kept"
+        ),
+        stacklevel=3,
+    )
 
 
 def parse_lines(
     lines: Iterable[str], source: str = "<string>", orphan_policy: str = "keep"
 ) -> Iterator[Tweet]:
-    """Parse tweet CoNLL lines (with or without line ends) into tweets."""
+    """Parse tweet CoNLL lines (with or without line ends) into tweets.
+
+    Repeated IMGIDs are all kept; once the lines are exhausted, one :class:`DuplicateIdWarning`
+    gives their count."""
     if orphan_policy not in ORPHAN_POLICIES:
         raise unknown("orphan_policy", orphan_policy, ORPHAN_POLICIES)
+    first_line: dict[str, int] = {}
+    repeats: list[tuple[str, int]] = []
+    for tweet in _parse_tweets(lines, source, orphan_policy):
+        if tweet.id in first_line:
+            repeats.append((tweet.id, tweet.line))
+        else:
+            first_line[tweet.id] = tweet.line
+        yield tweet
+    _warn_duplicates(source, first_line, repeats)
+
+
+def _parse_tweets(lines: Iterable[str], source: str, orphan_policy: str) -> Iterator[Tweet]:
     image_id: str | None = None
     start = 0
     tokens: list[str] = []
@@ -163,24 +240,19 @@ def parse_lines(
                 yield tweet
             image_id = line[len("IMGID:") :].strip()
             if not image_id:
-                raise DataFormatError(f"{source}:{number}: empty image id in {line!r}")
+                raise DataFormatError(f"{source}:{number}: empty image id in {_excerpt(line)}")
             start = number
             continue
         if image_id is None:
             raise DataFormatError(
-                f"{source}:{number}: token line {line!r} outside a tweet "
+                f"{source}:{number}: token line {_excerpt(line)} outside a tweet "
                 "(expected an 'IMGID:<id>' line first)"
             )
-        parsed = _split_token_line(line.rstrip(" "))
-        if parsed is None:
-            raise DataFormatError(
-                f"{source}:{number}: malformed line {line!r} (expected 'token<TAB>tag')"
-            )
-        token, raw_tag = parsed
+        token, raw_tag = _split_token_line(line.rstrip(" "), f"{source}:{number}")
         tag = normalise_tag(raw_tag)
         if tag is None:
             raise DataFormatError(
-                f"{source}:{number}: unknown tag {raw_tag!r} "
+                f"{source}:{number}: unknown tag {_excerpt(raw_tag)} "
                 f"(expected O or B-/I- with one of {', '.join(ENTITY_TYPES + ('OTHER',))})"
             )
         tokens.append(token)
@@ -190,19 +262,33 @@ def parse_lines(
         yield tweet
 
 
-def read_tweets(path: str | os.PathLike, orphan_policy: str = "keep") -> list[Tweet]:
-    """Read a whole tweet CoNLL file. Errors name the file and the line."""
+def read_tweets(
+    path: str | os.PathLike, orphan_policy: str = "keep", allow_empty: bool = False
+) -> list[Tweet]:
+    """Read a whole tweet CoNLL file. Errors name the file and the line.
+
+    A file without a single tweet (empty, or only blank and ``-DOCSTART-`` lines) is a
+    :class:`DataFormatError` unless ``allow_empty``: an empty training, gold or prediction file
+    is a mistake, never 0 tweets to train on or score."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_regular_file(path, MAX_DATA_BYTES, "data file")
+    except RefusedFileError as err:
+        raise DataFormatError(str(err)) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        line = data[: err.start].count(b"\n") + 1
         raise DataFormatError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from err
     # split on LF only: str.splitlines() would also break inside tokens made of U+0085, U+2028,
     # U+001C.. (line-break characters to Python) and shift every line number after them
-    return list(parse_lines(text.split("\n"), str(path), orphan_policy))
+    tweets = list(parse_lines(text.split("\n"), str(path), orphan_policy))
+    if not tweets and not allow_empty:
+        raise DataFormatError(
+            f"{path}: no tweets ({len(data)} bytes; expected 'IMGID:<id>' lines, each followed "
+            "by 'token<TAB>tag' lines)"
+        )
+    return tweets
 
 
 def format_tweets(tweets: Sequence[Tweet], tags: Sequence[Sequence[str]] | None = None) -> str:
@@ -236,26 +322,14 @@ class DatasetSpec:
     year_note: str = ""
 
 
+_VALID_FIRST = {"train": ("train.txt",), "dev": ("valid.txt", "dev.txt"), "test": ("test.txt",)}
+_DEV_FIRST = {"train": ("train.txt",), "dev": ("dev.txt", "valid.txt"), "test": ("test.txt",)}
 DATASETS: dict[str, DatasetSpec] = {
-    "twitter2015": DatasetSpec(
-        "twitter2015",
-        {"train": ("train.txt",), "dev": ("valid.txt", "dev.txt"), "test": ("test.txt",)},
-        "twitter2015",
-    ),
-    "twitter2017": DatasetSpec(
-        "twitter2017",
-        {"train": ("train.txt",), "dev": ("valid.txt", "dev.txt"), "test": ("test.txt",)},
-        "twitter2017",
-    ),
-    "twitter10000": DatasetSpec(
-        "twitter10000",
-        {"train": ("train.txt",), "dev": ("dev.txt", "valid.txt"), "test": ("test.txt",)},
-        "twitter10000",
-    ),
+    "twitter2015": DatasetSpec("twitter2015", _VALID_FIRST, "twitter2015"),
+    "twitter2017": DatasetSpec("twitter2017", _VALID_FIRST, "twitter2017"),
+    "twitter10000": DatasetSpec("twitter10000", _DEV_FIRST, "twitter10000"),
     "demo": DatasetSpec(
-        "demo",
-        {"train": ("train.txt",), "dev": ("dev.txt",), "test": ("test.txt",)},
-        "demo",
+        "demo", {"train": ("train.txt",), "dev": ("dev.txt",), "test": ("test.txt",)}, "demo"
     ),
 }
 DEMO_DIR = Path(__file__).parent / "demo_data"
@@ -364,14 +438,8 @@ def load_dataset(
         images = image_dir(name, data_dir)
     except FileNotFoundError:
         images = None
-    return Dataset(
-        name,
-        splits["train"],
-        splits["dev"],
-        splits["test"],
-        images,
-        {split: str(path) for split, path in paths.items()},
-    )
+    named = {split: str(path) for split, path in paths.items()}
+    return Dataset(name, splits["train"], splits["dev"], splits["test"], images, named)
 
 
 # ----------------------------------------------------------------------------- statistics

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import warnings
 from pathlib import Path
 
 import pytest
 
 from mner_lib import cli
 from mner_lib.data import (
+    MAX_TOKEN_CHARS,
     DataFormatError,
+    DuplicateIdWarning,
     Tweet,
     UnknownNameError,
     corpus_stats,
@@ -43,7 +48,7 @@ def as_triples(tweets: list[Tweet]) -> list[tuple[str, list[str], list[str]]]:
     "variant",
     [
         "canonical",
-        "spaces",
+        "spaces_after_tag",
         "crlf",
         "bom",
         "docstart",
@@ -54,8 +59,8 @@ def as_triples(tweets: list[Tweet]) -> list[tuple[str, list[str], list[str]]]:
 )
 def test_variants_parse_to_the_same_tweets(tmp_path, variant):
     text = CANON
-    if variant in ("spaces", "all"):
-        text = text.replace("\t", " ")
+    if variant in ("spaces_after_tag", "all"):
+        text = text.replace("O\n", "O  \n")
     if variant in ("docstart", "all"):
         text = "-DOCSTART- -X- O O\n\n" + text
     if variant in ("trailing_blanks", "all"):
@@ -130,6 +135,127 @@ def test_invalid_utf8_names_the_line(tmp_path):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.txt"):
         read_tweets(tmp_path / "nothere.txt")
+
+
+# ------------------------------------------------------------------ hostile and mistaken input
+def test_three_columns_are_refused_not_read_as_a_token_with_a_tab(tmp_path):
+    path = write_bytes(tmp_path, b"IMGID:1\nObama\tNNP\tB-PER\nsays\tVBZ\tO\n\n", "pos.txt")
+    with pytest.raises(DataFormatError) as info:
+        read_tweets(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:2: 3 tab-separated columns"), message
+    assert "expected 'token<TAB>tag'" in message
+
+
+@pytest.mark.parametrize("tag", ["B-PER", "O", "I-OTHER", "B-CITY"])
+def test_space_separated_lines_are_refused(tmp_path, tag):
+    path = write_bytes(tmp_path, f"IMGID:1\nhello\tO\nObama {tag}\n\n".encode(), "sp.txt")
+    with pytest.raises(DataFormatError) as info:
+        read_tweets(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:3: space-separated line"), message
+    assert "expected a TAB between token and tag" in message
+
+
+def test_a_space_separated_file_never_becomes_one_huge_token(tmp_path):
+    # one tweet whose token lines lost both their tabs and their line breaks: 1 MB on a line
+    line = " ".join(["word O"] * 150_000)
+    path = write_bytes(tmp_path, f"IMGID:1\n{line}\n\n".encode(), "glued.txt")
+    with pytest.raises(DataFormatError, match=rf"^{path}:2: space-separated line") as info:
+        read_tweets(path)
+    assert len(str(info.value)) < 300  # the message quotes an excerpt, not the megabyte
+
+
+def test_token_length_is_capped(tmp_path):
+    ok = "x" * MAX_TOKEN_CHARS
+    assert read_tweets(write_bytes(tmp_path, f"IMGID:1\n{ok}\tO\n".encode()))[0].tokens == [ok]
+    path = write_bytes(tmp_path, f"IMGID:1\na\tO\n{'x' * 1_000_000}\tO\n".encode(), "long.txt")
+    with pytest.raises(DataFormatError) as info:
+        read_tweets(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:3: token of 1000000 characters"), message
+    assert "MAX_TOKEN_CHARS" in message and len(message) < 300
+
+
+def test_repeated_imgids_warn_once_per_file_with_the_count(tmp_path):
+    text = "".join(f"IMGID:{i}\nw\tO\n\n" for i in ("7", "8", "7", "9", "8", "7"))
+    path = write_bytes(tmp_path, text.encode(), "dups.txt")
+    with pytest.warns(DuplicateIdWarning) as caught:
+        tweets = read_tweets(path)
+    assert [t.id for t in tweets] == ["7", "8", "7", "9", "8", "7"]  # nothing is lost
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith(f"{path}: 3 tweet(s) repeat an IMGID"), message
+    assert "IMGID:7 at line 7, first at line 1" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_tweets(write_bytes(tmp_path, CANON.encode(), "unique.txt"))  # no warning
+
+
+def test_unsafe_imgids_still_load_as_tweets():
+    tweets = read_tweets_from_text("IMGID:../../etc/passwd\na\tO\n\nIMGID:/abs\nb\tO\n")
+    assert [t.id for t in tweets] == ["../../etc/passwd", "/abs"]
+
+
+@pytest.mark.parametrize("text", ["", "\n\n  \n", "-DOCSTART- -X- O O\n\n"])
+def test_a_file_without_tweets_is_an_error_naming_it(tmp_path, text):
+    path = write_bytes(tmp_path, text.encode(), "empty.txt")
+    with pytest.raises(DataFormatError, match=rf"^{path}: no tweets"):
+        read_tweets(path)
+    assert read_tweets(path, allow_empty=True) == []
+
+
+def test_load_dataset_refuses_an_empty_split(monkeypatch, tmp_path):
+    folder = tmp_path / "twitter2015"
+    folder.mkdir()
+    for name in ("train.txt", "valid.txt", "test.txt"):
+        (folder / name).write_text(CANON, encoding="utf-8")
+    (folder / "train.txt").write_text("", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=rf"{folder / 'train.txt'}: no tweets"):
+        load_dataset("twitter2015", tmp_path)
+
+
+def test_empty_gold_or_prediction_file_is_refused_by_evaluate(tmp_path, capsys):
+    gold = write_bytes(tmp_path, CANON.encode(), "gold.txt")
+    empty = write_bytes(tmp_path, b"", "pred.txt")
+    assert cli.main(["evaluate", "--gold", str(gold), "--pred", str(empty)]) == 2
+    assert f"{empty}: no tweets" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--gold", str(empty), "--pred", str(gold)]) == 2
+    assert f"{empty}: no tweets" in capsys.readouterr().err
+
+
+def test_a_fifo_is_refused_without_opening_it(tmp_path):
+    path = tmp_path / "train.txt"
+    os.mkfifo(path)  # open() on it would wait for a writer forever
+    with pytest.raises(DataFormatError, match=rf"^{path}: a FIFO, not a regular file"):
+        read_tweets(path)
+    with pytest.raises(DataFormatError, match="a character device, not a regular file"):
+        read_tweets("/dev/zero")
+    with pytest.raises(DataFormatError, match="a folder, not a regular file"):
+        read_tweets(tmp_path)
+
+
+def test_an_unreadable_file_is_one_line_naming_it(tmp_path, monkeypatch):
+    path = write_bytes(tmp_path, CANON.encode(), "secret.txt")
+    real_open = os.open
+
+    def denying_open(file, *args, **kwargs):
+        if Path(file) == path:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denying_open)
+    with pytest.raises(DataFormatError) as info:
+        read_tweets(path)
+    assert str(info.value) == f"{path}: cannot be read: Permission denied (data file)"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its permissions")
+def test_an_unreadable_file_by_its_permissions(tmp_path):
+    path = write_bytes(tmp_path, CANON.encode(), "secret.txt")
+    path.chmod(0)
+    with pytest.raises(DataFormatError, match=rf"^{path}: cannot be read: Permission denied"):
+        read_tweets(path)
 
 
 # ------------------------------------------------------------------ orphan I- policy
