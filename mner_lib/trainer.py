@@ -255,7 +255,7 @@ def train_epoch(prepared: Prepared, optimizer, scheduler, epoch: int) -> dict[st
         with autocast(prepared.device, cfg.precision):
             output = model(batch)
         if not torch.isfinite(output.loss.detach()):
-            raise TrainingError(non_finite_message(cfg, epoch, step, float(output.loss)))
+            raise TrainingError(non_finite_message(cfg, epoch, step, float(output.loss.detach())))
         (output.loss / cfg.grad_accum).backward()
         if (step + 1) % cfg.grad_accum == 0 or step + 1 == len(batches):
             if cfg.clip_grad:
