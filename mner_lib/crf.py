@@ -196,10 +196,6 @@ class CRF(nn.Module):
             torch.where(self.allowed_end, c.end_transitions, forbidden),
         )
 
-    def _apply_constraints(self) -> None:
-        """Does nothing. The constraints are applied inside every computation (see
-        :meth:`constrained_scores`); kept so that callers of the former in-place version run."""
-
     @staticmethod
     def _check(emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if emissions.dim() != 3:
