@@ -456,7 +456,9 @@ class RunFolder:
             raise self._corrupt(self.checkpoint_dir, why, in_checkpoint=True) from None
         self._restore_best(files.get("best"))
         if isinstance(state, dict) and isinstance(epoch := state.get("epoch"), int):
-            self._write_history([r for r in self.history() if r.get("epoch", 0) <= epoch])
+            history = self.history()
+            if any(r.get("epoch", 0) > epoch for r in history):  # they are run again
+                self._write_history([r for r in history if r.get("epoch", 0) <= epoch])
         return tensors, optimizer_state, state
 
     def _restore_best(self, entry: dict[str, Any] | None) -> None:
