@@ -72,9 +72,9 @@ class LegacyRunError(RunFolderError):
 
 
 def _write_error(path: Path, exc: OSError) -> RunFolderError:
-    code = errno.errorcode.get(exc.errno or 0, "error")
-    hint = _HINTS.get(exc.errno or 0, "check the folder and rerun")
-    return RunFolderError(" ".join(f"cannot write {path}: {exc.strerror} ({code}); {hint}".split()))
+    number = exc.errno or 0
+    message = f"cannot write {path}: {exc.strerror or exc} ({errno.errorcode.get(number, '?')}); "
+    return RunFolderError(" ".join((message + _HINTS.get(number, "check the folder")).split()))
 
 
 def _unlink_quietly(path: Path) -> None:
