@@ -256,7 +256,7 @@ class RunFolder:
 
     def _corrupt(self, file: Path, why: str, in_checkpoint: bool = False) -> CorruptRunError:
         fix = f"delete {self.checkpoint_dir} and {self._rerun()}" if in_checkpoint else None
-        return CorruptRunError(f"{file} is {why}; {fix or self._rerun(overwrite=True)}")
+        return CorruptRunError(" ".join(f"{file} is {why}; {fix or self._rerun(True)}".split()))
 
     def open(
         self,
@@ -306,10 +306,9 @@ class RunFolder:
                 shutil.rmtree(self.checkpoint_dir)
         except OSError as exc:
             raise _write_error(Path(exc.filename or self.path), exc) from None
-        for folder in (self.path, self.checkpoint_dir):  # temporary files left by a kill
-            for p in folder.iterdir() if folder.is_dir() else ():
-                if _TMP_RE.match(p.name) and p.is_file():
-                    _unlink_quietly(p)
+        for p in [*self.path.glob(".*.tmp"), *self.checkpoint_dir.glob(".*.tmp")]:
+            if _TMP_RE.match(p.name):  # a temporary file left by a kill
+                _unlink_quietly(p)
         atomic_write_text(self.path / CONFIG, text)
         return mode
 
@@ -452,7 +451,7 @@ class RunFolder:
                 io.BytesIO(blobs["optimizer"]), map_location=map_location, weights_only=True
             )
         except Exception as exc:  # noqa: BLE001 - whatever fails to read is a corrupt file
-            why = f"unreadable ({' '.join(str(exc).split())[:200]})"
+            why = f"unreadable ({str(exc)[:200]})"
             raise self._corrupt(self.checkpoint_dir, why, in_checkpoint=True) from None
         self._restore_best(files.get("best"))
         if isinstance(state, dict) and isinstance(epoch := state.get("epoch"), int):

@@ -20,6 +20,7 @@ import torch
 from mner_lib import runfolder as rf
 
 COMMAND = "mner train --model bilstm-crf --out runs/x"
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="kills a forked child")
 CONFIG = {"model": "bilstm-crf", "lr": 0.015, "epochs": 3, "device": "cpu", "progress": True}
 
 
@@ -137,6 +138,7 @@ def test_an_old_checkpoint_is_legacy_and_overwrite_removes_only_old_run_files(tm
 
 
 # -- kills ---------------------------------------------------------------------------------------
+@needs_fork
 @pytest.mark.parametrize(
     ("prefix", "stage", "expected"),
     [
@@ -172,6 +174,7 @@ def test_a_kill_during_a_checkpoint_save_leaves_a_complete_checkpoint(
     assert names[0] == "manifest.json" and len(names) == 3 and len(generations) == 1
 
 
+@needs_fork
 def test_a_kill_while_saving_the_best_model_keeps_the_previous_one(tmp_path):
     folder = tmp_path / "run"
     run = rf.RunFolder(folder, COMMAND)
@@ -211,6 +214,7 @@ def test_resuming_rolls_back_a_best_model_and_history_written_after_the_checkpoi
     assert [(r["epoch"], r["dev_f1"]) for r in rerun.history()] == [(1, 10.0), (2, 19.0)]
 
 
+@needs_fork
 def test_random_kill_9_while_saving_never_leaves_a_broken_checkpoint(tmp_path):
     folder, size = tmp_path / "run", 384  # about 0.6 MB per tensor: kills land mid-write
     rf.RunFolder(folder, COMMAND).open(CONFIG)
