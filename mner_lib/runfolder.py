@@ -1,0 +1,497 @@
+"""Run folders you can trust: atomic writes, no pickles, no silent overwrite.
+
+Each file is written beside itself, fsynced and renamed over its name, so a kill or a full or
+read-only disk leaves the previous complete file. Tensors are safetensors, the rest JSON, and the
+optimizer state is read with ``torch.load(weights_only=True)``: nothing is unpickled. Folders of
+older versions (a pickled model.pt or checkpoint_last.pt) are refused: a pickle can run any code.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as _st_load
+from safetensors.torch import save as _st_save
+
+CONFIG, METRICS, HISTORY, MANIFEST = "config.json", "metrics.json", "history.jsonl", "manifest.json"
+MODEL, MODEL_META, CHECKPOINT = "model.safetensors", "model.json", "checkpoint"
+LEGACY_FILES = ("model.pt", "checkpoint_last.pt")
+OWNED_FILES = (CONFIG, METRICS, HISTORY, MANIFEST, MODEL, MODEL_META, *LEGACY_FILES)
+TRUST_FLAG = "--trust-legacy-pickle"
+FORMAT = "mner-runfolder-1"
+# config keys that may change between a run and its resumption
+DEFAULT_IGNORED = ("progress", "resume", "device", "data_dir", "out", "threads", "overwrite")
+_TMP_RE = re.compile(r"^\..+\.\d+\.[0-9a-f]{8}\.tmp$")
+_GEN_RE = re.compile(r"^(?:model|optimizer|best)-(\d+)\.")
+_HINTS = dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "the disk is full; free some space and rerun")
+_HINTS.update(dict.fromkeys((errno.EROFS, errno.EACCES, errno.EPERM), "choose a writable --out"))
+# tests simulate a kill: _hook(stage, path), stage "before_replace" or "after_replace"
+_hook: Callable[[str, Path], None] | None = None
+_has_cuda = torch.cuda.is_available
+
+
+class RunFolderError(ValueError):
+    """A run folder cannot be used as asked; the message is one line that says what to do."""
+
+
+class RunExistsError(RunFolderError):
+    """The folder holds a finished run and overwriting was not asked for."""
+
+
+class CorruptRunError(RunFolderError):
+    """A file of the run is truncated, corrupt or disagrees with its manifest."""
+
+
+class LegacyRunError(RunFolderError):
+    """The folder holds a pickled model or checkpoint of an older mner_lib."""
+
+    def __init__(self, file: Path, rerun: str):
+        super().__init__(
+            f"{file} is a pickle written by an older mner_lib; it is refused because loading a "
+            f"pickle can run arbitrary code. Retrain ({rerun}), or, only if you trust where it "
+            f"came from, load it with {TRUST_FLAG}"
+        )
+
+
+def _write_error(path: Path, exc: OSError) -> RunFolderError:
+    number = exc.errno or 0
+    message = f"cannot write {path}: {exc.strerror or exc} ({errno.errorcode.get(number, '?')}); "
+    return RunFolderError(" ".join((message + _HINTS.get(number, "check the folder")).split()))
+
+
+def _unlink_quietly(path: Path) -> None:
+    with suppress(OSError):
+        path.unlink()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (a temporary file beside it, fsynced, renamed over it): the file
+    holds the old or the new content, never a part. On an OSError (full disk, read-only folder)
+    the temporary file is removed and a one-line :class:`RunFolderError` names path and cause."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if _hook is not None:
+            _hook("before_replace", path)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _unlink_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from None
+        raise
+    if _hook is not None:
+        _hook("after_replace", path)
+    with suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _dumps(obj: Any, what: str | Path, indent: int | None = 2) -> str:
+    try:
+        return json.dumps(obj, indent=indent)
+    except (TypeError, ValueError) as exc:
+        raise RunFolderError(f"{what}: cannot be written as JSON ({exc}); use plain data") from None
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, _dumps(obj, path) + "\n")
+
+
+def _sha256(data: bytes | Path) -> str:
+    """The SHA-256 of bytes, or of a file read in blocks."""
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    with open(data, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def safe_child(root: str | Path, name: str) -> Path:
+    """``root/name`` resolved; :class:`RunFolderError` unless it lies strictly inside ``root``
+    (an empty name, an absolute path, a ``..`` part or a symbolic link leading out are refused).
+    Used for experiment names and for every file a run writes."""
+    root, text, why = Path(root), str(name), "it is empty or not a file name"
+    if Path(text).is_absolute():
+        why = "it is an absolute path"
+    elif ".." in Path(text).parts:
+        why = "it contains '..'"
+    elif text not in ("", ".") and "\x00" not in text:
+        base = root.resolve()
+        target = (base / text).resolve()
+        if target != base and target.is_relative_to(base):
+            return target
+        why = f"it leads to {target} through a symbolic link"
+    raise RunFolderError(f"{text!r} is not a name inside {root}: {why}; use a name such as 'exp1'")
+
+
+def rng_state() -> dict[str, Any]:
+    """The states of Python's, NumPy's and torch's global generators (and CUDA's where there is
+    one) as JSON data, so that a resumed run draws exactly the numbers it would have drawn."""
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    numpy_state = [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+    states = [torch.get_rng_state(), *(torch.cuda.get_rng_state_all() if _has_cuda() else [])]
+    coded = [base64.b64encode(t.cpu().numpy().tobytes()).decode("ascii") for t in states]
+    state = {"python": [version, list(internal), gauss], "numpy": numpy_state, "torch": coded[0]}
+    return {**state, "cuda": coded[1:]} if _has_cuda() else state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned (the CUDA states only on a machine with as many
+    GPUs: a run resumed on another kind of device cannot replay its GPU draws)."""
+    try:
+        (version, internal, gauss), (kind, keys, *rest) = state["python"], state["numpy"]
+        random.setstate((version, tuple(internal), gauss))
+        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))
+        coded = [state["torch"], *state.get("cuda", [])]
+        states = [torch.tensor(list(base64.b64decode(c)), dtype=torch.uint8) for c in coded]
+        torch.set_rng_state(states[0])
+        if len(states) > 1 and _has_cuda() and len(states) - 1 == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(states[1:])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise RunFolderError(f"the saved random-generator state is malformed ({exc})") from None
+
+
+def provenance(root: str | Path | None = None) -> dict[str, Any]:
+    """``{"commit": sha, "dirty": bool, "diff_sha256": SHA-256 of git diff HEAD or None}`` of the
+    repository holding mner_lib (or ``root``); untracked files do not count. Without git, outside
+    a repository, or for an installed copy: ``{"commit": "unknown", "dirty": None, ...}``."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parent.parent
+    git = partial(subprocess.run, cwd=root, capture_output=True, check=True, timeout=10)
+    try:
+        top = git(["git", "rev-parse", "--show-toplevel"]).stdout.decode().strip()
+        if Path(top).resolve() != root.resolve():  # e.g. site-packages inside some repository
+            raise OSError("mner_lib is not the top of a repository")
+        commit = git(["git", "rev-parse", "HEAD"]).stdout.decode().strip()
+        dirty = bool(git(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip())
+        diff = git(["git", "diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv"]).stdout
+    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
+        return {"commit": "unknown", "dirty": None, "diff_sha256": None}
+    return {"commit": commit, "dirty": dirty, "diff_sha256": _sha256(diff) if dirty else None}
+
+
+def load_legacy_model(path: str | Path, trust: bool, map_location: str = "cpu") -> Any:
+    """The object pickled in an old ``model.pt``, read only when ``trust`` is True (the
+    :data:`TRUST_FLAG` of the command line); otherwise :class:`LegacyRunError`, file unopened."""
+    if not trust:
+        raise LegacyRunError(Path(path), "rerun its command with --overwrite")
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def _cpu_tensors(tensors: dict[str, Any], what: str | Path) -> dict[str, torch.Tensor]:
+    for key, value in tensors.items():
+        if not isinstance(value, torch.Tensor):
+            raise RunFolderError(f"{what}: {key!r} is a {type(value).__name__}, not a tensor")
+    # copies, so that tensors sharing memory (tied weights) can be saved
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
+
+
+class RunFolder:
+    """One run folder; ``command`` (the shell command that (re)starts the run) is quoted in error
+    messages. Its files (others are left alone): config.json, history.jsonl, model.safetensors (the
+    best model, its header holding the JSON meta), model.json (a copy of the meta), metrics.json
+    (the run is finished), manifest.json (sizes and SHA-256, written when it finishes),
+    predictions_*, and checkpoint/: model-G.safetensors (tensors, the JSON state in its header),
+    optimizer-G.pt and best-G.safetensors (a link to the best model then) of a generation G, and
+    manifest.json naming them with sizes and SHA-256, written last, older generations removed
+    after it: a kill at any moment leaves the previous complete checkpoint or the new one."""
+
+    def __init__(self, path: str | Path, command: str | None = None):
+        self.path = Path(path)
+        self.command = command
+        self.checkpoint_dir = self.path / CHECKPOINT
+
+    @property
+    def state(self) -> str:
+        """``"legacy"`` (a pickled model.pt or checkpoint_last.pt), ``"finished"``
+        (metrics.json), ``"unfinished"`` (another file of a run) or ``"new"``."""
+        if self._legacy_file() is not None:
+            return "legacy"
+        if (self.path / METRICS).exists():
+            return "finished"
+        if any((self.path / n).exists() for n in (CONFIG, HISTORY, MODEL, MODEL_META, CHECKPOINT)):
+            return "unfinished"
+        return "new"
+
+    def _legacy_file(self) -> Path | None:
+        return next((self.path / n for n in LEGACY_FILES if (self.path / n).exists()), None)
+
+    def _rerun(self, overwrite: bool = False) -> str:
+        if self.command is None:
+            return "rerun the training command" + (" with --overwrite" if overwrite else "")
+        extra = " --overwrite" if overwrite and "--overwrite" not in self.command else ""
+        return f"rerun: {self.command}{extra}"
+
+    def _corrupt(self, file: Path, why: str, in_checkpoint: bool = False) -> CorruptRunError:
+        fix = f"delete {self.checkpoint_dir} and {self._rerun()}" if in_checkpoint else None
+        return CorruptRunError(" ".join(f"{file} is {why}; {fix or self._rerun(True)}".split()))
+
+    def open(
+        self,
+        config: dict[str, Any],
+        identity_keys_ignored: Iterable[str] = DEFAULT_IGNORED,
+        overwrite: bool = False,
+        resume: bool = True,
+    ) -> str:
+        """Start (``"new"``) or resume (``"resume"``) the run of a validated ``config``, deciding
+        before writing anything: without ``overwrite``, a finished run is :class:`RunExistsError`,
+        a legacy one :class:`LegacyRunError`, an unfinished run of another configuration
+        (``identity_keys_ignored`` aside) :class:`RunFolderError`. A "new" start removes the files
+        this module owns (others stay); then config.json is written atomically."""
+        text = _dumps(config, self.path / CONFIG) + "\n"
+        state, mode = self.state, "new"
+        if state == "legacy" and not overwrite:
+            raise LegacyRunError(self._legacy_file(), self._rerun(overwrite=True))
+        if state == "finished" and not overwrite:
+            raise RunExistsError(
+                f"{self.path} holds a finished run (metrics.json); choose another --out folder "
+                f"or replace it with --overwrite ({self._rerun(overwrite=True)})"
+            )
+        if state == "unfinished" and not overwrite:
+            ignored = set(identity_keys_ignored)
+            try:
+                old = json.loads((self.path / CONFIG).read_bytes())
+                old = {k: v for k, v in old.items() if k not in ignored}
+            except FileNotFoundError:  # part of a run without its config: another configuration
+                old = {}
+            except (ValueError, OSError, AttributeError) as exc:
+                raise self._corrupt(self.path / CONFIG, f"unreadable ({exc})") from None
+            new = {k: v for k, v in json.loads(text).items() if k not in ignored}
+            differ = sorted(k for k in {*old, *new} if old.get(k, ...) != new.get(k, ...))
+            if differ:
+                raise RunFolderError(
+                    f"{self.path} holds an unfinished run of another configuration (differs in: "
+                    f"{', '.join(differ)}); use another --out folder, resume it with its own "
+                    "settings, or discard it with --overwrite"
+                )
+            if resume and (self.checkpoint_dir / MANIFEST).exists():
+                mode = "resume"
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            for name in self._owned_names() if mode == "new" else ():
+                (self.path / name).unlink(missing_ok=True)
+            if mode == "new" and self.checkpoint_dir.is_dir():
+                shutil.rmtree(self.checkpoint_dir)
+        except OSError as exc:
+            raise _write_error(Path(exc.filename or self.path), exc) from None
+        for p in [*self.path.glob(".*.tmp"), *self.checkpoint_dir.glob(".*.tmp")]:
+            if _TMP_RE.match(p.name):  # a temporary file left by a kill
+                _unlink_quietly(p)
+        atomic_write_text(self.path / CONFIG, text)
+        return mode
+
+    def _owned_names(self) -> set[str]:
+        names = set(OWNED_FILES) | {p.name for p in self.path.glob("predictions_*")}
+        with suppress(OSError, ValueError, KeyError, TypeError):
+            names |= set(json.loads((self.path / MANIFEST).read_bytes())["files"])
+        return {n for n in names if isinstance(n, str) and "/" not in n and not n.startswith(".")}
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        """Write ``name`` atomically, inside the folder only (:func:`safe_child`)."""
+        atomic_write_bytes(safe_child(self.path, name), data)
+
+    def write_text(self, name: str, text: str) -> None:
+        self.write_bytes(name, text.encode("utf-8"))
+
+    def write_json(self, name: str, obj: Any) -> None:
+        self.write_text(name, _dumps(obj, self.path / name) + "\n")
+
+    def finish(self, metrics: dict[str, Any]) -> None:
+        """Write metrics.json (the run is finished), then manifest.json (size and SHA-256 of each
+        file this module owns), then remove the checkpoint."""
+        self.write_json(METRICS, metrics)
+        files = {}
+        for name in sorted(self._owned_names() - {MANIFEST, *LEGACY_FILES}):
+            if (path := self.path / name).is_file():
+                files[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+        atomic_write_json(self.path / MANIFEST, {"format": FORMAT, "files": files})
+        shutil.rmtree(self.checkpoint_dir, ignore_errors=True)  # a leftover would be harmless
+
+    def save_model(self, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        """Save the best model: its tensors and the JSON ``meta`` in one safetensors file
+        (complete on its own), then model.json, a readable copy of ``meta``."""
+        meta_text = _dumps(meta, self.path / MODEL_META)
+        tensors = _cpu_tensors(state_dict, self.path / MODEL)
+        self.write_bytes(MODEL, _st_save(tensors, metadata={"format": FORMAT, "meta": meta_text}))
+        self.write_text(MODEL_META, meta_text + "\n")
+
+    def _parse_model(self, path: Path, data: bytes, in_checkpoint=False, key="meta") -> tuple:
+        try:
+            tensors = _st_load(data)
+            header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+            return tensors, json.loads(header["__metadata__"][key])
+        except (SafetensorError, ValueError, KeyError, TypeError) as exc:
+            raise self._corrupt(path, f"truncated or corrupt ({exc})", in_checkpoint) from None
+
+    def load_model(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The best model's tensors (on the CPU) and meta, checked against manifest.json once the
+        run is finished. Never unpickles: a legacy folder is :class:`LegacyRunError`."""
+        path, manifest = self.path / MODEL, self.path / MANIFEST
+        if not path.exists():
+            if (legacy := self._legacy_file()) is not None:
+                raise LegacyRunError(legacy, self._rerun(overwrite=True))
+            raise RunFolderError(f"no {MODEL} in {self.path}: the run saved no model yet")
+        data, entry = path.read_bytes(), None
+        if manifest.exists():
+            try:
+                entry = json.loads(manifest.read_bytes())["files"].get(MODEL)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise self._corrupt(manifest, "not a valid manifest") from None
+        if entry and (entry.get("size"), entry.get("sha256")) != (len(data), _sha256(data)):
+            why = f"changed or truncated ({len(data)} bytes; manifest.json: {entry.get('size')})"
+            raise self._corrupt(path, why)
+        return self._parse_model(path, data)
+
+    def save_checkpoint(self, tensors: dict, optimizer_state: dict, state: dict) -> None:
+        """Save the resumable state: model tensors, the optimizer's state_dict (tensors, numbers,
+        lists: it is read back with ``weights_only=True``) and the JSON ``state`` (epoch, best F1,
+        scheduler state, :func:`rng_state`, ...), as a new generation (see the class)."""
+        folder = self.checkpoint_dir
+        meta = {"format": FORMAT, "state": _dumps(state, folder / "state")}
+        model_bytes = _st_save(_cpu_tensors(tensors, folder), metadata=meta)
+        buffer = io.BytesIO()
+        torch.save(optimizer_state, buffer)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            gens = [int(m.group(1)) for p in folder.iterdir() if (m := _GEN_RE.match(p.name))]
+            with suppress(OSError, ValueError, KeyError, TypeError):
+                gens.append(int(json.loads((folder / MANIFEST).read_bytes())["generation"]))
+            gen, files = max(gens, default=0) + 1, {}
+            for role, name, data in (
+                ("model", f"model-{gen:06d}.safetensors", model_bytes),
+                ("optimizer", f"optimizer-{gen:06d}.pt", buffer.getvalue()),
+            ):
+                atomic_write_bytes(folder / name, data)
+                files[role] = {"file": name, "size": len(data), "sha256": _sha256(data)}
+            if (self.path / MODEL).exists():  # the best model goes with the checkpoint
+                best = folder / f"best-{gen:06d}.safetensors"
+                try:
+                    os.link(self.path / MODEL, best)
+                except OSError:
+                    shutil.copyfile(self.path / MODEL, best)
+                files["best"] = {"file": best.name, "size": best.stat().st_size}
+                files["best"]["sha256"] = _sha256(best)
+        except OSError as exc:
+            raise _write_error(Path(exc.filename or folder), exc) from None
+        atomic_write_json(folder / MANIFEST, {"format": FORMAT, "generation": gen, "files": files})
+        keep = {MANIFEST, *(entry["file"] for entry in files.values())}
+        for p in folder.iterdir():
+            if p.name not in keep and p.is_file():
+                _unlink_quietly(p)
+
+    def _verified(self, entry: Any) -> tuple[Path, bytes]:
+        """A checkpoint file and its bytes, after checking size and SHA-256 with the manifest."""
+        try:
+            path = safe_child(self.checkpoint_dir, entry["file"])
+            size, sha = entry["size"], entry["sha256"]
+        except (RunFolderError, KeyError, TypeError) as exc:
+            why = f"not a valid checkpoint manifest ({exc})"
+            raise self._corrupt(self.checkpoint_dir / MANIFEST, why, True) from None
+        if not path.is_file():
+            raise self._corrupt(path, "missing", in_checkpoint=True)
+        if (found := path.stat().st_size) != size:
+            why = f"truncated ({found} bytes; the checkpoint manifest says {size})"
+            raise self._corrupt(path, why, in_checkpoint=True)
+        if _sha256(blob := path.read_bytes()) != sha:
+            raise self._corrupt(path, "corrupt (its SHA-256 differs from the manifest)", True)
+        return path, blob
+
+    def load_checkpoint(self, map_location: str | torch.device = "cpu") -> tuple | None:
+        """``(tensors, optimizer_state, state)`` of the last complete checkpoint, or None when
+        there is none; every file is checked against the manifest (:class:`CorruptRunError`
+        naming the file and the command to restart). It brings the folder back to that
+        checkpoint: a model.safetensors saved after it is replaced by the checkpoint's best
+        model, and history.jsonl loses the epochs after ``state["epoch"]``."""
+        path = self.checkpoint_dir / MANIFEST
+        try:
+            files = json.loads(path.read_bytes())["files"]
+            blobs = {role: self._verified(files[role])[1] for role in ("model", "optimizer")}
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:  # a CorruptRunError passes through
+            if isinstance(exc, RunFolderError):
+                raise
+            why = f"not a valid checkpoint manifest, truncated or corrupt ({exc})"
+            raise self._corrupt(path, why, in_checkpoint=True) from None
+        try:
+            tensors, state = self._parse_model(self.checkpoint_dir, blobs["model"], True, "state")
+            optimizer_state = torch.load(
+                io.BytesIO(blobs["optimizer"]), map_location=map_location, weights_only=True
+            )
+        except Exception as exc:  # noqa: BLE001 - whatever fails to read is a corrupt file
+            why = f"unreadable ({str(exc)[:200]})"
+            raise self._corrupt(self.checkpoint_dir, why, in_checkpoint=True) from None
+        self._restore_best(files.get("best"))
+        if isinstance(state, dict) and isinstance(epoch := state.get("epoch"), int):
+            history = self.history()
+            if any(r.get("epoch", 0) > epoch for r in history):  # they are run again
+                self._write_history([r for r in history if r.get("epoch", 0) <= epoch])
+        return tensors, optimizer_state, state
+
+    def _restore_best(self, entry: dict[str, Any] | None) -> None:
+        model = self.path / MODEL
+        if entry is None:  # no best model yet when the checkpoint was taken
+            for name in (MODEL, MODEL_META):
+                _unlink_quietly(self.path / name)
+            return
+        if model.exists() and _sha256(model) == entry.get("sha256"):
+            return
+        path, data = self._verified(entry)
+        _, meta = self._parse_model(path, data, in_checkpoint=True)
+        self.write_bytes(MODEL, data)
+        self.write_text(MODEL_META, _dumps(meta, self.path / MODEL_META) + "\n")
+
+    def history(self) -> list[dict[str, Any]]:
+        """The epoch records of history.jsonl, in order."""
+        path = self.path / HISTORY
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        records = []
+        for number, line in enumerate(lines, 1):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                raise self._corrupt(path, f"not JSON at line {number}") from None
+        return records
+
+    def _write_history(self, records: list[dict[str, Any]]) -> None:
+        self.write_text(HISTORY, "".join(_dumps(r, HISTORY, None) + "\n" for r in records))
+
+    def append_history(self, record: dict[str, Any]) -> None:
+        """Add the record of epoch ``record["epoch"]`` (an int from 1), dropping any record of
+        that epoch or later first, so that no epoch appears twice; rewritten atomically."""
+        epoch = record.get("epoch")
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
+            raise RunFolderError(f"a history record needs an integer 'epoch' from 1, got {epoch!r}")
+        self._write_history([*(r for r in self.history() if r.get("epoch", 0) < epoch), record])
