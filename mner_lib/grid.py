@@ -145,15 +145,24 @@ def train_points(specs: Sequence[dict[str, Any]], threads: int | None = None) ->
 
 
 # ----------------------------------------------------------------------------- one run
-def execute(point: Point, threads: int | None = None) -> Outcome:
-    """Run one point where this is called; any exception becomes a ``failed`` outcome with the
-    traceback's last lines, so one run's error never ends the grid."""
+def execute(point: Point, threads: int | None = None, cwd: str | None = None) -> Outcome:
+    """Run one point where this is called; any exception becomes a ``failed`` outcome with its
+    message and where it was raised, so one run's error never ends the grid. ``cwd`` (a Ray
+    task) is the driver's working folder: relative run folders are taken from it, so the
+    results land where the driver's engine would have put them."""
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     start = time.time()
     try:
+        if cwd is not None:
+            if not Path(cwd).is_dir():
+                raise FileNotFoundError(
+                    f"the driver's working folder {cwd} does not exist on this Ray node; run the "
+                    "grid from a folder on a filesystem every node mounts at the same path"
+                )
+            os.chdir(cwd)
         summary = point.run(**point.kwargs)
     except Exception as err:  # reported with the run folder, after the other runs
         where = traceback.extract_tb(err.__traceback__)[-1]
@@ -251,7 +260,8 @@ def _run_ray(
     for point in points:
         threads = max(1, int(point.cpus))
         options = {"num_cpus": point.cpus, "num_gpus": point.gpus, "max_retries": retries}
-        refs[task.options(**options).remote(point, threads)] = (point, time.time())
+        ref = task.options(**options).remote(point, threads, os.getcwd())
+        refs[ref] = (point, time.time())
     outcomes = []
     try:
         while refs:

@@ -108,11 +108,13 @@ def ray_instance():
     ray.shutdown()
 
 
-def test_ray_engine_gives_the_sequential_metrics(ray_instance, sequential, tmp_path):
+def test_ray_engine_gives_the_sequential_metrics(ray_instance, sequential, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative run folders, as `sweep --root results` makes them
     lines: list[str] = []
-    outcomes = grid.run_points(grid.train_points(specs(tmp_path)), engine="ray", log=lines.append)
+    points = grid.train_points(specs(Path("results")))
+    outcomes = grid.run_points(points, engine="ray", log=lines.append)
     assert [o.status for o in outcomes] == ["done"] * 4
-    assert test_f1(tmp_path) == sequential
+    assert test_f1(tmp_path / "results") == sequential  # in the driver's folders
     assert sum("done" in line and "test F1" in line for line in lines) == 4  # streamed back
 
 
@@ -162,7 +164,7 @@ def test_an_experiment_name_that_leaves_the_results_root_is_refused(tmp_path, ca
     assert not (tmp_path.parent / "x").exists() and not root.exists()
 
 
-def test_a_failing_run_is_named_with_its_folder_and_the_others_finish(tmp_path):
+def test_a_failing_run_is_named_with_its_folder_and_the_others_finish(tmp_path, monkeypatch):
     points = [
         grid.Point(tmp_path / "a", write_done, {"folder": str(tmp_path / "a")}),
         grid.Point(tmp_path / "b", fail, {"folder": str(tmp_path / "b")}),
@@ -176,6 +178,9 @@ def test_a_failing_run_is_named_with_its_folder_and_the_others_finish(tmp_path):
         grid.run_points(points, engine="slurm")
     with pytest.raises(ValueError, match="share a run folder"):
         grid.run_points(points[:1] * 2)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where Ray is not installed
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[ray\]'"):
+        grid.run_points([grid.Point(tmp_path / "d", write_done, {"folder": "d"})], engine="ray")
 
 
 def test_book_sweep_skips_points_whose_notebook_ran_to_the_end(tmp_path, monkeypatch):
