@@ -33,8 +33,9 @@ from typing import Any
 
 ENGINES = ("local", "ray")
 CHECKPOINT = "checkpoint_last.pt"
-#: environment variables a Ray worker on another node must see as the driver does
-FORWARDED_ENV = ("MNER_DATA_DIR", "MNER_CACHE_DIR", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+#: environment variables a Ray worker on another node must see as the driver does (with every
+#: ``MNER_*`` one: the data, cache and image folders)
+FORWARDED_ENV = ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ def _run_processes(
 
 
 def _ray_runtime_env() -> dict[str, Any]:
-    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+    env = {k: v for k, v in os.environ.items() if k.startswith("MNER_") or k in FORWARDED_ENV}
     return {"env_vars": env} if env else {}
 
 
