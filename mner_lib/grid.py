@@ -214,6 +214,7 @@ def _run_processes(
         for sentinel in wait(list(running)):
             proc, receiver, point, slot, start = running.pop(sentinel)
             outcome = receiver.recv() if receiver.poll() else None
+            receiver.close()
             proc.join()
             free_slots.append(slot)
             if outcome is None:

@@ -103,7 +103,14 @@ def ray_instance():
     """One local Ray instance (2 CPUs) for the module: the grid engine uses it as it finds it."""
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e .[ray])")
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # train_then_die
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    for attempt in range(3):  # on a starved machine Ray's raylet can miss its 30 s start limit
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            break
+        except Exception as err:
+            if "timed out during startup" not in str(err) or attempt == 2:
+                raise
+            ray.shutdown()
     yield ray
     ray.shutdown()
 
