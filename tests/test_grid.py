@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import book, cli, grid
-from mner_lib.sweep import run_grid
+from mner_lib import grid
+
+# mner_lib.book, .cli and .sweep are imported in the tests that use them: the worker processes
+# that import this module for its run functions stay light.
 
 EXPERIMENT = "demo-grid"
 MODELS, SEEDS = ("bilstm-crf", "hbilstm-crf"), (0, 1)
@@ -81,6 +83,16 @@ def write_done(folder: str) -> str:
     return "written"
 
 
+def record_devices(folder: str) -> str:
+    """Write the GPUs and threads this worker process was given into its run folder."""
+    import torch
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    seen = {"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"), "threads": torch.get_num_threads()}
+    (Path(folder) / "metrics.json").write_text(json.dumps(seen))
+    return "recorded"
+
+
 def fail(folder: str) -> str:
     raise RuntimeError(f"no data for {folder}")
 
@@ -88,6 +100,8 @@ def fail(folder: str) -> str:
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory) -> dict[str, float]:
     """The 4-run demo grid run one after another in this process: the reference metrics."""
+    from mner_lib.sweep import run_grid
+
     root = tmp_path_factory.mktemp("sequential")
     folders = run_grid(
         EXPERIMENT, MODELS, ["demo"], SEEDS, ["none"], root=root, log=print, **OPTIONS
@@ -149,6 +163,8 @@ def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
 
 
 def test_two_local_workers_give_the_sequential_metrics(sequential, tmp_path, capsys):
+    from mner_lib import cli
+
     argv = ["sweep", "--experiment", EXPERIMENT, "--root", str(tmp_path), "--workers", "2"]
     assert cli.main(argv + CLI_OPTIONS) == 0
     assert "4 to run (engine local, 2 workers)" in capsys.readouterr().out
@@ -158,6 +174,8 @@ def test_two_local_workers_give_the_sequential_metrics(sequential, tmp_path, cap
 
 
 def test_an_experiment_name_that_leaves_the_results_root_is_refused(tmp_path, capsys):
+    from mner_lib import cli
+
     root = tmp_path / "results"
     for name in ("../../x", "/tmp/x", "a/../../x", "."):
         with pytest.raises(ValueError, match="results root|empty"):
@@ -191,6 +209,8 @@ def test_a_failing_run_is_named_with_its_folder_and_the_others_finish(tmp_path, 
 
 
 def test_book_sweep_skips_points_whose_notebook_ran_to_the_end(tmp_path, monkeypatch):
+    from mner_lib import book
+
     calls = []
 
     def fake_execute(chapter, params, output, cell_timeout=900, cwd=None):
@@ -208,3 +228,13 @@ def test_book_sweep_skips_points_whose_notebook_ran_to_the_end(tmp_path, monkeyp
     assert len(calls) == 2 and first == again and len(first) == 2
     with pytest.raises(ValueError, match="needs engine 'ray'"):
         book.sweep(*args, log=lambda _: None, ray_address="ray://head:10001")
+
+
+def test_local_workers_each_get_their_own_gpu_and_one_thread(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")  # two GPUs (none is touched)
+    folders = [tmp_path / f"run{i}" for i in range(3)]
+    points = [grid.Point(f, record_devices, {"folder": str(f)}, gpus=1) for f in folders]
+    grid.run_points(points, workers=2, log=lambda _: None)
+    seen = [json.loads((f / "metrics.json").read_text()) for f in folders]
+    assert sorted(s["gpus"] for s in seen[:2]) == ["3", "5"]  # the first two run side by side
+    assert seen[2]["gpus"] in ("3", "5") and {s["threads"] for s in seen} == {1}
