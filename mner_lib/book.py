@@ -472,6 +472,35 @@ def point_name(point: dict[str, Any]) -> str:
     return "__".join(parts)
 
 
+#: written into a grid point's folder by :func:`sweep` when its notebook ran to the end
+SWEEP_DONE = "sweep_done.json"
+
+
+def _sweep_point(
+    key: str, params: dict[str, Any], output: str, cell_timeout: int, env: dict[str, str]
+) -> str:
+    """Execute one grid point of :func:`sweep` wherever the grid engine runs it (this process,
+    a worker process, a Ray task) and mark its folder finished."""
+    _kernel_env(env)
+    seconds = execute_chapter(chapter(key), params, Path(output), cell_timeout)
+    done = {"seconds": seconds, "parameters": params}
+    (Path(output).parent / SWEEP_DONE).write_text(json.dumps(done, indent=2))
+    return f"notebook ran in {seconds:.0f}s"
+
+
+def _collect_metrics(folder: Path, target_root: Path) -> list[Path]:
+    """Copy the run folders' ``metrics.json`` (with config and history) of one grid point."""
+    copied = []
+    for metrics in sorted((folder / "runs").rglob("metrics.json")):
+        target = target_root / metrics.parent.relative_to(folder / "runs")
+        target.mkdir(parents=True, exist_ok=True)
+        for file in ("metrics.json", "config.json", "history.jsonl"):
+            if (metrics.parent / file).exists():
+                shutil.copy2(metrics.parent / file, target / file)
+        copied.append(target / "metrics.json")
+    return copied
+
+
 def sweep(
     notebook: str,
     grid: dict[str, list[str]],
@@ -480,32 +509,45 @@ def sweep(
     results_root: Path = ROOT / "results" / "book-sweep",
     data_dir: str | None = None,
     log=print,
+    engine: str = "local",
+    workers: int = 1,
+    ray_address: str | None = None,
 ) -> list[Path]:
-    """Run one chapter once per grid point, each into its own folder, and copy the run folders'
-    ``metrics.json`` (with config and history) into ``results_root``; returns the copied files."""
+    """Run one chapter once per grid point, each into its own folder, through the grid engine
+    (:func:`mner_lib.grid.run_points`: ``engine``, ``workers``, ``ray_address``; a point whose
+    notebook ran to the end before is skipped), and copy the run folders' ``metrics.json`` (with
+    config and history) into ``results_root``; returns the copied files. A failed point raises
+    :class:`BookError` naming its folder, after the finished points' metrics were copied."""
+    from mner_lib.grid import GridError, Point, inside_root, run_points
     from mner_lib.params import validate
 
     c = chapter(notebook)
     profile = load_profile(profile_name)
     base = chapter_parameters(profile, c.key, data_dir)
-    points = grid_points(grid)
-    for point in points:  # check all before running any
+    points = []
+    for point in grid_points(grid):  # check all before running any
         validate(c.key, {**base, **point}, partial=True)
+        folder = inside_root(Path(out_root), c.key, point_name(point))
+        params = {**base, **point, "runs_dir": str(folder / "runs")}
+        spec = dict(
+            key=c.key,
+            params=params,
+            output=str(folder / c.notebook),
+            cell_timeout=profile.cell_timeout,
+            env=profile.env,
+        )
+        points.append(Point(folder, _sweep_point, spec, done_file=SWEEP_DONE))
     _kernel_env(profile.env)
+    try:
+        outcomes = run_points(points, engine, workers, ray_address, log=log, raise_errors=False)
+    except ImportError as err:
+        raise BookError(str(err)) from err
     copied: list[Path] = []
     for point in points:
-        name = point_name(point)
-        folder = out_root / c.key / name
-        params = {**base, **point, "runs_dir": str(folder / "runs")}
-        log(f"[sweep] {c.key} {name}")
-        execute_chapter(c, params, folder / c.notebook, profile.cell_timeout)
-        for metrics in sorted((folder / "runs").rglob("metrics.json")):
-            target = results_root / c.key / name / metrics.parent.relative_to(folder / "runs")
-            target.mkdir(parents=True, exist_ok=True)
-            for file in ("metrics.json", "config.json", "history.jsonl"):
-                if (metrics.parent / file).exists():
-                    shutil.copy2(metrics.parent / file, target / file)
-            copied.append(target / "metrics.json")
+        if point.finished():
+            copied += _collect_metrics(point.folder, results_root / c.key / point.folder.name)
+    if any(o.status == "failed" for o in outcomes):
+        raise BookError(str(GridError(outcomes)))
     return copied
 
 

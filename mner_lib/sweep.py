@@ -9,20 +9,16 @@ of test F1 over seeds per setting, beside the papers' numbers (:mod:`mner_lib.re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from mner_lib.grid import run_dir
 from mner_lib.results import aggregate, compare, label, load_runs, mean_std
 
-
-def run_dir(
-    root: Path, experiment: str, model: str, dataset: str, condition: str, seed: int
-) -> Path:
-    safe = condition.replace(":", "-")
-    return root / experiment / model / dataset / safe / f"seed{seed}"
+__all__ = ["run_dir", "run_grid", "summary_table", "write_summary", "write_report"]
 
 
 def run_grid(
@@ -33,12 +29,21 @@ def run_grid(
     conditions: Iterable[str] = ("none",),
     root: Path = Path("results"),
     data_dir: str | None = None,
+    engine: str = "local",
+    workers: int = 1,
+    ray_address: str | None = None,
+    log: Callable[[str], None] = print,
     **options: Any,
 ) -> list[Path]:
+    """Train every combination into its run folder (:func:`mner_lib.grid.run_dir`) with the
+    grid engine (:func:`mner_lib.grid.run_points`: ``engine`` local or ray, ``workers``,
+    ``ray_address``); text models run once with condition ``none``, image models once per
+    image condition. ``options`` are training settings for every run. Returns the run folders;
+    a failed run raises :class:`mner_lib.grid.GridError` once the others have ended."""
+    from mner_lib.grid import run_points, train_points
     from mner_lib.models import get_model_class
-    from mner_lib.train import resolve_config, run_training
 
-    done = []
+    specs = []
     for model in models:
         uses_images = get_model_class(model).uses_images
         for dataset in datasets:
@@ -47,23 +52,21 @@ def run_grid(
                     continue  # text models run once with 'none'; image models need an image condition
                 for seed in seeds:
                     out = run_dir(root, experiment, model, dataset, condition, seed)
-                    if (out / "metrics.json").exists() and not (
-                        out / "checkpoint_last.pt"
-                    ).exists():
-                        done.append(out)
-                        continue
-                    cfg = resolve_config(
-                        model,
-                        dataset=dataset,
-                        data_dir=data_dir,
-                        seed=seed,
-                        out=str(out),
-                        condition=condition,
-                        **options,
+                    specs.append(
+                        dict(
+                            model=model,
+                            dataset=dataset,
+                            data_dir=data_dir,
+                            seed=seed,
+                            out=str(out),
+                            condition=condition,
+                            **options,
+                        )
                     )
-                    run_training(cfg)
-                    done.append(out)
-    return done
+    points = train_points(specs)
+    threads = options.get("threads") or 1
+    run_points(points, engine, workers, ray_address, threads=threads, log=log)
+    return [p.folder for p in points]
 
 
 def summary_table(root: Path, experiment: str) -> pd.DataFrame:
@@ -102,7 +105,7 @@ def write_summary(root: Path, experiment: str) -> Path:
     md = root / f"summary_{experiment}.md"
     md.write_text(
         f"# {experiment}: test F1 over seeds\n\nWritten by `python -m mner_lib sweep` from the "
-        f"`metrics.json` files under `results/{experiment}/`; paper numbers from "
+        f"`metrics.json` files under `{root}/{experiment}/`; paper numbers from "
         "`mner_lib.results.paper_table` (each names its paper and table).\n\n"
         + markdown_table(table)
         + "\n"

@@ -30,6 +30,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from mner_lib.book import BookError, parse_grid, sweep
+    from mner_lib.commands.sweep import engine_options
 
     grid = parse_grid(" ".join(args.grid))
     try:
@@ -40,6 +41,7 @@ def _sweep(args: argparse.Namespace) -> int:
             Path(args.out),
             Path(args.results),
             data_dir=args.data_dir,
+            **engine_options(args),
         )
     except BookError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -84,4 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sw.add_argument("--out", default="runs/sweep", help="folder of the executed notebooks and runs")
     sw.add_argument("--results", default="results/book-sweep", help="where metrics.json files go")
     sw.add_argument("--data-dir", default=None)
+    from mner_lib.commands.sweep import add_engine_options
+
+    add_engine_options(sw)
     sw.set_defaults(func=_sweep)

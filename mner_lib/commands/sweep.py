@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
 def _csv(value: str) -> list[str]:
     return [v for v in value.split(",") if v]
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--workers``, ``--ray-address``: how a grid runs (:mod:`mner_lib.grid`);
+    shared by ``sweep`` and ``book sweep``."""
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: on this machine (default); ray: each run a Ray task (pip install -e .[ray])",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="local engine: runs at a time, each in its own process (1 torch thread unless "
+        "--threads says otherwise); default 1: one after another in this process",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        help="ray engine: address of a running Ray cluster (default: start a local instance)",
+    )
+
+
+def engine_options(args: argparse.Namespace) -> dict[str, object]:
+    """The keyword arguments of :func:`mner_lib.grid.run_points` from the parsed options."""
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    if args.ray_address and args.engine != "ray":
+        raise ValueError("--ray-address needs --engine ray")
+    return {"engine": args.engine, "workers": args.workers, "ray_address": args.ray_address}
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -35,16 +68,26 @@ def _sweep(args: argparse.Namespace) -> int:
         options["model_options"] = _parse_options(args.option)
     root = Path(args.root)
     if not args.summary_only:
-        run_grid(
-            args.experiment,
-            _csv(args.models),
-            _csv(args.datasets),
-            [int(s) for s in _csv(args.seeds)],
-            _csv(args.conditions),
-            root=root,
-            data_dir=args.data_dir,
-            **options,
-        )
+        from mner_lib.grid import GridError
+
+        try:
+            run_grid(
+                args.experiment,
+                _csv(args.models),
+                _csv(args.datasets),
+                [int(s) for s in _csv(args.seeds)],
+                _csv(args.conditions),
+                root=root,
+                data_dir=args.data_dir,
+                **engine_options(args),
+                **options,
+            )
+        except GridError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        except ImportError as err:  # --engine ray without Ray installed
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     print(write_summary(root, args.experiment).read_text())
     return 0
 
@@ -97,5 +140,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--summary-only", action="store_true")
+    add_engine_options(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_sweep)

@@ -1,0 +1,346 @@
+"""One grid engine for every grid of runs: ``sweep`` and ``book sweep`` both hand it their points.
+
+A grid is a list of :class:`Point`: a run folder, the module-level function that fills it and
+that function's keyword arguments, and what the run needs (CPUs, GPUs). :func:`run_points` runs
+them with one of two engines:
+
+``local`` (the default; nothing to install)
+    one run after another in this process, or ``workers=N`` runs at a time, each in its own
+    spawned process (pinned to ``threads`` torch threads, 1 unless told otherwise; on a machine
+    with GPUs a run that asks for one gets its own GPU through ``CUDA_VISIBLE_DEVICES``).
+``ray``
+    each run a Ray task with its CPU and GPU needs, on the cluster at ``ray_address`` or on a
+    Ray instance started here for the grid; a line is printed as each run ends.
+
+Every engine keeps the same guarantees. A finished run (its done file, ``metrics.json`` for a
+training run, present and no resumable ``checkpoint_last.pt``) is skipped; an unfinished one
+starts again in its folder, where the trainer resumes it after its last finished epoch; results
+land in the run folders, never anywhere else; a run that fails (an error, or its process killed)
+is reported with its folder once the others have ended, and the finished runs stay finished.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("local", "ray")
+CHECKPOINT = "checkpoint_last.pt"
+#: environment variables a Ray worker on another node must see as the driver does (with every
+#: ``MNER_*`` one: the data, cache and image folders)
+FORWARDED_ENV = ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a grid: ``run(**kwargs)`` fills ``folder``; it is finished when
+    ``folder/done_file`` exists and no resumable checkpoint does. ``run`` must be a module-level
+    function (it travels by name to worker processes and Ray tasks)."""
+
+    folder: Path
+    run: Callable[..., Any]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    cpus: float = 1.0
+    gpus: float = 0.0
+    done_file: str = "metrics.json"
+
+    def finished(self) -> bool:
+        return (self.folder / self.done_file).exists() and not (self.folder / CHECKPOINT).exists()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one point ended: ``done`` (ran to the end now), ``skipped`` (finished before) or
+    ``failed`` (``error`` says why); ``summary`` is the run function's one-line result."""
+
+    folder: Path
+    status: str
+    seconds: float = 0.0
+    summary: str = ""
+    error: str = ""
+
+
+class GridError(RuntimeError):
+    """Some runs of a grid failed; the message names each run folder and its error. The other
+    runs ended normally (``outcomes`` holds every run's outcome)."""
+
+    def __init__(self, outcomes: Sequence[Outcome]):
+        self.outcomes = list(outcomes)
+        failed = [o for o in self.outcomes if o.status == "failed"]
+        lines = [f"{len(failed)} of {len(self.outcomes)} run(s) failed:"]
+        for o in failed:
+            lines.append(f"  {o.folder}:")
+            lines += [f"    {line}" for line in o.error.strip().splitlines()]
+        lines.append(
+            "the finished runs are kept; run the same command again to finish the grid "
+            "(finished runs are skipped, unfinished ones resume)"
+        )
+        super().__init__("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------- run folders
+def inside_root(root: Path, *parts: str) -> Path:
+    """``root/parts...``, refused with a clear error when the parts lead out of ``root`` (an
+    absolute path or ``..``), so no grid writes outside its results folder."""
+    path = Path(root).joinpath(*parts)
+    base = Path(root).resolve()
+    if any(Path(p).is_absolute() for p in parts) or not path.resolve().is_relative_to(base):
+        raise ValueError(
+            f"run folder {path} leaves the results root {root}/ (from {'/'.join(parts)!r}); "
+            "use a plain name such as 'baselines' or 'budget/gmf'"
+        )
+    if path.resolve() == base:
+        raise ValueError(f"run folder names {list(parts)!r} are empty: name an experiment")
+    return path
+
+
+def run_dir(
+    root: Path, experiment: str, model: str, dataset: str, condition: str, seed: int
+) -> Path:
+    """The run folder of one training run of a grid, the one naming rule of the project:
+    ``root/<experiment>/<model>/<dataset>/<condition>/seed<k>`` (``:`` in a condition such as
+    ``real:resnet`` becomes ``-``). An experiment name that leaves ``root`` is an error."""
+    experiment_dir = inside_root(Path(root), experiment)
+    safe = condition.replace(":", "-")
+    return inside_root(experiment_dir, model, dataset, safe, f"seed{seed}")
+
+
+# ----------------------------------------------------------------------------- training runs
+def train_point(**spec: Any) -> str:
+    """Train one run of a grid: the only place the grid engine calls the trainer.
+    ``spec`` holds ``model`` and the keyword arguments of ``mner_lib.train.resolve_config``
+    (``out`` is the run folder); the trainer resumes an unfinished run in that folder."""
+    from mner_lib.train import resolve_config, run_training
+
+    spec = dict(spec)
+    result = run_training(resolve_config(spec.pop("model"), **spec))
+    return f"test F1 {result.metrics['test']['f1']:.2f}"
+
+
+def check_train_point(**spec: Any) -> None:
+    """Fail before any run starts when a point's training settings are wrong."""
+    from mner_lib.train import resolve_config
+
+    spec = dict(spec)
+    resolve_config(spec.pop("model"), **spec)
+
+
+def train_points(specs: Sequence[dict[str, Any]], threads: int | None = None) -> list[Point]:
+    """The points of training runs ``specs`` (each ``model`` + ``resolve_config`` arguments with
+    ``out``), all checked first. A run on ``device='cuda'`` asks for one GPU; a run asks for
+    ``threads`` CPUs (1 when not given)."""
+    points = []
+    for spec in specs:
+        check_train_point(**spec)
+        gpus = 1.0 if spec.get("device") == "cuda" else 0.0
+        cpus = float(spec.get("threads") or threads or 1)
+        points.append(Point(Path(spec["out"]), train_point, dict(spec), cpus=cpus, gpus=gpus))
+    return points
+
+
+# ----------------------------------------------------------------------------- one run
+def execute(point: Point, threads: int | None = None, cwd: str | None = None) -> Outcome:
+    """Run one point where this is called; any exception becomes a ``failed`` outcome with its
+    message and where it was raised, so one run's error never ends the grid. ``cwd`` (a Ray
+    task) is the driver's working folder: relative run folders are taken from it, so the
+    results land where the driver's engine would have put them."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    start = time.time()
+    try:
+        if cwd is not None:
+            if not Path(cwd).is_dir():
+                raise FileNotFoundError(
+                    f"the driver's working folder {cwd} does not exist on this Ray node; run the "
+                    "grid from a folder on a filesystem every node mounts at the same path"
+                )
+            os.chdir(cwd)
+        summary = point.run(**point.kwargs)
+    except Exception as err:  # reported with the run folder, after the other runs
+        where = traceback.extract_tb(err.__traceback__)[-1]
+        error = "".join(traceback.format_exception_only(err)).strip()
+        error += f"\n(raised at {where.filename}, line {where.lineno})"
+        return Outcome(point.folder, "failed", time.time() - start, error=error)
+    return Outcome(point.folder, "done", time.time() - start, str(summary or ""))
+
+
+def _child(point: Point, threads: int, gpu: str | None, conn: Any) -> None:
+    """The body of one local worker process (spawned: nothing of the parent's torch state)."""
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    conn.send(execute(point, threads))
+    conn.close()
+
+
+# ----------------------------------------------------------------------------- engines
+def _visible_gpus() -> list[str]:
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [g for g in listed.split(",") if g.strip()]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def _run_processes(
+    points: Sequence[Point], workers: int, threads: int, report: Callable[[Outcome], None]
+) -> list[Outcome]:
+    """At most ``workers`` runs at a time, one spawned process per run: a run whose process
+    dies (killed, out of memory) is reported as failed and the others go on."""
+    ctx = multiprocessing.get_context("spawn")
+    gpus = _visible_gpus() if any(p.gpus for p in points) else []
+    pending, running, outcomes = list(points), {}, []
+    free_slots = list(range(workers))
+    while pending or running:
+        while pending and free_slots:
+            point, slot = pending.pop(0), free_slots.pop(0)
+            gpu = gpus[slot % len(gpus)] if point.gpus and gpus else None
+            receiver, sender = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(point, threads, gpu, sender))
+            proc.start()
+            sender.close()
+            running[proc.sentinel] = (proc, receiver, point, slot, time.time())
+        for sentinel in wait(list(running)):
+            proc, receiver, point, slot, start = running.pop(sentinel)
+            outcome = receiver.recv() if receiver.poll() else None
+            receiver.close()
+            proc.join()
+            free_slots.append(slot)
+            if outcome is None:
+                outcome = Outcome(
+                    point.folder,
+                    "failed",
+                    time.time() - start,
+                    error=f"the worker process ended (exit code {proc.exitcode}) before the "
+                    "run finished",
+                )
+            outcomes.append(outcome)
+            report(outcome)
+    return outcomes
+
+
+def _ray_runtime_env() -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k.startswith("MNER_") or k in FORWARDED_ENV}
+    return {"env_vars": env} if env else {}
+
+
+def _run_ray(
+    points: Sequence[Point],
+    address: str | None,
+    retries: int,
+    report: Callable[[Outcome], None],
+) -> list[Outcome]:
+    """Each point a Ray task with its CPU and GPU needs; outcomes come back as runs end. A Ray
+    instance started here (no ``address``) is shut down at the end; a cluster is left as is."""
+    try:
+        import ray
+    except ImportError as err:
+        raise ImportError(
+            "engine 'ray' needs Ray: pip install -e '.[ray]' (or pip install mner-lib[ray])"
+        ) from err
+    started = not ray.is_initialized()
+    if started:
+        ray.init(
+            address=address,
+            runtime_env=(_ray_runtime_env() or None) if address else None,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    task = ray.remote(execute)
+    refs = {}
+    for point in points:
+        threads = max(1, int(point.cpus))
+        options = {"num_cpus": point.cpus, "num_gpus": point.gpus, "max_retries": retries}
+        ref = task.options(**options).remote(point, threads, os.getcwd())
+        refs[ref] = (point, time.time())
+    outcomes = []
+    try:
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            point, start = refs.pop(ready[0])
+            try:
+                outcome = ray.get(ready[0])
+            except Exception as err:  # the task's worker died (killed, node lost)
+                outcome = Outcome(
+                    point.folder, "failed", time.time() - start, error=f"{type(err).__name__}: "
+                    f"the Ray worker running this run ended before it finished ({err})"
+                )  # fmt: skip
+            outcomes.append(outcome)
+            report(outcome)
+    finally:
+        if started:
+            ray.shutdown()
+    return outcomes
+
+
+def run_points(
+    points: Sequence[Point],
+    engine: str = "local",
+    workers: int = 1,
+    ray_address: str | None = None,
+    threads: int = 1,
+    retries: int = 0,
+    log: Callable[[str], None] = print,
+    raise_errors: bool = True,
+) -> list[Outcome]:
+    """Run a grid's points; returns one :class:`Outcome` per point, in the order of ``points``.
+
+    Finished points are skipped with every engine. ``engine='local'`` with ``workers=1`` runs
+    in this process (its torch threads untouched); ``workers>1`` spawns one process per run,
+    ``threads`` torch threads each. ``engine='ray'`` submits to ``ray_address`` (a local Ray
+    instance when None); ``retries`` lets Ray restart a run whose worker died (it resumes from
+    its checkpoint). With ``raise_errors`` a failed run raises :class:`GridError` after all
+    others ended."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown grid engine {engine!r}; valid: {', '.join(ENGINES)}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if ray_address and engine != "ray":
+        raise ValueError(f"ray_address {ray_address!r} needs engine 'ray', not {engine!r}")
+    folders = [p.folder for p in points]
+    twice = sorted({str(f) for f in folders if folders.count(f) > 1})
+    if twice:
+        raise ValueError(f"two runs of the grid share a run folder: {', '.join(twice)}")
+    todo = [p for p in points if not p.finished()]
+    skipped = {p.folder: Outcome(p.folder, "skipped") for p in points if p.finished()}
+    where = f"engine {engine}" + (f", {workers} workers" if engine == "local" else "")
+    log(
+        f"[grid] {len(points)} run(s): {len(skipped)} finished before, {len(todo)} to run ({where})"
+    )
+    counter = {"n": 0}
+
+    def report(outcome: Outcome) -> None:
+        counter["n"] += 1
+        what = outcome.summary if outcome.status == "done" else outcome.error.strip()
+        log(
+            f"[grid] {counter['n']}/{len(todo)} {outcome.status} in {outcome.seconds:.0f}s: "
+            f"{outcome.folder} {what.splitlines()[0] if what else ''}".rstrip()
+        )
+
+    if engine == "ray" and todo:
+        ran = _run_ray(todo, ray_address, retries, report)
+    elif workers > 1:
+        ran = _run_processes(todo, workers, threads, report)
+    elif engine == "ray":
+        ran = []
+    else:
+        ran = []
+        for point in todo:
+            ran.append(execute(point))
+            report(ran[-1])
+    by_folder = {**skipped, **{o.folder: o for o in ran}}
+    outcomes = [by_folder[p.folder] for p in points]
+    if raise_errors and any(o.status == "failed" for o in outcomes):
+        raise GridError(outcomes)
+    return outcomes

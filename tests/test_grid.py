@@ -1,0 +1,240 @@
+"""The grid engine (mner_lib.grid): every engine gives the sequential engine's metrics, keeps
+finished runs, resumes unfinished ones and names the folder of a run that failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from mner_lib import grid
+
+# mner_lib.book, .cli and .sweep are imported in the tests that use them: the worker processes
+# that import this module for its run functions stay light.
+
+EXPERIMENT = "demo-grid"
+MODELS, SEEDS = ("bilstm-crf", "hbilstm-crf"), (0, 1)
+# Tiny but not trivial: every run reaches a test F1 well above 0 on the demo corpus.
+OPTIONS = dict(
+    epochs=2,
+    max_train=60,
+    max_eval=40,
+    batch_size=4,
+    lr=0.1,
+    optimizer="adam",
+    threads=1,
+    progress=False,
+    model_options={"use_glove": False, "hidden": 16, "word_dim": 16},
+)
+CLI_OPTIONS = [
+    "--models", ",".join(MODELS), "--datasets", "demo", "--conditions", "none",
+    "--seeds", "0,1", "--epochs", "2", "--max-train", "60", "--max-eval", "40",
+    "--batch-size", "4", "--lr", "0.1", "--optimizer", "adam", "--threads", "1", "--quiet",
+    "--option", "use_glove=false", "--option", "hidden=16", "--option", "word_dim=16",
+]  # fmt: skip
+
+
+def specs(root: Path) -> list[dict]:
+    return [
+        dict(
+            model=m,
+            dataset="demo",
+            seed=s,
+            condition="none",
+            out=str(grid.run_dir(root, EXPERIMENT, m, "demo", "none", s)),
+            **OPTIONS,
+        )
+        for m in MODELS
+        for s in SEEDS
+    ]
+
+
+def test_f1(root: Path) -> dict[str, float]:
+    """Test F1 of every finished run under ``root``, by run folder relative to it."""
+    return {
+        str(p.parent.relative_to(root)): json.loads(p.read_text())["test"]["f1"]
+        for p in sorted(root.rglob("metrics.json"))
+    }
+
+
+test_f1.__test__ = False  # a helper, not a test
+
+
+def train_then_die(**spec) -> str:
+    """A run whose process is killed (as the out-of-memory killer would) after its first epoch,
+    leaving the trainer's resumable checkpoint behind."""
+    from mner_lib.train import resolve_config, run_training
+
+    spec = dict(spec)
+    try:
+        run_training(resolve_config(spec.pop("model"), **spec), stop_after_epochs=1)
+    finally:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "unreachable"
+
+
+def write_done(folder: str) -> str:
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / "metrics.json").write_text("{}")
+    return "written"
+
+
+def record_devices(folder: str) -> str:
+    """Write the GPUs and threads this worker process was given into its run folder."""
+    import torch
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    seen = {"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"), "threads": torch.get_num_threads()}
+    (Path(folder) / "metrics.json").write_text(json.dumps(seen))
+    return "recorded"
+
+
+def fail(folder: str) -> str:
+    raise RuntimeError(f"no data for {folder}")
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory) -> dict[str, float]:
+    """The 4-run demo grid run one after another in this process: the reference metrics."""
+    from mner_lib.sweep import run_grid
+
+    root = tmp_path_factory.mktemp("sequential")
+    folders = run_grid(
+        EXPERIMENT, MODELS, ["demo"], SEEDS, ["none"], root=root, log=print, **OPTIONS
+    )
+    assert len(folders) == 4
+    f1 = test_f1(root)
+    assert len(f1) == 4 and all(v > 20 for v in f1.values()), f1  # runs that learned something
+    return f1
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """One local Ray instance (2 CPUs) for the module: the grid engine uses it as it finds it."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e .[ray])")
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # train_then_die
+    for attempt in range(3):  # on a starved machine Ray's raylet can miss its 30 s start limit
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            break
+        except Exception as err:
+            if "timed out during startup" not in str(err) or attempt == 2:
+                raise
+            ray.shutdown()
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_engine_gives_the_sequential_metrics(ray_instance, sequential, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative run folders, as `sweep --root results` makes them
+    lines: list[str] = []
+    points = grid.train_points(specs(Path("results")))
+    outcomes = grid.run_points(points, engine="ray", log=lines.append)
+    assert [o.status for o in outcomes] == ["done"] * 4
+    assert test_f1(tmp_path / "results") == sequential  # in the driver's folders
+    assert sum("done" in line and "test F1" in line for line in lines) == 4  # streamed back
+
+
+def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
+    ray_instance, sequential, tmp_path
+):
+    points = grid.train_points(specs(tmp_path))
+    killed = points[1]
+    points[1] = grid.Point(killed.folder, train_then_die, killed.kwargs, cpus=1)
+    outcomes = grid.run_points(points, engine="ray", raise_errors=False, log=lambda _: None)
+    assert [o.status for o in outcomes] == ["done", "failed", "done", "done"]
+    assert "worker" in outcomes[1].error
+    assert (killed.folder / "checkpoint_last.pt").exists()
+    assert not (killed.folder / "metrics.json").exists()
+    finished = [p.folder / "metrics.json" for i, p in enumerate(points) if i != 1]
+    before = {p: p.stat().st_mtime_ns for p in finished}
+
+    again = grid.run_points(grid.train_points(specs(tmp_path)), engine="ray", log=lambda _: None)
+    assert [o.status for o in again] == ["skipped", "done", "skipped", "skipped"]
+    assert {p: p.stat().st_mtime_ns for p in finished} == before  # not redone
+    assert not (killed.folder / "checkpoint_last.pt").exists()
+    history = (killed.folder / "history.jsonl").read_text().splitlines()
+    assert len(history) == 2  # epoch 1 from before the kill, epoch 2 after the resume
+    assert test_f1(tmp_path) == sequential  # the resumed run equals the uninterrupted one
+
+
+def test_two_local_workers_give_the_sequential_metrics(sequential, tmp_path, capsys):
+    from mner_lib import cli
+
+    argv = ["sweep", "--experiment", EXPERIMENT, "--root", str(tmp_path), "--workers", "2"]
+    assert cli.main(argv + CLI_OPTIONS) == 0
+    assert "4 to run (engine local, 2 workers)" in capsys.readouterr().out
+    assert test_f1(tmp_path) == sequential
+    assert cli.main(argv + CLI_OPTIONS) == 0  # everything finished: nothing runs again
+    assert "4 finished before, 0 to run" in capsys.readouterr().out
+
+
+def test_an_experiment_name_that_leaves_the_results_root_is_refused(tmp_path, capsys):
+    from mner_lib import cli
+
+    root = tmp_path / "results"
+    for name in ("../../x", "/tmp/x", "a/../../x", "."):
+        with pytest.raises(ValueError, match="results root|empty"):
+            grid.run_dir(root, name, "bilstm-crf", "demo", "none", 0)
+    assert grid.run_dir(root, "budget/gmf", "gmf", "demo", "blank", 1) == (
+        root / "budget/gmf/gmf/demo/blank/seed1"
+    )
+    argv = ["sweep", "--experiment", "../../x", "--root", str(root)] + CLI_OPTIONS
+    assert cli.main(argv) == 2
+    assert "leaves the results root" in capsys.readouterr().err
+    assert not (tmp_path.parent / "x").exists() and not root.exists()
+
+
+def test_a_failing_run_is_named_with_its_folder_and_the_others_finish(tmp_path, monkeypatch):
+    points = [
+        grid.Point(tmp_path / "a", write_done, {"folder": str(tmp_path / "a")}),
+        grid.Point(tmp_path / "b", fail, {"folder": str(tmp_path / "b")}),
+        grid.Point(tmp_path / "c", write_done, {"folder": str(tmp_path / "c")}),
+    ]
+    with pytest.raises(grid.GridError, match="1 of 3 run") as err:
+        grid.run_points(points, log=lambda _: None)
+    assert f"{tmp_path / 'b'}:" in str(err.value) and "no data for" in str(err.value)
+    assert (tmp_path / "a" / "metrics.json").exists() and (tmp_path / "c" / "metrics.json").exists()
+    with pytest.raises(ValueError, match="engine 'slurm'.*local, ray"):
+        grid.run_points(points, engine="slurm")
+    with pytest.raises(ValueError, match="share a run folder"):
+        grid.run_points(points[:1] * 2)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where Ray is not installed
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[ray\]'"):
+        grid.run_points([grid.Point(tmp_path / "d", write_done, {"folder": "d"})], engine="ray")
+
+
+def test_book_sweep_skips_points_whose_notebook_ran_to_the_end(tmp_path, monkeypatch):
+    from mner_lib import book
+
+    calls = []
+
+    def fake_execute(chapter, params, output, cell_timeout=900, cwd=None):
+        calls.append(params)
+        run = Path(params["runs_dir"]) / chapter.key / params["models"][0] / "seed0"
+        run.mkdir(parents=True, exist_ok=True)
+        (run / "metrics.json").write_text(json.dumps({"seed": params["seeds"][0]}))
+        return 0.0
+
+    monkeypatch.setattr(book, "execute_chapter", fake_execute)
+    grid_ = book.parse_grid("models=hsn seeds=0,1")
+    args = ("hsn", grid_, "smoke", tmp_path / "runs", tmp_path / "results")
+    first = book.sweep(*args, log=lambda _: None)
+    again = book.sweep(*args, log=lambda _: None)
+    assert len(calls) == 2 and first == again and len(first) == 2
+    with pytest.raises(ValueError, match="needs engine 'ray'"):
+        book.sweep(*args, log=lambda _: None, ray_address="ray://head:10001")
+
+
+def test_local_workers_each_get_their_own_gpu_and_one_thread(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")  # two GPUs (none is touched)
+    folders = [tmp_path / f"run{i}" for i in range(3)]
+    points = [grid.Point(f, record_devices, {"folder": str(f)}, gpus=1) for f in folders]
+    grid.run_points(points, workers=2, log=lambda _: None)
+    seen = [json.loads((f / "metrics.json").read_text()) for f in folders]
+    assert sorted(s["gpus"] for s in seen[:2]) == ["3", "5"]  # the first two run side by side
+    assert seen[2]["gpus"] in ("3", "5") and {s["threads"] for s in seen} == {1}
