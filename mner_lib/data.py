@@ -308,9 +308,7 @@ def write_tweets(
     path: str | os.PathLike, tweets: Sequence[Tweet], tags: Sequence[Sequence[str]] | None = None
 ) -> None:
     """Write tweets in the tweet CoNLL format (:func:`format_tweets`) to ``path``."""
-    text = format_tweets(tweets, tags)
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+    Path(path).write_text(format_tweets(tweets, tags), encoding="utf-8", newline="\n")
 
 
 # ----------------------------------------------------------------------------- datasets

@@ -13,7 +13,7 @@ them with one of two engines:
     Ray instance started here for the grid; a line is printed as each run ends.
 
 Every engine keeps the same guarantees. A finished run (its done file, ``metrics.json`` for a
-training run, present and no resumable ``checkpoint_last.pt``) is skipped; an unfinished one
+training run, which the run folder writes last) is skipped; an unfinished one
 starts again in its folder, where the trainer resumes it after its last finished epoch; results
 land in the run folders, never anywhere else; a run that fails (an error, or its process killed)
 is reported with its folder once the others have ended, and the finished runs stay finished.
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 ENGINES = ("local", "ray")
-CHECKPOINT = "checkpoint_last.pt"
 #: environment variables a Ray worker on another node must see as the driver does (with every
 #: ``MNER_*`` one: the data, cache and image folders)
 FORWARDED_ENV = ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
@@ -41,7 +40,7 @@ FORWARDED_ENV = ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 @dataclass(frozen=True)
 class Point:
     """One run of a grid: ``run(**kwargs)`` fills ``folder``; it is finished when
-    ``folder/done_file`` exists and no resumable checkpoint does. ``run`` must be a module-level
+    ``folder/done_file`` exists (the run folder writes it last). ``run`` must be a module-level
     function (it travels by name to worker processes and Ray tasks)."""
 
     folder: Path
@@ -52,7 +51,7 @@ class Point:
     done_file: str = "metrics.json"
 
     def finished(self) -> bool:
-        return (self.folder / self.done_file).exists() and not (self.folder / CHECKPOINT).exists()
+        return (self.folder / self.done_file).exists()
 
 
 @dataclass(frozen=True)

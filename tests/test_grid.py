@@ -148,7 +148,7 @@ def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
     outcomes = grid.run_points(points, engine="ray", raise_errors=False, log=lambda _: None)
     assert [o.status for o in outcomes] == ["done", "failed", "done", "done"]
     assert "worker" in outcomes[1].error
-    assert (killed.folder / "checkpoint_last.pt").exists()
+    assert (killed.folder / "checkpoint" / "manifest.json").exists()
     assert not (killed.folder / "metrics.json").exists()
     finished = [p.folder / "metrics.json" for i, p in enumerate(points) if i != 1]
     before = {p: p.stat().st_mtime_ns for p in finished}
@@ -156,7 +156,7 @@ def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
     again = grid.run_points(grid.train_points(specs(tmp_path)), engine="ray", log=lambda _: None)
     assert [o.status for o in again] == ["skipped", "done", "skipped", "skipped"]
     assert {p: p.stat().st_mtime_ns for p in finished} == before  # not redone
-    assert not (killed.folder / "checkpoint_last.pt").exists()
+    assert not (killed.folder / "checkpoint").exists()
     history = (killed.folder / "history.jsonl").read_text().splitlines()
     assert len(history) == 2  # epoch 1 from before the kill, epoch 2 after the resume
     assert test_f1(tmp_path) == sequential  # the resumed run equals the uninterrupted one
