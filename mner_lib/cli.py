@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted: finished files are kept; rerun the same command to resume", file=sys.stderr)
+        print(
+            "interrupted: finished files are kept; rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     except (ValueError, KeyError, OSError, RuntimeError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)

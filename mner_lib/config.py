@@ -88,20 +88,35 @@ class TrainConfig:
     grad_accum: int = _opt(1, "batches per optimiser step", minimum=1)
     clip_grad: float | None = _opt(5.0, "gradient norm clip (none: off)", positive=True)
     patience: int = _opt(5, "epochs without a better dev F1 before stopping", minimum=1)
-    max_train: int | None = _opt(None, "a seeded sample of at most this many training tweets", minimum=1)
-    max_eval: int | None = _opt(None, "a fixed sample of at most this many dev and test tweets", minimum=1)
-    orphan_policy: str = _opt("keep", "an I- tag with no B- before it", choices=("keep", "repair", "error"))
-    device: str = _opt("auto", "auto picks a GPU when there is one", choices=DEVICES, identity=False)
+    max_train: int | None = _opt(
+        None, "a seeded sample of at most this many training tweets", minimum=1
+    )
+    max_eval: int | None = _opt(
+        None, "a fixed sample of at most this many dev and test tweets", minimum=1
+    )
+    orphan_policy: str = _opt(
+        "keep", "an I- tag with no B- before it", choices=("keep", "repair", "error")
+    )
+    device: str = _opt(
+        "auto", "auto picks a GPU when there is one", choices=DEVICES, identity=False
+    )
     precision: str = _opt(
-        "auto", "auto: bf16 on a GPU, fp32 on a CPU; fp32; bf16 (autocast)", choices=PRECISIONS, identity=False
+        "auto",
+        "auto: bf16 on a GPU, fp32 on a CPU; fp32; bf16 (autocast)",
+        choices=PRECISIONS,
+        identity=False,
     )
     condition: str = _opt("none", "image condition (none for text models; see --help of train)")
     backbone: str = _opt("efficientnet-lite0", "image backbone by name")
     crops: str = _opt("none", "object crops for GMF: none, saliency, boxes")
     max_crops: int = _opt(0, "object crops per image", minimum=0)
-    image_dir: str | None = _opt(None, "image folder (default: <data-dir>/<dataset>_images)", identity=False)
+    image_dir: str | None = _opt(
+        None, "image folder (default: <data-dir>/<dataset>_images)", identity=False
+    )
     model_options: dict[str, Any] = _opt(None, "model config fields", cli=False, factory=dict)
-    threads: int | None = _opt(None, "torch CPU threads (1 is fastest for small models)", minimum=1, identity=False)
+    threads: int | None = _opt(
+        None, "torch CPU threads (1 is fastest for small models)", minimum=1, identity=False
+    )
     # GloVe models: the dev and test words GloVe knows join the word vocabulary (Lample et al.
     # 2016; words only, never tags). False: training words only, the rest are unknown.
     augment_vocab: bool = _opt(True, "GloVe models: dev/test words GloVe knows join the vocabulary")
@@ -239,7 +254,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, exclude: Iterable[str]
         flag = "--" + name.replace("_", "-")
         meta, kind = f.metadata, _base_type(name)
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=meta["help"])
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=meta["help"]
+            )
             continue
         parser.add_argument(
             flag,
@@ -251,7 +268,10 @@ def add_config_arguments(parser: argparse.ArgumentParser, exclude: Iterable[str]
         )
     if "model_options" not in skip:
         parser.add_argument(
-            "--option", action="append", metavar="KEY=VALUE", help="a model config field (repeatable)"
+            "--option",
+            action="append",
+            metavar="KEY=VALUE",
+            help="a model config field (repeatable)",
         )
 
 

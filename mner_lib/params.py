@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mner_lib.config import DEVICES, check_field
+from mner_lib.config import check_field
 
 TEXT_MODELS = ("bilstm-crf", "hbilstm-crf", "bert-crf")
 
@@ -151,6 +151,7 @@ IMAGE: tuple[Param, ...] = (
     Param("backbone", _backbone, "image backbone by name"),
     Param("model_options", _dict, "extra model config fields, e.g. {'heads': 1}"),
 )
+
 
 def chapter_ablations(chapter: str) -> dict[str, dict[str, Any]]:
     """The paper ablations a chapter knows, from the specs of the models it narrates: name ->

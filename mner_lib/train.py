@@ -23,6 +23,7 @@ from mner_lib.config import (
     resolve_config,
 )
 from mner_lib.models import Tagger
+from mner_lib.models.base import to_device
 from mner_lib.runtime import (
     autocast,
     environment_info,
@@ -41,7 +42,6 @@ from mner_lib.trainer import (
     make_image_features,
     run_training,
 )
-from mner_lib.models.base import to_device
 
 
 def paper_defaults(model: str, dataset: str = "demo") -> dict[str, Any]:

@@ -78,9 +78,7 @@ def run_training(
     cfg.validate()
     wall_start = time.time()
     folder = RunFolder(cfg.out, command=command_line(cfg))
-    folder.open(
-        portable_config(cfg), NOT_IDENTITY, overwrite=cfg.overwrite, resume=cfg.resume
-    )
+    folder.open(portable_config(cfg), NOT_IDENTITY, overwrite=cfg.overwrite, resume=cfg.resume)
     prepared = prepare(cfg, dataset)
     progress = fit(prepared, folder, stop_after_epochs)
     return finish(prepared, folder, progress, wall_start)
@@ -117,9 +115,13 @@ def load_data(cfg: TrainConfig, dataset: Dataset | None) -> Dataset:
     """The run's tweets: the dataset (given or read), its seeded training cap and the fixed dev
     and test sample of ``max_eval``; an empty split is an error naming its file."""
     if dataset is None:
-        dataset = load_dataset(cfg.dataset, cfg.data_dir, cfg.orphan_policy, cfg.max_train, cfg.seed)
+        dataset = load_dataset(
+            cfg.dataset, cfg.data_dir, cfg.orphan_policy, cfg.max_train, cfg.seed
+        )
     elif cfg.max_train is not None:
-        dataset = dataclasses.replace(dataset, train=seeded_subset(dataset.train, cfg.max_train, cfg.seed))
+        dataset = dataclasses.replace(
+            dataset, train=seeded_subset(dataset.train, cfg.max_train, cfg.seed)
+        )
     if cfg.max_eval is not None:
         dataset = cap_eval(dataset, cfg.max_eval, seed=0)  # the same sample for every seed
     paths = getattr(dataset, "paths", {}) or {}
@@ -249,7 +251,9 @@ def train_epoch(prepared: Prepared, optimizer, scheduler, epoch: int) -> dict[st
     if cfg.progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
+        iterator = tqdm(
+            batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr
+        )
     for step, idx in enumerate(iterator):
         batch = model.batch([train[i] for i in idx], prepared.images, prepared.device)
         with autocast(prepared.device, cfg.precision):
@@ -285,7 +289,9 @@ def non_finite_message(cfg: TrainConfig, epoch: int, step: int, loss: float) -> 
 
 def predict(prepared: Prepared, tweets, model: Tagger | None = None) -> list[list[str]]:
     model = model or prepared.model
-    out = model.run(tweets, prepared.images, prepared.cfg.eval_batch_size, precision=prepared.cfg.precision)
+    out = model.run(
+        tweets, prepared.images, prepared.cfg.eval_batch_size, precision=prepared.cfg.precision
+    )
     return out.predictions
 
 
@@ -317,9 +323,11 @@ def resume(prepared: Prepared, folder: RunFolder, optimizer, scheduler) -> Progr
 
 
 # ----------------------------------------------------------------------------- finish
-def finish(prepared: Prepared, folder: RunFolder, progress: Progress, wall_start: float) -> TrainResult:
+def finish(
+    prepared: Prepared, folder: RunFolder, progress: Progress, wall_start: float
+) -> TrainResult:
     """The best model's predictions and ``metrics.json``; the checkpoint removed."""
-    cfg, dataset = prepared.cfg, prepared.dataset
+    dataset = prepared.dataset
     best = Tagger.from_state(*folder.load_model()).to(prepared.device)
     t0 = time.time()
     dev_pred = predict(prepared, dataset.dev, best)
@@ -328,7 +336,9 @@ def finish(prepared: Prepared, folder: RunFolder, progress: Progress, wall_start
     for split, tweets, pred in (("dev", dataset.dev, dev_pred), ("test", dataset.test, test_pred)):
         folder.write_text(f"predictions_{split}.txt", format_tweets(tweets, pred))
     metrics = run_metrics(prepared, progress, best, dev_pred, test_pred)
-    metrics["wall_seconds"] = time.time() - wall_start  # this call (a resumed run: from its restart)
+    metrics["wall_seconds"] = (
+        time.time() - wall_start
+    )  # this call (a resumed run: from its restart)
     metrics["inference_tweets_per_second"] = (len(dataset.dev) + len(dataset.test)) / max(
         infer_seconds, 1e-9
     )
@@ -338,7 +348,9 @@ def finish(prepared: Prepared, folder: RunFolder, progress: Progress, wall_start
 
 def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, test_pred) -> dict:
     cfg, dataset, images = prepared.cfg, prepared.dataset, prepared.images
-    image_info = images.describe() if images is not None else {"condition": "none", "synthetic": False}
+    image_info = (
+        images.describe() if images is not None else {"condition": "none", "synthetic": False}
+    )
     for key in ("image_dir", "cache"):
         if image_info.get(key):
             image_info[key] = portable_path(image_info[key])
@@ -371,10 +383,19 @@ def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, 
     }
 
 
-def load_run(run_dir: str | Path, map_location: str = "cpu") -> tuple[Tagger, dict[str, Any]]:
+def load_run(
+    run_dir: str | Path, map_location: str = "cpu", trust_legacy: bool = False
+) -> tuple[Tagger, dict[str, Any]]:
     """The best model of a run folder and its config (the folder alone is enough; nothing in it
-    is unpickled, so loading a stranger's run folder runs no code)."""
+    is unpickled, so loading a stranger's run folder runs no code). A folder of an older version
+    (a pickled ``model.pt``) is refused unless ``trust_legacy`` says its pickle is trusted."""
     folder = RunFolder(run_dir)
-    tensors, meta = folder.load_model()
+    if trust_legacy and folder.state == "legacy":
+        from mner_lib.runfolder import load_legacy_model
+
+        old = load_legacy_model(folder.path / "model.pt", trust=True)
+        tensors, meta = old["state_dict"], {k: old[k] for k in ("model", "config", "vocab")}
+    else:
+        tensors, meta = folder.load_model()
     config = json.loads((folder.path / "config.json").read_text(encoding="utf-8"))
     return Tagger.from_state(tensors, meta).to(map_location), config

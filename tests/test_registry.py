@@ -74,7 +74,9 @@ def test_a_model_registered_here_trains_predicts_and_reports(tmp_path, capsys):
     assert cli.main(["predict", "--run", str(out), "Mara Okafor visits Paris"]) == 0
     assert "=>" in capsys.readouterr().out
     runs = load_runs(tmp_path / "results")
-    assert list(runs["variant"]) == ["w/o width (hidden=4)"] and list(runs["model"]) == ["toy-tagger"]
+    assert list(runs["variant"]) == ["w/o width (hidden=4)"] and list(runs["model"]) == [
+        "toy-tagger"
+    ]
     reported = paper_table()
     row = reported[reported["model"] == "toy-tagger"]
     assert list(row["f1"]) == [12.34] and "Toy et al. 2099" in row["paper"].iloc[0]

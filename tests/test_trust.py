@@ -121,7 +121,9 @@ def test_killed_at_random_points_a_run_resumes_to_the_same_metrics(finished, tmp
 
 # ------------------------------------------------------------------------- determinism
 @pytest.mark.parametrize("model", ["hsn", "gmf"])
-def test_the_same_seed_gives_the_same_metrics_with_a_cold_or_warm_cache(model, tmp_path, monkeypatch):
+def test_the_same_seed_gives_the_same_metrics_with_a_cold_or_warm_cache(
+    model, tmp_path, monkeypatch
+):
     """A feature-cache miss builds the image backbone (random initialisation): it must not move
     the run's random numbers. Cold cache, then warm cache: identical losses and metrics."""
     from mner_lib.train import resolve_config, run_training
@@ -163,7 +165,10 @@ def test_nonsense_is_refused_with_one_line_and_exit_2(tmp_path, capsys):
     for name in ("train.txt", "valid.txt", "test.txt"):
         (data / name).write_text("" if name == "train.txt" else "IMGID:1\nParis\tB-LOC\n\n")
     cases = {
-        "no training tweets": (["--dataset", "twitter2015", "--data-dir", str(data.parent)], "train.txt"),
+        "no training tweets": (
+            ["--dataset", "twitter2015", "--data-dir", str(data.parent)],
+            "train.txt",
+        ),
         "nan learning rate": (["--lr", "nan"], "lr"),
         "negative learning rate": (["--lr", "-1"], "positive"),
         "negative threads": (["--threads", "-1"], "threads"),
@@ -192,7 +197,11 @@ def test_a_non_finite_loss_stops_the_run_at_once(tmp_path, monkeypatch):
 
     monkeypatch.setattr(BiLSTMCRF, "forward", poisoned)
     cfg = resolve_config(
-        "bilstm-crf", max_train=20, epochs=2, progress=False, out=str(tmp_path / "nan"),
+        "bilstm-crf",
+        max_train=20,
+        epochs=2,
+        progress=False,
+        out=str(tmp_path / "nan"),
         model_options={"use_glove": False, "hidden": 8, "word_dim": 8},
     )
     with pytest.raises(TrainingError, match=r"epoch 1, batch 1.*learning rate"):

@@ -110,7 +110,7 @@ def _predict(args: argparse.Namespace) -> int:
     from mner_lib.metrics import extract_entities
     from mner_lib.train import load_run
 
-    model, _config = load_run(args.run)
+    model, _config = load_run(args.run, trust_legacy=args.trust_legacy_pickle)
     tweets = _read_raw(args)
     tags = model.run(tweets, batch_size=args.batch_size).predictions  # image models: blank images
     for tweet, pred in zip(tweets, tags):
@@ -178,5 +178,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--file", default=None, help="one tweet per line, or a tweet-format file")
     pr.add_argument("--conll", action="store_true", help="print the tweet format")
     pr.add_argument("--batch-size", type=_positive_int, default=64, help="tweets per batch")
+    pr.add_argument(
+        "--trust-legacy-pickle",
+        action="store_true",
+        help="read a run folder of an older version (a pickled model.pt): only for a file you "
+        "trust, since loading a pickle can run any code",
+    )
     pr.add_argument("text", nargs="*")
     pr.set_defaults(func=_predict)

@@ -271,8 +271,10 @@ def _rows(value: Any, n: int) -> list[Any]:
     of tensors (one per layer); anything else repeated for each tweet."""
     if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape[0] == n:
         return list(value.detach().float().cpu())
-    if isinstance(value, list | tuple) and value and all(
-        isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape[0] == n for v in value
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape[0] == n for v in value)
     ):
         return list(zip(*(list(v.detach().float().cpu()) for v in value)))
     if isinstance(value, list | tuple) and len(value) == n:

@@ -48,9 +48,9 @@ from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.attention import ModalityAttention
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
-from mner_lib.spec import CWI_PAPER, Ablation, PaperSpec
 from mner_lib.models.cwi_blocks import CWICharEncoder
 from mner_lib.models.embeddings import WordEmbedding
+from mner_lib.spec import CWI_PAPER, Ablation, PaperSpec
 from mner_lib.vocab import Vocab, Vocabularies, pad_chars, pad_sequences
 
 MODALITIES = ("word", "char", "image")

@@ -51,7 +51,6 @@ from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
-from mner_lib.spec import GMF_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.models.gmf_blocks import (
     STAGES,
     ConsistencyHeads,
@@ -64,6 +63,7 @@ from mner_lib.models.gmf_blocks import (
     gated_sum,
     symmetric_info_nce,
 )
+from mner_lib.spec import GMF_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.vocab import Vocabularies, pad_sequences
 
 CM_TEXT_SOURCES = ("fused", "text")
@@ -170,10 +170,33 @@ GMF_SPEC = PaperSpec(
         Ablation("w/o CM", {"use_cm": False}, table="Table 4"),
         Ablation("w/o all", {"use_vcg": False, "use_csa": False, "use_cm": False}, table="Table 4"),
     ),
-    # fmt: off
     reported=(
-        _row("twitter2015", "Table 2", "GMF (ours)", "full", 75.47, 76.15, 75.81, 87.02, 82.51, 63.25, 45.2),
-        _row("twitter2017", "Table 3", "GMF (ours)", "full", 86.95, 87.27, 87.11, 93.42, 84.68, 84.83, 69.42),
+        _row(
+            "twitter2015",
+            "Table 2",
+            "GMF (ours)",
+            "full",
+            75.47,
+            76.15,
+            75.81,
+            87.02,
+            82.51,
+            63.25,
+            45.2,
+        ),
+        _row(
+            "twitter2017",
+            "Table 3",
+            "GMF (ours)",
+            "full",
+            86.95,
+            87.27,
+            87.11,
+            93.42,
+            84.68,
+            84.83,
+            69.42,
+        ),
         _row("twitter2015", "Table 4", "w/o VCG", "w/o VCG", 74.22, 75.96, 75.08),
         _row("twitter2015", "Table 4", "w/o CSA", "w/o CSA", 75.04, 75.42, 75.23),
         _row("twitter2015", "Table 4", "w/o CM", "w/o CM", 74.90, 74.99, 74.94),
@@ -182,12 +205,63 @@ GMF_SPEC = PaperSpec(
         _row("twitter2017", "Table 4", "w/o CSA", "w/o CSA", 86.10, 87.12, 86.61),
         _row("twitter2017", "Table 4", "w/o CM", "w/o CM", 85.49, 87.19, 86.33),
         _row("twitter2017", "Table 4", "w/o VCG + CSA + CM", "w/o all", 86.15, 86.08, 86.12),
-        _row("twitter2015", "Table 2", "UMT-BERT-CRF", "full", 71.67, 75.23, 73.41, 85.24, 81.58, 63.03, 39.45, system="umt-bert-crf"),
-        _row("twitter2015", "Table 2", "DebiasCL", "full", 74.45, 76.13, 75.28, 85.97, 81.84, 64.02, 43.38, system="debiascl"),
-        _row("twitter2017", "Table 3", "UMT-BERT-CRF", "full", 85.28, 85.34, 85.31, 91.56, 84.73, 82.24, 70.1, system="umt-bert-crf"),
-        _row("twitter2017", "Table 3", "DebiasCL", "full", 87.59, 86.11, 86.84, 93.46, 84.15, 84.42, 67.88, system="debiascl"),
+        _row(
+            "twitter2015",
+            "Table 2",
+            "UMT-BERT-CRF",
+            "full",
+            71.67,
+            75.23,
+            73.41,
+            85.24,
+            81.58,
+            63.03,
+            39.45,
+            system="umt-bert-crf",
+        ),
+        _row(
+            "twitter2015",
+            "Table 2",
+            "DebiasCL",
+            "full",
+            74.45,
+            76.13,
+            75.28,
+            85.97,
+            81.84,
+            64.02,
+            43.38,
+            system="debiascl",
+        ),
+        _row(
+            "twitter2017",
+            "Table 3",
+            "UMT-BERT-CRF",
+            "full",
+            85.28,
+            85.34,
+            85.31,
+            91.56,
+            84.73,
+            82.24,
+            70.1,
+            system="umt-bert-crf",
+        ),
+        _row(
+            "twitter2017",
+            "Table 3",
+            "DebiasCL",
+            "full",
+            87.59,
+            86.11,
+            86.84,
+            93.46,
+            84.15,
+            84.42,
+            67.88,
+            system="debiascl",
+        ),
     ),
-    # fmt: on
 )
 
 

@@ -71,10 +71,10 @@ from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.attention import ATTENTION_KINDS, MultiHeadHierarchicalAttention
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
-from mner_lib.spec import HSN_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.models.baselines import collate_words_and_chars
 from mner_lib.models.embeddings import CharCNN, WordEmbedding
 from mner_lib.pos import NUM_POS_IDS, default_tagger
+from mner_lib.spec import HSN_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.vocab import Vocabularies, pad_sequences
 
 INTERACTIONS = ("gate", "concat")
@@ -171,15 +171,22 @@ HSN_SPEC = PaperSpec(
         Ablation("w/o MP", {"heads": 1}, table="Table 5"),
         Ablation("w/o VF", condition="blank", table="Table 5"),
     ),
-    # fmt: off
     reported=(
-        ReportedRow("twitter2015", 74.18, "Tables 3 and 5 (TMN = Twitter-2015)", "full", "HSN", 74.92, 73.45, per_type(85.87, 78.63, 61.93, 42.74)),
+        ReportedRow(
+            "twitter2015",
+            74.18,
+            "Tables 3 and 5 (TMN = Twitter-2015)",
+            "full",
+            "HSN",
+            74.92,
+            73.45,
+            per_type(85.87, 78.63, 61.93, 42.74),
+        ),
         ReportedRow("twitter2015", 73.02, "Table 5", "w/o MI", "w/o MI", 73.49, 72.56),
         ReportedRow("twitter2015", 72.46, "Table 5", "w/o HA", "w/o HA", 73.25, 71.69),
         ReportedRow("twitter2015", 73.71, "Table 5", "w/o MP", "w/o MP", 74.53, 72.92),
         ReportedRow("twitter2015", 72.11, "Table 5", "w/o VF", "w/o VF", 72.25, 71.97),
     ),
-    # fmt: on
 )
 
 

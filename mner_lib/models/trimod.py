@@ -47,9 +47,9 @@ from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.attention import ModalityAttention, masked_softmax
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
-from mner_lib.spec import TRIMOD_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.models.baselines import collate_words_and_chars
 from mner_lib.models.embeddings import CharGRU, WordEmbedding
+from mner_lib.spec import TRIMOD_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.vocab import Vocab, Vocabularies, pad_sequences
 
 MODALITIES = ("text", "visual", "hashtag")
@@ -138,7 +138,13 @@ TRIMOD_SPEC = PaperSpec(
     ),
     reported=(
         ReportedRow(
-            "twitter2015", 80.00, "Tables III and V", "full", "Our Model", 79.90, 79.44,
+            "twitter2015",
+            80.00,
+            "Tables III and V",
+            "full",
+            "Our Model",
+            79.90,
+            79.44,
             per_type(79.5, 79.8, 80.3, 80.5),
         ),
     ),
