@@ -225,7 +225,11 @@ def resolve_config(model: str, **given: Any) -> TrainConfig:
     make_config(cls, cfg.model_options)  # unknown or ill-typed option: an error naming it
     if cls.uses_images and cfg.condition == "none":
         cfg.condition = "blank"
-    if not cls.uses_images and cfg.condition != "none" and not _accepts(cls, cfg.condition):
+    if (
+        not cls.uses_images
+        and cfg.condition != "none"
+        and not accepts_condition(cls, cfg.condition)
+    ):
         raise ValueError(
             f"model {model!r} uses no images; condition must be 'none', got {cfg.condition!r}"
         )
@@ -234,7 +238,7 @@ def resolve_config(model: str, **given: Any) -> TrainConfig:
     return cfg
 
 
-def _accepts(cls: type, condition: str) -> bool:
+def accepts_condition(cls: type, condition: str) -> bool:
     """Text models that read an image's caption (``accepts_captions``) take caption conditions."""
     return bool(getattr(cls, "accepts_captions", False)) and condition.split(":")[0] in (
         "caption",

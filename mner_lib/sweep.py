@@ -45,11 +45,11 @@ def run_grid(
 
     specs = []
     for model in models:
-        uses_images = get_model_class(model).uses_images
+        cls = get_model_class(model)
         for dataset in datasets:
             for condition in conditions:
-                if (condition == "none") == uses_images:
-                    continue  # text models run once with 'none'; image models need an image condition
+                if not _runs_under(cls, condition):
+                    continue  # text models: 'none' (or a caption, if they read one); image models: an image condition
                 for seed in seeds:
                     out = run_dir(root, experiment, model, dataset, condition, seed)
                     specs.append(
@@ -67,6 +67,15 @@ def run_grid(
     threads = options.get("threads") or 1
     run_points(points, engine, workers, ray_address, threads=threads, log=log)
     return [p.folder for p in points]
+
+
+def _runs_under(cls: type, condition: str) -> bool:
+    """Whether a grid runs model ``cls`` under ``condition``."""
+    from mner_lib.config import accepts_condition
+
+    if condition == "none":
+        return not cls.uses_images
+    return cls.uses_images or accepts_condition(cls, condition)
 
 
 def summary_table(root: Path, experiment: str) -> pd.DataFrame:

@@ -44,28 +44,13 @@ def engine_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from mner_lib.config import overrides_from_args
     from mner_lib.sweep import run_grid, write_summary
 
+    per_run = ("dataset", "seed", "condition", "out", "data_dir", "overwrite")
     options = {
-        k: v
-        for k, v in {
-            "epochs": args.epochs,
-            "max_train": args.max_train,
-            "max_eval": args.max_eval,
-            "lr": args.lr,
-            "optimizer": args.optimizer,
-            "grad_accum": args.grad_accum,
-            "batch_size": args.batch_size,
-            "device": args.device,
-            "threads": args.threads,
-            "progress": not args.quiet,
-        }.items()
-        if v is not None
+        k: v for k, v in overrides_from_args(args).items() if v is not None and k not in per_run
     }
-    from mner_lib.commands.core import _parse_options
-
-    if args.option:
-        options["model_options"] = _parse_options(args.option)
     root = Path(args.root)
     if not args.summary_only:
         from mner_lib.grid import GridError
@@ -129,16 +114,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data-dir", default=None)
     p.add_argument("--root", default="results")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--max-train", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's)")
-    p.add_argument("--optimizer", default=None, help="adam, adamw or sgd (default: the paper's)")
-    p.add_argument("--grad-accum", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None, help="default: the paper's")
-    p.add_argument("--max-eval", type=int, default=None, help="cap on dev and test tweets")
-    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="a model config field")
-    p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=None)
+    from mner_lib.config import add_config_arguments
+
+    # every other training setting, generated from the run schema (default: the paper's)
+    add_config_arguments(p, exclude=("dataset", "seed", "condition", "data_dir", "overwrite"))
     p.add_argument("--summary-only", action="store_true")
     add_engine_options(p)
     p.add_argument("--quiet", action="store_true")
