@@ -51,6 +51,7 @@ RUN_COLUMNS = GROUP_KEYS + (
     "python",
     "torch",
     "commit",
+    "dirty",
     "source",
 )
 
@@ -142,11 +143,18 @@ def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
         "python": env.get("python"),
         "torch": env.get("torch"),
         "commit": metrics.get("commit"),
+        "dirty": _dirty(metrics),
         "source": source,
     }
     for t in ENTITY_TYPES:
         row[f"f1_{t}"] = (per_type.get(t) or {}).get("f1")
     return row
+
+
+def _dirty(metrics: dict[str, Any]) -> bool:
+    """Whether a run came from a tree with uncommitted changes (its code is not a commit)."""
+    recorded = (metrics.get("provenance") or {}).get("dirty")
+    return bool(recorded) if recorded is not None else str(metrics.get("commit")).endswith("+dirty")
 
 
 def find_metrics(root: str | Path) -> list[Path]:
@@ -213,6 +221,7 @@ def aggregate(runs: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
         "train_tweets_per_second",
         "inference_tweets_per_second",
         "sources",
+        "dirty_runs",
     ]
     if runs.empty:
         return pd.DataFrame(columns=columns)
@@ -231,6 +240,7 @@ def aggregate(runs: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
             group["inference_tweets_per_second"].astype(float).mean()
         )
         row["sources"] = "; ".join(sorted(group["source"]))
+        row["dirty_runs"] = int(group["dirty"].astype(bool).sum())
         out.append(row)
     frame = pd.DataFrame(out, columns=columns)
     frame["synthetic"] = frame["synthetic"].astype(bool)
@@ -340,8 +350,10 @@ def with_text(compared: pd.DataFrame) -> pd.DataFrame:
     """Rows of :func:`compare` with two text columns for tables: ``test F1`` (mean ± std over
     seeds) and ``paper`` (the paper's F1 with the row and table it quotes, or a dash)."""
     out = compared.copy()
+    dirty = out["dirty_runs"] if "dirty_runs" in out else [0] * len(out)
     out["test F1"] = [
-        mean_std(m, s, n) for m, s, n in zip(out["f1_mean"], out["f1_std"], out["n_seeds"])
+        mean_std(m, s, n) + (f" [{d} run(s) from a dirty tree]" if d else "")
+        for m, s, n, d in zip(out["f1_mean"], out["f1_std"], out["n_seeds"], dirty)
     ]
     out["paper"] = [
         "—" if pd.isna(f) else f"{f:.2f} ({v}; {t})"

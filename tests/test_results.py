@@ -265,3 +265,20 @@ def test_report_command_puts_conditions_side_by_side_with_paired_gaps(tmp_path, 
     assert "- 5 runs, seeds 0, 1;" in text
     with pytest.raises(SystemExit, match="no experiment folder under .* matches 'nope'"):
         cli.main(["report", "--root", str(tmp_path), "--experiments", "nope"])
+
+
+def test_runs_from_a_dirty_tree_are_marked_in_tables(tmp_path):
+    clean = metrics(seed=0, f1=70.0) | {"commit": "abc"}
+    dirty = metrics(seed=1, f1=72.0) | {
+        "commit": "abc+dirty",
+        "provenance": {"commit": "abc", "dirty": True, "diff_sha256": "f" * 64},
+    }
+    write(tmp_path, "a/seed0", clean)
+    write(tmp_path, "a/seed1", dirty)
+    runs = results.load_runs(tmp_path)
+    assert sorted(runs["dirty"]) == [False, True]
+    table = results.with_text(results.compare(results.aggregate(runs)))
+    assert table["test F1"].iloc[0].endswith("[1 run(s) from a dirty tree]")
+    write(tmp_path, "b/seed0", metrics(seed=0, f1=70.0, model="cwi") | {"commit": "abc"})
+    table = results.with_text(results.compare(results.aggregate(results.load_runs(tmp_path / "b"))))
+    assert "dirty" not in table["test F1"].iloc[0]
