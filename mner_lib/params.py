@@ -22,7 +22,6 @@ from typing import Any
 
 from mner_lib.config import check_field
 
-TEXT_MODELS = ("bilstm-crf", "hbilstm-crf", "bert-crf")
 
 
 class ParameterError(ValueError):
@@ -176,6 +175,20 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def chapter_models(chapter: str) -> tuple[str, ...]:
+    """The models a chapter narrates: those whose paper spec names the chapter."""
+    from mner_lib.models import all_specs
+
+    return tuple(name for name, spec in all_specs().items() if spec.chapter == chapter)
+
+
+def _models(chapter: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        return _choices(chapter_models(chapter))(value)
+
+    return check
+
+
 def _ablations(chapter: str) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         return _choices(tuple(chapter_ablations(chapter)), allow_empty=True)(value)
@@ -200,25 +213,25 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
     ),
     "foundations": COMMON
     + (
-        Param("models", _choices(TEXT_MODELS), "text baselines to train"),
+        Param("models", _models("foundations"), "text baselines to train"),
         Param("constrain_bio", _bool, "forbid impossible BIO transitions in the CRF"),
     ),
     "cwi": COMMON
     + IMAGE
     + (
-        Param("models", _choices(("cwi", "cwi-attention")), "CWI variants to train"),
+        Param("models", _models("cwi"), "CWI variants to train"),
         Param("ablations", _ablations("cwi"), "ablation runs"),
     ),
     "hsn": COMMON
     + IMAGE
     + (
-        Param("models", _choices(("hsn",)), "the model of the chapter"),
+        Param("models", _models("hsn"), "the model of the chapter"),
         Param("ablations", _ablations("hsn"), "ablation runs"),
     ),
     "trimod": COMMON
     + IMAGE
     + (
-        Param("models", _choices(("trimod",)), "the model of the chapter"),
+        Param("models", _models("trimod"), "the model of the chapter"),
         Param(
             "segmenter", _segmenter, "hashtag segmenter: wordsegment | wordninja | path/to/model.pt"
         ),
@@ -227,7 +240,7 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
     "gmf": COMMON
     + IMAGE
     + (
-        Param("models", _choices(("gmf",)), "the model of the chapter"),
+        Param("models", _models("gmf"), "the model of the chapter"),
         Param("encoder", _str, "text encoder name (offline: the bundled MiniLM)"),
         Param("ablations", _ablations("gmf"), "ablation runs"),
     ),
