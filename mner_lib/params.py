@@ -23,7 +23,6 @@ from typing import Any
 from mner_lib.config import check_field
 
 
-
 class ParameterError(ValueError):
     """A notebook parameter is unknown or has a bad value; the message lists the valid ones."""
 
