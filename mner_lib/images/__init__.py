@@ -11,7 +11,8 @@ from mner_lib.images.backbones import (
     build_image_backbone,
     imagenet_class_names,
 )
-from mner_lib.images.features import ImageFeatures, parse_condition
+from mner_lib.images.conditions import is_text_condition, parse_condition
+from mner_lib.images.features import ImageFeatures
 from mner_lib.images.loading import LoadReport, blank_image, open_rgb
 from mner_lib.images.probe import draw_probe, probe_types
 
@@ -26,6 +27,7 @@ __all__ = [
     "build_image_backbone",
     "draw_probe",
     "imagenet_class_names",
+    "is_text_condition",
     "open_rgb",
     "parse_condition",
     "probe_types",
