@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from mner_lib.data import SPLITS, Tweet, entity_starts, load_dataset
-from mner_lib.images.conditions import Condition, parse_condition, unit_hash
+from mner_lib.images.conditions import Condition, is_text_condition, parse_condition, unit_hash
 from mner_lib.images.text import _WORD, CaptionTable, caption_words, coverage, load_image_text
 
 EMPTY_TOKEN = "(no caption)"
@@ -289,6 +289,6 @@ def caption_model_options(model_cls: type, condition: str, options: dict | None 
 
     out = dict(options or {})
     fields = {f.name for f in dataclasses.fields(model_cls.config_class)}
-    if "visual_input" in fields and parse_condition(condition).is_text:
+    if "visual_input" in fields and is_text_condition(condition):
         out.setdefault("visual_input", "caption")
     return out
