@@ -187,6 +187,9 @@ def resolve_config(model: str, **given: Any) -> TrainConfig:
     cfg = TrainConfig(model=model, **values)
     cls = get_model_class(model)
     config_fields = {f.name for f in dataclasses.fields(cls.config_class)}
+    from mner_lib.images.captions import caption_model_options  # TEMP trainer glue (issue 14)
+
+    cfg.model_options = caption_model_options(cls, cfg.condition, cfg.model_options)
     if "backbone" in config_fields:  # the model must know which image features it is fed
         cfg.model_options.setdefault("backbone", cfg.backbone)
     make_config(
@@ -194,7 +197,10 @@ def resolve_config(model: str, **given: Any) -> TrainConfig:
     )  # an unknown model option fails here, before any folder is written
     if cls.uses_images and cfg.condition == "none":
         cfg.condition = "blank"
-    if not cls.uses_images and cfg.condition != "none":
+    from mner_lib.images.conditions import is_text_condition  # TEMP trainer glue (issue 14)
+
+    text_ok = getattr(cls, "accepts_captions", False) and is_text_condition(cfg.condition)
+    if not cls.uses_images and cfg.condition != "none" and not text_ok:
         raise ValueError(
             f"model {model!r} uses no images; condition must be 'none', got {cfg.condition!r}"
         )
