@@ -292,3 +292,25 @@ def caption_model_options(model_cls: type, condition: str, options: dict | None 
     if "visual_input" in fields and is_text_condition(condition):
         out.setdefault("visual_input", "caption")
     return out
+
+
+def caption_input(model: str, visual_input: str, images) -> bool:
+    """True when a model built with ``visual_input`` should read the batch's captions.
+
+    A mismatch is an error: a caption batch given to a model built for pixels would silently
+    be a blank-image run under a caption label, and a pixel batch cannot feed a caption model.
+    """
+    has = images is not None and images.captions is not None
+    if visual_input == "caption" and not has:
+        raise ValueError(
+            f"{model} was built with visual_input='caption' but the image batch carries no "
+            "captions: use a text condition (caption:blip2, caption:catr, caption:owl, "
+            "knowledge:pgim, caption-shuffled:<source>)"
+        )
+    if visual_input != "caption" and has:
+        raise ValueError(
+            f"{model} was built with visual_input={visual_input!r} but the condition gives "
+            "captions (its pixels are blank): set the model option visual_input='caption' "
+            "(the trainer does so for text conditions)"
+        )
+    return has
