@@ -124,9 +124,22 @@ def test_bert_crf_reads_tweet_sep_caption(demo, tweets, encoder):
     assert torch.equal(plain["first_subword"], batch["first_subword"])
 
 
+def test_caption_model_options_switch_hsn_and_gmf_only():
+    from mner_lib.images.captions import caption_model_options
+    from mner_lib.models import get_model_class
+
+    hsn, cwi = get_model_class("hsn"), get_model_class("cwi")
+    assert caption_model_options(hsn, "caption:blip2") == {"visual_input": "caption"}
+    assert caption_model_options(hsn, "caption:blip2", {"visual_input": "pixels"}) == {
+        "visual_input": "pixels"
+    }
+    assert caption_model_options(hsn, "blank") == {}
+    assert caption_model_options(cwi, "knowledge:pgim") == {}
+    assert caption_model_options(get_model_class("bert-crf"), "none") == {}
+
+
 # ----------------------------------------------------------------------------- end to end
-@pytest.mark.parametrize("name", MODELS)
-def test_end_to_end_on_the_demo_corpus_with_captions(name, tmp_path, cache_dir):
+def run_demo(name: str, condition: str, tmp_path) -> dict:
     from mner_lib.train import TrainConfig, run_training
 
     data = write_demo_image_text(tmp_path / "data")
@@ -139,16 +152,27 @@ def test_end_to_end_on_the_demo_corpus_with_captions(name, tmp_path, cache_dir):
         max_train=12,
         max_eval=6,
         batch_size=6,
-        condition="caption:blip2",
+        condition=condition,
         model_options=dict(TINY[name]),
         progress=False,
         threads=1,
     )
     result = run_training(cfg)
-    images = json.loads((result.run_dir / "metrics.json").read_text())["images"]
+    return json.loads((result.run_dir / "metrics.json").read_text())["images"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_end_to_end_on_the_demo_corpus_with_captions(name, tmp_path, cache_dir):
+    images = run_demo(name, "caption:blip2", tmp_path)
     assert images["condition"] == "caption:blip2" and images["source"] == "blip2"
     assert images["kind"] == "real-image caption"
     assert images["flagged_counts"] == {"empty": 1, "missing": 1}
     assert set(images["coverage"]) == {"train", "dev", "test"}
     assert 0.0 <= images["leak"]["share"] <= 1.0 and images["leak"]["entities"] > 0
     assert sum(images["caption_flags"].values()) > 0
+
+
+def test_pgim_knowledge_is_labelled_language_model_knowledge(tmp_path, cache_dir):
+    images = run_demo("bert-crf", "knowledge-shuffled:pgim", tmp_path)
+    assert images["kind"] == "language-model knowledge" and images["shuffled"]
+    assert images["caption_flags"].get("shuffled", 0) > 0
