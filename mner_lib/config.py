@@ -219,6 +219,10 @@ def resolve_config(model: str, **given: Any) -> TrainConfig:
     values = {**spec_values, **given}
     values["model_options"] = {**spec_values.get("model_options", {}), **user_options}
     cfg = TrainConfig(model=model, **values)
+    from mner_lib.images.captions import caption_model_options
+
+    # HSN and GMF read a caption condition through visual_input="caption" (recorded in the config)
+    cfg.model_options = caption_model_options(cls, cfg.condition, cfg.model_options)
     config_fields = {f.name for f in dataclasses.fields(cls.config_class)}
     if "backbone" in config_fields:  # the model must know which image features it is fed
         cfg.model_options.setdefault("backbone", cfg.backbone)
@@ -240,11 +244,9 @@ def resolve_config(model: str, **given: Any) -> TrainConfig:
 
 def accepts_condition(cls: type, condition: str) -> bool:
     """Text models that read an image's caption (``accepts_captions``) take caption conditions."""
-    return bool(getattr(cls, "accepts_captions", False)) and condition.split(":")[0] in (
-        "caption",
-        "caption-shuffled",
-        "knowledge",
-    )
+    from mner_lib.images.conditions import is_text_condition
+
+    return bool(getattr(cls, "accepts_captions", False)) and is_text_condition(condition)
 
 
 # ----------------------------------------------------------------------------- the CLI

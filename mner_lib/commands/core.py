@@ -19,14 +19,16 @@ from mner_lib.data import (
 
 
 def _data_stats(args: argparse.Namespace) -> int:
+    from mner_lib.images.text import dataset_coverage, format_coverage
+
     dataset = load_dataset(args.dataset, args.data_dir, args.orphan_policy)
     stats = dataset_stats(dataset)
+    cover = dataset_coverage(args.dataset, args.data_dir, data=dataset)  # image text per split
     if args.json:
-        print(
-            json.dumps({"dataset": args.dataset, "paths": dataset.paths, "splits": stats}, indent=2)
-        )
+        record = {"dataset": args.dataset, "paths": dataset.paths, "splits": stats}
+        print(json.dumps({**record, "image_text": cover}, indent=2))
     else:
-        print(format_stats(args.dataset, stats))
+        print(format_stats(args.dataset, stats) + "\n\n" + format_coverage(args.dataset, cover))
     return 0
 
 

@@ -13,6 +13,11 @@ Conditions
 ``missing:p``  a seeded fraction p of the tweets get the blank image (flag ``dropped``), the
                others their own.
 
+Text conditions (:mod:`mner_lib.images.conditions`): ``caption:<blip2|catr|owl>``,
+``caption-shuffled:<source>``, ``knowledge:pgim``, ``knowledge-shuffled:pgim``. The tweet gets
+text written from its real image (:class:`mner_lib.images.captions.CaptionProvider`) in
+``ImageBatch.captions``; its pixels are the blank image (flag ``blank``).
+
 ``shuffled`` and ``missing:p`` draw from the real images when the dataset's image folder exists
 and from the synthetic probe otherwise; ``shuffled:real``, ``shuffled:synthetic``,
 ``missing:0.3:real`` and ``missing:0.3:synthetic`` choose explicitly. A result is labelled
@@ -41,12 +46,10 @@ import hashlib
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from mner_lib.data import Tweet, UnknownNameError, load_dataset
@@ -60,7 +63,10 @@ from mner_lib.images.backbones import (
     imagenet_class_names,
 )
 from mner_lib.images.cache import FeatureStore, default_cache_dir, store_name
-from mner_lib.images.crops import CROP_MODES, read_voc_boxes, saliency_boxes, scale_boxes
+from mner_lib.images.captions import CaptionEncoder, CaptionProvider
+from mner_lib.images.compute import BASE_NAMES, FeatureComputer, _Plan
+from mner_lib.images.conditions import parse_condition, unit_hash
+from mner_lib.images.crops import CROP_MODES, read_voc_boxes, scale_boxes
 from mner_lib.images.loading import (
     DEFAULT_MAX_PIXELS,
     LOGGER,
@@ -71,68 +77,10 @@ from mner_lib.images.loading import (
 from mner_lib.images.probe import draw_probe, probe_key, probe_types
 
 FEATURE_VERSION = 1
-GRID = 7
 BLANK_KEY = "blank"
-CONDITION_KINDS = ("real", "blank", "synthetic", "shuffled", "missing")
-BASES = ("auto", "real", "synthetic")
-BASE_NAMES = ("regions", "global", "pyr0", "pyr1", "pyr2", "logits")
 
 
-@dataclass(frozen=True)
-class Condition:
-    kind: str
-    p: float = 0.0
-    base: str = "auto"
-
-    @property
-    def text(self) -> str:
-        out = self.kind if self.kind != "missing" else f"missing:{self.p:g}"
-        return out if self.base == "auto" else f"{out}:{self.base}"
-
-
-def parse_condition(text: str) -> Condition:
-    """Parse ``real | blank | synthetic | shuffled[:base] | missing:p[:base]``."""
-    valid = "real, blank, synthetic, shuffled[:real|synthetic], missing:<p>[:real|synthetic]"
-    parts = str(text).split(":")
-    kind = parts[0]
-    if kind not in CONDITION_KINDS:
-        raise UnknownNameError(f"unknown image condition {text!r}; valid: {valid}")
-    if kind in ("real", "blank", "synthetic"):
-        if len(parts) != 1:
-            raise UnknownNameError(f"image condition {text!r} takes no argument; valid: {valid}")
-        return Condition(kind)
-    if kind == "shuffled":
-        base = parts[1] if len(parts) > 1 else "auto"
-        if len(parts) > 2 or base not in BASES:
-            raise UnknownNameError(f"bad image condition {text!r}; valid: {valid}")
-        return Condition(kind, 0.0, base)
-    if len(parts) < 2 or len(parts) > 3:
-        raise UnknownNameError(f"image condition {text!r} needs a fraction; valid: {valid}")
-    try:
-        p = float(parts[1])
-    except ValueError as err:
-        raise UnknownNameError(f"image condition {text!r}: {parts[1]!r} is not a number") from err
-    if not 0.0 <= p <= 1.0:
-        raise UnknownNameError(f"image condition {text!r}: fraction must be in [0, 1]")
-    base = parts[2] if len(parts) > 2 else "auto"
-    if base not in BASES:
-        raise UnknownNameError(f"bad image condition {text!r}; valid: {valid}")
-    return Condition(kind, p, base)
-
-
-def _unit_hash(*parts: object) -> float:
-    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "little") / 2**64
-
-
-@dataclass
-class _Plan:
-    key: str
-    flag: str
-    source: tuple  # ("blank",) | ("file", path, tweet_id) | ("probe", tweet_id, types)
-
-
-class ImageFeatures:
+class ImageFeatures(FeatureComputer):
     """Image features of tweets under a condition; the models' one entry point (see module doc).
 
     ``crops``: ``none | saliency | boxes`` with ``max_crops`` crops (GMF's m). ``boxes_dir``:
@@ -189,6 +137,11 @@ class ImageFeatures:
         self.base = self.cond.base
         if self.base == "auto":
             self.base = "real" if self.has_images else "synthetic"
+        self.captions: CaptionProvider | None = None
+        if self.cond.is_text:  # text from the real image; the pixels are the blank image
+            self.base = "blank"
+            self.captions = CaptionProvider(self.cond, dataset, data_dir, seed)
+        self.caption_encoder: CaptionEncoder | None = None
         channels = STAGE_CHANNELS[backbone]
         self.pyramid_channels: list[int] = list(channels)
         self.global_dim: int = channels[-1]
@@ -218,6 +171,8 @@ class ImageFeatures:
 
     @property
     def synthetic(self) -> bool:
+        if self.cond.is_text:  # text written from the real images (the demo's is made up)
+            return self.dataset == "demo"
         uses_probe = self.cond.kind == "synthetic" or (
             self.cond.kind in ("shuffled", "missing") and self.base == "synthetic"
         )
@@ -241,8 +196,24 @@ class ImageFeatures:
             self._model = build_image_backbone(self.backbone_name, self.pretrained, self.seed)
         return self._model
 
+    @property
+    def kind(self) -> str:
+        """What the model is given: "real-image caption", "language-model knowledge",
+        "synthetic", "blank" or "real image"."""
+        if self.captions is not None:
+            return self.captions.kind
+        if self.synthetic:
+            return "synthetic"
+        return "blank" if self.cond.kind == "blank" else "real image"
+
     def describe(self) -> dict:
-        return {
+        """What a run records about its images (the trainer writes it into metrics.json).
+
+        Text conditions add ``source``, ``coverage`` (per split: tweets, covered, empty,
+        missing), ``flagged`` (ids per flag, up to 20) with ``flagged_counts``,
+        ``caption_flags`` (what the batches got) and ``leak`` (the share of test entities whose
+        string occurs in the caption: :func:`mner_lib.images.captions.leak_share`)."""
+        info = {
             "backbone": self.backbone_name,
             "pretrained": self.pretrained,
             "condition": self.condition,
@@ -257,7 +228,12 @@ class ImageFeatures:
             "max_crops": self.max_crops,
             "image_dir": str(self.image_dir) if self.image_dir else None,
             "cache": str(self.store_dir),
+            "kind": self.kind,
         }
+        if self.captions is not None:
+            info.update(self.captions.describe())
+            info["base"] = "blank"
+        return info
 
     # -- which image a tweet gets --------------------------------------------------------------
     def _failures_map(self) -> dict[str, str]:
@@ -327,7 +303,7 @@ class ImageFeatures:
         for tweet in tweets:
             if tweet.id not in self._pool:  # a tweet outside the dataset: a hashed partner
                 ids = sorted(self._pool)
-                index = int(_unit_hash("partner", tweet.id, self.seed) * len(ids))
+                index = int(unit_hash("partner", tweet.id, self.seed) * len(ids))
                 partner = ids[index]
                 if partner == tweet.id:
                     partner = ids[(index + 1) % len(ids)]
@@ -335,14 +311,14 @@ class ImageFeatures:
 
     def plan(self, tweet: Tweet) -> _Plan:
         kind = self.cond.kind
-        if kind == "blank":
+        if kind == "blank" or self.cond.is_text:
             return _Plan(BLANK_KEY, "blank", ("blank",))
         if kind == "synthetic":
             return self._probe_plan(tweet, "synthetic")
         if kind == "real":
             return self._file_plan(tweet.id)
         if kind == "missing":
-            if _unit_hash("drop", tweet.id, self.seed) < self.cond.p:
+            if unit_hash("drop", tweet.id, self.seed) < self.cond.p:
                 return _Plan(BLANK_KEY, "dropped", ("blank",))
             return self._base_plan(tweet, "synthetic" if self.base == "synthetic" else "")
         # shuffled
@@ -392,101 +368,6 @@ class ImageFeatures:
             return []
         xml_size, named = read_voc_boxes(path)
         return scale_boxes([box for _, box in named], xml_size, size)
-
-    def _tensor(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        size = (self.image_size, self.image_size)
-        arrays = [np.asarray(im.resize(size, Image.BICUBIC), dtype=np.float32) for im in images]
-        batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2) / 255.0
-        mean = torch.tensor(self.model.mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.model.std).view(1, 3, 1, 1)
-        return (batch - mean) / std
-
-    @torch.inference_mode()
-    def _forward(self, images: Sequence[Image.Image]) -> dict[str, np.ndarray]:
-        out = self.model(self._tensor(images))
-        pooled = [F.adaptive_avg_pool2d(s, GRID) for s in out.stages]
-        last = pooled[-1]
-        return {
-            "regions": last.flatten(2).transpose(1, 2).numpy(),  # (B, 49, D)
-            "global": out.stages[-1].mean(dim=(2, 3)).numpy(),  # (B, D)
-            "pyr0": pooled[0].numpy(),
-            "pyr1": pooled[1].numpy(),
-            "pyr2": pooled[2].numpy(),
-            "logits": out.logits.numpy(),
-        }
-
-    def _crop_key(self, key: str) -> str:
-        return f"{key}|{self.crops}{self.max_crops}"
-
-    def _crop_arrays(
-        self, image: Image.Image, regions: np.ndarray, boxes: list, none: bool = False
-    ) -> dict:
-        m = self.max_crops
-        if none:
-            boxes = []
-        elif self.crops == "saliency":
-            energy = np.linalg.norm(regions.reshape(GRID, GRID, -1).astype(np.float32), axis=-1)
-            boxes = saliency_boxes(energy, image.width, image.height, m)
-        boxes = list(boxes)[:m]
-        vecs = np.zeros((m, self.global_dim), np.float32)
-        mask = np.zeros(m, np.float32)
-        norm_boxes = np.zeros((m, 4), np.float32)
-        if boxes:
-            crops = [image.crop(box) for box in boxes]
-            vecs[: len(boxes)] = self._forward(crops)["global"]
-            mask[: len(boxes)] = 1.0
-            norm_boxes[: len(boxes)] = np.asarray(boxes, np.float32) / np.asarray(
-                [image.width, image.height, image.width, image.height], np.float32
-            )
-        return {"crops": vecs, "mask": mask, "boxes": norm_boxes}
-
-    def _ensure(self, plans: Sequence[_Plan], progress: bool = False) -> None:
-        store = self.store
-        missing_keys = set(store.missing([p.key for p in plans]))
-        todo = {p.key: p for p in plans if p.key in missing_keys}
-        crop_todo: dict[str, _Plan] = {}
-        if self.crops != "none":
-            crop_keys = {self._crop_key(p.key): p for p in plans}
-            missing = set(self.crop_store.missing(list(crop_keys)))
-            crop_todo = {k: p for k, p in crop_keys.items() if k in missing}
-        work = list(todo.values()) + [p for p in crop_todo.values() if p.key not in todo]
-        if not work:
-            return
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(work), desc=f"features {self.backbone_name}", unit="img")
-        for start in range(0, len(work), self.batch_size):
-            chunk = work[start : start + self.batch_size]
-            loaded = [self._image(p) for p in chunk]
-            need = [i for i, p in enumerate(chunk) if p.key in todo]
-            arrays = self._forward([loaded[i][0] for i in need]) if need else {}
-            for row, i in enumerate(need):
-                key = chunk[i].key
-                store.put(key, {name: arrays[name][row] for name in BASE_NAMES})
-                if loaded[i][1]:
-                    self._record_failure(key, loaded[i][1])
-            self.computed += len(need)
-            for i, plan in enumerate(chunk):
-                crop_key = self._crop_key(plan.key)
-                if crop_key not in crop_todo:
-                    continue
-                if plan.key in todo:
-                    regions = arrays["regions"][need.index(i)]
-                else:
-                    regions = store.get([plan.key], ["regions"])["regions"][0]
-                image, failed, boxes = loaded[i]
-                no_image = failed or plan.source[0] == "blank"  # the blank image has no objects
-                arrays_c = self._crop_arrays(image, regions, boxes, none=bool(no_image))
-                self.crop_store.put(crop_key, arrays_c)
-            if bar is not None:
-                bar.update(len(chunk))
-        if bar is not None:
-            bar.close()
-        store.flush()
-        if self.crops != "none":
-            self.crop_store.flush()
 
     # -- public -----------------------------------------------------------------------------
     def prepare(self, tweets: Iterable[Tweet], progress: bool = False, chunk: int = 2048) -> dict:
@@ -555,6 +436,12 @@ class ImageFeatures:
             crops = torch.from_numpy(c["crops"])
             crop_mask = torch.from_numpy(c["mask"]) > 0.5
             meta["crop_boxes"] = torch.from_numpy(c["boxes"])  # (B, M, 4) in [0, 1]
+        captions = caption_flags = None
+        if self.captions is not None:
+            captions, caption_flags = self.captions(tweets)
+            meta["caption_kind"] = self.captions.kind
+            if self.caption_encoder is None:
+                self.caption_encoder = CaptionEncoder()
         return ImageBatch(
             global_vec=torch.from_numpy(arrays["global"]),
             regions=torch.from_numpy(arrays["regions"]),
@@ -565,4 +452,8 @@ class ImageFeatures:
             crops=crops,
             crop_mask=crop_mask,
             meta=meta,
+            captions=captions,
+            caption_flags=caption_flags,
+            caption_kind=self.captions.kind if self.captions is not None else "",
+            caption_encoder=self.caption_encoder,
         )

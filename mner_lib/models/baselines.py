@@ -6,6 +6,11 @@
   embedding ("HBiLSTM-CRF").
 * ``bert-crf``: a BERT-family encoder, the first sub-word of each word labels it, linear -> CRF.
   Offline default ``minilm-l6`` (a 6-layer uncased BERT, 384-d); ``bert-base-uncased`` by name.
+  Under a text condition (``caption:blip2`` ...) it is ITA's "cross-view" text-side baseline
+  (Wang et al. 2022, "ITA: Image-Text Alignments for Multi-Modal NER"): the encoder reads
+  ``[CLS] tweet [SEP] caption [SEP]`` (segment ids 0 and 1) and the CRF labels the tweet's words
+  only. ITA also adds object tags and OCR text to the caption; here only the one text of the
+  condition's source is appended.
 """
 
 from __future__ import annotations
@@ -181,17 +186,45 @@ class HBiLSTMCRF(BiLSTMCRF):
 class BertCRFConfig(TaggerConfig):
     encoder: str = "minilm-l6"  # or "bert-base-uncased" where its weights can be had
     pretrained: bool = True
-    max_length: int = 128
+    max_length: int = 128  # sub-word pieces of the tweet, [CLS] and [SEP] included
+    max_caption_length: int = 96  # pieces of an appended caption (cut beyond)
     dropout: float = 0.1
+
+
+def append_captions(
+    tokenizer, input_ids: torch.Tensor, attention: torch.Tensor, captions: Sequence[str], limit: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``[CLS] tweet [SEP]`` rows + ``caption [SEP]``: new ids, attention mask and segment ids
+    (1 on the caption part). The tweet's positions do not move, so the first-subword indices of
+    its words stay valid; a caption is cut to ``limit`` pieces; an empty one adds only [SEP]."""
+    pieces = tokenizer(list(captions), add_special_tokens=False)["input_ids"] if captions else []
+    sep, pad = tokenizer.sep_token_id, tokenizer.pad_token_id or 0
+    rows, segments = [], []
+    for b, caption in enumerate(pieces):
+        tweet = input_ids[b, : int(attention[b].sum())].tolist()
+        extra = list(caption[:limit]) + [sep]
+        rows.append(tweet + extra)
+        segments.append([0] * len(tweet) + [1] * len(extra))
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    types = torch.zeros(len(rows), width, dtype=torch.long)
+    for b, (row, seg) in enumerate(zip(rows, segments)):
+        ids[b, : len(row)] = torch.tensor(row)
+        mask[b, : len(row)] = 1
+        types[b, : len(row)] = torch.tensor(seg)
+    return ids, mask, types
 
 
 @register_model
 class BertCRF(Tagger):
-    """BERT -> first sub-word of each word -> dropout -> linear -> CRF."""
+    """BERT -> first sub-word of each word -> dropout -> linear -> CRF; with a caption
+    condition ``tweet [SEP] caption`` goes in and the CRF runs over the tweet's words."""
 
     name = "bert-crf"
     spec = BERT_CRF_SPEC
     config_class = BertCRFConfig
+    accepts_captions = True  # the trainer may give it caption:* / knowledge:* conditions
 
     def __init__(self, config: BertCRFConfig, vocab: Vocabularies):
         super().__init__(config, vocab)
@@ -220,13 +253,27 @@ class BertCRF(Tagger):
             self.tokenizer, [tw.tokens for tw in tweets], self.config.max_length
         )
         tags, _ = pad_sequences([self.vocab.tags.encode(tw.tags) for tw in tweets])
-        return {
+        batch = {
             "input_ids": aligned.input_ids,
             "attention_mask": aligned.attention_mask,
             "first_subword": aligned.first_subword_index,
             "mask": aligned.word_mask,
             "tags": tags,
         }
+        if images is not None and images.captions is not None:
+            if len(images.captions) != len(tweets):
+                raise ValueError(
+                    f"bert-crf: {len(images.captions)} captions for {len(tweets)} tweets"
+                )
+            ids, attention, types = append_captions(
+                self.tokenizer,
+                aligned.input_ids,
+                aligned.attention_mask,
+                images.captions,
+                self.config.max_caption_length,
+            )
+            batch.update(input_ids=ids, attention_mask=attention, token_type_ids=types)
+        return batch
 
     def forward(
         self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False
@@ -234,6 +281,7 @@ class BertCRF(Tagger):
         out = self.encoder(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
+            token_type_ids=batch.get("token_type_ids"),
             output_attentions=return_attention,
         )
         hidden = out.last_hidden_state  # (B, S, H)

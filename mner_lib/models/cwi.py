@@ -16,6 +16,11 @@ Paper -> code
   pipeline's ``ImageBatch.labels``: efficientnet-lite0 here, InceptionV3 in the paper), one
   embedding per ImageNet class ("one-hot vectors" -> an embedding layer), an LSTM over the five
   -> its last state is the tweet's image feature, given to every token.
+* Real-image captions (not in the paper): under a text condition (``caption:blip2`` ...) the
+  image words are the caption's content words (stop words out,
+  :func:`mner_lib.images.text.content_words`) as frozen GloVe 50-d vectors (an open vocabulary:
+  no table is learned) in the same image LSTM (``image_word_dim`` must then be 50), instead of
+  the five ImageNet labels.
 * Fusion: ``cwi`` concatenates the word (BiLSTM), char and image features and runs a BiLSTM
   stacked on the extractors' LSTMs ("we stacked LSTM units from word and image feature
   extractors"), then a linear layer and the CRF. ``cwi-attention`` replaces the concatenation with
@@ -45,6 +50,8 @@ from torch import nn
 
 from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
+from mner_lib.images.captions import glove_rows
+from mner_lib.images.text import content_words
 from mner_lib.models import register_model
 from mner_lib.models.attention import ModalityAttention
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
@@ -184,7 +191,7 @@ class CWI(Tagger):
         for i, names in enumerate(top):
             ids = self.image_words.encode(names)
             label_ids[i, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
-        return {
+        batch = {
             "words": words,
             "chars": chars,
             "mask": mask,
@@ -192,6 +199,15 @@ class CWI(Tagger):
             "image_labels": label_ids,
             "image_words": top,
         }
+        if images.captions is not None:  # the caption's content words as the image words
+            if c.image_word_dim != 50:
+                raise ValueError(
+                    f"CWIConfig.image_word_dim must be 50 for captions (GloVe 50-d), got "
+                    f"{c.image_word_dim}"
+                )
+            batch["image_words"] = [content_words(text) for text in images.captions]
+            batch["image_vectors"], batch["image_vector_mask"] = glove_rows(batch["image_words"])
+        return batch
 
     # -- model --------------------------------------------------------------------------------
     def modality_features(self, batch: dict[str, Any]) -> list[torch.Tensor]:
@@ -202,8 +218,15 @@ class CWI(Tagger):
             w = torch.cat([w, self.words2(batch["words"])], dim=-1)
         word = _pack_lstm(self.word_lstm, self.dropout(w), mask)
         char = self.chars(batch["chars"])
-        labels = batch["image_labels"]
-        _, (h, _) = self.image_lstm(self.image_embedding(labels))
+        if batch.get("image_vectors") is not None:  # caption words: their own lengths
+            vectors = batch["image_vectors"].to(word.device)
+            lengths = batch["image_vector_mask"].sum(-1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(
+                vectors, lengths, batch_first=True, enforce_sorted=False
+            )
+            _, (h, _) = self.image_lstm(packed)
+        else:
+            _, (h, _) = self.image_lstm(self.image_embedding(batch["image_labels"]))
         image = h[-1].unsqueeze(1).expand(-1, mask.shape[1], -1)
         return [word, char, image]
 

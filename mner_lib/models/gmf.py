@@ -19,6 +19,16 @@ The model, equation by equation (building blocks in :mod:`mner_lib.models.gmf_bl
 * eq. 17-21: linear emissions from the first sub-word of each word, CRF.
 * eq. 22: loss = (1 - alpha) L_CM + alpha L_CRF.
 
+Real-image captions (not in the paper): with ``visual_input="caption"`` (set by the trainer for
+a text condition such as ``caption:blip2``) the visual prefix is made from the tweet's caption
+instead of the image: one vector per caption word from the frozen MiniLM encoder
+(``ImageBatch.encoded_captions``), mapped to ``visual_dim`` by a linear layer (``caption_map``,
+in place of eq. 5-6), the same tokens for every layer, through the same W_phi (eq. 11-13) and
+prefix attention; padding words are masked. A caption has one scale, so the cross-scale
+attention (eq. 1-4) and the dynamic gate over CNN stages (eq. 7-9) have nothing to act on and
+are bypassed (``attentions["gates"]`` is then (B, L, 0)). For consistency matching P_g is the
+mean of the caption's word vectors. Crops are not used.
+
 Readings (the paper is silent or vague; each is a config field):
 
 * Crops: the image provider gives each crop's global vector, not its own pyramid, so a crop is
@@ -49,6 +59,7 @@ from torch import nn
 
 from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
+from mner_lib.images.captions import caption_input
 from mner_lib.models import register_model
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.gmf_blocks import (
@@ -67,6 +78,7 @@ from mner_lib.spec import GMF_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.vocab import Vocabularies, pad_sequences
 
 CM_TEXT_SOURCES = ("fused", "text")
+VISUAL_INPUTS = ("pixels", "caption")
 
 
 @dataclass
@@ -96,6 +108,8 @@ class GMFConfig(TaggerConfig):
     # not in the paper: a learned offset per layer on the prefix's attention logits, starting at
     # this value (e.g. -6: the prefix starts nearly closed); None = the paper's attention
     prefix_logit_bias: float | None = None
+    visual_input: str = "pixels"  # "caption": the prefix comes from the caption's word vectors
+    caption_dim: int = 384  # size of the caption word vectors (MiniLM)
 
     def __post_init__(self) -> None:
         if self.cm_text not in CM_TEXT_SOURCES:
@@ -110,6 +124,11 @@ class GMFConfig(TaggerConfig):
             raise ValueError(f"GMFConfig.temperature must be positive, got {self.temperature}")
         if self.prefix_grid < 1:
             raise ValueError(f"GMFConfig.prefix_grid must be at least 1, got {self.prefix_grid}")
+        if self.visual_input not in VISUAL_INPUTS:
+            raise ValueError(
+                f"GMFConfig.visual_input: unknown value {self.visual_input!r}; valid: "
+                f"{', '.join(VISUAL_INPUTS)}"
+            )
 
 
 def stage_channels(backbone: str) -> tuple[int, ...]:
@@ -284,14 +303,18 @@ class GMF(Tagger):
         self.num_layers = layers
         self.channels = stage_channels(config.backbone)
         self.image_dim = self.channels[-1]
-        if config.use_csa:
+        self.use_caption = config.visual_input == "caption"
+        if self.use_caption:  # the caption's words replace the pyramid: no CSA, mapping, gate
+            self.caption_map = nn.Linear(config.caption_dim, config.visual_dim)
+        if config.use_csa and not self.use_caption:
             self.csa = nn.ModuleList(
                 CrossScaleAttention(c, config.csa_reduction, config.csa_dilation)
                 for c in (self.channels if config.use_vcg else self.channels[-1:])
             )
         mapped = self.channels if config.use_vcg else self.channels[-1:]  # w/o VCG: last stage
-        self.mapping = StructuredMapping(mapped, config.visual_dim, config.prefix_grid)
-        if config.use_vcg:
+        if not self.use_caption:
+            self.mapping = StructuredMapping(mapped, config.visual_dim, config.prefix_grid)
+        if config.use_vcg and not self.use_caption:
             self.gate = DynamicGate(config.visual_dim, layers)
         self.crop_proj = nn.Linear(self.image_dim, config.visual_dim)
         self.prefix = PrefixProjection(config.visual_dim, hidden, layers, heads)
@@ -301,7 +324,8 @@ class GMF(Tagger):
             else None
         )
         if config.use_cm:
-            self.heads = ConsistencyHeads(hidden, self.image_dim, config.cm_dim)
+            global_dim = config.caption_dim if self.use_caption else self.image_dim
+            self.heads = ConsistencyHeads(hidden, global_dim, config.cm_dim)
         self.dropout = nn.Dropout(config.dropout)
         self.emit = nn.Linear(hidden, len(vocab.tags))
 
@@ -326,6 +350,13 @@ class GMF(Tagger):
             "tags": tags,
         }
         images = self.require_images(images, tweets)
+        if caption_input(self.name, self.config.visual_input, images):
+            vectors, mask = images.encoded_captions()
+            weights = mask.unsqueeze(-1).float()
+            batch.update(caption_vectors=vectors, caption_mask=mask)
+            batch["global_vec"] = (vectors * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+            batch["caption_tokens"] = images.caption_tokens()
+            return batch
         self._check_images(images)
         batch["pyramid"] = [p.float() for p in images.pyramid]
         batch["global_vec"] = images.global_vec.float()
@@ -352,6 +383,15 @@ class GMF(Tagger):
         self, batch: dict[str, Any]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """V~_gated(l) for every layer (B, L, P, d_v), its mask (B, P) and the gates (B, L, 4)."""
+        if self.use_caption:  # caption words, the same for every layer; no gate (module doc)
+            tokens = self.caption_map(batch["caption_vectors"])  # (B, P, d_v)
+            b = tokens.shape[0]
+            image = tokens[:, None].expand(b, self.num_layers, -1, -1)
+            return (
+                image,
+                batch["caption_mask"].to(tokens.device),
+                tokens.new_zeros(b, self.num_layers, 0),
+            )
         stages = list(batch["pyramid"])
         cfg = self.config
         if cfg.use_csa:  # eq. 1-4
@@ -426,6 +466,7 @@ class GMF(Tagger):
             attentions["gates"] = enc["gates"]
             attentions["prefix"] = [m[..., :p] for m in enc["maps"]]
             attentions["text"] = [m[..., p:] for m in enc["maps"]]
+        extras["caption_tokens"] = batch.get("caption_tokens")
         out = self.crf_output(emissions, dict(batch, tags=None), decode, attentions, extras)
         if batch.get("tags") is not None:
             crf_loss = self.crf.neg_log_likelihood(emissions, batch["tags"], batch["mask"])

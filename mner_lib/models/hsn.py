@@ -50,6 +50,15 @@ image tells an entity's type, HSN with probe images scores the same as with blan
 with ``head_softmax=False`` and after 20 epochs), while CWI, whose image feature is a vector
 given to every token, gains clearly. The image can re-weight words; it cannot say what they are.
 
+Real-image captions (not in the paper)
+--------------------------------------
+With ``visual_input="caption"`` (set by the trainer for a text condition such as
+``caption:blip2``) V is the tweet's caption instead of the region grid: one vector per caption
+word from the frozen MiniLM text encoder (``ImageBatch.encoded_captions``, ``caption_dim``
+384), projected by eq. 7 as the regions are; padding words are masked in both attention units.
+The paper attends over VGG regions; the rest of the model is unchanged. ``text_to_image`` then
+weighs caption words, named in ``extras["caption_tokens"]`` for the plots.
+
 Outputs for the notebooks (``forward(..., return_attention=True)``): ``attentions`` holds
 ``text_to_image`` (B, K) = s_img, ``text_to_image_heads`` (B, e, K) the heads' own s_i,
 ``image_to_text`` (B, T) = s_sen, ``image_to_text_heads`` (B, e, T), and with the gate
@@ -68,6 +77,7 @@ from torch import nn
 
 from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
+from mner_lib.images.captions import caption_input
 from mner_lib.models import register_model
 from mner_lib.models.attention import ATTENTION_KINDS, MultiHeadHierarchicalAttention
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
@@ -78,6 +88,7 @@ from mner_lib.spec import HSN_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.vocab import Vocabularies, pad_sequences
 
 INTERACTIONS = ("gate", "concat")
+VISUAL_INPUTS = ("pixels", "caption")
 
 
 @dataclass
@@ -104,6 +115,8 @@ class HSNConfig(TaggerConfig):
     head_softmax: bool = True  # eq. 14 as written: softmax on each head before averaging
     interaction: str = "gate"  # "gate" | "concat" (w/o MI)
     dropout: float = 0.5
+    visual_input: str = "pixels"  # "caption": V = the caption's word vectors (text conditions)
+    caption_dim: int = 384  # size of the caption word vectors (MiniLM)
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_KINDS:
@@ -120,6 +133,11 @@ class HSNConfig(TaggerConfig):
             )
         if self.heads < 1:
             raise ValueError(f"HSNConfig.heads must be >= 1, got {self.heads}")
+        if self.visual_input not in VISUAL_INPUTS:
+            raise ValueError(
+                f"HSNConfig.visual_input: unknown value {self.visual_input!r}; valid: "
+                f"{', '.join(VISUAL_INPUTS)}"
+            )
         if self.use_glove and self.word_dim != 50:
             raise ValueError(
                 f"HSNConfig.word_dim must be 50 with use_glove=True (GloVe 6B 50-d), got {self.word_dim}"
@@ -212,7 +230,8 @@ class HSN(Tagger):
         self.embed_dropout = nn.Dropout(c.dropout)
         self.highway = Highway(in_dim, c.highway_layers)
         self.lstm = nn.LSTM(in_dim, c.hidden // 2, batch_first=True, bidirectional=True)
-        self.image_proj = nn.Linear(c.image_feature_dim, c.image_dim)  # W_v, b_v   eq. 7
+        visual_in = c.caption_dim if c.visual_input == "caption" else c.image_feature_dim
+        self.image_proj = nn.Linear(visual_in, c.image_dim)  # W_v, b_v   eq. 7
         mha = dict(
             heads=c.heads,
             head_dim=c.resolved_head_dim,
@@ -238,6 +257,10 @@ class HSN(Tagger):
         )
         if self.config.use_pos:
             batch["pos"], _ = pad_sequences(default_tagger().class_ids([t.tokens for t in tweets]))
+        if caption_input(self.name, self.config.visual_input, images):
+            batch["regions"], batch["region_mask"] = images.encoded_captions()
+            batch["caption_tokens"] = images.caption_tokens()
+            return batch
         regions = images.regions.float()
         if regions.dim() != 3 or regions.shape[0] != len(tweets):
             raise ValueError(
@@ -285,11 +308,14 @@ class HSN(Tagger):
         regions = torch.relu(self.image_proj(batch["regions"]))  # V   eq. 7
         if batch.get("region_index") is not None:
             regions = regions[batch["region_index"]]  # one row per tweet
+        region_mask = batch.get("region_mask")  # caption words: padding masked
         image_weights, image_heads = self.text_to_image(
-            regions, text, None, mask
+            regions, text, region_mask, mask
         )  # s_img  eqs. 8-15
         guided_image = image_weights.unsqueeze(-1) * regions  # G   eq. 16
-        word_weights, word_heads = self.image_to_text(text, guided_image, mask, None)  # s_sen
+        word_weights, word_heads = self.image_to_text(
+            text, guided_image, mask, region_mask
+        )  # s_sen
         fused = word_weights.unsqueeze(-1) * text  # F
         gamma = None
         if self.config.interaction == "gate":
@@ -309,4 +335,5 @@ class HSN(Tagger):
                 m = mask.unsqueeze(-1).to(gamma.dtype)
                 attentions["gate"] = gamma.mean(dim=-1) * mask.to(gamma.dtype)
                 attentions["gate_full"] = gamma * m
-        return self.crf_output(emissions, batch, decode, attentions)
+        extras = {"caption_tokens": batch.get("caption_tokens")}
+        return self.crf_output(emissions, batch, decode, attentions, extras)

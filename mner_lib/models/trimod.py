@@ -11,6 +11,11 @@ The model, section by section:
   object-level features are the backbone's region vectors (49 = 7x7). Both become "visual
   objects" of size ``visual_dim``; every token attends over them with its h_t as the query
   (scaled dot product), giving its visual feature (B, T, visual_dim).
+  Under a text condition (``caption:blip2`` ...) the caption slot holds the real caption of
+  the tweet's image, as the paper designs it (its captioner's output), instead of the label
+  stand-in: its words as frozen GloVe 50-d vectors (:func:`mner_lib.images.captions.glove_rows`:
+  an open vocabulary, so no table is learned), through the same ``caption_proj``; the region
+  objects are then those of the blank image.
 * IV-C/D (hashtags): every hashtag token is segmented into words by a segmenter
   (:mod:`mner_lib.hashtags`: the learned CNN+BiLSTM model from its file, or ``wordsegment`` /
   ``wordninja``); the words are embedded (GloVe-initialised, vocabulary from the training
@@ -44,6 +49,8 @@ from torch import nn
 
 from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
+from mner_lib.images.captions import glove_rows
+from mner_lib.images.text import caption_words
 from mner_lib.models import register_model
 from mner_lib.models.attention import ModalityAttention, masked_softmax
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
@@ -256,12 +263,16 @@ class TriMod(Tagger):
                 )
             captions = [caption_of(labels, self.config.caption_labels) for labels in images.labels]
             regions = images.regions.float()
+            if images.captions is not None:  # the real caption in the caption slot
+                captions = [[w.lower() for w in caption_words(c)] for c in images.captions]
+                batch["caption_vectors"], batch["caption_mask"] = glove_rows(captions)
         else:
             captions = [[] for _ in tweets]
             regions = torch.zeros(b, 1, self.image_dim)
-        batch["caption_ids"], batch["caption_mask"] = pad_sequences(
-            [self.captions.encode(c) for c in captions]
-        )
+        if "caption_vectors" not in batch:
+            batch["caption_ids"], batch["caption_mask"] = pad_sequences(
+                [self.captions.encode(c) for c in captions]
+            )
         batch["regions"] = regions
         batch["caption_words"] = captions
         # hashtags: per token and per tweet
@@ -299,7 +310,11 @@ class TriMod(Tagger):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each token's attention over the visual objects (caption words, then regions).
         Returns the features (B, T, visual_dim) and the weights (B, T, Lc + K)."""
-        captions = self.caption_proj(self.dropout(self.caption_embedding(batch["caption_ids"])))
+        if batch.get("caption_vectors") is not None:  # a real caption: frozen GloVe vectors
+            words = batch["caption_vectors"].to(text.device)
+        else:
+            words = self.caption_embedding(batch["caption_ids"])
+        captions = self.caption_proj(self.dropout(words))
         regions = self.region_proj(batch["regions"])
         objects = torch.cat([captions, regions], dim=1)  # (B, Lc + K, d_v)
         region_mask = torch.ones(regions.shape[:2], dtype=torch.bool, device=regions.device)

@@ -1,0 +1,178 @@
+"""A caption reaches every model, and every model trains end to end under ``caption:blip2``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from mner_lib.data import Tweet, load_dataset
+from mner_lib.images.api import ImageBatch
+from mner_lib.images.captions import CaptionEncoder
+from mner_lib.models import build_model
+from tests.images.test_text import write_demo_image_text
+
+CHANNELS = (24, 40, 112, 1280)  # efficientnet-lite0
+TINY = {
+    "hsn": dict(hidden=16, heads=2, image_dim=8, use_pos=False, visual_input="caption"),
+    "gmf": dict(
+        pretrained=False,
+        encoder_layers=1,
+        hidden=32,
+        heads=2,
+        visual_dim=16,
+        cm_dim=16,
+        visual_input="caption",
+    ),
+    "trimod": dict(hidden=16, visual_dim=8, segmenter="wordsegment"),
+    "cwi": dict(word_hidden=8, image_hidden=8, fusion_hidden=8),
+    "bert-crf": dict(pretrained=False),
+}
+MODELS = tuple(TINY)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_dataset("demo")
+
+
+@pytest.fixture(scope="module")
+def tweets(demo) -> list[Tweet]:
+    return demo.train[:3]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> CaptionEncoder:
+    return CaptionEncoder()
+
+
+def caption_batch(captions: list[str], encoder: CaptionEncoder) -> ImageBatch:
+    """Blank-like pixels (zeros) and the given captions, as a text condition gives them."""
+    n = len(captions)
+    pyramid = [torch.zeros(n, c, 7, 7) for c in CHANNELS]
+    return ImageBatch(
+        global_vec=torch.zeros(n, CHANNELS[-1]),
+        regions=pyramid[-1].flatten(2).transpose(1, 2),
+        pyramid=pyramid,
+        labels=[[("dog", 0.9)] * 5] * n,
+        flags=["blank"] * n,
+        captions=captions,
+        caption_flags=[""] * n,
+        caption_kind="real-image caption",
+        caption_encoder=encoder,
+    )
+
+
+def emissions(model, tweets, images: ImageBatch) -> torch.Tensor:
+    images = dataclasses.replace(images, _encoded=None)
+    with torch.no_grad():
+        return model(model.collate(tweets, images)).emissions
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_caption_reaches_the_model(name, demo, tweets, encoder):
+    torch.manual_seed(0)
+    model = build_model(name, demo.train[:30], TINY[name]).eval()
+    first = ["a man holding a trophy at the stadium", "a red car", "two dogs on a beach"]
+    other = ["a bowl of soup on a wooden table", "a red car", "two dogs on a beach"]
+    blank = ["", "", ""]
+    a = emissions(model, tweets, caption_batch(first, encoder))
+    b = emissions(model, tweets, caption_batch(other, encoder))
+    c = emissions(model, tweets, caption_batch(blank, encoder))
+    assert torch.equal(a, emissions(model, tweets, caption_batch(first, encoder)))  # deterministic
+    assert not torch.allclose(a[0], b[0]), "changing tweet 0's caption must change its scores"
+    assert torch.allclose(a[1:], b[1:], atol=1e-5), "other tweets' scores must not move"
+    assert not torch.allclose(a, c), "a blank caption and a caption must differ"
+
+
+@pytest.mark.parametrize("name", ["hsn", "gmf"])
+def test_caption_models_refuse_pixel_batches_and_vice_versa(name, demo, tweets, encoder):
+    model = build_model(name, demo.train[:30], TINY[name])
+    pixels = dataclasses.replace(caption_batch(["x"] * 3, encoder), captions=None)
+    with pytest.raises(ValueError, match="carries no captions"):
+        model.collate(tweets, pixels)
+    options = {**TINY[name], "visual_input": "pixels"}
+    if name == "hsn":
+        options["image_feature_dim"] = 1280
+    plain = build_model(name, demo.train[:30], options)
+    with pytest.raises(ValueError, match="visual_input='caption'"):
+        plain.collate(tweets, caption_batch(["x"] * 3, encoder))
+
+
+def test_attention_names_caption_tokens(demo, tweets, encoder):
+    model = build_model("hsn", demo.train[:30], TINY["hsn"]).eval()
+    images = caption_batch(["a man with a guitar", "", "two dogs"], encoder)
+    out = model(model.collate(tweets, images), return_attention=True)
+    tokens = out.extras["caption_tokens"]
+    assert tokens == [["a", "man", "with", "a", "guitar"], ["(no caption)"], ["two", "dogs"]]
+    weights = out.attentions["text_to_image"]  # (B, K) over caption words
+    assert weights.shape[1] == 5
+    assert torch.allclose(weights[2, 2:], torch.zeros(3))  # padding gets no attention
+
+
+def test_bert_crf_reads_tweet_sep_caption(demo, tweets, encoder):
+    model = build_model("bert-crf", demo.train[:30], TINY["bert-crf"])
+    batch = model.collate(tweets, caption_batch(["a red car", "", "dogs"], encoder))
+    pieces = model.tokenizer.convert_ids_to_tokens(batch["input_ids"][0])
+    sep = pieces.index("[SEP]")
+    assert pieces[sep + 1 : sep + 5] == ["a", "red", "car", "[SEP]"]
+    assert batch["token_type_ids"][0, sep + 1 : sep + 5].tolist() == [1, 1, 1, 1]
+    assert int(batch["first_subword"].max()) < sep  # the CRF reads tweet words only
+    plain = model.collate(tweets)
+    assert torch.equal(plain["first_subword"], batch["first_subword"])
+
+
+def test_caption_model_options_switch_hsn_and_gmf_only():
+    from mner_lib.images.captions import caption_model_options
+    from mner_lib.models import get_model_class
+
+    hsn, cwi = get_model_class("hsn"), get_model_class("cwi")
+    assert caption_model_options(hsn, "caption:blip2") == {"visual_input": "caption"}
+    assert caption_model_options(hsn, "caption:blip2", {"visual_input": "pixels"}) == {
+        "visual_input": "pixels"
+    }
+    assert caption_model_options(hsn, "blank") == {}
+    assert caption_model_options(cwi, "knowledge:pgim") == {}
+    assert caption_model_options(get_model_class("bert-crf"), "none") == {}
+
+
+# ----------------------------------------------------------------------------- end to end
+def run_demo(name: str, condition: str, tmp_path) -> dict:
+    from mner_lib.train import TrainConfig, run_training
+
+    data = write_demo_image_text(tmp_path / "data")
+    cfg = TrainConfig(
+        model=name,
+        dataset="demo",
+        data_dir=str(data),
+        out=str(tmp_path / "run"),
+        epochs=1,
+        max_train=12,
+        max_eval=6,
+        batch_size=6,
+        condition=condition,
+        model_options=dict(TINY[name]),
+        progress=False,
+        threads=1,
+    )
+    result = run_training(cfg)
+    return json.loads((result.run_dir / "metrics.json").read_text())["images"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_end_to_end_on_the_demo_corpus_with_captions(name, tmp_path, cache_dir):
+    images = run_demo(name, "caption:blip2", tmp_path)
+    assert images["condition"] == "caption:blip2" and images["source"] == "blip2"
+    assert images["kind"] == "real-image caption"
+    assert images["flagged_counts"] == {"empty": 1, "missing": 1}
+    assert set(images["coverage"]) == {"train", "dev", "test"}
+    assert 0.0 <= images["leak"]["share"] <= 1.0 and images["leak"]["entities"] > 0
+    assert sum(images["caption_flags"].values()) > 0
+
+
+def test_pgim_knowledge_is_labelled_language_model_knowledge(tmp_path, cache_dir):
+    images = run_demo("bert-crf", "knowledge-shuffled:pgim", tmp_path)
+    assert images["kind"] == "language-model knowledge" and images["shuffled"]
+    assert images["caption_flags"].get("shuffled", 0) > 0
