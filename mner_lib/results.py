@@ -52,6 +52,7 @@ RUN_COLUMNS = GROUP_KEYS + (
     "torch",
     "commit",
     "dirty",
+    "caption_leak",
     "source",
 )
 
@@ -144,6 +145,7 @@ def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
         "torch": env.get("torch"),
         "commit": metrics.get("commit"),
         "dirty": _dirty(metrics),
+        "caption_leak": ((metrics.get("images") or {}).get("leak") or {}).get("share"),
         "source": source,
     }
     for t in ENTITY_TYPES:

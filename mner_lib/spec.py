@@ -100,7 +100,7 @@ class PaperSpec:
 
 
 #: Model options that say which features a model is fed, not which variant of it is trained.
-NOT_VARIANT = ("backbone", "image_feature_dim")
+NOT_VARIANT = ("backbone", "image_feature_dim", "visual_input")
 
 
 def variant_name(

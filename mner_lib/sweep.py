@@ -9,7 +9,7 @@ of test F1 over seeds per setting, beside the papers' numbers (:mod:`mner_lib.re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pandas as pd
 from mner_lib.grid import run_dir
 from mner_lib.results import aggregate, compare, label, load_runs, mean_std
 
-__all__ = ["run_dir", "run_grid", "summary_table", "write_summary", "write_report"]
+__all__ = ["run_dir", "run_grid", "summary_table", "write_summary"]
 
 
 def run_grid(
@@ -120,107 +120,3 @@ def write_summary(root: Path, experiment: str) -> Path:
         + "\n"
     )
     return md
-
-
-def _experiment_dirs(root: Path, patterns: Sequence[str]) -> list[Path]:
-    found: list[Path] = []
-    for pattern in patterns:
-        matches = sorted(p for p in root.glob(pattern) if p.is_dir())
-        if not matches:
-            raise ValueError(f"no experiment folder under {root}/ matches {pattern!r}")
-        found += [m for m in matches if m not in found]
-    return found
-
-
-def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """The tables of :func:`write_report`: ``settings`` (mean ± std over seeds per setting,
-    conditions side by side, the paper row each is compared with), ``gaps`` (synthetic minus
-    blank, paired by seed) and ``runs`` (every run read)."""
-    from mner_lib.results import paired_gaps, with_text
-
-    frames = [load_runs(d, relative_to=root.parent) for d in _experiment_dirs(root, patterns)]
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        raise ValueError(
-            f"no training runs in the experiment folders {list(patterns)} under {root}/"
-        )
-    runs = pd.concat(frames, ignore_index=True)
-    table = with_text(compare(aggregate(runs)))
-    keys = ["model", "variant", "dataset", "backbone", "training", "max_train", "max_eval"]
-    wide = table.pivot_table(
-        index=keys, columns="condition", values="test F1", aggfunc="first"
-    ).reset_index()
-    paper = table[table["condition"] != "synthetic"].drop_duplicates(keys)[keys + ["paper"]]
-    wide = wide.merge(paper, on=keys, how="left").fillna({"paper": "—"})
-    return {"settings": wide, "gaps": paired_gaps(runs), "runs": runs}
-
-
-def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
-    """One markdown report over several experiments (folder name patterns under ``root``)."""
-    tables = report_tables(root, patterns)
-    wide, gaps, runs = tables["settings"], tables["gaps"], tables["runs"]
-    conditions = [c for c in ("none", "blank", "synthetic", "real", "shuffled") if c in wide]
-    head = ["model", "variant", "dataset", "training", "train cap", "eval cap"]
-    names = {"none": "text only", "synthetic": "synthetic (SYNTHETIC images)"}
-    lines = [
-        f"# Report: {', '.join(patterns)}",
-        "",
-        f"Written by `python -m mner_lib report --experiments {','.join(patterns)}` from "
-        f"{len(runs)} `metrics.json` files under `{root}/`. Test F1, mean ± std over seeds "
-        "(sample std). Paper numbers from `mner_lib.results.paper_table`, each with the row and "
-        "table it quotes; rows on synthetic images get none. A capped training set, a capped "
-        "test set or few epochs make a row a measurement of this protocol, not a replication.",
-        "",
-        "## Test F1 per setting",
-        "",
-        "| " + " | ".join(head + [names.get(c, c) for c in conditions] + ["paper"]) + " |",
-        "|" + "---|" * (len(head) + len(conditions) + 1),
-    ]
-    for _, r in wide.iterrows():
-        cells = [
-            r["model"],
-            r["variant"],
-            r["dataset"],
-            r["training"],
-            str(r["max_train"] or "all"),
-            str(r["max_eval"] or "all"),
-        ]
-        cells += [r[c] if isinstance(r[c], str) else "" for c in conditions]
-        lines.append("| " + " | ".join(cells + [r["paper"]]) + " |")
-    if not gaps.empty:
-        lines += [
-            "",
-            "## Synthetic minus blank images, paired by seed",
-            "",
-            "The same seed trains on the same tweets from the same initialisation, so the "
-            "difference isolates the image. The synthetic probe draws the tweet's entity types "
-            "(mner_lib.images.probe): a model that reads its image can gain; one that cannot "
-            "should show a gap near 0.",
-            "",
-            "| model | variant | dataset | training | F1 gap (synthetic − blank) | seeds won |",
-            "|---|---|---|---|---|---|",
-        ]
-        for _, g in gaps.iterrows():
-            spread = f" ± {g['gap_std']:.2f}" if g["n_pairs"] > 1 else ""
-            lines.append(
-                f"| {g['model']} | {g['variant']} | {g['dataset']} | {g['training']} | "
-                f"{g['gap_mean']:+.2f}{spread} (n={g['n_pairs']}) | {g['wins']} of {g['n_pairs']} |"
-            )
-    hardware = sorted(
-        {f"{d or '?'}, {c or '?'} CPUs" for d, c in zip(runs["device"], runs["cpu_count"])}
-    )
-    commits = sorted({str(c)[:10] for c in runs["commit"].dropna()})
-    lines += [
-        "",
-        "## The runs",
-        "",
-        f"- {len(runs)} runs, seeds {', '.join(str(s) for s in sorted(runs['seed'].unique()))}; "
-        f"wall time {runs['wall_seconds'].astype(float).sum() / 60:.0f} min in all.",
-        f"- Hardware: {'; '.join(hardware)}; torch {', '.join(sorted(set(map(str, runs['torch']))))}.",
-        f"- Commits: {', '.join(commits) or 'unknown'}.",
-        "- Each run's folder (config, per-epoch history, metrics) is listed in the "
-        "`summary_<experiment>.md` of its experiment.",
-        "",
-    ]
-    out.write_text("\n".join(lines))
-    return out

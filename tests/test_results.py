@@ -282,3 +282,45 @@ def test_runs_from_a_dirty_tree_are_marked_in_tables(tmp_path):
     write(tmp_path, "b/seed0", metrics(seed=0, f1=70.0, model="cwi") | {"commit": "abc"})
     table = results.with_text(results.compare(results.aggregate(results.load_runs(tmp_path / "b"))))
     assert "dirty" not in table["test F1"].iloc[0]
+
+
+def test_report_pairs_caption_runs_with_text_and_shuffled_captions_and_shows_the_leak(
+    tmp_path, capsys
+):
+    from mner_lib import cli
+
+    for seed, (text, cap, shuffled) in enumerate([(70.0, 73.0, 70.5), (71.0, 72.0, 71.5)]):
+        for condition, f1 in (
+            ("none", text),
+            ("caption:blip2", cap),
+            ("caption-shuffled:blip2", shuffled),
+        ):
+            m = metrics(
+                model="bert-crf", seed=seed, f1=f1, condition=condition, dataset="twitter2017"
+            )
+            m["backbone"] = None if condition == "none" else "efficientnet-lite0"
+            m["images"] = {"leak": {"share": 0.109}} if condition == "caption:blip2" else {}
+            m |= {"commit": "abc", "wall_seconds": 1.0}
+            write(tmp_path, f"exp_cap/{condition.replace(':', '-')}/seed{seed}", m)
+    out = tmp_path / "report.md"
+    assert (
+        cli.main(["report", "--root", str(tmp_path), "--experiments", "exp_cap", "--out", str(out)])
+        == 0
+    )
+    text = out.read_text()
+    assert (
+        "| real-image caption (blip2) |"
+        in text.splitlines()[text.splitlines().index("## Test F1 per setting") + 2]
+    )
+    caption_vs_text = next(
+        line for line in text.splitlines() if "real-image caption (blip2) − text only" in line
+    )
+    assert (
+        "+2.00 ± 1.41 (n=2)" in caption_vs_text
+        and "2 of 2" in caption_vs_text
+        and "10.9%" in caption_vs_text
+    )
+    caption_vs_shuffled = next(
+        line for line in text.splitlines() if "− shuffled blip2 caption" in line
+    )
+    assert "+1.50 ± 1.41 (n=2)" in caption_vs_shuffled

@@ -78,7 +78,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from mner_lib.sweep import write_report
+    from mner_lib.report import write_report
 
     root = Path(args.root)
     out = (

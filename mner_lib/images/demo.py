@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from mner_lib.data import Tweet, resolve_data_dir
 from mner_lib.images.features import ImageFeatures
-from mner_lib.images.loading import open_rgb
+from mner_lib.images.loading import open_tweet_image
 
 SAMPLE_IDS = ("111254", "153305", "1953977", "70560", "O_2371", "O_4154")
 PANEL = 192
@@ -81,7 +81,7 @@ def run_demo(data_dir: str | None, out_dir: Path, cache_dir: str | None = None) 
         "crops": list(batch.crops.shape),
     }
     for i, tweet in enumerate(tweets):
-        image = open_rgb(folder / f"{tweet.id}.jpg").image.resize((PANEL, PANEL), Image.BICUBIC)
+        image = open_tweet_image(folder, tweet.id).image.resize((PANEL, PANEL), Image.BICUBIC)
         boxes = batch.meta["crop_boxes"][i].numpy()
         mask = batch.crop_mask[i].numpy()
         panels = [

@@ -73,6 +73,8 @@ from mner_lib.images.loading import (
     LoadReport,
     blank_image,
     open_rgb,
+    read_tweet_image,
+    tweet_image_path,
 )
 from mner_lib.images.probe import draw_probe, probe_key, probe_types
 
@@ -255,18 +257,13 @@ class ImageFeatures(FeatureComputer):
     def _file_plan(self, tweet_id: str) -> _Plan:
         if not self.has_images:
             return _Plan(BLANK_KEY, "missing", ("blank",))
-        path = self.image_dir / f"{tweet_id}.jpg"
-        key = self._file_keys.get(str(path))
+        path = tweet_image_path(self.image_dir, tweet_id)
+        key = self._file_keys.get(str(path)) if path is not None else None
         if key is None:
-            try:
-                data = path.read_bytes()
-            except FileNotFoundError:
-                return _Plan(BLANK_KEY, "missing", ("blank",))
-            except OSError:
-                return _Plan(BLANK_KEY, "undecodable", ("blank",))
-            if not data:
-                return _Plan(BLANK_KEY, "zero-byte", ("blank",))
-            key = "file-" + hashlib.sha1(data).hexdigest()
+            found = read_tweet_image(self.image_dir, tweet_id)  # safe id, inside, regular file
+            if found.data is None:
+                return _Plan(BLANK_KEY, found.flag, ("blank",))
+            key = "file-" + hashlib.sha1(found.data).hexdigest()
             self._file_keys[str(path)] = key
         return _Plan(key, self._failures_map().get(key, ""), ("file", str(path), tweet_id))
 
@@ -343,7 +340,7 @@ class ImageFeatures(FeatureComputer):
         if kind == "probe":
             drawing = draw_probe(plan.source[1], plan.source[2], self.seed, self.image_size)
             return drawing.image, "", [box for _, box in drawing.boxes]
-        result = open_rgb(plan.source[1], self.max_pixels)
+        result = open_rgb(plan.source[1], self.max_pixels, root=self.image_dir)
         if result.image is None:
             return blank_image(self.image_size), result.flag, []
         boxes = []

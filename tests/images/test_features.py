@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -182,3 +184,29 @@ def test_image_is_the_picture_each_condition_gives(cache, demo_tweets):
     assert not np.array_equal(np.asarray(shuffled.image(tweet)), own)
     missing = Tweet("not-a-file", ["x"], ["O"])
     assert np.array_equal(np.asarray(real.image(missing)), blank)  # the HSN rule
+
+
+# Hostile ids and files through ImageFeatures(condition='real'): blank image + flag, no hang.
+def test_hostile_ids_and_files_get_the_blank_image(tmp_path, caplog):
+    signal.alarm(120)  # a FIFO read would hang: fail instead
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(folder / "good.jpg", "JPEG")
+    Image.new("RGB", (32, 32), (10, 200, 10)).save(tmp_path / "outside.jpg", "JPEG")
+    os.mkfifo(folder / "fifo.jpg")
+    (folder / "escape.jpg").symlink_to(tmp_path / "outside.jpg")
+    (folder / "zero.jpg").symlink_to("/dev/zero")
+    ids = ("good", "../outside", "fifo", "escape", "zero")
+    tweets = [Tweet(i, ["x"], ["O"]) for i in ids]
+    feats = ImageFeatures(
+        "twitter2015", condition="real", image_dir=folder, cache_dir=tmp_path, image_size=SIZE
+    )
+    with caplog.at_level(logging.WARNING, logger="mner_lib.images"):
+        feats.prepare(tweets)
+    batch = feats(tweets)
+    signal.alarm(0)
+    assert batch.flags == ["", "unsafe-id", "not-a-file", "outside-folder", "outside-folder"]
+    for k in range(2, 5):
+        assert torch.equal(batch.regions[1], batch.regions[k])  # all the blank image
+    assert not torch.equal(batch.regions[0], batch.regions[1])
+    assert len(caplog.records) == 1 and "4 of 5" in caplog.records[0].getMessage()

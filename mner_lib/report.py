@@ -1,0 +1,198 @@
+"""One markdown report over several experiments: ``python -m mner_lib report``.
+
+Conditions side by side (text only, blank, synthetic, real-image captions and their shuffled
+controls, language-model knowledge), each setting beside the paper row it meets, and paired gaps
+(the same seed trains on the same tweets from the same initialisation, so a difference isolates
+the condition): synthetic minus blank; a caption minus text only, minus blank and minus the same
+source's shuffled captions. Beside each caption result: the share of its test entities whose
+string occurs in the tweet's caption (text the captioner read in the image, or a famous name it
+recognised), so a reader can weigh the gain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from mner_lib.results import aggregate, compare, load_runs, paired_gaps, with_text
+
+#: the order conditions take in a table; others follow alphabetically
+ORDER = ("none", "blank", "synthetic", "real", "shuffled")
+KEYS = ["model", "variant", "dataset", "backbone", "training", "max_train", "max_eval"]
+
+
+def condition_name(condition: str) -> str:
+    """A condition in words, with what kind of signal it is."""
+    kind, _, source = condition.partition(":")
+    if condition == "none":
+        return "text only"
+    if condition == "synthetic":
+        return "synthetic (SYNTHETIC images)"
+    if kind == "caption":
+        return f"real-image caption ({source})"
+    if kind == "caption-shuffled":
+        return f"shuffled {source} caption (control)"
+    if kind == "knowledge":
+        return f"{source} knowledge (language model, not vision)"
+    return condition
+
+
+def ordered_conditions(present: Sequence[str]) -> list[str]:
+    first = [c for c in ORDER if c in present]
+    return first + sorted(c for c in present if c not in ORDER)
+
+
+def gap_pairs(conditions: Sequence[str]) -> list[tuple[str, str]]:
+    """The (condition, baseline) pairs a report subtracts, where both were run."""
+    pairs = [("synthetic", "blank")]
+    for c in conditions:
+        kind, _, source = c.partition(":")
+        if kind in ("caption", "knowledge"):
+            pairs += [(c, "none"), (c, "blank"), (c, f"{kind}-shuffled:{source}")]
+    return [(a, b) for a, b in pairs if a in conditions and b in conditions]
+
+
+def experiment_dirs(root: Path, patterns: Sequence[str]) -> list[Path]:
+    found: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(p for p in root.glob(pattern) if p.is_dir())
+        if not matches:
+            raise ValueError(f"no experiment folder under {root}/ matches {pattern!r}")
+        found += [m for m in matches if m not in found]
+    return found
+
+
+def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """``settings`` (mean ± std over seeds per setting, conditions side by side, the paper row
+    each is compared with), ``gaps`` (paired by seed, every pair of :func:`gap_pairs`) and
+    ``runs`` (every run read)."""
+    frames = [load_runs(d, relative_to=root.parent) for d in experiment_dirs(root, patterns)]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        raise ValueError(
+            f"no training runs in the experiment folders {list(patterns)} under {root}/"
+        )
+    runs = pd.concat(frames, ignore_index=True)
+    # a caption run records a backbone its blank pixels never used: pair it with text-only runs
+    runs.loc[runs["condition"].map(_is_text_condition), "backbone"] = "none"
+    table = with_text(compare(aggregate(runs)))
+    wide = table.pivot_table(index=KEYS, columns="condition", values="test F1", aggfunc="first")
+    wide = wide.reset_index()
+    paper = table[table["condition"] != "synthetic"].drop_duplicates(KEYS)[KEYS + ["paper"]]
+    wide = wide.merge(paper, on=KEYS, how="left").fillna({"paper": "—"})
+    conditions = ordered_conditions(sorted(runs["condition"].unique()))
+    gaps = [
+        paired_gaps(runs, a, b).assign(condition=a, baseline=b) for a, b in gap_pairs(conditions)
+    ]
+    gaps = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame()
+    return {"settings": wide, "gaps": gaps, "runs": runs, "conditions": conditions}
+
+
+def _is_text_condition(condition: str) -> bool:
+    return str(condition).split(":")[0] in (
+        "caption",
+        "caption-shuffled",
+        "knowledge",
+        "knowledge-shuffled",
+    )
+
+
+def _settings_lines(wide: pd.DataFrame, conditions: Sequence[str]) -> list[str]:
+    head = ["model", "variant", "dataset", "training", "train cap", "eval cap"]
+    lines = [
+        "| " + " | ".join(head + [condition_name(c) for c in conditions] + ["paper"]) + " |",
+        "|" + "---|" * (len(head) + len(conditions) + 1),
+    ]
+    for _, r in wide.iterrows():
+        cells = [r["model"], r["variant"], r["dataset"], r["training"]]
+        cells += [str(r["max_train"] or "all"), str(r["max_eval"] or "all")]
+        cells += [r[c] if c in r and isinstance(r[c], str) else "" for c in conditions]
+        lines.append("| " + " | ".join(cells + [r["paper"]]) + " |")
+    return lines
+
+
+def _gap_lines(gaps: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
+    lines = [
+        "| model | variant | dataset | training | gap | F1 gap, paired by seed | seeds won | caption leak |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, g in gaps.iterrows():
+        spread = f" ± {g['gap_std']:.2f}" if g["n_pairs"] > 1 else ""
+        leak = _leak(runs, g["dataset"], g["condition"])
+        lines.append(
+            f"| {g['model']} | {g['variant']} | {g['dataset']} | {g['training']} | "
+            f"{condition_name(g['condition'])} − {condition_name(g['baseline'])} | "
+            f"{g['gap_mean']:+.2f}{spread} (n={g['n_pairs']}) | {g['wins']} of {g['n_pairs']} | {leak} |"
+        )
+    return lines
+
+
+def _leak(runs: pd.DataFrame, dataset: str, condition: str) -> str:
+    """The share of test entities whose string occurs in their tweet's caption, as recorded."""
+    rows = runs[(runs["dataset"] == dataset) & (runs["condition"] == condition)]
+    shares = rows["caption_leak"].dropna().astype(float)
+    return f"{shares.iloc[0]:.1%} of test entities" if len(shares) else "—"
+
+
+def _runs_lines(runs: pd.DataFrame) -> list[str]:
+    hardware = sorted(
+        {f"{d or '?'}, {c or '?'} CPUs" for d, c in zip(runs["device"], runs["cpu_count"])}
+    )
+    commits = sorted(
+        {
+            str(c)[:10] + ("+dirty" if str(c).endswith("+dirty") else "")
+            for c in runs["commit"].dropna()
+        }
+    )
+    seeds = ", ".join(str(s) for s in sorted(runs["seed"].unique()))
+    return [
+        "",
+        "## The runs",
+        "",
+        f"- {len(runs)} runs, seeds {seeds}; wall time "
+        f"{runs['wall_seconds'].astype(float).sum() / 60:.0f} min in all.",
+        f"- Hardware: {'; '.join(hardware)}; torch {', '.join(sorted(set(map(str, runs['torch']))))}.",
+        f"- Commits: {', '.join(commits) or 'unknown'}.",
+        "- Each run's folder (config, per-epoch history, metrics) is listed in the "
+        "`summary_<experiment>.md` of its experiment.",
+        "",
+    ]
+
+
+def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
+    """One markdown report over several experiments (folder name patterns under ``root``)."""
+    tables = report_tables(root, patterns)
+    wide, gaps, runs = tables["settings"], tables["gaps"], tables["runs"]
+    lines = [
+        f"# Report: {', '.join(patterns)}",
+        "",
+        f"Written by `python -m mner_lib report --experiments {','.join(patterns)}` from "
+        f"{len(runs)} `metrics.json` files under `{root}/`. Test F1, mean ± std over seeds "
+        "(sample std). Paper numbers from `mner_lib.results.paper_table`, each with the row and "
+        "table it quotes; rows on synthetic images get none. A capped training set, a capped "
+        "test set or few epochs make a row a measurement of this protocol, not a replication.",
+        "",
+        "## Test F1 per setting",
+        "",
+        *_settings_lines(wide, tables["conditions"]),
+    ]
+    if not gaps.empty:
+        lines += [
+            "",
+            "## Paired gaps",
+            "",
+            "The same seed trains on the same tweets from the same initialisation, so the "
+            "difference isolates the condition. The synthetic probe draws the tweet's entity types "
+            "(mner_lib.images.probe). A caption is text an image model wrote from the real image; "
+            "its shuffled control gives each tweet another tweet's caption (a seeded derangement), "
+            "so caption minus shuffled caption is what this image adds beyond captions in general. "
+            "The leak column: the share of test entities whose string occurs in the tweet's own "
+            "caption (read in the image or recognised): real visual signal, but not scene "
+            "understanding.",
+            "",
+            *_gap_lines(gaps, runs),
+        ]
+    out.write_text("\n".join(lines + _runs_lines(runs)))
+    return out
