@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from mner_lib import book
+from mner_lib.book import grid as book_grid
 from mner_lib.params import ParameterError
+from tests import browser
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -151,14 +153,14 @@ def test_stub_page_says_how_to_run_the_chapter(tmp_path):
 
 def test_page_problems_spots_errors_and_missing_figures():
     ok = '<div class="cell_output docutils container"><img src="../_images/ab.png"/></div></div></div>'
-    assert book.page_problems(ok) == []
+    assert browser.page_problems(ok) == []
     err = (
         '<div class="cell_output docutils container"><pre>Traceback (most recent call last)\n'
         "ValueError: boom</pre></div></div></div>"
     )
-    assert "an output cell shows an error" in book.page_problems(err)
-    assert "no figure (img of a notebook output)" in book.page_problems(err)
-    assert "an output cell shows a traceback" in book.page_problems(
+    assert "an output cell shows an error" in browser.page_problems(err)
+    assert "no figure (img of a notebook output)" in browser.page_problems(err)
+    assert "an output cell shows a traceback" in browser.page_problems(
         '<div class="output traceback highlight"></div>'
     )
 
@@ -188,7 +190,7 @@ def runnable_chapters() -> list[str]:
 
 @pytest.mark.slow
 def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
-    if book.chromium() is None:
+    if browser.chromium() is None:
         pytest.skip("headless chromium is not installed (apt-get install -y chromium)")
     keys = runnable_chapters()
     report = book.run_book(
@@ -207,10 +209,10 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
     for chapter in book.CHAPTERS:
         page = html / "notebooks" / chapter.notebook.replace(".ipynb", ".html")
         assert page.is_file(), f"{page} was not built"
-        dom = book.dump_dom(page, profile_dir)
+        dom = browser.dump_dom(page, profile_dir)
         assert chapter.title.split(":")[0] in dom
         if chapter.key in keys:
-            found = book.page_problems(dom)
+            found = browser.page_problems(dom)
             if chapter.key == "reproducibility":  # its figure needs runs; errors still count
                 found = [p for p in found if not p.startswith("no figure")]
             if found:
@@ -218,7 +220,7 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
         else:
             assert "not executed in this build" in dom
     assert not problems, problems
-    shot = book.screenshot(
+    shot = browser.screenshot(
         html / "notebooks" / "02_foundations.html", tmp_path / "shot.png", profile_dir
     )
     assert shot.stat().st_size > 10_000
@@ -237,7 +239,7 @@ def test_sweep_runs_each_grid_point_into_its_own_folder_and_collects_metrics(tmp
         (run / "history.jsonl").write_text("{}\n")
         return 0.0
 
-    monkeypatch.setattr(book, "execute_chapter", fake_execute)
+    monkeypatch.setattr(book_grid, "execute_chapter", fake_execute)
     grid = book.parse_grid("models=hsn seeds=0,1 conditions=blank,synthetic")
     copied = book.sweep(
         "hsn", grid, "smoke", tmp_path / "runs", tmp_path / "results", log=lambda *_: None
