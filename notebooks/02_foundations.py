@@ -190,50 +190,17 @@ print(f"training words: {len(_seen)} ({len(data.train)} training tweets of {P['d
 # %% [markdown]
 # ## Training and evaluation
 #
-# Every model of the chapter is trained once per seed with the trainer of `mner_lib.train` (the
-# paper's optimiser and schedule, early stopping on dev F1), on the data and for the epochs this
-# build's parameters say. Each run writes a run folder (`config.json`, `metrics.json`,
-# `history.jsonl`, predictions); the table below is read from those files.
+# Every model of the chapter, and each ablation the parameters name, is trained once per seed with
+# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
+# train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
+# `history.jsonl`, predictions); the table below is read from those files, then come the training
+# curves, the test F1 per entity type and the entity confusion of the first run.
 
 # %%
-from mner_lib.book import train_seeds
-from mner_lib.models import get_model_class
-from mner_lib.params import ablation_options
-from mner_lib.results import aggregate, run_row, runs_frame
+from mner_lib.book import train_and_tabulate
 
-runs = {}  # label -> list of TrainResult (one per seed)
-for model in P["models"]:
-    runs[model] = train_seeds(P, model, "foundations", model_options={"constrain_bio": P["constrain_bio"]})
-for ablation in P.get("ablations", []):
-    base = P["models"][-1]
-    options, condition = ablation_options("foundations", ablation, get_model_class(base))
-    runs[f"{base} {ablation}"] = train_seeds(P, base, "foundations", condition=condition,
-                                              model_options={**{"constrain_bio": P["constrain_bio"]}, **options}, variant=ablation)
-rows = [run_row(r.metrics, str(r.run_dir / "metrics.json")) for results in runs.values() for r in results]
-table = aggregate(runs_frame(rows))
-shown = table[["model", "variant", "dataset", "condition", "synthetic", "backbone", "f1_mean", "f1_std", "n_seeds",
-               "f1_PER_mean", "f1_LOC_mean", "f1_ORG_mean", "f1_MISC_mean", "train_tweets_per_second"]]
-display(shown.rename(columns={"f1_mean": "test F1", "f1_std": "± std"}))
-if table["synthetic"].any():
-    display(Markdown("Rows with `synthetic = True` used **synthetic** probe images: they measure whether the "
-                     "fusion uses visual evidence, and are not comparable with the papers' real-image numbers."))
-
-# %% tags=["hide-input"]
-from mner_lib.plots import entity_confusion, per_type_f1, training_curves
-from mner_lib.data import read_tweets
-
-display(training_curves({f"{label} (seed {r.metrics['seed']})": r.history for label, results in runs.items() for r in results},
-                        title="training loss and dev F1 per epoch"))
-display(per_type_f1({label: results[0].metrics["test"] for label, results in runs.items()},
-                    title="test F1 per entity type (first seed)"))
-
-# %% tags=["hide-input"]
-from mner_lib.book import chapter_dataset
-
-_test = chapter_dataset(P).test  # the same (capped) test tweets the runs were scored on
-label, results = next(iter(runs.items()))
-pred = [t.tags for t in read_tweets(results[0].run_dir / "predictions_test.txt")]
-display(entity_confusion([t.tags for t in _test], pred, title=f"{label}: test entities, gold vs predicted type"))
+trained = train_and_tabulate(P, "foundations")  # each model and ablation once per seed: table and figures
 
 # %% [markdown]
 # ## Recorded runs
@@ -241,13 +208,9 @@ display(entity_confusion([t.tags for t in _test], pred, title=f"{label}: test en
 # The runs above are this build's. The table below reads the runs recorded under the results folder (`results_dir`) for `bilstm-crf`, `hbilstm-crf`, `bert-crf`: test F1 as mean ± standard deviation over seeds, each setting with its training settings and caps (`max_train`, `max_eval`; `all` is the full split), the paper's row it is compared with and the `metrics.json` files averaged. A capped run or one with few epochs is not a replication, and rows on synthetic images have no paper number. `results/README.md` says which command wrote each experiment.
 
 # %% tags=["hide-input"]
-from mner_lib.book import recorded_runs
+from mner_lib.book import show_recorded_runs
 
-_recorded = recorded_runs(['bilstm-crf', 'hbilstm-crf', 'bert-crf'], P["results_dir"])
-if _recorded.empty:
-    display(Markdown(f"No recorded runs of these models under `{P['results_dir']}/`."))
-else:
-    display(_recorded)
+show_recorded_runs(["bilstm-crf", "hbilstm-crf", "bert-crf"], P["results_dir"])
 
 # %% [markdown]
 # ## Explorer: one tweet at a time
@@ -260,8 +223,8 @@ else:
 from mner_lib.explorer import collect_examples, explorer, picture, static_view
 
 _label = P["models"][-1]
-_result = runs[_label][0]
-_tweets = _test[:12]
+_result = trained.runs[_label][0]
+_tweets = trained.test[:12]
 _pictures = [picture(_result.images, t) for t in _tweets] if _result.images is not None else None
 examples = collect_examples(_result.model, _tweets, _result.images, _pictures,
                             synthetic=bool(_result.metrics["synthetic"]))

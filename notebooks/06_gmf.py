@@ -79,13 +79,10 @@ sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.precision", 2)
 warnings.filterwarnings("ignore", category=UserWarning)
 
-# %% tags=["remove-cell"]
-P["model_options"] = {"encoder": P["encoder"], "backbone": P["backbone"],
-                      "temperature": 0.174 if P["dataset"] == "twitter2017" else 0.21, **P["model_options"]}
-
 # %% tags=["hide-input"]
 import torch
 
+from mner_lib.book import chapter_model_options
 from mner_lib.data import load_dataset
 from mner_lib.explorer import picture
 from mner_lib.images import ImageFeatures
@@ -97,7 +94,7 @@ features = ImageFeatures(dataset=P["dataset"], data_dir=P["data_dir"] or None, b
                          condition=P["condition"], seed=P["seeds"][0])
 few = [t for t in data.train if any(tag != "O" for tag in t.tags)][:4]
 images = features(few)
-model = build_model("gmf", data.train, {**P["model_options"], **{}})
+model = build_model("gmf", data.train, chapter_model_options(P, "gmf"))
 model.eval()
 batch = model.collate(few, images)
 print(f"{len(few)} tweets; image condition {features.condition!r} ({'SYNTHETIC images' if features.synthetic else 'not synthetic'}), backbone {P['backbone']}")
@@ -177,50 +174,20 @@ if before is not None:
 # %% [markdown]
 # ## Training and evaluation
 #
-# Every model of the chapter is trained once per seed with the trainer of `mner_lib.train` (the
-# paper's optimiser and schedule, early stopping on dev F1), on the data and for the epochs this
-# build's parameters say. Each run writes a run folder (`config.json`, `metrics.json`,
-# `history.jsonl`, predictions); the table below is read from those files.
+# Every model of the chapter, and each ablation the parameters name, is trained once per seed with
+# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
+# train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
+# `history.jsonl`, predictions); the table below is read from those files, then come the training
+# curves, the test F1 per entity type and the entity confusion of the first run. An ablation's row
+# carries the name every results table gives it (`w/o CM (use_cm=False)`), so it averages with the
+# same ablation trained from the command line. The paper's own settings for Twitter-2017 (batch 32,
+# temperature 0.174) apply by themselves there, as they do on the command line.
 
 # %%
-from mner_lib.book import train_seeds
-from mner_lib.models import get_model_class
-from mner_lib.params import ablation_options
-from mner_lib.results import aggregate, run_row, runs_frame
+from mner_lib.book import train_and_tabulate
 
-runs = {}  # label -> list of TrainResult (one per seed)
-for model in P["models"]:
-    runs[model] = train_seeds(P, model, "gmf", model_options=P["model_options"])
-for ablation in P.get("ablations", []):
-    base = P["models"][-1]
-    options, condition = ablation_options("gmf", ablation, get_model_class(base))
-    runs[f"{base} {ablation}"] = train_seeds(P, base, "gmf", condition=condition,
-                                              model_options={**P["model_options"], **options}, variant=ablation)
-rows = [run_row(r.metrics, str(r.run_dir / "metrics.json")) for results in runs.values() for r in results]
-table = aggregate(runs_frame(rows))
-shown = table[["model", "variant", "dataset", "condition", "synthetic", "backbone", "f1_mean", "f1_std", "n_seeds",
-               "f1_PER_mean", "f1_LOC_mean", "f1_ORG_mean", "f1_MISC_mean", "train_tweets_per_second"]]
-display(shown.rename(columns={"f1_mean": "test F1", "f1_std": "± std"}))
-if table["synthetic"].any():
-    display(Markdown("Rows with `synthetic = True` used **synthetic** probe images: they measure whether the "
-                     "fusion uses visual evidence, and are not comparable with the papers' real-image numbers."))
-
-# %% tags=["hide-input"]
-from mner_lib.plots import entity_confusion, per_type_f1, training_curves
-from mner_lib.data import read_tweets
-
-display(training_curves({f"{label} (seed {r.metrics['seed']})": r.history for label, results in runs.items() for r in results},
-                        title="training loss and dev F1 per epoch"))
-display(per_type_f1({label: results[0].metrics["test"] for label, results in runs.items()},
-                    title="test F1 per entity type (first seed)"))
-
-# %% tags=["hide-input"]
-from mner_lib.book import chapter_dataset
-
-_test = chapter_dataset(P).test  # the same (capped) test tweets the runs were scored on
-label, results = next(iter(runs.items()))
-pred = [t.tags for t in read_tweets(results[0].run_dir / "predictions_test.txt")]
-display(entity_confusion([t.tags for t in _test], pred, title=f"{label}: test entities, gold vs predicted type"))
+trained = train_and_tabulate(P, "gmf")  # each model and ablation once per seed: table and figures
 
 # %% [markdown]
 # ## Recorded runs
@@ -230,19 +197,15 @@ display(entity_confusion([t.tags for t in _test], pred, title=f"{label}: test en
 # Rows whose training column reads `lr=0.001 (encoder 5e-05)` trained the new layers (prefix projection, cross-scale attention, gates, heads, CRF) at 1e-3, our first default: GMF stayed at F1 0, and learned unevenly with the `prefix_logit_bias` option, which is not the paper's. Rows at `lr=5e-05` train every parameter at the paper's rate, the default now; why the difference, in the docstring of `mner_lib/models/gmf_blocks.py`.
 
 # %% tags=["hide-input"]
-from mner_lib.book import recorded_runs
+from mner_lib.book import show_recorded_runs
 
-_recorded = recorded_runs(['gmf', 'bert-crf'], P["results_dir"])
-if _recorded.empty:
-    display(Markdown(f"No recorded runs of these models under `{P['results_dir']}/`."))
-else:
-    display(_recorded)
+show_recorded_runs(["gmf", "bert-crf"], P["results_dir"])
 
 # %% [markdown]
 # ## After training: gates, similarities, embeddings
 
 # %% tags=["hide-input"]
-_r = runs["gmf"][0]
+_r = trained.runs["gmf"][0]
 _m = _r.model.eval()
 _dev = next(_m.parameters()).device
 _b = {k: v.to(_dev) if hasattr(v, "to") else v for k, v in _m.collate(sim_tweets, _r.images(sim_tweets)).items()}
@@ -269,8 +232,8 @@ if before is not None and "text_embedding" in _after.extras:
 from mner_lib.explorer import collect_examples, explorer, picture, static_view
 
 _label = "gmf"
-_result = runs[_label][0]
-_tweets = _test[:12]
+_result = trained.runs[_label][0]
+_tweets = trained.test[:12]
 _pictures = [picture(_result.images, t) for t in _tweets] if _result.images is not None else None
 examples = collect_examples(_result.model, _tweets, _result.images, _pictures,
                             synthetic=bool(_result.metrics["synthetic"]))

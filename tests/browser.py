@@ -86,7 +86,6 @@ def page_problems(dom: str) -> list[str]:
     """What a reader would see as broken in a chapter page's DOM: error outputs (a traceback or
     an ``...Error:`` line in an output cell), or no figure."""
 
-
     problems = []
     outputs = re.findall(
         r'<div class="cell_output[^"]*">(.*?)</div>\s*</div>\s*</div>', dom, flags=re.S
@@ -101,5 +100,3 @@ def page_problems(dom: str) -> list[str]:
     if not re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', dom):
         problems.append("no figure (img of a notebook output)")
     return problems
-
-

@@ -46,6 +46,62 @@ def test_notebook_committed_without_outputs_and_shaped_right(chapter):
     ), "notebooks define no model classes"
 
 
+def cell_text(nb: nbformat.NotebookNode) -> list[tuple[str, str, list[str]]]:
+    return [(c.cell_type, c.source, list(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+@pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
+def test_notebook_and_its_percent_source_hold_the_same_cells(chapter):
+    import jupytext
+
+    stem = Path(chapter.notebook).stem
+    text = ROOT / "notebooks" / f"{stem}.py"
+    assert text.is_file(), (
+        f"{text} is missing: jupytext --set-formats ipynb,py:percent {stem}.ipynb"
+    )
+    nb = read(chapter.notebook)
+    assert nb.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+    paired = jupytext.read(text)
+    assert cell_text(paired) == cell_text(nb), (
+        f"notebooks/{stem}.py and notebooks/{chapter.notebook} differ: "
+        f"run `jupytext --sync notebooks/{stem}.py` (notebooks/README.md)"
+    )
+
+
+def test_drift_between_a_pair_is_seen(tmp_path):
+    import jupytext
+
+    nb = read(book.CHAPTERS[3].notebook)
+    text = jupytext.reads(jupytext.writes(nb, fmt="py:percent"), fmt="py:percent")
+    assert cell_text(text) == cell_text(nb)
+    edited = jupytext.writes(nb, fmt="py:percent").replace("epochs = 2", "epochs = 3", 1)
+    assert cell_text(jupytext.reads(edited, fmt="py:percent")) != cell_text(nb)
+
+
+def test_every_percent_source_is_a_chapter():
+    chapters = {Path(c.notebook).stem for c in book.CHAPTERS}
+    assert {p.stem for p in (ROOT / "notebooks").glob("*.py")} == chapters
+    assert {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")} == chapters
+
+
+@pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
+def test_no_cell_changes_the_parameters_after_they_are_checked(chapter):
+    code = [c.source for c in read(chapter.notebook).cells if c.cell_type == "code"]
+    for source in code:
+        assert not re.search(r"^\s*P\[[^\]]+\]\s*=", source, re.M), source
+        assert "P.update(" not in source, source
+
+
+@pytest.mark.parametrize("key", ["foundations", "cwi", "hsn", "trimod", "gmf"])
+def test_training_chapters_train_in_one_short_visible_cell(key):
+    nb = read(book.chapter(key).notebook)
+    calls = [c for c in nb.cells if f'train_and_tabulate(P, "{key}")' in c.source]
+    assert len(calls) == 1
+    assert not calls[0].metadata.get("tags"), "the reader sees the call"
+    assert len(calls[0].source.strip().splitlines()) <= 4
+    assert not any("train_seeds" in c.source for c in nb.cells)
+
+
 def test_colab_cell_pins_this_version_and_the_configured_repository():
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
@@ -300,3 +356,90 @@ def test_recorded_runs_lists_the_chapters_models_with_paper_rows_and_synthetic_m
     assert table.loc[("full", "synthetic (SYNTHETIC)"), "paper"] == "—"
     assert table.loc[("w/o MI (interaction=concat)", "blank"), "paper"] == "73.02 (w/o MI; Table 5)"
     assert book.recorded_runs(["cwi"], tmp_path).empty
+
+
+# ----------------------------------------------------------------------------- chapter helpers
+def chapter_params(key: str, **values) -> dict:
+    """The parameters a chapter's check cell returns: the notebook's defaults, then ``values``."""
+    import jupytext
+
+    nb = jupytext.read(ROOT / "notebooks" / f"{Path(book.chapter(key).notebook).stem}.py")
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    namespace: dict = {}
+    exec(cell.source, namespace)
+    from mner_lib.params import check
+
+    return {**check(namespace, key), **values}
+
+
+def test_ablations_are_named_as_the_command_line_names_them():
+    from mner_lib.results import variant_name
+    from mner_lib.train import resolve_config
+
+    params = chapter_params("hsn", ablations=["w/o MI", "w/o MP", "w/o VF"], condition="synthetic")
+    planned = book.plan_runs(params, "hsn", log=lambda *_: None)
+    cli = resolve_config("hsn", dataset="demo", model_options={"interaction": "concat"})
+    assert [(p.label, p.variant) for p in planned] == [
+        ("hsn", "full"),
+        ("hsn w/o MI (interaction=concat)", variant_name("hsn", cli.model_options, "demo")),
+        ("hsn w/o MP (heads=1)", "w/o MP (heads=1)"),
+        ("hsn (blank images)", "full"),
+    ]
+    assert planned[-1].condition == "blank" and planned[-1].ablation == "w/o VF"
+    said = []
+    blank = book.plan_runs({**params, "condition": "blank"}, "hsn", log=said.append)
+    assert [p.label for p in blank] == [
+        "hsn",
+        "hsn w/o MI (interaction=concat)",
+        "hsn w/o MP (heads=1)",
+    ]
+    assert said == ["w/o VF: the same setting as 'hsn'; trained once"]
+
+
+def test_chapter_options_are_the_command_lines_and_the_papers_per_dataset_ones():
+    params = chapter_params("gmf")
+    assert book.chapter_options(params, "gmf") == {}  # encoder minilm-l6 is GMF's default
+    other = {**params, "encoder": "bert-base-uncased", "model_options": {"alpha": 0.5}}
+    assert book.chapter_options(other, "gmf") == {"encoder": "bert-base-uncased", "alpha": 0.5}
+    on_2017 = book.resolved_config({**params, "dataset": "twitter2017", "data_dir": ""}, "gmf", 0)
+    assert on_2017.model_options["temperature"] == 0.174 and on_2017.batch_size == 32
+    mine = {**params, "model_options": {"temperature": 0.3}}
+    assert book.chapter_model_options(mine, "gmf")["temperature"] == 0.3
+    assert book.chapter_options(chapter_params("trimod"), "trimod") == {}
+    assert book.chapter_options(
+        chapter_params("foundations", constrain_bio=True), "bilstm-crf"
+    ) == {"constrain_bio": True}
+
+
+def test_chapter_runs_cap_eval_in_their_config_and_average_with_cli_runs(tmp_path):
+    from mner_lib.data import read_tweets
+    from mner_lib.results import run_row, variant_name
+    from mner_lib.train import resolve_config
+
+    params = chapter_params(
+        "foundations",
+        models=["bilstm-crf"],
+        constrain_bio=True,
+        epochs=1,
+        max_train=12,
+        max_eval=7,
+        device="cpu",
+        runs_dir=str(tmp_path / "runs"),
+    )
+    shown = []
+    trained = book.train_and_tabulate(params, "foundations", show=shown.append)
+    (result,) = trained.runs["bilstm-crf"]
+    run = Path(result.run_dir)
+    config = json.loads((run / "config.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert config["max_eval"] == metrics["max_eval"] == metrics["config"]["max_eval"] == 7
+    assert len(trained.test) == len(read_tweets(run / "predictions_test.txt")) == 7
+    cli = resolve_config("bilstm-crf", dataset="demo", model_options={"constrain_bio": True})
+    variant = variant_name("bilstm-crf", cli.model_options, "demo")
+    assert run_row(metrics, "x")["variant"] == variant == "constrain_bio=True"
+    assert (
+        run
+        == tmp_path / "runs" / "foundations" / "bilstm-crf" / "demo" / "none" / variant / "seed0"
+    )
+    assert list(trained.table["variant"]) == [variant]
+    assert len(shown) == 4  # the table, training curves, F1 per type, entity confusion

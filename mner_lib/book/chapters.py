@@ -143,25 +143,25 @@ def chapter_options(params: dict[str, Any], model: str) -> dict[str, Any]:
     return {**options, **(params.get("model_options") or {})}
 
 
-def run_config(
+def resolved_config(
     params: dict[str, Any],
     model: str,
-    chapter_key: str,
     seed: int,
     condition: str | None = None,
     model_options: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> Any:
-    """The :class:`mner_lib.train.TrainConfig` of one chapter run of ``model`` with ``seed``:
-    the chapter's parameters through ``resolve_config`` (as the command line does), the extra
-    ``model_options`` (an ablation's switches) on top, in its own run folder."""
+    """The :class:`mner_lib.train.TrainConfig` of a chapter run of ``model`` with ``seed``, its
+    run folder not yet set: the chapter's parameters through ``resolve_config`` (as the command
+    line does), the extra ``model_options`` (an ablation's switches) on top."""
     from mner_lib.models import get_model_class
     from mner_lib.train import resolve_config
 
     uses_images = get_model_class(model).uses_images
     if condition is None:
         condition = params.get("condition", "blank") if uses_images else "none"
-    settings = dict(
+    return resolve_config(
+        model,
         dataset=params["dataset"],
         data_dir=params.get("data_dir") or None,
         epochs=params["epochs"],
@@ -176,18 +176,38 @@ def run_config(
         resume=False,
         **overrides,
     )
-    cfg = resolve_config(model, **settings)
-    runs_dir = params.get("runs_dir", "runs/book")
+
+
+def run_config(
+    params: dict[str, Any],
+    model: str,
+    chapter_key: str,
+    seed: int,
+    condition: str | None = None,
+    model_options: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> Any:
+    """:func:`resolved_config` in its run folder,
+    ``<runs_dir>/<chapter>/<model>/<dataset>/<condition>/<variant>/seed<seed>``."""
+    cfg = resolved_config(params, model, seed, condition, model_options, **overrides)
     cfg.out = str(
-        run_folder(runs_dir, chapter_key, model, cfg.dataset, cfg.condition, _variant(cfg), seed)
+        run_folder(
+            params.get("runs_dir", "runs/book"),
+            chapter_key,
+            model,
+            cfg.dataset,
+            cfg.condition,
+            _variant(cfg),
+            seed,
+        )
     )
     return cfg
 
 
-def chapter_model_options(params: dict[str, Any], model: str, chapter_key: str) -> dict[str, Any]:
-    """The model config fields the chapter's runs of ``model`` use (for the untrained model the
-    chapter takes apart before training): its options with the paper's per-dataset ones."""
-    return dict(run_config(params, model, chapter_key, params["seeds"][0]).model_options)
+def chapter_model_options(params: dict[str, Any], model: str) -> dict[str, Any]:
+    """The model config fields the chapter's runs of ``model`` use, the paper's per-dataset ones
+    included (for the untrained model a chapter takes apart before training)."""
+    return dict(resolved_config(params, model, params["seeds"][0]).model_options)
 
 
 def train_seeds(
@@ -219,7 +239,7 @@ def train_seeds(
 class PlannedRun:
     """One setting a chapter trains (once per seed): a model of ``models`` or an ablation."""
 
-    label: str  # the key of the run in ChapterRuns.runs and in the figures' legends
+    label: str  # key in ChapterRuns.runs, legend in the figures: the model, or model and variant
     model: str
     condition: str | None  # None: the chapter's condition
     options: dict[str, Any]  # model options on top of the chapter's (an ablation's switches)
@@ -245,13 +265,13 @@ def plan_runs(
         wanted.append((base, condition, options, ablation))
     planned: dict[tuple[str, str, str], PlannedRun] = {}
     for model, condition, options, ablation in wanted:
-        cfg = run_config(params, model, chapter_key, params["seeds"][0], condition, options)
+        cfg = resolved_config(params, model, params["seeds"][0], condition, options)
         variant = _variant(cfg)
         key = (model, cfg.condition, variant)
         if key in planned:
             log(f"{ablation or model}: the same setting as {planned[key].label!r}; trained once")
             continue
-        label = _label(params, model, cfg.condition, variant)
+        label = model if ablation is None else _label(params, model, cfg.condition, variant)
         planned[key] = PlannedRun(label, model, condition, dict(options), variant, ablation)
     return list(planned.values())
 
@@ -264,7 +284,7 @@ def _variant(cfg: Any) -> str:
 
 
 def _label(params: dict[str, Any], model: str, condition: str, variant: str) -> str:
-    """``hsn``, ``hsn w/o MI (interaction=concat)``, ``hsn (blank images)``."""
+    """An ablation's label: ``hsn w/o MI (interaction=concat)``, ``hsn (blank images)``."""
     label = model if variant == "full" else f"{model} {variant}"
     if condition not in ("none", params.get("condition")):
         label += f" ({condition} images)"

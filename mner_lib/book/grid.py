@@ -111,5 +111,3 @@ def sweep(
                     shutil.copy2(metrics.parent / file, target / file)
             copied.append(target / "metrics.json")
     return copied
-
-

@@ -326,5 +326,3 @@ def run_book(
         )
         log(f"[book] HTML in {html}/index.html")
     return RunReport(executed, stubs, html)
-
-
