@@ -20,7 +20,13 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the heavy modules load only when a chapter trains
+    import pandas as pd
+
+    from mner_lib.data import Dataset, Tweet
+    from mner_lib.train import TrainConfig, TrainResult
 
 #: the columns of a chapter's table of runs, and their headings
 TABLE_COLUMNS = {
@@ -106,7 +112,7 @@ def run_folder(
     )
 
 
-def chapter_dataset(params: dict[str, Any]) -> Any:
+def chapter_dataset(params: dict[str, Any]) -> Dataset:
     """The chapter's :class:`mner_lib.data.Dataset`: the full training split (each run samples
     its ``max_train`` tweets with its own seed) and, when ``max_eval`` is set, the same seeded
     sample of at most ``max_eval`` dev and test tweets for every run and plot of the chapter."""
@@ -150,7 +156,7 @@ def resolved_config(
     condition: str | None = None,
     model_options: dict[str, Any] | None = None,
     **overrides: Any,
-) -> Any:
+) -> TrainConfig:
     """The :class:`mner_lib.train.TrainConfig` of a chapter run of ``model`` with ``seed``, its
     run folder not yet set: the chapter's parameters through ``resolve_config`` (as the command
     line does), the extra ``model_options`` (an ablation's switches) on top."""
@@ -186,7 +192,7 @@ def run_config(
     condition: str | None = None,
     model_options: dict[str, Any] | None = None,
     **overrides: Any,
-) -> Any:
+) -> TrainConfig:
     """:func:`resolved_config` in its run folder,
     ``<runs_dir>/<chapter>/<model>/<dataset>/<condition>/<variant>/seed<seed>``."""
     cfg = resolved_config(params, model, seed, condition, model_options, **overrides)
@@ -216,9 +222,9 @@ def train_seeds(
     chapter_key: str,
     condition: str | None = None,
     model_options: dict[str, Any] | None = None,
-    dataset: Any = None,
+    dataset: Dataset | None = None,
     **overrides: Any,
-) -> list[Any]:
+) -> list[TrainResult]:
     """Train ``model`` once per seed in ``params['seeds']`` with the chapter's parameters (see
     :func:`run_config`); returns the :class:`mner_lib.train.TrainResult` of each run. The run
     folders go under ``params['runs_dir']``; ``dataset`` (uncapped) saves reading it again."""
@@ -276,7 +282,7 @@ def plan_runs(
     return list(planned.values())
 
 
-def _variant(cfg: Any) -> str:
+def _variant(cfg: TrainConfig) -> str:
     """The run's variant as the results tables name it (``full``, ``w/o MI (interaction=concat)``)."""
     from mner_lib.results import variant_name
 
@@ -295,9 +301,9 @@ def _label(params: dict[str, Any], model: str, condition: str, variant: str) -> 
 class ChapterRuns:
     """What :func:`train_and_tabulate` trained: the results per setting and the table."""
 
-    runs: dict[str, list[Any]]  # label -> one mner_lib.train.TrainResult per seed
-    table: Any  # results.aggregate of the runs: one row per setting, mean ± std over seeds
-    test: list[Any]  # the (capped) test tweets every run was scored on
+    runs: dict[str, list[TrainResult]]  # label -> one result per seed
+    table: pd.DataFrame  # results.aggregate of the runs: one row per setting, mean ± std over seeds
+    test: list[Tweet]  # the (capped) test tweets every run was scored on
 
 
 def train_and_tabulate(
@@ -331,7 +337,7 @@ def train_and_tabulate(
     return trained
 
 
-def show_table(table: Any, show: Callable[[Any], None]) -> None:
+def show_table(table: pd.DataFrame, show: Callable[[Any], None]) -> None:
     """The chapter's table of runs, and the note on synthetic images where a row used them."""
     show(table[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS))
     if table["synthetic"].any():
@@ -362,7 +368,7 @@ def show_figures(trained: ChapterRuns, show: Callable[[Any], None]) -> None:
 
 
 # ----------------------------------------------------------------------------- recorded runs
-def recorded_runs(models: Sequence[str], results_dir: str | Path = "results") -> Any:
+def recorded_runs(models: Sequence[str], results_dir: str | Path = "results") -> pd.DataFrame:
     """The recorded runs of ``models`` under ``results_dir`` (not this build's): one row per
     setting with test F1 mean ± std over seeds beside the paper's row for it, the training
     settings and caps, and the metrics files averaged. Empty when there are none."""
