@@ -200,7 +200,8 @@ print(f"training words: {len(_seen)} ({len(data.train)} training tweets of {P['d
 # %%
 from mner_lib.book import train_and_tabulate
 
-trained = train_and_tabulate(P, "foundations")  # each model and ablation once per seed: table and figures
+# each model and ablation, once per seed
+trained = train_and_tabulate(P, "foundations")
 
 # %% [markdown]
 # ## Recorded runs

@@ -191,7 +191,8 @@ else:
 # %%
 from mner_lib.book import train_and_tabulate
 
-trained = train_and_tabulate(P, "cwi")  # each model and ablation once per seed: table and figures
+# each model and ablation, once per seed
+trained = train_and_tabulate(P, "cwi")
 
 # %% [markdown]
 # ## Recorded runs

@@ -184,7 +184,8 @@ display(token_weights(few[0].tokens, {"s_sen": out.attentions["image_to_text"][0
 # %%
 from mner_lib.book import train_and_tabulate
 
-trained = train_and_tabulate(P, "hsn")  # each model and ablation once per seed: table and figures
+# each model and ablation, once per seed
+trained = train_and_tabulate(P, "hsn")
 
 # %% [markdown]
 # ## Recorded runs

@@ -186,7 +186,8 @@ display(modality_attention(few[0].tokens, out.attentions["modality"][0, :n], ("t
 # %%
 from mner_lib.book import train_and_tabulate
 
-trained = train_and_tabulate(P, "trimod")  # each model and ablation once per seed: table and figures
+# each model and ablation, once per seed
+trained = train_and_tabulate(P, "trimod")
 
 # %% [markdown]
 # ## Recorded runs

@@ -187,7 +187,8 @@ if before is not None:
 # %%
 from mner_lib.book import train_and_tabulate
 
-trained = train_and_tabulate(P, "gmf")  # each model and ablation once per seed: table and figures
+# each model and ablation, once per seed
+trained = train_and_tabulate(P, "gmf")
 
 # %% [markdown]
 # ## Recorded runs
