@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from mner_lib import book
+from mner_lib.book import grid as book_grid
 from mner_lib.params import ParameterError
+from tests import browser
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +44,62 @@ def test_notebook_committed_without_outputs_and_shaped_right(chapter):
     assert not re.search(
         r"^class \w+\(.*(Module|Tagger)", "\n".join(c.source for c in code), re.M
     ), "notebooks define no model classes"
+
+
+def cell_text(nb: nbformat.NotebookNode) -> list[tuple[str, str, list[str]]]:
+    return [(c.cell_type, c.source, list(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+@pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
+def test_notebook_and_its_percent_source_hold_the_same_cells(chapter):
+    import jupytext
+
+    stem = Path(chapter.notebook).stem
+    text = ROOT / "notebooks" / f"{stem}.py"
+    assert text.is_file(), (
+        f"{text} is missing: jupytext --set-formats ipynb,py:percent {stem}.ipynb"
+    )
+    nb = read(chapter.notebook)
+    assert nb.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+    paired = jupytext.read(text)
+    assert cell_text(paired) == cell_text(nb), (
+        f"notebooks/{stem}.py and notebooks/{chapter.notebook} differ: "
+        f"run `jupytext --sync notebooks/{stem}.py` (notebooks/README.md)"
+    )
+
+
+def test_drift_between_a_pair_is_seen(tmp_path):
+    import jupytext
+
+    nb = read(book.CHAPTERS[3].notebook)
+    text = jupytext.reads(jupytext.writes(nb, fmt="py:percent"), fmt="py:percent")
+    assert cell_text(text) == cell_text(nb)
+    edited = jupytext.writes(nb, fmt="py:percent").replace("epochs = 2", "epochs = 3", 1)
+    assert cell_text(jupytext.reads(edited, fmt="py:percent")) != cell_text(nb)
+
+
+def test_every_percent_source_is_a_chapter():
+    chapters = {Path(c.notebook).stem for c in book.CHAPTERS}
+    assert {p.stem for p in (ROOT / "notebooks").glob("*.py")} == chapters
+    assert {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")} == chapters
+
+
+@pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
+def test_no_cell_changes_the_parameters_after_they_are_checked(chapter):
+    code = [c.source for c in read(chapter.notebook).cells if c.cell_type == "code"]
+    for source in code:
+        assert not re.search(r"^\s*P\[[^\]]+\]\s*=", source, re.M), source
+        assert "P.update(" not in source, source
+
+
+@pytest.mark.parametrize("key", ["foundations", "cwi", "hsn", "trimod", "gmf"])
+def test_training_chapters_train_in_one_short_visible_cell(key):
+    nb = read(book.chapter(key).notebook)
+    calls = [c for c in nb.cells if f'train_and_tabulate(P, "{key}")' in c.source]
+    assert len(calls) == 1
+    assert not calls[0].metadata.get("tags"), "the reader sees the call"
+    assert len(calls[0].source.strip().splitlines()) <= 4
+    assert not any("train_seeds" in c.source for c in nb.cells)
 
 
 def test_colab_cell_pins_this_version_and_the_configured_repository():
@@ -151,14 +209,14 @@ def test_stub_page_says_how_to_run_the_chapter(tmp_path):
 
 def test_page_problems_spots_errors_and_missing_figures():
     ok = '<div class="cell_output docutils container"><img src="../_images/ab.png"/></div></div></div>'
-    assert book.page_problems(ok) == []
+    assert browser.page_problems(ok) == []
     err = (
         '<div class="cell_output docutils container"><pre>Traceback (most recent call last)\n'
         "ValueError: boom</pre></div></div></div>"
     )
-    assert "an output cell shows an error" in book.page_problems(err)
-    assert "no figure (img of a notebook output)" in book.page_problems(err)
-    assert "an output cell shows a traceback" in book.page_problems(
+    assert "an output cell shows an error" in browser.page_problems(err)
+    assert "no figure (img of a notebook output)" in browser.page_problems(err)
+    assert "an output cell shows a traceback" in browser.page_problems(
         '<div class="output traceback highlight"></div>'
     )
 
@@ -188,7 +246,7 @@ def runnable_chapters() -> list[str]:
 
 @pytest.mark.slow
 def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
-    if book.chromium() is None:
+    if browser.chromium() is None:
         pytest.skip("headless chromium is not installed (apt-get install -y chromium)")
     keys = runnable_chapters()
     report = book.run_book(
@@ -207,10 +265,10 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
     for chapter in book.CHAPTERS:
         page = html / "notebooks" / chapter.notebook.replace(".ipynb", ".html")
         assert page.is_file(), f"{page} was not built"
-        dom = book.dump_dom(page, profile_dir)
+        dom = browser.dump_dom(page, profile_dir)
         assert chapter.title.split(":")[0] in dom
         if chapter.key in keys:
-            found = book.page_problems(dom)
+            found = browser.page_problems(dom)
             if chapter.key == "reproducibility":  # its figure needs runs; errors still count
                 found = [p for p in found if not p.startswith("no figure")]
             if found:
@@ -218,7 +276,7 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
         else:
             assert "not executed in this build" in dom
     assert not problems, problems
-    shot = book.screenshot(
+    shot = browser.screenshot(
         html / "notebooks" / "02_foundations.html", tmp_path / "shot.png", profile_dir
     )
     assert shot.stat().st_size > 10_000
@@ -237,7 +295,7 @@ def test_sweep_runs_each_grid_point_into_its_own_folder_and_collects_metrics(tmp
         (run / "history.jsonl").write_text("{}\n")
         return 0.0
 
-    monkeypatch.setattr(book, "execute_chapter", fake_execute)
+    monkeypatch.setattr(book_grid, "execute_chapter", fake_execute)
     grid = book.parse_grid("models=hsn seeds=0,1 conditions=blank,synthetic")
     copied = book.sweep(
         "hsn", grid, "smoke", tmp_path / "runs", tmp_path / "results", log=lambda *_: None
@@ -298,3 +356,90 @@ def test_recorded_runs_lists_the_chapters_models_with_paper_rows_and_synthetic_m
     assert table.loc[("full", "synthetic (SYNTHETIC)"), "paper"] == "—"
     assert table.loc[("w/o MI (interaction=concat)", "blank"), "paper"] == "73.02 (w/o MI; Table 5)"
     assert book.recorded_runs(["cwi"], tmp_path).empty
+
+
+# ----------------------------------------------------------------------------- chapter helpers
+def chapter_params(key: str, **values) -> dict:
+    """The parameters a chapter's check cell returns: the notebook's defaults, then ``values``."""
+    import jupytext
+
+    nb = jupytext.read(ROOT / "notebooks" / f"{Path(book.chapter(key).notebook).stem}.py")
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    namespace: dict = {}
+    exec(cell.source, namespace)
+    from mner_lib.params import check
+
+    return {**check(namespace, key), **values}
+
+
+def test_ablations_are_named_as_the_command_line_names_them():
+    from mner_lib.results import variant_name
+    from mner_lib.train import resolve_config
+
+    params = chapter_params("hsn", ablations=["w/o MI", "w/o MP", "w/o VF"], condition="synthetic")
+    planned = book.plan_runs(params, "hsn", log=lambda *_: None)
+    cli = resolve_config("hsn", dataset="demo", model_options={"interaction": "concat"})
+    assert [(p.label, p.variant) for p in planned] == [
+        ("hsn", "full"),
+        ("hsn w/o MI (interaction=concat)", variant_name("hsn", cli.model_options, "demo")),
+        ("hsn w/o MP (heads=1)", "w/o MP (heads=1)"),
+        ("hsn (blank images)", "full"),
+    ]
+    assert planned[-1].condition == "blank" and planned[-1].ablation == "w/o VF"
+    said = []
+    blank = book.plan_runs({**params, "condition": "blank"}, "hsn", log=said.append)
+    assert [p.label for p in blank] == [
+        "hsn",
+        "hsn w/o MI (interaction=concat)",
+        "hsn w/o MP (heads=1)",
+    ]
+    assert said == ["w/o VF: the same setting as 'hsn'; trained once"]
+
+
+def test_chapter_options_are_the_command_lines_and_the_papers_per_dataset_ones():
+    params = chapter_params("gmf")
+    assert book.chapter_options(params, "gmf") == {}  # encoder minilm-l6 is GMF's default
+    other = {**params, "encoder": "bert-base-uncased", "model_options": {"alpha": 0.5}}
+    assert book.chapter_options(other, "gmf") == {"encoder": "bert-base-uncased", "alpha": 0.5}
+    on_2017 = book.resolved_config({**params, "dataset": "twitter2017", "data_dir": ""}, "gmf", 0)
+    assert on_2017.model_options["temperature"] == 0.174 and on_2017.batch_size == 32
+    mine = {**params, "model_options": {"temperature": 0.3}}
+    assert book.chapter_model_options(mine, "gmf")["temperature"] == 0.3
+    assert book.chapter_options(chapter_params("trimod"), "trimod") == {}
+    assert book.chapter_options(
+        chapter_params("foundations", constrain_bio=True), "bilstm-crf"
+    ) == {"constrain_bio": True}
+
+
+def test_chapter_runs_cap_eval_in_their_config_and_average_with_cli_runs(tmp_path):
+    from mner_lib.data import read_tweets
+    from mner_lib.results import run_row, variant_name
+    from mner_lib.train import resolve_config
+
+    params = chapter_params(
+        "foundations",
+        models=["bilstm-crf"],
+        constrain_bio=True,
+        epochs=1,
+        max_train=12,
+        max_eval=7,
+        device="cpu",
+        runs_dir=str(tmp_path / "runs"),
+    )
+    shown = []
+    trained = book.train_and_tabulate(params, "foundations", show=shown.append)
+    (result,) = trained.runs["bilstm-crf"]
+    run = Path(result.run_dir)
+    config = json.loads((run / "config.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert config["max_eval"] == metrics["max_eval"] == metrics["config"]["max_eval"] == 7
+    assert len(trained.test) == len(read_tweets(run / "predictions_test.txt")) == 7
+    cli = resolve_config("bilstm-crf", dataset="demo", model_options={"constrain_bio": True})
+    variant = variant_name("bilstm-crf", cli.model_options, "demo")
+    assert run_row(metrics, "x")["variant"] == variant == "constrain_bio=True"
+    assert (
+        run
+        == tmp_path / "runs" / "foundations" / "bilstm-crf" / "demo" / "none" / variant / "seed0"
+    )
+    assert list(trained.table["variant"]) == [variant]
+    assert len(shown) == 4  # the table, training curves, F1 per type, entity confusion

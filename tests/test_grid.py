@@ -210,6 +210,7 @@ def test_a_failing_run_is_named_with_its_folder_and_the_others_finish(tmp_path, 
 
 def test_book_sweep_skips_points_whose_notebook_ran_to_the_end(tmp_path, monkeypatch):
     from mner_lib import book
+    from mner_lib.book import grid as book_grid
 
     calls = []
 
@@ -220,7 +221,7 @@ def test_book_sweep_skips_points_whose_notebook_ran_to_the_end(tmp_path, monkeyp
         (run / "metrics.json").write_text(json.dumps({"seed": params["seeds"][0]}))
         return 0.0
 
-    monkeypatch.setattr(book, "execute_chapter", fake_execute)
+    monkeypatch.setattr(book_grid, "execute_chapter", fake_execute)
     grid_ = book.parse_grid("models=hsn seeds=0,1")
     args = ("hsn", grid_, "smoke", tmp_path / "runs", tmp_path / "results")
     first = book.sweep(*args, log=lambda _: None)

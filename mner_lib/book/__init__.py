@@ -1,0 +1,105 @@
+"""The book: run the chapter notebooks, build the HTML, sweep a chapter over a grid, and the
+helpers the chapters call.
+
+- :mod:`mner_lib.book.runner`: profiles (``mner_lib/profiles/*.yml``), executing the notebooks
+  with papermill (:func:`run_book`, :func:`execute_chapter`) and the Jupyter Book build
+  (:func:`build_html`); ``python -m mner_lib book run``.
+- :mod:`mner_lib.book.grid`: one chapter once per point of a grid (:func:`sweep`);
+  ``python -m mner_lib book sweep``.
+- :mod:`mner_lib.book.chapters`: what the notebooks call: the parameter summary, one call that
+  trains a chapter's models and ablations and shows their table and figures
+  (:func:`train_and_tabulate`), the recorded runs of its models.
+
+Everything is importable from ``mner_lib.book`` itself (the notebooks do so). The page checks in
+headless Chromium that the tests run on the built HTML live in ``tests/browser.py``.
+"""
+
+from mner_lib.book.chapters import (
+    ChapterRuns,
+    PlannedRun,
+    chapter_dataset,
+    chapter_model_options,
+    chapter_options,
+    data_note,
+    device_label,
+    plan_runs,
+    recorded_runs,
+    resolved_config,
+    run_config,
+    run_folder,
+    show_recorded_runs,
+    summary,
+    train_and_tabulate,
+    train_seeds,
+)
+from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep
+from mner_lib.book.runner import (
+    AUTO_DATASET,
+    BUILD_DIR,
+    CHAPTER_KEYS,
+    CHAPTERS,
+    EXECUTED_DIR,
+    NOTEBOOK_DIR,
+    PROFILE_DIR,
+    ROOT,
+    BookError,
+    Chapter,
+    Profile,
+    RunReport,
+    build_html,
+    chapter,
+    chapter_parameters,
+    execute_chapter,
+    failure_message,
+    load_profile,
+    profile_names,
+    run_book,
+    stage_sources,
+    stub_notebook,
+)
+
+__all__ = [
+    "AUTO_DATASET",
+    "BUILD_DIR",
+    "CHAPTERS",
+    "CHAPTER_KEYS",
+    "EXECUTED_DIR",
+    "GRID_KEYS",
+    "NOTEBOOK_DIR",
+    "PROFILE_DIR",
+    "ROOT",
+    "BookError",
+    "Chapter",
+    "ChapterRuns",
+    "PlannedRun",
+    "Profile",
+    "RunReport",
+    "build_html",
+    "chapter",
+    "chapter_dataset",
+    "chapter_model_options",
+    "chapter_options",
+    "chapter_parameters",
+    "data_note",
+    "device_label",
+    "execute_chapter",
+    "failure_message",
+    "grid_points",
+    "load_profile",
+    "parse_grid",
+    "plan_runs",
+    "point_name",
+    "profile_names",
+    "recorded_runs",
+    "run_book",
+    "resolved_config",
+    "run_config",
+    "run_folder",
+    "show_recorded_runs",
+    "stage_sources",
+    "stub_notebook",
+    "summary",
+    "sweep",
+    "train_and_tabulate",
+    "train_seeds",
+]

@@ -1,0 +1,328 @@
+"""The book's runner: profiles, executing the chapter notebooks with papermill, the HTML build.
+
+``python -m mner_lib book run --profile quick`` reads ``mner_lib/profiles/quick.yml``, checks
+every chapter's parameters against its schema (:mod:`mner_lib.params`), executes the notebooks
+of ``notebooks/`` with papermill into ``book/_executed/`` (the build input, ignored by git) and
+then builds ``_build/html`` with Jupyter Book from the top-level ``_config.yml`` / ``_toc.yml``;
+the build executes nothing (``execute_notebooks: off``) and treats warnings as errors.
+
+A chapter that fails stops the run with a message naming the notebook, the cell and the error;
+the executed notebook with the traceback stays in ``book/_executed/`` for inspection. A chapter
+not executed in this run (``--only``) keeps its last executed copy, or gets a one-cell stub that
+says how to run it, so the table of contents always resolves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: the repository checkout: notebooks/, book/, _config.yml and _toc.yml live here
+ROOT = Path(__file__).resolve().parents[2]
+PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
+NOTEBOOK_DIR = ROOT / "notebooks"
+EXECUTED_DIR = ROOT / "book" / "_executed"
+BUILD_DIR = ROOT / "_build"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    key: str  # name used by --only and by the parameter schema
+    notebook: str  # file name under notebooks/
+    title: str
+
+
+CHAPTERS: tuple[Chapter, ...] = (
+    Chapter("task_data", "01_task_and_data.ipynb", "The task and the data"),
+    Chapter("foundations", "02_foundations.ipynb", "Foundations: CRF, metrics, text baselines"),
+    Chapter("cwi", "03_cwi.ipynb", "CWI: characters, words, image words"),
+    Chapter("hsn", "04_hsn.ipynb", "HSN: hierarchical self-adaptation"),
+    Chapter("trimod", "05_trimod.ipynb", "TriMod: text, image and hashtags"),
+    Chapter("gmf", "06_gmf.ipynb", "GMF: visual clue guidance and consistency matching"),
+    Chapter("comparison", "07_comparison.ipynb", "Comparison"),
+    Chapter("reproducibility", "08_reproducibility.ipynb", "Reproducibility appendix"),
+)
+CHAPTER_KEYS = tuple(c.key for c in CHAPTERS)
+#: the dataset the ``auto`` setting picks when a data folder is set
+AUTO_DATASET = "twitter2015"
+
+
+class BookError(RuntimeError):
+    """The book could not be run or built; the message says which notebook/cell and why."""
+
+
+def chapter(key: str) -> Chapter:
+    for c in CHAPTERS:
+        if c.key == key or c.notebook == key or Path(c.notebook).stem == key:
+            return c
+    raise ValueError(f"unknown chapter {key!r}; valid: {', '.join(CHAPTER_KEYS)}")
+
+
+# ----------------------------------------------------------------------------- profiles
+@dataclass
+class Profile:
+    name: str
+    description: str
+    chapters: list[str]
+    common: dict[str, Any] = field(default_factory=dict)
+    per_chapter: dict[str, dict[str, Any]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    cell_timeout: int = 900
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yml"))
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A profile by name (``mner_lib/profiles/<name>.yml``) or by path."""
+    import yaml
+
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PROFILE_DIR / f"{name_or_path}.yml"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"profile {name_or_path!r} not found ({path}); valid: {', '.join(profile_names())}"
+        )
+    data = yaml.safe_load(path.read_text()) or {}
+    allowed = {"description", "chapters", "common", "chapters_params", "env", "cell_timeout"}
+    bad = sorted(set(data) - allowed)
+    if bad:
+        raise ValueError(
+            f"{path}: unknown key(s) {', '.join(bad)}; valid: {', '.join(sorted(allowed))}"
+        )
+    chapters = data.get("chapters") or list(CHAPTER_KEYS)
+    for key in chapters:
+        chapter(key)
+    per_chapter = data.get("chapters_params") or {}
+    for key in per_chapter:
+        chapter(key)
+    return Profile(
+        name=path.stem,
+        description=str(data.get("description", "")),
+        chapters=[chapter(k).key for k in chapters],
+        common=dict(data.get("common") or {}),
+        per_chapter={chapter(k).key: dict(v or {}) for k, v in per_chapter.items()},
+        env={k: str(v) for k, v in (data.get("env") or {}).items()},
+        cell_timeout=int(data.get("cell_timeout", 900)),
+    )
+
+
+def chapter_parameters(profile: Profile, key: str, data_dir: str | None = None) -> dict[str, Any]:
+    """The parameters papermill injects into chapter ``key``: the profile's common values the
+    chapter knows, then the chapter's own; ``dataset: auto`` becomes the real dataset when a data
+    folder is set (argument or ``$MNER_DATA_DIR``), else the demo corpus."""
+    from mner_lib.params import schema, validate
+
+    known = schema(key)
+    values = {k: v for k, v in profile.common.items() if k in known}
+    values.update(profile.per_chapter.get(key, {}))
+    data_dir = data_dir or os.environ.get("MNER_DATA_DIR") or ""
+    if "data_dir" in known:
+        values.setdefault("data_dir", data_dir)
+        if values["data_dir"] == "auto":
+            values["data_dir"] = data_dir
+    if values.get("dataset") == "auto":
+        values["dataset"] = AUTO_DATASET if data_dir else "demo"
+    if "runs_dir" in known:
+        values.setdefault("runs_dir", f"runs/book/{profile.name}")
+    return validate(key, values, partial=True)
+
+
+# ----------------------------------------------------------------------------- running
+def _kernel_env(extra: dict[str, str]) -> None:
+    """Make the kernel the current interpreter: its folder first on PATH (the kernelspec says
+    ``python``), a non-interactive matplotlib, and the profile's variables."""
+    bin_dir = str(Path(sys.executable).parent)
+    if not os.environ.get("PATH", "").startswith(bin_dir):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    os.environ["MNER_BOOK_BATCH"] = "1"  # mner_lib.explorer: no live widget in a batch run
+    os.environ.update(extra)
+
+
+def failure_message(chapter_: Chapter, output: Path, err: Exception) -> str:
+    """Name the notebook, the cell and the error of a failed chapter."""
+    cell = getattr(err, "cell_index", None)
+    exec_count = getattr(err, "exec_count", None)
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = getattr(err, "evalue", str(err))
+    where = f"cell {cell}" if cell is not None else "a cell"
+    if exec_count is not None:
+        where += f" (execution count {exec_count})"
+    source = ""
+    if output.exists():
+        import nbformat
+
+        nb = nbformat.read(output, as_version=4)
+        failed = [
+            c
+            for c in nb.cells
+            if c.cell_type == "code"
+            and (
+                c.metadata.get("papermill", {}).get("status") == "failed"
+                or any(o.get("output_type") == "error" for o in c.get("outputs", []))
+            )
+        ]
+        if failed:
+            first = failed[0].source.strip().splitlines()[:3]
+            source = "\n    " + "\n    ".join(first)
+    return (
+        f"chapter {chapter_.key!r} (notebooks/{chapter_.notebook}) failed in {where}: "
+        f"{ename}: {evalue}{source}\nthe executed notebook with the traceback: {output}"
+    )
+
+
+def execute_chapter(
+    chapter_: Chapter,
+    parameters: dict[str, Any],
+    output: Path,
+    cell_timeout: int = 900,
+    cwd: Path = ROOT,
+) -> float:
+    """Run one notebook with papermill; returns seconds. Raises :class:`BookError` on failure."""
+    import papermill as pm
+
+    source = NOTEBOOK_DIR / chapter_.notebook
+    if not source.is_file():
+        raise FileNotFoundError(f"notebook of chapter {chapter_.key!r} not found: {source}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(cwd),
+            progress_bar=False,
+            execution_timeout=cell_timeout,
+            log_output=False,
+        )
+    except Exception as err:  # papermill wraps every cell error; keep its fields in the message
+        raise BookError(failure_message(chapter_, output, err)) from err
+    return time.time() - start
+
+
+def stub_notebook(chapter_: Chapter, path: Path, profile: str) -> None:
+    """A one-cell page for a chapter not executed in this build (the toc must resolve)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# {chapter_.title}\n\nThis chapter was not executed in this build. Run it with\n\n"
+            f"```bash\npython -m mner_lib book run --profile {profile} --only {chapter_.key}\n```\n"
+        )
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def stage_sources(executed_dir: Path = EXECUTED_DIR, stage: Path = BUILD_DIR / "src") -> Path:
+    """The build input: ``_config.yml``, ``_toc.yml`` and ``book/`` as committed, and the
+    *executed* notebooks under ``notebooks/`` (the same paths as in the repository, so the Colab
+    launch buttons point at the committed notebooks)."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, stage / name)
+    shutil.copytree(ROOT / "book", stage / "book", ignore=shutil.ignore_patterns("_executed"))
+    (stage / "notebooks").mkdir()
+    for c in CHAPTERS:
+        shutil.copy2(executed_dir / c.notebook, stage / "notebooks" / c.notebook)
+    return stage
+
+
+def build_html(source: Path, output: Path = ROOT, warnings_as_errors: bool = True) -> Path:
+    """``jupyter-book build`` of ``source`` (the staged top-level ``_config.yml`` / ``_toc.yml``)
+    into ``output/_build/html``; executes nothing. Returns the HTML folder."""
+    exe = Path(sys.executable).parent / "jupyter-book"
+    command = [
+        str(exe) if exe.exists() else "jupyter-book",
+        "build",
+        str(source),
+        "--builder",
+        "html",
+        "--path-output",
+        str(output),
+    ]
+    if warnings_as_errors:
+        command += ["-W", "-n", "--keep-going"]
+    proc = subprocess.run(command, cwd=source, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
+        raise BookError(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
+    return output / "_build" / "html"
+
+
+@dataclass
+class RunReport:
+    executed: dict[str, float]  # chapter -> seconds
+    stubs: list[str]
+    html: Path | None
+
+
+def run_book(
+    profile_name: str,
+    only: Sequence[str] | None = None,
+    data_dir: str | None = None,
+    build: bool = True,
+    executed_dir: Path = EXECUTED_DIR,
+    output: Path = ROOT,
+    overrides: dict[str, Any] | None = None,
+    log=print,
+) -> RunReport:
+    """Execute the profile's chapters (or ``only`` those) and build the book into
+    ``output/_build/html``. ``overrides`` replace parameters of every chapter that has them
+    (the tests send ``runs_dir`` to a temporary folder)."""
+    from mner_lib.params import schema, validate
+
+    profile = load_profile(profile_name)
+    keys = [chapter(k).key for k in only] if only else profile.chapters
+    params = {k: chapter_parameters(profile, k, data_dir) for k in keys}  # fail before running
+    for key in keys:
+        known = schema(key)
+        params[key].update({k: v for k, v in (overrides or {}).items() if k in known})
+        validate(key, params[key], partial=True)
+    _kernel_env(profile.env)
+    executed: dict[str, float] = {}
+    for key in keys:
+        c = chapter(key)
+        log(f"[book] {c.key}: executing notebooks/{c.notebook} with {json.dumps(params[key])}")
+        seconds = execute_chapter(c, params[key], executed_dir / c.notebook, profile.cell_timeout)
+        executed[key] = seconds
+        log(f"[book] {c.key}: done in {seconds:.0f}s")
+    stubs = []
+    for c in CHAPTERS:
+        if not (executed_dir / c.notebook).exists():
+            stub_notebook(c, executed_dir / c.notebook, profile.name)
+            stubs.append(c.key)
+    (executed_dir / "run.json").write_text(
+        json.dumps({"profile": profile.name, "executed": executed, "stubs": stubs}, indent=2)
+    )
+    html = None
+    if build:
+        log("[book] building HTML with jupyter-book (no execution, warnings are errors)")
+        html = build_html(
+            stage_sources(executed_dir, Path(output) / "_build" / "src"), Path(output)
+        )
+        log(f"[book] HTML in {html}/index.html")
+    return RunReport(executed, stubs, html)

@@ -1,0 +1,226 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["remove-cell"]
+# On Colab only: install this project (the book's library) at the book's version.
+# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q",
+         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
+        check=True,
+    )
+
+# %% [markdown]
+# # The task and the data
+#
+# Multimodal NER on tweets: a tweet's tokens (with its image and hashtags) in, one BIO2 tag per
+# token out, over four types: PER, LOC, ORG and MISC (Twitter-2015 calls the fourth type OTHER; the
+# loader renames it). Scoring is at the entity level, the conlleval way: a predicted entity counts
+# only if its span *and* its type match a gold entity. This chapter looks at the benchmark data the
+# papers use, the quirks a loader has to handle, and the synthetic image probe that stands in for the
+# tweet images these machines cannot reach.
+
+# %% tags=["parameters"]
+dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
+probe_examples = 4  # how many probe drawings to show
+seeds = [0]  # the probe's drawing seed (first one)
+
+# %% tags=["hide-input"]
+from mner_lib import params as _params
+from mner_lib.book import summary as _summary
+
+P = _params.check(globals(), "task_data")  # unknown names or bad values fail here
+print(_summary(P))
+
+# %% tags=["remove-cell"]
+# %matplotlib inline
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import HTML, Markdown, display
+
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.precision", 2)
+warnings.filterwarnings("ignore", category=UserWarning)
+
+# %% tags=["hide-input"]
+from mner_lib.data import ENTITY_TYPES, SPLITS, dataset_stats, load_dataset, orphan_positions
+
+data = load_dataset(P["dataset"], P["data_dir"] or None)
+stats = dataset_stats(data)
+if P["dataset"] == "demo":
+    display(Markdown("**This build describes the shipped demo corpus**: synthetic tweets made by "
+                     "`mner_lib.demo_corpus`, because no data folder was set. Set `MNER_DATA_DIR` "
+                     "(or the `data_dir` parameter) to see Twitter-2015/2017."))
+else:
+    display(Markdown(f"**This build describes `{P['dataset']}`** read from `{data.paths['train']}` and "
+                     "its sibling files."))
+
+# %% [markdown]
+# ## Tweets and entities per split
+#
+# Entities are counted twice: by their `B-` tag, and the conlleval way, where an `I-` tag that does
+# not continue an entity of its type (an *orphan*) starts a new entity.
+
+# %% tags=["hide-input"]
+rows = []
+for split in SPLITS:
+    s = stats[split]
+    row = {"split": split, "tweets": s["tweets"], "tokens": s["tokens"]}
+    for t in ENTITY_TYPES:
+        row[t] = f"{s['entities_b'][t]} ({s['entities_conlleval'][t]})"
+    row["orphan I-"] = s["orphan_i"]
+    row["hashtags"] = s["hashtags"]
+    rows.append(row)
+display(pd.DataFrame(rows).set_index("split"))
+
+# %% tags=["hide-input"]
+counts = pd.DataFrame(
+    [{"split": s, "type": t, "entities": stats[s]["entities_conlleval"][t]} for s in SPLITS for t in ENTITY_TYPES]
+)
+lengths = pd.DataFrame([{"split": s, "tokens": len(t)} for s in SPLITS for t in data.split(s)])
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), layout="constrained")
+sns.barplot(counts, x="type", y="entities", hue="split", ax=axes[0])
+axes[0].set_title("entities per type (conlleval count)")
+sns.histplot(lengths, x="tokens", hue="split", element="step", stat="density", common_norm=False, ax=axes[1])
+axes[1].set_title("tweet length in tokens")
+plt.show()
+
+# %% [markdown]
+# ## Orphan `I-` tags
+#
+# Twitter-2015 has entities that begin with `I-X` with no `B-X` before them (for example
+# `St . Louis` tagged `I-LOC I-LOC I-LOC`). The loader keeps them as they are by default
+# (`orphan_policy="keep"`) and the scorer reads such an `I-` as the start of an entity, as conlleval
+# does; `orphan_policy="repair"` rewrites them to `B-` at load time. The first few orphans of this
+# dataset:
+
+# %% tags=["hide-input"]
+examples = []
+for split in SPLITS:
+    for tweet in data.split(split):
+        for i in orphan_positions(tweet.tags):
+            window = " ".join(f"{w}/{t}" for w, t in zip(tweet.tokens[max(0, i - 2): i + 3], tweet.tags[max(0, i - 2): i + 3]))
+            examples.append({"split": split, "tweet": tweet.id, "position": i, "context": window})
+if examples:
+    display(pd.DataFrame(examples[:8]))
+else:
+    print(f"{P['dataset']}: no orphan I- tags in any split")
+
+# %% [markdown]
+# ## Hashtags
+#
+# Hashtags join words without spaces (`#StLouisCardinals`); TriMod segments them into words and
+# uses them as a third modality. The most frequent hashtags of the training split and what two
+# dictionary segmenters (`wordsegment`, `wordninja`) make of them:
+
+# %% tags=["hide-input"]
+from collections import Counter
+
+from mner_lib.hashtags import get_segmenter
+
+tags = Counter(h for tweet in data.train for h in tweet.hashtags)
+segmenters = {name: get_segmenter(name) for name in ("wordsegment", "wordninja")}
+top = tags.most_common(10)
+if top:
+    display(pd.DataFrame(
+        [{"hashtag": "#" + h, "count": n, **{name: " ".join(s.segment(h)) for name, s in segmenters.items()}} for h, n in top]
+    ))
+share = sum(1 for t in data.train if t.hashtags) / max(1, len(data.train))
+print(f"{share:.0%} of the training tweets carry at least one hashtag")
+
+# %% [markdown]
+# ## Images
+#
+# Each tweet names its image (`IMGID:<id>`). The benchmark images are published only as an archive
+# on Google Drive that these machines cannot reach, so the project checks which images exist and
+# replaces a missing one by a flagged blank image (HSN's rule), never by another tweet's image.
+
+# %% tags=["hide-input"]
+from mner_lib.data import image_dir
+
+try:
+    folder = image_dir(P["dataset"], P["data_dir"] or None)
+except FileNotFoundError:
+    folder = None
+rows = []
+for split in SPLITS:
+    tweets = data.split(split)
+    present = sum(1 for t in tweets if folder is not None and (folder / f"{t.id}.jpg").exists())
+    rows.append({"split": split, "tweets": len(tweets), "images found": present,
+                 "share": present / max(1, len(tweets))})
+print(f"image folder: {folder if folder else '(none)'}" + (" (exists)" if folder and folder.is_dir() else " (missing)"))
+if P["dataset"] == "demo":
+    print("the demo corpus ships one synthetic probe drawing per tweet as its 'image' (labelled synthetic)")
+display(pd.DataFrame(rows).set_index("split"))
+
+# %% tags=["hide-input"]
+from mner_lib.data import resolve_data_dir
+from mner_lib.images import open_rgb
+from mner_lib.plots import image_gallery
+
+root = resolve_data_dir(P["data_dir"] or None)
+samples = sorted((root / "samples" / "images").glob("*.jpg")) if root else []
+if samples:
+    by_id = {t.id: t for s in SPLITS for t in data.split(s)}
+    pictures = [open_rgb(p).image for p in samples]
+    captions = [f"{p.stem}" + (" (this dataset)" if p.stem in by_id else "") for p in samples]
+    display(image_gallery(pictures, captions, "the six real tweet images shipped with the data (samples/images)", cols=3))
+else:
+    print("no data folder: the six real sample images (samples/images of the data folder) are not shown")
+
+# %% [markdown]
+# ## The synthetic visual-clue probe
+#
+# To test whether a fusion module *uses* visual evidence at all, the project draws an image for each
+# tweet from its gold entity types: one icon per entity whose shape and colour name the type (PER a
+# red disc, LOC a green triangle, ORG a blue square, MISC an orange star), placed in random cells of
+# a 4x4 grid among grey distractors. The probe carries only the multiset of types: no words, no
+# positions, no order. A model can use it as a per-tweet prior over which types occur; it still has
+# to find the words in the text. Results on it are always labelled **synthetic**. Variants:
+# *shuffled* gives each tweet another tweet's probe, *missing:p* replaces a fraction p by the blank
+# image.
+
+# %% tags=["hide-input"]
+from mner_lib.images import draw_probe, probe_types
+from mner_lib.plots import image_gallery
+
+with_entities = [t for t in data.train if probe_types(t.tags)][: P["probe_examples"]]
+drawings = [draw_probe(t.id, probe_types(t.tags), seed=P["seeds"][0]) for t in with_entities]
+captions = [f"{t.id}: {', '.join(probe_types(t.tags))}" for t in with_entities]
+display(image_gallery([d.image for d in drawings], captions, "synthetic probe drawings (one icon per gold entity)"))
+for tweet in with_entities:
+    print(f"{tweet.id}: {' '.join(tweet.tokens)}")
+
+# %% tags=["hide-input"]
+from mner_lib.images import ImageFeatures
+from mner_lib.explorer import picture
+
+sample = with_entities[:1] + data.train[1:4]
+shown, names = [], []
+for condition in ("synthetic", "shuffled:synthetic", "missing:0.5:synthetic", "blank"):
+    feats = ImageFeatures(dataset=P["dataset"], data_dir=P["data_dir"] or None, condition=condition, seed=P["seeds"][0])
+    shown.append(picture(feats, sample[0]))
+    names.append(f"{condition}")
+display(image_gallery(shown, names, f"what tweet {sample[0].id} gets under each image condition (all synthetic or blank)"))

@@ -1,0 +1,235 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["remove-cell"]
+# On Colab only: install this project (the book's library) at the book's version.
+# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q",
+         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
+        check=True,
+    )
+
+# %% [markdown]
+# # Foundations: CRF, metrics and the text baselines
+#
+# All four papers end in the same head: a linear-chain conditional random field (CRF) over the
+# BIO2 tags. They are scored with the same entity-level metric, and they compare with the same
+# text-only baselines. This chapter builds those three pieces and trains the baselines, so the
+# paper chapters can focus on what each model adds.
+
+# %% tags=["parameters"]
+dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
+models = ["bilstm-crf", "hbilstm-crf"]  # text baselines: bilstm-crf, hbilstm-crf, bert-crf
+epochs = 2
+seeds = [0]
+device = "auto"  # auto picks a GPU when there is one
+max_train = 200  # cap on training tweets (None: all)
+max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
+constrain_bio = False  # forbid impossible BIO transitions in the CRF
+runs_dir = "runs/book"
+results_dir = "results"  # the recorded runs shown under "Recorded runs"
+
+# %% tags=["hide-input"]
+from mner_lib import params as _params
+from mner_lib.book import summary as _summary
+
+P = _params.check(globals(), "foundations")  # unknown names or bad values fail here
+print(_summary(P))
+
+# %% tags=["remove-cell"]
+# %matplotlib inline
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import HTML, Markdown, display
+
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.precision", 2)
+warnings.filterwarnings("ignore", category=UserWarning)
+
+# %% [markdown]
+# ## The CRF
+#
+# A tagger produces emission scores $E \in \mathbb{R}^{T \times K}$ (one score per token and tag).
+# The CRF adds a transition score $A_{ij}$ for tag $i$ followed by tag $j$ and scores a whole tag
+# sequence $y$ as $s(x, y) = \sum_t E_{t, y_t} + \sum_t A_{y_{t-1}, y_t}$ (plus start and end
+# scores). Training maximises $\log p(y \mid x) = s(x, y) - \log \sum_{y'} e^{s(x, y')}$, and
+# prediction is the Viterbi path $\arg\max_y s(x, y)$.
+#
+# BIO2 makes some transitions impossible: `O` followed by `I-PER`, `B-PER` followed by `I-LOC`,
+# or a tweet starting with `I-`. `mner_lib.crf.CRF(..., constrain_bio=True)` fixes those
+# transition scores to a large negative number, so Viterbi never produces them (the allennlp CRF
+# does the same). The allowed transitions:
+
+# %% tags=["hide-input"]
+from mner_lib.crf import CRF, bio_allowed
+from mner_lib.data import TAGS
+
+start, trans = bio_allowed(TAGS)
+fig, ax = plt.subplots(figsize=(5.5, 4.6), layout="constrained")
+sns.heatmap(trans.int().numpy(), cmap="Greens", cbar=False, xticklabels=TAGS, yticklabels=TAGS, ax=ax, linewidths=0.5)
+ax.set(xlabel="next tag", ylabel="previous tag", title="allowed BIO2 transitions (green)")
+plt.show()
+print("tags that may start a tweet:", [t for t, ok in zip(TAGS, start.tolist()) if ok])
+
+# %% [markdown]
+# A small demonstration: random emissions for a six-token tweet, decoded by a CRF with and
+# without the constraints (the transition scores are untrained, so the emissions decide).
+
+# %% tags=["hide-input"]
+import torch
+
+torch.manual_seed(P["seeds"][0])
+emissions = torch.randn(1, 6, len(TAGS)) * 2
+mask = torch.ones(1, 6, dtype=torch.bool)
+free = CRF(len(TAGS), TAGS, constrain_bio=False)
+constrained = CRF(len(TAGS), TAGS, constrain_bio=True)
+with torch.no_grad():
+    constrained.crf.transitions.copy_(free.crf.transitions)
+    constrained.crf.start_transitions.copy_(free.crf.start_transitions)
+    constrained.crf.end_transitions.copy_(free.crf.end_transitions)
+for name, crf in (("unconstrained", free), ("constrained", constrained)):
+    path = crf.decode(emissions, mask)[0]
+    print(f"{name:>13}: {' '.join(TAGS[i] for i in path)}")
+
+# %% [markdown]
+# ## The metric
+#
+# An entity is a maximal run of tags of one type that starts at `B-X`, or at `I-X` when the
+# previous tag is `O` or of another type (an orphan `I-` starts an entity, as in conlleval). A
+# predicted entity is right only if its span and type both equal a gold entity's; precision,
+# recall and F1 are micro averages over all entities, and per type. A worked example:
+
+# %% tags=["hide-input"]
+from mner_lib.metrics import evaluate, extract_entities
+
+gold = [["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "O", "B-ORG"]]
+pred = [["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O", "B-MISC"]]
+print("gold entities:", extract_entities(gold[0]))
+print("predicted:    ", extract_entities(pred[0]))
+scores = evaluate(gold, pred)
+print(f"P {scores['precision']:.1f}  R {scores['recall']:.1f}  F1 {scores['f1']:.1f}")
+display(pd.DataFrame(scores["per_type"]).T[["precision", "recall", "f1", "gold", "predicted"]])
+
+# %% [markdown]
+# The orphan `I-LOC I-LOC` is one gold LOC entity spanning tokens 3-4, and the prediction
+# `B-LOC I-LOC` has the same span and type, so it counts as right; the ORG predicted as MISC is a
+# miss for ORG and a false positive for MISC.
+#
+# ## The text baselines
+#
+# | name | what it is | reported in |
+# |---|---|---|
+# | `bilstm-crf` | word embeddings (GloVe) -> BiLSTM -> CRF | GMF paper, Tables 2-3 |
+# | `hbilstm-crf` | + a character BiLSTM per word (Lample et al.) | GMF paper, Tables 2-3 |
+# | `bert-crf` | a BERT-family encoder (offline: the bundled 6-layer MiniLM) -> CRF | GMF paper, Tables 2-3 |
+#
+# A live look at one model's shapes on two tweets, before training:
+
+# %% tags=["hide-input"]
+from mner_lib.data import load_dataset
+from mner_lib.models import build_model
+
+data = load_dataset(P["dataset"], P["data_dir"] or None, max_train=P["max_train"], seed=P["seeds"][0])
+demo_model = build_model(P["models"][0], data.train)
+batch = demo_model.collate(data.train[:2])
+out = demo_model(batch, decode=True)
+for key, value in batch.items():
+    if hasattr(value, "shape"):
+        print(f"batch[{key!r}]: {tuple(value.shape)}")
+print("emissions:", tuple(out.emissions.shape), "(B, T, tags); loss", round(float(out.loss), 3))
+print("untrained prediction:", out.predictions[0])
+
+# %% [markdown]
+# ### Words the model has never seen
+#
+# Social-media test sets are full of names that never occur in training. A word-level model maps
+# such a word to one shared unknown vector unless its vocabulary knows it. Following Lample et al.
+# (2016), whose BiLSTM-CRF and HBiLSTM-CRF are the papers' baselines, the trainer adds the dev and
+# test words that GloVe knows to the vocabulary (`TrainConfig.augment_vocab`, on by default; only
+# words are read, never tags), so each gets its pretrained vector. How much this matters on this
+# build's data:
+
+# %% tags=["hide-input"]
+from mner_lib.encoders import glove_index, glove_key
+
+_seen = {t for tweet in data.train for t in tweet.tokens}
+_index = glove_index()
+_rows = []
+for _kind, _keep in (("all tokens", lambda tag: True), ("entity tokens", lambda tag: tag != "O")):
+    _tokens = [tok for tweet in data.test for tok, tag in zip(tweet.tokens, tweet.tags) if _keep(tag)]
+    _unseen = [tok for tok in _tokens if tok not in _seen]
+    _rows.append({"test": _kind, "tokens": len(_tokens),
+                  "not training words (%)": 100 * len(_unseen) / max(1, len(_tokens)),
+                  "of those, GloVe knows (%)": 100 * sum(glove_key(t) in _index for t in _unseen) / max(1, len(_unseen))})
+display(pd.DataFrame(_rows).set_index("test"))
+print(f"training words: {len(_seen)} ({len(data.train)} training tweets of {P['dataset']})")
+
+# %% [markdown]
+# ## Training and evaluation
+#
+# Every model of the chapter, and each ablation the parameters name, is trained once per seed with
+# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
+# train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
+# `history.jsonl`, predictions); the table below is read from those files, then come the training
+# curves, the test F1 per entity type and the entity confusion of the first run.
+
+# %%
+from mner_lib.book import train_and_tabulate
+
+# each model and ablation, once per seed
+trained = train_and_tabulate(P, "foundations")
+
+# %% [markdown]
+# ## Recorded runs
+#
+# The runs above are this build's. The table below reads the runs recorded under the results folder (`results_dir`) for `bilstm-crf`, `hbilstm-crf`, `bert-crf`: test F1 as mean ± standard deviation over seeds, each setting with its training settings and caps (`max_train`, `max_eval`; `all` is the full split), the paper's row it is compared with and the `metrics.json` files averaged. A capped run or one with few epochs is not a replication, and rows on synthetic images have no paper number. `results/README.md` says which command wrote each experiment.
+
+# %% tags=["hide-input"]
+from mner_lib.book import show_recorded_runs
+
+show_recorded_runs(["bilstm-crf", "hbilstm-crf", "bert-crf"], P["results_dir"])
+
+# %% [markdown]
+# ## Explorer: one tweet at a time
+#
+# Pick a tweet to see its gold and predicted entities and what the model attended to. In a live
+# notebook (Jupyter, Colab) the widget below is interactive; the built book shows the same view,
+# rendered statically, for the first test tweets.
+
+# %% tags=["remove-output"]
+from mner_lib.explorer import collect_examples, explorer, picture, static_view
+
+_label = P["models"][-1]
+_result = trained.runs[_label][0]
+_tweets = trained.test[:12]
+_pictures = [picture(_result.images, t) for t in _tweets] if _result.images is not None else None
+examples = collect_examples(_result.model, _tweets, _result.images, _pictures,
+                            synthetic=bool(_result.metrics["synthetic"]))
+explorer(examples)
+
+# %% tags=["remove-input"]
+static_view(examples, limit=3)

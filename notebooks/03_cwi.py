@@ -1,0 +1,226 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["remove-cell"]
+# On Colab only: install this project (the book's library) at the book's version.
+# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q",
+         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
+        check=True,
+    )
+
+# %% [markdown]
+# # CWI: characters, words and image words
+#
+# Asgari-Chenaghlu et al. (arXiv 2001.06888) feed a tagger three views of a tweet: a deep character
+# CNN per word, pretrained word vectors, and the image read as *words*: the names of the top-5
+# ImageNet classes a full classifier sees in it. Plain CWI concatenates the three; "CWI + attention"
+# weighs them per token with modality attention before the CRF. The paper's result tables were lost
+# from its text, so this chapter has no reported number to compare with.
+#
+# Each block below runs on four training tweets with a fresh, untrained model; then the models are
+# trained, evaluated and looked at.
+
+# %% tags=["parameters"]
+dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
+condition = "synthetic"  # image condition: real | blank | synthetic | shuffled | missing:<p>
+backbone = "efficientnet-lite0"  # the paper: InceptionV3 (weights not available offline)
+models = ["cwi", "cwi-attention"]  # plain concatenation, and with modality attention
+epochs = 2
+seeds = [0]
+device = "auto"  # auto picks a GPU when there is one
+max_train = 200  # cap on training tweets (None: all)
+max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
+model_options = {}  # CWIConfig fields, e.g. {"td_rate": 0.5}
+ablations = []  # "w/o image (blank)": the last model with blank images
+runs_dir = "runs/book"
+results_dir = "results"  # the recorded runs shown under "Recorded runs"
+
+# %% tags=["hide-input"]
+from mner_lib import params as _params
+from mner_lib.book import summary as _summary
+
+P = _params.check(globals(), "cwi")  # unknown names or bad values fail here
+print(_summary(P))
+
+# %% tags=["remove-cell"]
+# %matplotlib inline
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import HTML, Markdown, display
+
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.precision", 2)
+warnings.filterwarnings("ignore", category=UserWarning)
+
+# %% tags=["hide-input"]
+import torch
+
+from mner_lib.book import chapter_model_options
+from mner_lib.data import load_dataset
+from mner_lib.explorer import picture
+from mner_lib.images import ImageFeatures
+from mner_lib.models import build_model
+
+torch.manual_seed(P["seeds"][0])
+data = load_dataset(P["dataset"], P["data_dir"] or None, max_train=P["max_train"], seed=P["seeds"][0])
+features = ImageFeatures(dataset=P["dataset"], data_dir=P["data_dir"] or None, backbone=P["backbone"],
+                         condition=P["condition"], seed=P["seeds"][0])
+few = [t for t in data.train if any(tag != "O" for tag in t.tags)][:4]
+images = features(few)
+model = build_model(P["models"][-1], data.train, chapter_model_options(P, P["models"][-1]))
+model.eval()
+batch = model.collate(few, images)
+print(f"{len(few)} tweets; image condition {features.condition!r} ({'SYNTHETIC images' if features.synthetic else 'not synthetic'}), backbone {P['backbone']}")
+for t in few:
+    print("  ", " ".join(t.tokens))
+print("image features: global", tuple(images.global_vec.shape), "regions", tuple(images.regions.shape),
+      "pyramid", [tuple(p.shape) for p in images.pyramid])
+
+# %% [markdown]
+# ## Characters: "TD + GN + SineReLU"
+#
+# Every word becomes a fixed number $k$ of character ids, embedded (uniform initialisation), then
+# two blocks of three 1-D convolutions (kernels 2, 3, 4 with 16, 32, 64 filters; then 4, 3, 2 with
+# 64, 32, 16), each followed by GroupNorm, the SineReLU activation and *targeted dropout*, with
+# pooling in between; the blocks' outputs are concatenated. SineReLU is
+# $f(x) = x$ for $x > 0$ and $\varepsilon(\sin x - \cos x)$ otherwise: a small, wavy negative side.
+# Targeted dropout, as the paper describes it, drops (during training) units whose output is over a
+# threshold.
+
+# %% tags=["hide-input"]
+from mner_lib.models.cwi_blocks import SineReLU, TargetedDropout
+
+x = torch.linspace(-6, 3, 400)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3), layout="constrained")
+axes[0].plot(x, SineReLU(eps=0.25)(x), label="eps = 0.25 (to see the shape)")
+axes[0].plot(x, SineReLU(eps=model.config.sine_eps)(x), label=f"eps = {model.config.sine_eps} (used)")
+axes[0].set(title="SineReLU", xlabel="x")
+axes[0].legend(fontsize=8)
+td = TargetedDropout(rate=model.config.td_rate, threshold=model.config.td_threshold).train()
+values = torch.randn(2000) * 1.5
+dropped = td(values)
+axes[1].hist([values.numpy(), dropped[dropped != 0].numpy()], bins=40, label=["input", "kept (non-zero)"], histtype="step")
+axes[1].axvline(model.config.td_threshold, color="k", ls="--", lw=0.8)
+axes[1].set(title="targeted dropout: only units over the threshold are dropped", xlabel="value")
+axes[1].legend(fontsize=8)
+plt.show()
+with torch.no_grad():
+    word, char, image = model.modality_features(batch)
+print("char ids:", tuple(batch["chars"].shape), "(B, T, k) -> char feature:", tuple(char.shape))
+
+# %% [markdown]
+# ## Words
+#
+# GloVe and fastText vectors concatenated (500-d) in the paper; offline only GloVe 6B 50-d exists.
+# Out-of-vocabulary words get uniform vectors in $[-0.25, 0.25]$, the paper's rule. A BiLSTM runs
+# over them.
+
+# %% tags=["hide-input"]
+print(f"word feature: {tuple(word.shape)}; share of training words not in GloVe: {model.oov_rate:.1%}")
+
+# %% [markdown]
+# ## The image as words
+#
+# The full ImageNet classifier (InceptionV3 in the paper, EfficientNet-Lite0 here) names the top-5
+# classes of the image; each class name is embedded and an LSTM over the five gives the image
+# feature, shared by every token of the tweet. On synthetic probe drawings the classifier's names
+# are of course unrelated to the drawn icons: ImageNet has no "red disc for a person" class.
+
+# %% tags=["hide-input"]
+from mner_lib.plots import image_words
+
+display(image_words(picture(features, few[0]), images.labels[0],
+                    f"top-5 ImageNet classes of tweet {few[0].id}'s image" + (" (synthetic)" if features.synthetic else "")))
+print("image feature:", tuple(image.shape), "(the same vector at every token)")
+
+# %% [markdown]
+# ## Fusion: concatenation or modality attention
+#
+# Plain CWI concatenates $[w_t; c_t; i]$ and runs a stacked BiLSTM. CWI + attention projects the
+# three features to one size and weighs them per token, $a_{t,m} = \mathrm{softmax}_m(u^\top
+# \tanh(W p_{t,m} + b))$, $f_t = \sum_m a_{t,m} p_{t,m}$ (modality attention as in Moon et al.
+# 2018), then the same BiLSTM and CRF.
+
+# %% tags=["hide-input"]
+from mner_lib.plots import modality_attention
+
+if getattr(model, "use_attention", False):
+    with torch.no_grad():
+        fused, weights = model.modality_attention([word, char, image], batch["mask"])
+    n = len(few[0].tokens)
+    print("fused:", tuple(fused.shape), " weights:", tuple(weights.shape), "(B, T, 3 modalities)")
+    display(modality_attention(few[0].tokens, weights[0, :n], ("word", "char", "image"), "untrained modality attention"))
+else:
+    print("the last model in `models` has no modality attention; concatenated size:", word.shape[-1] + char.shape[-1] + image.shape[-1])
+
+# %% [markdown]
+# ## Training and evaluation
+#
+# Every model of the chapter, and each ablation the parameters name, is trained once per seed with
+# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
+# train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
+# `history.jsonl`, predictions); the table below is read from those files, then come the training
+# curves, the test F1 per entity type and the entity confusion of the first run. The `w/o image
+# (blank)` ablation is the last model trained with blank images.
+
+# %%
+from mner_lib.book import train_and_tabulate
+
+# each model and ablation, once per seed
+trained = train_and_tabulate(P, "cwi")
+
+# %% [markdown]
+# ## Recorded runs
+#
+# The runs above are this build's. The table below reads the runs recorded under the results folder (`results_dir`) for `cwi`, `cwi-attention`: test F1 as mean ± standard deviation over seeds, each setting with its training settings and caps (`max_train`, `max_eval`; `all` is the full split), the paper's row it is compared with and the `metrics.json` files averaged. A capped run or one with few epochs is not a replication, and rows on synthetic images have no paper number. `results/README.md` says which command wrote each experiment.
+
+# %% tags=["hide-input"]
+from mner_lib.book import show_recorded_runs
+
+show_recorded_runs(["cwi", "cwi-attention"], P["results_dir"])
+
+# %% [markdown]
+# ## Explorer: one tweet at a time
+#
+# Pick a tweet to see its gold and predicted entities and what the model attended to. In a live
+# notebook (Jupyter, Colab) the widget below is interactive; the built book shows the same view,
+# rendered statically, for the first test tweets.
+
+# %% tags=["remove-output"]
+from mner_lib.explorer import collect_examples, explorer, picture, static_view
+
+_label = P["models"][-1]
+_result = trained.runs[_label][0]
+_tweets = trained.test[:12]
+_pictures = [picture(_result.images, t) for t in _tweets] if _result.images is not None else None
+examples = collect_examples(_result.model, _tweets, _result.images, _pictures,
+                            synthetic=bool(_result.metrics["synthetic"]))
+explorer(examples)
+
+# %% tags=["remove-input"]
+static_view(examples, limit=3)

@@ -1,0 +1,243 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["remove-cell"]
+# On Colab only: install this project (the book's library) at the book's version.
+# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q",
+         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
+        check=True,
+    )
+
+# %% [markdown]
+# # HSN: a hierarchical self-adaptation network
+#
+# Tian et al. (Neurocomputing 2021) let the text pick image regions and the image pick words, with
+# several attention heads, and then let every token decide, through a gate, how much of the fused
+# feature it takes. They also argue that many real posts have no image, and feed those a blank
+# constant image. Reported on Twitter-2015: 74.18 F1 (Table 5 of the paper; the comparison chapter
+# quotes all of its rows from `mner_lib.results`).
+#
+# The walk below follows the paper's sections. Each block runs on four training tweets with a fresh,
+# untrained model (so the weights are not meaningful yet: the point is what each block computes and
+# its shapes); the model is then trained, evaluated and looked at after training.
+
+# %% tags=["parameters"]
+dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
+condition = "synthetic"  # image condition: real | blank | synthetic | shuffled | missing:<p>
+backbone = "efficientnet-lite0"  # the paper: VGG16 (weights not available offline)
+models = ["hsn"]
+epochs = 2
+seeds = [0]
+device = "auto"  # auto picks a GPU when there is one
+max_train = 200  # cap on training tweets (None: all)
+max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
+model_options = {}  # HSNConfig fields, e.g. {"heads": 8}
+ablations = []  # any of: "w/o MI", "w/o HA", "w/o MP", "w/o VF" (Table 5)
+runs_dir = "runs/book"
+results_dir = "results"  # the recorded runs shown under "Recorded runs"
+
+# %% tags=["hide-input"]
+from mner_lib import params as _params
+from mner_lib.book import summary as _summary
+
+P = _params.check(globals(), "hsn")  # unknown names or bad values fail here
+print(_summary(P))
+
+# %% tags=["remove-cell"]
+# %matplotlib inline
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import HTML, Markdown, display
+
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.precision", 2)
+warnings.filterwarnings("ignore", category=UserWarning)
+
+# %% tags=["hide-input"]
+import torch
+
+from mner_lib.book import chapter_model_options
+from mner_lib.data import load_dataset
+from mner_lib.explorer import picture
+from mner_lib.images import ImageFeatures
+from mner_lib.models import build_model
+
+torch.manual_seed(P["seeds"][0])
+data = load_dataset(P["dataset"], P["data_dir"] or None, max_train=P["max_train"], seed=P["seeds"][0])
+features = ImageFeatures(dataset=P["dataset"], data_dir=P["data_dir"] or None, backbone=P["backbone"],
+                         condition=P["condition"], seed=P["seeds"][0])
+few = [t for t in data.train if any(tag != "O" for tag in t.tags)][:4]
+images = features(few)
+model = build_model("hsn", data.train, chapter_model_options(P, "hsn"))
+model.eval()
+batch = model.collate(few, images)
+print(f"{len(few)} tweets; image condition {features.condition!r} ({'SYNTHETIC images' if features.synthetic else 'not synthetic'}), backbone {P['backbone']}")
+for t in few:
+    print("  ", " ".join(t.tokens))
+print("image features: global", tuple(images.global_vec.shape), "regions", tuple(images.regions.shape),
+      "pyramid", [tuple(p.shape) for p in images.pyramid])
+
+# %% [markdown]
+# ## Text features (sec. 3.2.1, eq. 5-6)
+#
+# Each token is the concatenation of a word embedding (GloVe 6B 50-d here), a character CNN and a
+# POS embedding over the paper's ten POS classes (spaCy's tagger stands in for NLTK's):
+# $x_i = [x^w_i; x^c_i; x^p_i]$. A highway layer with tanh, $\tilde h_i = \tanh(\mathrm{Highway}(x_i))$
+# (eq. 5), then a BiLSTM gives $H \in \mathbb{R}^{n \times d}$, $d = 400$ (eq. 6).
+
+# %% tags=["hide-input"]
+with torch.no_grad():
+    H = model.text_features(batch)
+print("POS class ids of the first tweet:", batch["pos"][0, : len(few[0].tokens)].tolist())
+print("H:", tuple(H.shape), "(B, n tokens, d)")
+
+# %% [markdown]
+# ## Image features (sec. 3.2.2, eq. 7)
+#
+# The backbone's last feature map is a 7x7 grid of $k = 49$ regions (VGG16's last pooling layer in
+# the paper, EfficientNet-Lite0's last stage here); each region is projected,
+# $v_j = \mathrm{relu}(W_v \tilde v_j + b_v)$, to $V \in \mathbb{R}^{k \times d}$.
+
+# %% tags=["hide-input"]
+with torch.no_grad():
+    V = torch.relu(model.image_proj(batch["regions"]))
+print("regions:", tuple(batch["regions"].shape), "-> V:", tuple(V.shape), "(B, k regions, d)")
+
+# %% [markdown]
+# ## Multi-head hierarchical attention, text to image (eq. 8-16)
+#
+# The affinity $M = V H^\top$ ($k \times n$) is normalised two ways: $A$, a softmax over the regions
+# for every word (column-wise, eq. 9-10), and $\beta$, the mean over words of a softmax over the
+# words for every region (eq. 11-12). The region weights are $s = A^\top \beta$ (eq. 13): a region
+# matters when the words that matter attend to it. With $e$ heads, each on linearly projected $V$
+# and $H$, the heads' softmaxes are averaged into $s_{img}$ (eq. 14-15), and $G = s_{img} \odot V$
+# (eq. 16) is the text-guided image. The image-to-text unit is the same block with the roles
+# swapped, giving word weights $s_{sen}$ and $F = s_{sen} \odot H$.
+
+# %% tags=["hide-input"]
+with torch.no_grad():
+    s_img, heads_img = model.text_to_image(V, H, None, batch["mask"])
+    G = s_img.unsqueeze(-1) * V
+    s_sen, heads_sen = model.image_to_text(H, G, batch["mask"], None)
+    F_ = s_sen.unsqueeze(-1) * H
+print("s_img:", tuple(s_img.shape), "sums to", [round(float(x), 3) for x in s_img.sum(-1)])
+print("per-head weights:", tuple(heads_img.shape), "(B, e heads, k)")
+print("G:", tuple(G.shape), " s_sen:", tuple(s_sen.shape), " F:", tuple(F_.shape))
+
+# %% [markdown]
+# ## Self-adaptive integration (eq. 17-18)
+#
+# A gate per token and dimension, $\gamma = \sigma(W H + U F + b)$, mixes the text feature and the
+# fused one: $O = \gamma \odot H + (1 - \gamma) \odot F$. $\gamma$ near 1 means the token keeps its
+# text feature; near 0, it takes the image-informed one. A linear layer and the CRF follow.
+
+# %% tags=["hide-input"]
+with torch.no_grad():
+    out = model(batch, decode=True, return_attention=True)
+for key, value in out.attentions.items():
+    print(f"attentions[{key!r}]: {tuple(value.shape)}")
+from mner_lib.plots import region_attention, token_weights
+
+n = len(few[0].tokens)
+display(region_attention(picture(features, few[0]), out.attentions["text_to_image"][0],
+                         f"untrained s_img of tweet {few[0].id}" + (" (synthetic image)" if features.synthetic else "")))
+display(token_weights(few[0].tokens, {"s_sen": out.attentions["image_to_text"][0, :n], "gate": out.attentions["gate"][0, :n]},
+                      "untrained image-to-text weights and gate"))
+
+# %% [markdown]
+# ## Training and evaluation
+#
+# Every model of the chapter, and each ablation the parameters name, is trained once per seed with
+# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
+# train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
+# `history.jsonl`, predictions); the table below is read from those files, then come the training
+# curves, the test F1 per entity type and the entity confusion of the first run. An ablation's row
+# carries the name every results table gives it (`w/o MI (interaction=concat)`), so it averages with
+# the same ablation trained from the command line. The `w/o VF` ablation trains with blank images,
+# as the paper's Table 5 row does (the `hsn` run itself when the chapter's images are blank).
+
+# %%
+from mner_lib.book import train_and_tabulate
+
+# each model and ablation, once per seed
+trained = train_and_tabulate(P, "hsn")
+
+# %% [markdown]
+# ## Recorded runs
+#
+# The runs above are this build's. The table below reads the runs recorded under the results folder (`results_dir`) for `hsn`: test F1 as mean ± standard deviation over seeds, each setting with its training settings and caps (`max_train`, `max_eval`; `all` is the full split), the paper's row it is compared with and the `metrics.json` files averaged. A capped run or one with few epochs is not a replication, and rows on synthetic images have no paper number. `results/README.md` says which command wrote each experiment.
+
+# %% tags=["hide-input"]
+from mner_lib.book import show_recorded_runs
+
+show_recorded_runs(["hsn"], P["results_dir"])
+
+# %% [markdown]
+# ## After training: where the heads look
+#
+# The heads' own text-to-image weights for one test tweet (eq. 14, before averaging): different
+# heads may pick different regions.
+
+# %% tags=["hide-input"]
+from mner_lib.plots import region_attention
+
+_r = trained.runs["hsn"][0]
+_t = trained.test[:1]
+_m = _r.model.eval()
+_b = {k: v.to(next(_m.parameters()).device) if hasattr(v, "to") else v for k, v in _m.collate(_t, _r.images(_t)).items()}
+_b["tags"] = None
+with torch.no_grad():
+    _o = _m(_b, decode=True, return_attention=True)
+_heads = _o.attentions["text_to_image_heads"][0].cpu().numpy()
+fig, axes = plt.subplots(1, len(_heads), figsize=(1.6 * len(_heads), 1.9), layout="constrained")
+for h, ax in enumerate(np.atleast_1d(axes)):
+    sns.heatmap(_heads[h].reshape(7, 7), ax=ax, cbar=False, cmap="magma", xticklabels=False, yticklabels=False, square=True)
+    ax.set_title(f"head {h + 1}", fontsize=8)
+fig.suptitle(f"tweet {_t[0].id}: text-to-image weights per head" + (" (synthetic image)" if _r.metrics["synthetic"] else ""))
+plt.show()
+
+# %% [markdown]
+# ## Explorer: one tweet at a time
+#
+# Pick a tweet to see its gold and predicted entities and what the model attended to. In a live
+# notebook (Jupyter, Colab) the widget below is interactive; the built book shows the same view,
+# rendered statically, for the first test tweets.
+
+# %% tags=["remove-output"]
+from mner_lib.explorer import collect_examples, explorer, picture, static_view
+
+_label = "hsn"
+_result = trained.runs[_label][0]
+_tweets = trained.test[:12]
+_pictures = [picture(_result.images, t) for t in _tweets] if _result.images is not None else None
+examples = collect_examples(_result.model, _tweets, _result.images, _pictures,
+                            synthetic=bool(_result.metrics["synthetic"]))
+explorer(examples)
+
+# %% tags=["remove-input"]
+static_view(examples, limit=3)

