@@ -157,7 +157,7 @@ def test_profile_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="unknown chapter 'hsm'; valid: task_data"):
         book.load_profile(str(bad))
     bad.write_text("chapters: [hsn]\ncommon: {epochs: 0}\n")
-    with pytest.raises(ParameterError, match="epochs: expected an integer >= 1"):
+    with pytest.raises(ParameterError, match="epochs: must be at least 1, got 0"):
         book.chapter_parameters(book.load_profile(str(bad)), "hsn")
 
 
