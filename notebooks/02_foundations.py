@@ -79,9 +79,10 @@ warnings.filterwarnings("ignore", category=UserWarning)
 # prediction is the Viterbi path $\arg\max_y s(x, y)$.
 #
 # BIO2 makes some transitions impossible: `O` followed by `I-PER`, `B-PER` followed by `I-LOC`,
-# or a tweet starting with `I-`. `mner_lib.crf.CRF(..., constrain_bio=True)` fixes those
-# transition scores to a large negative number, so Viterbi never produces them (the allennlp CRF
-# does the same). The allowed transitions:
+# or a tweet starting with `I-`. `mner_lib.crf.CRF(..., constrain_bio=True)` reads those start
+# and transition scores as -1e4 in the likelihood and in Viterbi, without changing the learned
+# parameters, so Viterbi never produces them and the partition function ignores them (allennlp's
+# CRF applies the same mask, in Viterbi only). The allowed transitions:
 
 # %% tags=["hide-input"]
 from mner_lib.crf import CRF, bio_allowed

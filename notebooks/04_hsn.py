@@ -208,12 +208,8 @@ from mner_lib.plots import region_attention
 
 _r = trained.runs["hsn"][0]
 _t = trained.test[:1]
-_m = _r.model.eval()
-_b = {k: v.to(next(_m.parameters()).device) if hasattr(v, "to") else v for k, v in _m.collate(_t, _r.images(_t)).items()}
-_b["tags"] = None
-with torch.no_grad():
-    _o = _m(_b, decode=True, return_attention=True)
-_heads = _o.attentions["text_to_image_heads"][0].cpu().numpy()
+_o = _r.model.run(_t, _r.images, return_attention=True)  # the library's one inference path
+_heads = _o.attentions["text_to_image_heads"][0].numpy()
 fig, axes = plt.subplots(1, len(_heads), figsize=(1.6 * len(_heads), 1.9), layout="constrained")
 for h, ax in enumerate(np.atleast_1d(axes)):
     sns.heatmap(_heads[h].reshape(7, 7), ax=ax, cbar=False, cmap="magma", xticklabels=False, yticklabels=False, square=True)

@@ -207,19 +207,17 @@ show_recorded_runs(["gmf", "bert-crf"], P["results_dir"])
 
 # %% tags=["hide-input"]
 _r = trained.runs["gmf"][0]
-_m = _r.model.eval()
-_dev = next(_m.parameters()).device
-_b = {k: v.to(_dev) if hasattr(v, "to") else v for k, v in _m.collate(sim_tweets, _r.images(sim_tweets)).items()}
-_b["tags"] = None
-with torch.no_grad():
-    _after = _m(_b, return_attention=True)
-display(layer_gates(_after.attentions["gates"], title="trained gates g(l), mean over 16 tweets"
+# the library's one inference path, all 16 tweets in one batch; per-tweet outputs stacked back
+_after = _r.model.run(sim_tweets, _r.images, batch_size=len(sim_tweets), return_attention=True)
+_stack = {k: torch.stack(v) for k, v in {**_after.attentions, **_after.extras}.items()
+          if v and isinstance(v[0], torch.Tensor)}
+display(layer_gates(_stack["gates"], title="trained gates g(l), mean over 16 tweets"
                     + (" (synthetic images)" if _r.metrics["synthetic"] else "")))
-if before is not None and "text_embedding" in _after.extras:
+if before is not None and "text_embedding" in _stack:
     display(similarity_matrices({"before training": before,
-                                 "after training": (_after.extras["text_embedding"], _after.extras["image_embedding"])},
+                                 "after training": (_stack["text_embedding"], _stack["image_embedding"])},
                                 "consistency heads: cosine similarity, texts x images (16 training tweets)"))
-    display(embedding_pairs(_after.extras["text_embedding"], _after.extras["image_embedding"],
+    display(embedding_pairs(_stack["text_embedding"], _stack["image_embedding"],
                             "text and image embeddings after training (PCA), matched pairs joined"))
 
 # %% [markdown]
