@@ -52,7 +52,8 @@ class ToyTagger(Tagger):
 
     def forward(self, batch, decode=False, return_attention=False):
         emissions = self.emit(self.words(batch["words"]))
-        return self.crf_output(emissions, batch, decode)
+        attentions = {"score": emissions.max(-1).values} if return_attention else None
+        return self.crf_output(emissions, batch, decode, attentions=attentions)
 
 
 def test_a_model_registered_here_trains_predicts_and_reports(tmp_path, capsys):
@@ -94,6 +95,11 @@ def test_tagger_run_batches_and_keeps_every_tweet_aligned():
     assert model.run(tweets, batch_size=3).predictions == whole
     assert [len(p) for p in whole] == [len(t.tokens) for t in tweets] and whole[-1] == []
     assert model.run([]).predictions == []
+    # attention rows come back in the tweets' order, each the tweet's own (batches go by length)
+    rows = model.run(tweets, batch_size=3, return_attention=True).attentions["score"]
+    for tweet, row in zip(tweets[:-1], rows):
+        alone = model.run([tweet], return_attention=True).attentions["score"][0]
+        assert torch.allclose(row[: len(tweet.tokens)], alone[: len(tweet.tokens)])
     with pytest.raises(ValueError, match="batch_size"):
         model.run(tweets, batch_size=0)
 

@@ -205,8 +205,8 @@ class Tagger(nn.Module):
         :class:`TaggerOutput` whose ``predictions`` has one tag list per tweet, as long as the
         tweet (a word cut by a sub-word length limit is tagged ``O``: labels never shift; a tweet
         with no tokens gets no tags); with ``return_attention``, ``attentions[name]`` and
-        ``extras[name]`` are lists with one entry per tweet run (its row of the batch; tweets
-        with no tokens are skipped)."""
+        ``extras[name]`` are lists with one entry per tweet, in the order of ``tweets`` (tweets
+        with no tokens are skipped). Batches are formed by length (less padding)."""
         from mner_lib.runtime import autocast
 
         if batch_size < 1:
@@ -217,9 +217,12 @@ class Tagger(nn.Module):
         self.eval()
         device = next(self.parameters()).device
         predictions: list[list[str]] = [[] for _ in tweets]
-        attentions: dict[str, list[Any]] = {}
-        extras: dict[str, list[Any]] = {}
-        todo = [i for i, t in enumerate(tweets) if t.tokens]
+        attentions: dict[str, list[tuple[int, Any]]] = {}
+        extras: dict[str, list[tuple[int, Any]]] = {}
+        # longest first, so each batch pads to similar lengths; outputs go back to their tweet
+        todo = sorted(
+            (i for i, t in enumerate(tweets) if t.tokens), key=lambda i: -len(tweets[i].tokens)
+        )
         try:
             for start in range(0, len(todo), batch_size):
                 index = todo[start : start + batch_size]
@@ -231,13 +234,13 @@ class Tagger(nn.Module):
                 for i, tweet, pred in zip(index, chunk, out.predictions):
                     predictions[i] = pred + ["O"] * (len(tweet.tokens) - len(pred))
                 for name, value in out.attentions.items():
-                    attentions.setdefault(name, []).extend(_rows(value, len(chunk)))
+                    attentions.setdefault(name, []).extend(zip(index, _rows(value, len(chunk))))
                 if return_attention:
                     for name, value in out.extras.items():
-                        extras.setdefault(name, []).extend(_rows(value, len(chunk)))
+                        extras.setdefault(name, []).extend(zip(index, _rows(value, len(chunk))))
         finally:
             self.train(was_training)
-        return TaggerOutput(None, None, predictions, attentions, extras)
+        return TaggerOutput(None, None, predictions, _in_order(attentions), _in_order(extras))
 
     def batch(
         self,
@@ -264,6 +267,11 @@ class Tagger(nn.Module):
             ready = images
             return self.run(tweets, lambda _: ready, batch_size=max(1, len(tweets))).predictions
         return self.run(tweets, images).predictions
+
+
+def _in_order(found: dict[str, list[tuple[int, Any]]]) -> dict[str, list[Any]]:
+    """Per-tweet outputs gathered as (tweet index, value) put back in the tweets' order."""
+    return {k: [v for _, v in sorted(pairs, key=lambda p: p[0])] for k, pairs in found.items()}
 
 
 def _rows(value: Any, n: int) -> list[Any]:
