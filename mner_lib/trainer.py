@@ -245,7 +245,7 @@ def train_epoch(prepared: Prepared, optimizer, scheduler, epoch: int) -> dict[st
         len(train), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     ).tolist()
     batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
-    t0, total_loss = time.time(), 0.0
+    t0, total_loss, parts = time.time(), 0.0, {}
     optimizer.zero_grad(set_to_none=True)
     iterator: Any = batches
     if cfg.progress:
@@ -268,10 +268,14 @@ def train_epoch(prepared: Prepared, optimizer, scheduler, epoch: int) -> dict[st
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
         total_loss += float(output.loss.detach())
+        for name, value in output.extras.items():  # a model's parts of its loss (GMF: crf, cm)
+            if name.endswith("_loss") and isinstance(value, torch.Tensor) and value.dim() == 0:
+                parts[name] = parts.get(name, 0.0) + float(value)
     seconds = time.time() - t0
     return {
         "epoch": epoch + 1,
         "loss": total_loss / max(1, len(batches)),
+        **{name: value / max(1, len(batches)) for name, value in sorted(parts.items())},
         "lr": optimizer.param_groups[0]["lr"],
         "seconds": seconds,
         "tweets_per_second": len(order) / max(seconds, 1e-9),
