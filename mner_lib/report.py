@@ -129,6 +129,29 @@ def _gap_lines(gaps: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
     return lines
 
 
+def verdict(mean: float, std: float, n: int, wins: int) -> str:
+    """A paired gap in words: a consistent gain or loss only when every seed agrees and the
+    mean is larger than the seed-to-seed spread; otherwise within the noise."""
+    if n >= 2 and wins == n and mean > std:
+        return "a consistent gain"
+    if n >= 2 and wins == 0 and -mean > std:
+        return "a consistent loss"
+    return "within seed-to-seed variation"
+
+
+def conclusion_lines(gaps: pd.DataFrame) -> list[str]:
+    """One generated sentence per paired gap (what the numbers say, nothing more)."""
+    lines = []
+    for _, g in gaps.iterrows():
+        lines.append(
+            f"- {g['model']} ({g['variant']}) on {g['dataset']}: {condition_name(g['condition'])} "
+            f"minus {condition_name(g['baseline'])} is {g['gap_mean']:+.2f} F1 over "
+            f"{g['n_pairs']} seed(s), won {g['wins']} of {g['n_pairs']}: "
+            f"{verdict(g['gap_mean'], g['gap_std'], g['n_pairs'], g['wins'])}."
+        )
+    return lines
+
+
 def _leak(runs: pd.DataFrame, dataset: str, condition: str) -> str:
     """The share of test entities whose string occurs in their tweet's caption, as recorded."""
     rows = runs[(runs["dataset"] == dataset) & (runs["condition"] == condition)]
@@ -193,6 +216,13 @@ def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
             "understanding.",
             "",
             *_gap_lines(gaps, runs),
+            "",
+            "## What the numbers say",
+            "",
+            "Generated from the paired gaps above: a gap counts as consistent only when every "
+            "seed agrees in sign and the mean exceeds the standard deviation of the differences.",
+            "",
+            *conclusion_lines(gaps),
         ]
     out.write_text("\n".join(lines + _runs_lines(runs)))
     return out

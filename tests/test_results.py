@@ -324,3 +324,18 @@ def test_report_pairs_caption_runs_with_text_and_shuffled_captions_and_shows_the
         line for line in text.splitlines() if "− shuffled blip2 caption" in line
     )
     assert "+1.50 ± 1.41 (n=2)" in caption_vs_shuffled
+    said = text[text.index("## What the numbers say") :]
+    assert "minus text only is +2.00 F1 over 2 seed(s), won 2 of 2: a consistent gain." in said
+    assert (
+        "minus shuffled blip2 caption (control) is +1.50 F1" in said and "a consistent gain" in said
+    )
+
+
+def test_verdicts_need_every_seed_and_a_mean_above_the_spread():
+    from mner_lib.report import verdict
+
+    assert verdict(2.0, 1.0, 3, 3) == "a consistent gain"
+    assert verdict(2.0, 3.0, 3, 3) == "within seed-to-seed variation"
+    assert verdict(2.0, 1.0, 3, 2) == "within seed-to-seed variation"
+    assert verdict(-2.0, 1.0, 3, 0) == "a consistent loss"
+    assert verdict(5.0, 0.0, 1, 1) == "within seed-to-seed variation"
