@@ -42,6 +42,7 @@ ORIGIN_NOTE = (
     "images; PGIM's paragraphs were written by a language model (ChatGPT) from the tweet and its "
     "BLIP-2 caption: language-model knowledge, not vision."
 )
+_CELL = "vertical-align:top;text-align:left;padding:4px 8px"
 _CARD = (
     "display:inline-block;vertical-align:top;width:{w}px;margin:0 10px 14px 0;"
     "font-size:12.5px;line-height:1.35"
@@ -162,7 +163,7 @@ def _thumbnail(path: Path, width: int) -> str:
 
     with Image.open(path) as image:
         image = image.convert("RGB")
-        image.thumbnail((width, width))
+        image.thumbnail((2 * width, 2 * width))  # twice the shown size: sharp on HiDPI
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
@@ -177,7 +178,8 @@ def samples_html(samples: Sequence[SampleCaptions], width: int = 220) -> str:
         where = f"{s.dataset} {s.split}".strip() or "no dataset"
         lines = [
             f'<img src="{_thumbnail(s.path, width)}" alt="image {html.escape(s.image_id)}" '
-            f'style="width:{width}px;height:auto;display:block;border-radius:4px">',
+            f'style="width:{width}px;height:{round(0.75 * width)}px;object-fit:contain;'
+            'background:#f2f2f2;display:block;border-radius:4px">',
             f"<div style='margin-top:4px'><b>{html.escape(s.image_id)}</b> "
             f"<span style='color:#666'>({html.escape(where)})</span></div>",
         ]
@@ -228,20 +230,21 @@ def pick_tweets(
 def tweet_captions_html(rows: Sequence[tuple[Tweet, str]], source: str = "blip2") -> str:
     """A table: tweet id, the tweet (gold entities coloured), its caption (entity strings that
     occur in it marked) and whether it leaks an entity."""
-    name = SOURCE_NAMES.get(source, source)
-    head = (
-        "<tr><th>tweet</th><th style='text-align:left'>text and gold entities</th>"
-        f"<th style='text-align:left'>{name} caption</th><th>leak</th></tr>"
+    source_name = SOURCE_NAMES.get(source, source)
+    head = "".join(
+        f"<th style='{_CELL}'>{name}</th>"
+        for name in ("tweet", "text and gold entities", f"{source_name} caption", "leak")
     )
+    head = f"<tr>{head}</tr>"
     body = []
     for tweet, caption in rows:
         entities = entity_spans(tweet)
         leaked = bool(leaked_spans(caption, entities))
         body.append(
-            f"<tr><td style='vertical-align:top'>{html.escape(tweet.id)}</td>"
-            f"<td style='vertical-align:top'>{entities_html(tweet.tokens, tweet.tags)}</td>"
-            f"<td style='vertical-align:top'>{highlight(caption, entities)}</td>"
-            f"<td style='vertical-align:top;text-align:center'>{'yes' if leaked else ''}</td></tr>"
+            f"<tr><td style='{_CELL}'>{html.escape(tweet.id)}</td>"
+            f"<td style='{_CELL}'>{entities_html(tweet.tokens, tweet.tags)}</td>"
+            f"<td style='{_CELL}'>{highlight(caption, entities)}</td>"
+            f"<td style='{_CELL};text-align:center'>{'yes' if leaked else ''}</td></tr>"
         )
     return (
         "<table class='mner-captions' style='border-collapse:collapse;font-size:13px'>"
@@ -367,6 +370,13 @@ def show_tables(
         out.append(Markdown(f"> Sources not available for `{dataset}`: {listed}"))
     if cov.empty:
         return out
+    out.append(Markdown(f"**Coverage** of the image text of `{dataset}` (tweets per split)"))
     out.append(cov)
+    out.append(
+        Markdown(
+            "**Leak share**: gold entities whose string occurs in the tweet's own text, and in "
+            "another tweet's text (`caption-shuffled`, seed 0), in %"
+        )
+    )
     out.append(leak_frame(dataset, data_dir))
     return out

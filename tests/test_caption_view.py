@@ -91,7 +91,8 @@ def test_tweet_captions_and_tables_from_a_data_folder(demo_dir):
     shown = cv.show_tweet_captions(data, demo_dir, split="train", n=4)
     assert "<table class='mner-captions'" in shown.data and "a picture about" in shown.data
     items = cv.show_tables("demo", demo_dir, data=data)
-    coverage, leak = items[-2], items[-1]
+    assert "Coverage" in items[0].data and "Leak share" in items[2].data  # each table titled
+    coverage, leak = items[1], items[3]
     flat = coverage.reset_index()
     blip2 = flat[flat["source"] == "BLIP-2"]
     assert set(blip2["kind"]) == {"real-image caption"}
