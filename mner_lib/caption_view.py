@@ -42,10 +42,10 @@ ORIGIN_NOTE = (
     "images; PGIM's paragraphs were written by a language model (ChatGPT) from the tweet and its "
     "BLIP-2 caption: language-model knowledge, not vision."
 )
-_CELL = "vertical-align:top;text-align:left;padding:4px 8px"
+_CELL = "vertical-align:top;text-align:left;padding:4px 8px;line-height:1.7"
 _CARD = (
     "display:inline-block;vertical-align:top;width:{w}px;margin:0 10px 14px 0;"
-    "font-size:12.5px;line-height:1.35"
+    "font-size:12.5px;line-height:1.55"
 )
 
 
@@ -375,7 +375,7 @@ def show_tables(
     out.append(
         Markdown(
             "**Leak share**: gold entities whose string occurs in the tweet's own text, and in "
-            "another tweet's text (`caption-shuffled`, seed 0), in %"
+            "another tweet's text (`caption-shuffled` / `knowledge-shuffled`, seed 0), in %"
         )
     )
     out.append(leak_frame(dataset, data_dir))
