@@ -32,6 +32,8 @@ class Example:
     attentions: dict[str, Any] = field(default_factory=dict)
     image: Any | None = None  # a PIL image, when the model used one
     synthetic: bool = False
+    caption: str | None = None  # under a text condition (caption:blip2 ...): the text it got
+    caption_kind: str = ""  # "real-image caption" or "language-model knowledge"
 
 
 def _numpy(value: Any) -> Any:
@@ -51,16 +53,23 @@ def collect_examples(
     synthetic: bool = False,
 ) -> list[Example]:
     """Run ``model`` on ``tweets`` (with image features from the callable ``images``) and keep
-    what :func:`explorer` and :func:`static_view` show. ``pictures``: the images as drawn."""
+    what :func:`explorer` and :func:`static_view` show. ``pictures``: the images as drawn.
+
+    Under a text condition the tweet's caption (``images.captions``, a
+    :class:`mner_lib.images.captions.CaptionProvider`) is kept with it, and the attention plots
+    name the caption's words (``caption_tokens``) instead of drawing a grid over the blank
+    image."""
     tweets = [t for t in tweets if t.tokens]
     out = model.run(tweets, images, batch_size=max(1, len(tweets)), return_attention=True)
+    provider = getattr(images, "captions", None)
     examples = []
     for i, tweet in enumerate(tweets):
         pred = out.predictions[i]
         attention = {k: _numpy(v[i]) for k, v in out.attentions.items()}
-        for key in ("image_words", "caption_words", "hashtag_segments"):
-            if key in out.extras:
+        for key in ("image_words", "caption_words", "caption_tokens", "hashtag_segments"):
+            if out.extras.get(key) is not None and out.extras[key][i] is not None:
                 attention[key] = out.extras[key][i]
+        caption = provider.lookup(tweet)[0] if provider is not None else None
         examples.append(
             Example(
                 tweet.id,
@@ -68,8 +77,10 @@ def collect_examples(
                 list(tweet.tags),
                 pred,
                 attention,
-                pictures[i] if pictures is not None else None,
+                None if caption is not None or pictures is None else pictures[i],
                 synthetic,
+                caption,
+                provider.kind if provider is not None else "",
             )
         )
     return examples
@@ -102,13 +113,18 @@ def example_html(example: Example) -> str:
     n_gold = len(extract_entities(example.gold))
     n_pred = len(extract_entities(example.pred))
     note = " (synthetic image)" if example.synthetic else ""
+    caption = ""
+    if example.caption is not None:
+        kind = html.escape(example.caption_kind or "caption")
+        text = html.escape(example.caption) or "<i>(no caption)</i>"
+        caption = f"<tr><td style='padding-right:8px'><i>{kind}</i></td><td>{text}</td></tr>"
     return (
         f"<div style='margin:6px 0'><b>tweet {html.escape(example.tweet_id)}</b>{note}: "
         f"{len(right)} of {n_gold} gold entities found, {n_pred} predicted"
         "<table style='border-collapse:collapse'>"
         f"<tr><td style='padding-right:8px'><i>gold</i></td><td>{entities_html(example.tokens, example.gold)}</td></tr>"
         f"<tr><td style='padding-right:8px'><i>predicted</i></td><td>{entities_html(example.tokens, example.pred)}</td></tr>"
-        "</table></div>"
+        f"{caption}</table></div>"
     )
 
 
@@ -119,7 +135,14 @@ def attention_figures(example: Example) -> list[Any]:
     figures = []
     a = example.attentions
     tokens = example.tokens
-    if "text_to_image" in a and example.image is not None:
+    words = a.get("caption_tokens")  # a text condition: the weights are over caption words
+    if "text_to_image" in a and words:
+        figures.append(
+            plots.caption_attention(
+                None, words, a["text_to_image"], "text-to-caption attention s_img"
+            )
+        )
+    elif "text_to_image" in a and example.image is not None:
         figures.append(
             plots.region_attention(
                 example.image, a["text_to_image"], "text-to-image attention s_img"
@@ -160,10 +183,12 @@ def attention_figures(example: Example) -> list[Any]:
             }
         if segments:
             figures.append(plots.segmented_hashtags(segments))
+    if "gates" in a and np.asarray(a["gates"]).size == 0:
+        a = {k: v for k, v in a.items() if k != "gates"}  # a caption prefix has no gate
     if "gates" in a:
         figures.append(plots.layer_gates(a["gates"]))
     if "prefix" in a:
-        figures.append(plots.prefix_attention(a["prefix"], example.image))
+        figures.append(plots.prefix_attention(a["prefix"], example.image, caption_tokens=words))
     return figures
 
 

@@ -8,6 +8,7 @@
 | per-type F1 bars             | :func:`per_type_f1`          | ``metrics.json`` ``per_type``       |
 | entity-type confusion        | :func:`entity_confusion`     | gold vs predicted tags              |
 | text-to-image attention      | :func:`region_attention`     | HSN ``text_to_image`` (eq. 13-15)   |
+| attention over a caption     | :func:`caption_attention`    | any of them under ``caption:<src>`` |
 | weights over tokens          | :func:`token_weights`        | HSN ``image_to_text``, ``gate``     |
 | modality attention           | :func:`modality_attention`   | CWI / TriMod ``modality`` (eq. 11)  |
 | image's top-5 words          | :func:`image_words`          | CWI ``image_words``                 |
@@ -171,6 +172,54 @@ def region_attention(
     return fig
 
 
+def caption_attention(
+    tokens: Sequence[str] | None,
+    caption_tokens: Sequence[str],
+    weights: Any,
+    title: str = "attention over the caption's words",
+) -> Figure:
+    """Weights over a caption's words, labelled by the words (a text condition such as
+    ``caption:blip2`` puts the caption where the region grid was).
+
+    ``weights`` of shape (K,) give one bar per caption word (HSN's s_img); of shape (R, K) a heat
+    map, one row per name in ``tokens`` (tweet tokens, heads, layers). Columns past
+    ``len(caption_tokens)`` (the batch's padding) are dropped; fewer weights than words is an
+    error, since the labels would not belong to the weights.
+    """
+    w = _array(weights)
+    k = len(caption_tokens)
+    if w.ndim not in (1, 2) or w.shape[-1] < k or k == 0:
+        raise ValueError(
+            f"caption_attention: weights of shape {w.shape} for {k} caption tokens; expected "
+            f"(K,) or (R, K) with K >= {k} >= 1"
+        )
+    w = w[..., :k]
+    labels = list(caption_tokens)
+    if w.ndim == 1:
+        fig, axes = _figure(max(5, 0.42 * k + 2), 2.8)
+        axes[0, 0].bar(range(k), w, color=sns.color_palette("magma", 1)[0])
+        axes[0, 0].set_xticks(range(k), labels, rotation=60, ha="right", fontsize=8)
+        axes[0, 0].set(ylabel="weight", xlabel="caption word", title=title)
+        return fig
+    rows = list(tokens) if tokens is not None else [str(i + 1) for i in range(w.shape[0])]
+    if len(rows) < w.shape[0]:
+        w = w[: len(rows)]
+    rows = rows[: w.shape[0]]
+    fig, axes = _figure(max(5, 0.42 * k + 2.5), max(2.4, 0.3 * len(rows) + 1.6))
+    sns.heatmap(
+        w,
+        ax=axes[0, 0],
+        cmap="magma",
+        cbar=True,
+        xticklabels=labels,
+        yticklabels=rows,
+    )
+    axes[0, 0].tick_params(axis="x", rotation=60, labelsize=8)
+    axes[0, 0].tick_params(axis="y", rotation=0, labelsize=8)
+    axes[0, 0].set(xlabel="caption word", title=title)
+    return fig
+
+
 def token_weights(
     tokens: Sequence[str], weights: Mapping[str, Any] | Any, title: str = ""
 ) -> Figure:
@@ -280,18 +329,32 @@ def layer_gates(
     return fig
 
 
-def prefix_attention(prefix: Sequence[Any], image: Any | None = None, title: str = "") -> Figure:
+def prefix_attention(
+    prefix: Sequence[Any],
+    image: Any | None = None,
+    title: str = "",
+    caption_tokens: Sequence[str] | None = None,
+) -> Figure:
     """Attention of the text tokens on the visual prefix, per layer (GMF eq. 11-13).
 
     ``prefix`` holds one array per layer of shape (heads, T, P) (or (B, heads, T, P): the first
     tweet). Averaged over heads and tokens; when P - 1 or P is a square number the grid part is
-    drawn over ``image``, else one bar per prefix position."""
+    drawn over ``image``, else one bar per prefix position. With ``caption_tokens`` (a text
+    condition: the prefix is the caption's words) a heat map, one row per layer, one column per
+    caption word (:func:`caption_attention`)."""
     maps = []
     for layer in prefix:
         a = _array(layer)
         if a.ndim == 4:
             a = a[0]
         maps.append(a.mean(axis=(0, 1)))
+    if caption_tokens is not None:
+        return caption_attention(
+            [f"layer {k + 1}" for k in range(len(maps))],
+            caption_tokens,
+            np.stack([m[: len(caption_tokens)] for m in maps]),
+            title or "text-to-caption attention per layer (the prefix is the caption)",
+        )
     n = len(maps)
     cols = min(n, 6)
     rows = math.ceil(n / cols)

@@ -175,20 +175,55 @@ if P["dataset"] == "demo":
     print("the demo corpus ships one synthetic probe drawing per tweet as its 'image' (labelled synthetic)")
 display(pd.DataFrame(rows).set_index("split"))
 
-# %% tags=["hide-input"]
-from mner_lib.data import resolve_data_dir
-from mner_lib.images import open_rgb
-from mner_lib.plots import image_gallery
+# %% [markdown]
+# ## Real images, as text
+#
+# The benchmark images themselves are out of reach, but text that image models wrote **from the
+# real images** is in the data folder (`image_text/`, joined to the tweets by IMGID): a BLIP-2
+# caption for every image of Twitter-2015 and Twitter-2017, a generic COCO-style caption by CATR,
+# longer mPLUG-Owl descriptions for part of the images. These captions are the only real visual
+# signal the models here can get, and they are image conditions like the others
+# (`caption:blip2`, `caption:catr`, `caption:owl`; `caption-shuffled:<source>` gives each tweet
+# another tweet's caption, the control). A fourth source is **not vision**: PGIM's paragraphs
+# (`knowledge:pgim`) were written by a language model (ChatGPT) from the tweet *and* its BLIP-2
+# caption, so they carry the language model's own knowledge.
+#
+# First the real tweet images shipped with the data (`samples/images`), each beside its tweet (gold
+# entities coloured) and the captions BLIP-2 and CATR wrote from it. A caption part framed in a
+# type's colour is an entity string of the tweet that the caption contains.
 
-root = resolve_data_dir(P["data_dir"] or None)
-samples = sorted((root / "samples" / "images").glob("*.jpg")) if root else []
-if samples:
-    by_id = {t.id: t for s in SPLITS for t in data.split(s)}
-    pictures = [open_rgb(p).image for p in samples]
-    captions = [f"{p.stem}" + (" (this dataset)" if p.stem in by_id else "") for p in samples]
-    display(image_gallery(pictures, captions, "the six real tweet images shipped with the data (samples/images)", cols=3))
-else:
-    print("no data folder: the six real sample images (samples/images of the data folder) are not shown")
+# %% tags=["hide-input"]
+from mner_lib.caption_view import ORIGIN_NOTE, show_samples, show_tables, show_tweet_captions
+
+display(Markdown(f"*{ORIGIN_NOTE}*"))
+display(show_samples(P["data_dir"] or None))
+
+# %% [markdown]
+# ### Tweets with their caption, and the leak
+#
+# Six tweets of this dataset's test split with their BLIP-2 caption and their gold entities: the
+# first three whose caption contains an entity string of the tweet (framed in the caption), and the
+# first three whose caption does not. BLIP-2 reads text in images and names famous people, so a
+# caption sometimes *states* an entity of its tweet: that is real visual signal, but a gain from
+# captions should be weighed against how often this happens (the leak share below).
+
+# %% tags=["hide-input"]
+display(show_tweet_captions(data, P["data_dir"] or None, split="test", n=6, source="blip2"))
+
+# %% [markdown]
+# ### Coverage and leak share per source and split
+#
+# The first table counts, per source and split, the tweets whose image has a text (`covered`), an
+# empty one, or none (`missing`: the run gets the empty caption and a flag, never another tweet's
+# text), as `python -m mner_lib data stats` reports it. The second gives the **leak share**: the
+# share of the gold entities whose string occurs in the tweet's own text (`own %`) and in another
+# tweet's text under the seeded shuffle of `caption-shuffled:<source>` (`shuffled %`, the chance
+# level). The PGIM rows are language-model knowledge, written with the tweet in view: their
+# leak is no measure of vision.
+
+# %% tags=["hide-input"]
+for item in show_tables(P["dataset"], P["data_dir"] or None, data=data):
+    display(item)
 
 # %% [markdown]
 # ## The synthetic visual-clue probe

@@ -149,12 +149,19 @@ print(f"word feature: {tuple(word.shape)}; share of training words not in GloVe:
 # classes of the image; each class name is embedded and an LSTM over the five gives the image
 # feature, shared by every token of the tweet. On synthetic probe drawings the classifier's names
 # are of course unrelated to the drawn icons: ImageNet has no "red disc for a person" class.
+# Under a caption condition (`condition="caption:blip2"`, not in the paper) the image words are the
+# content words of the caption an image model wrote from the real image (stop words out), read by
+# the same LSTM.
 
 # %% tags=["hide-input"]
 from mner_lib.plots import image_words
 
-display(image_words(picture(features, few[0]), images.labels[0],
-                    f"top-5 ImageNet classes of tweet {few[0].id}'s image" + (" (synthetic)" if features.synthetic else "")))
+if images.captions is not None:  # a caption condition: the image words are the caption's content words
+    display(pd.DataFrame({"tweet": [t.id for t in few], images.caption_kind: images.captions,
+                          "image words (content words)": [" ".join(w) for w in batch["image_words"]]}))
+else:
+    display(image_words(picture(features, few[0]), images.labels[0],
+                        f"top-5 ImageNet classes of tweet {few[0].id}'s image" + (" (synthetic)" if features.synthetic else "")))
 print("image feature:", tuple(image.shape), "(the same vector at every token)")
 
 # %% [markdown]

@@ -121,11 +121,18 @@ print("H:", tuple(H.shape), "(B, n tokens, d)")
 # The backbone's last feature map is a 7x7 grid of $k = 49$ regions (VGG16's last pooling layer in
 # the paper, EfficientNet-Lite0's last stage here); each region is projected,
 # $v_j = \mathrm{relu}(W_v \tilde v_j + b_v)$, to $V \in \mathbb{R}^{k \times d}$.
+#
+# Under a caption condition (`condition="caption:blip2"`: text that an image model wrote from the
+# real image, not in the paper) the $k$ "regions" are the caption's words instead, one frozen MiniLM
+# vector per word, and the figures below name those words instead of grid cells.
 
 # %% tags=["hide-input"]
 with torch.no_grad():
     V = torch.relu(model.image_proj(batch["regions"]))
 print("regions:", tuple(batch["regions"].shape), "-> V:", tuple(V.shape), "(B, k regions, d)")
+if images.captions is not None:  # a text condition: V holds the caption's words
+    print(f"{images.caption_kind} of tweet {few[0].id}: {images.captions[0]!r}")
+    print("its k words:", images.caption_tokens()[0])
 
 # %% [markdown]
 # ## Multi-head hierarchical attention, text to image (eq. 8-16)
@@ -160,11 +167,15 @@ with torch.no_grad():
     out = model(batch, decode=True, return_attention=True)
 for key, value in out.attentions.items():
     print(f"attentions[{key!r}]: {tuple(value.shape)}")
-from mner_lib.plots import region_attention, token_weights
+from mner_lib.plots import caption_attention, region_attention, token_weights
 
 n = len(few[0].tokens)
-display(region_attention(picture(features, few[0]), out.attentions["text_to_image"][0],
-                         f"untrained s_img of tweet {few[0].id}" + (" (synthetic image)" if features.synthetic else "")))
+if images.captions is not None:  # s_img weighs the caption's words (caption condition)
+    display(caption_attention(None, images.caption_tokens()[0], out.attentions["text_to_image"][0],
+                              f"untrained s_img of tweet {few[0].id} over its {images.caption_kind}"))
+else:
+    display(region_attention(picture(features, few[0]), out.attentions["text_to_image"][0],
+                             f"untrained s_img of tweet {few[0].id}" + (" (synthetic image)" if features.synthetic else "")))
 display(token_weights(few[0].tokens, {"s_sen": out.attentions["image_to_text"][0, :n], "gate": out.attentions["gate"][0, :n]},
                       "untrained image-to-text weights and gate"))
 
@@ -201,21 +212,26 @@ show_recorded_runs(["hsn"], P["results_dir"])
 # ## After training: where the heads look
 #
 # The heads' own text-to-image weights for one test tweet (eq. 14, before averaging): different
-# heads may pick different regions.
+# heads may pick different regions (under a caption condition, different caption words).
 
 # %% tags=["hide-input"]
-from mner_lib.plots import region_attention
+from mner_lib.plots import caption_attention
 
 _r = trained.runs["hsn"][0]
 _t = trained.test[:1]
 _o = _r.model.run(_t, _r.images, return_attention=True)  # the library's one inference path
 _heads = _o.attentions["text_to_image_heads"][0].numpy()
-fig, axes = plt.subplots(1, len(_heads), figsize=(1.6 * len(_heads), 1.9), layout="constrained")
-for h, ax in enumerate(np.atleast_1d(axes)):
-    sns.heatmap(_heads[h].reshape(7, 7), ax=ax, cbar=False, cmap="magma", xticklabels=False, yticklabels=False, square=True)
-    ax.set_title(f"head {h + 1}", fontsize=8)
-fig.suptitle(f"tweet {_t[0].id}: text-to-image weights per head" + (" (synthetic image)" if _r.metrics["synthetic"] else ""))
-plt.show()
+_words = (_o.extras.get("caption_tokens") or [None])[0]  # a caption condition: the caption's words
+if _words:
+    display(caption_attention([f"head {h + 1}" for h in range(len(_heads))], _words, _heads,
+                              f"tweet {_t[0].id}: text-to-caption weights per head"))
+else:
+    fig, axes = plt.subplots(1, len(_heads), figsize=(1.6 * len(_heads), 1.9), layout="constrained")
+    for h, ax in enumerate(np.atleast_1d(axes)):
+        sns.heatmap(_heads[h].reshape(7, 7), ax=ax, cbar=False, cmap="magma", xticklabels=False, yticklabels=False, square=True)
+        ax.set_title(f"head {h + 1}", fontsize=8)
+    fig.suptitle(f"tweet {_t[0].id}: text-to-image weights per head" + (" (synthetic image)" if _r.metrics["synthetic"] else ""))
+    plt.show()
 
 # %% [markdown]
 # ## Explorer: one tweet at a time

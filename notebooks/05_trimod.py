@@ -119,13 +119,21 @@ print("h_t:", tuple(text.shape), "(B, T, 2 x 150)")
 #
 # Visual objects are the caption's words and the image's regions, projected to one size; every
 # token attends over them with $h_t$ as the query (scaled dot product) and takes the weighted sum
-# as its visual feature.
+# as its visual feature. Under a caption condition (`condition="caption:blip2"`) the caption slot
+# holds the caption an image model wrote from the real image, as the paper designs it, and the
+# figure shows each token's weights over its words.
 
 # %% tags=["hide-input"]
 with torch.no_grad():
     visual, visual_weights = model.visual_features(batch, text)
 print("caption of tweet", few[0].id, ":", " ".join(batch["caption_words"][0]), "(SYNTHETIC image)" if features.synthetic else "")
 print("visual feature:", tuple(visual.shape), " weights over caption words + regions:", tuple(visual_weights.shape))
+if images.captions is not None and batch["caption_words"][0]:  # a real caption: weights over its words
+    from mner_lib.plots import caption_attention
+
+    _n, _k = len(few[0].tokens), len(batch["caption_words"][0])
+    display(caption_attention(few[0].tokens, batch["caption_words"][0], visual_weights[0, :_n, :_k],
+                              f"untrained attention of tweet {few[0].id}'s tokens on its {images.caption_kind}'s words"))
 
 # %% [markdown]
 # ## Hashtags (sec. IV-C/D)

@@ -111,9 +111,12 @@ print("image features: global", tuple(images.global_vec.shape), "regions", tuple
 # $C/r$, two dilated 3x3 convs, 1x1 conv to one channel, batch norm).
 
 # %% tags=["hide-input"]
+if model.use_caption:  # a caption condition: the prefix is the caption's words (no CSA, no gate)
+    print(f"caption condition {features.condition!r}: no cross-scale attention, mapping or gate; "
+          f"the prefix is the {images.caption_kind}'s words, e.g. tweet {few[0].id}: {images.captions[0]!r}")
 with torch.no_grad():
     stages = [p.float() for p in images.pyramid]
-    maps = [csa.attention_map(s) for csa, s in zip(model.csa, stages)] if model.config.use_csa else []
+    maps = [csa.attention_map(s) for csa, s in zip(model.csa, stages)] if hasattr(model, "csa") else []
 for i, s in enumerate(stages):
     print(f"stage F{i + 1}: {tuple(s.shape)}" + (f"; attention map mean {float(maps[i].mean()):.3f}" if maps else ""))
 
@@ -132,14 +135,19 @@ from mner_lib.plots import layer_gates
 with torch.no_grad():
     visual, visual_mask, gates = model.visual_tokens(batch)
 print("V_gated:", tuple(visual.shape), "(B, layers, prefix tokens, visual_dim); gates:", tuple(gates.shape))
-display(layer_gates(gates, title="untrained gates g(l), mean over the four tweets"))
+if gates.shape[-1]:
+    display(layer_gates(gates, title="untrained gates g(l), mean over the four tweets"))
+else:
+    print("no gate: a caption has one scale, the same caption words in every layer")
 
 # %% [markdown]
 # ## Visual clue guidance: the prefix (eq. 11-13)
 #
 # Per layer, $\tilde V_{gated}(l)$ is projected to prefix keys and values $\phi_k^l, \phi_v^l$ that
 # are prepended to the layer's own keys and values, so every text token can attend to image tokens
-# in every layer.
+# in every layer. Under a caption condition (`condition="caption:blip2"`, not in the paper) the
+# prefix is the caption's words (one frozen MiniLM vector per word, mapped to `visual_dim`), and the
+# figure names them.
 
 # %% tags=["hide-input"]
 from mner_lib.plots import prefix_attention
@@ -148,7 +156,8 @@ with torch.no_grad():
     out = model(batch, decode=True, return_attention=True)
 print("prefix attention per layer:", [tuple(a.shape) for a in out.attentions["prefix"]][:2], "... (B, heads, subwords, prefix)")
 display(prefix_attention([a[0] for a in out.attentions["prefix"]], picture(features, few[0]),
-                         f"untrained text-to-prefix attention, tweet {few[0].id}" + (" (synthetic image)" if features.synthetic else "")))
+                         f"untrained text-to-prefix attention, tweet {few[0].id}" + (" (synthetic image)" if features.synthetic else ""),
+                         caption_tokens=images.caption_tokens()[0] if images.captions is not None else None))
 
 # %% [markdown]
 # ## Consistency matching (eq. 14-16, 22)
@@ -211,8 +220,9 @@ _r = trained.runs["gmf"][0]
 _after = _r.model.run(sim_tweets, _r.images, batch_size=len(sim_tweets), return_attention=True)
 _stack = {k: torch.stack(v) for k, v in {**_after.attentions, **_after.extras}.items()
           if v and isinstance(v[0], torch.Tensor)}
-display(layer_gates(_stack["gates"], title="trained gates g(l), mean over 16 tweets"
-                    + (" (synthetic images)" if _r.metrics["synthetic"] else "")))
+if _stack["gates"].shape[-1]:  # a caption condition has no gate
+    display(layer_gates(_stack["gates"], title="trained gates g(l), mean over 16 tweets"
+                        + (" (synthetic images)" if _r.metrics["synthetic"] else "")))
 if before is not None and "text_embedding" in _stack:
     display(similarity_matrices({"before training": before,
                                  "after training": (_stack["text_embedding"], _stack["image_embedding"])},

@@ -100,6 +100,44 @@ def test_prefix_attention_grid_on_image_or_bars():
     assert len(fig.axes[0].patches) == 5
 
 
+def tick_labels(ax, axis: str = "x") -> list[str]:
+    ticks = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    return [t.get_text() for t in ticks]
+
+
+def test_caption_attention_bars_are_labelled_by_the_caption_words():
+    words = ["a", "man", "with", "a", "guitar"]
+    weights = torch.tensor([0.1, 0.4, 0.1, 0.1, 0.3, 0.0, 0.0])  # padded to the batch's width
+    fig = plots.caption_attention(None, words, weights)
+    ax = fig.axes[0]
+    assert tick_labels(ax) == words
+    assert [round(p.get_height(), 2) for p in ax.patches] == [0.1, 0.4, 0.1, 0.1, 0.3]
+    with pytest.raises(ValueError, match="5 caption tokens"):
+        plots.caption_attention(None, words, np.ones(3))  # fewer weights than words
+
+
+def test_caption_attention_heatmap_rows_are_tokens_and_columns_caption_words():
+    tokens, words = ["Obama", "visits", "Paris"], ["barack", "obama", "smiles"]
+    weights = torch.softmax(torch.randn(3, 4), -1)  # one padding column
+    fig = plots.caption_attention(tokens, words, weights)
+    ax = data_axes(fig)[0]
+    mesh = [c for c in ax.collections if isinstance(c, QuadMesh)][0]
+    assert np.asarray(mesh.get_array()).size == 9  # 3 tokens x 3 caption words
+    assert tick_labels(ax) == words and tick_labels(ax, "y") == tokens
+
+
+def test_prefix_attention_over_a_caption_names_its_words_per_layer():
+    layers = [torch.softmax(torch.randn(2, 4, 6), -1) for _ in range(3)]  # (heads, T, P)
+    fig = plots.prefix_attention(layers, image(), caption_tokens=["two", "dogs", "run"])
+    ax = data_axes(fig)[0]
+    assert not ax.images  # no grid over the (blank) image
+    assert tick_labels(ax) == ["two", "dogs", "run"]
+    assert tick_labels(ax, "y") == ["layer 1", "layer 2", "layer 3"]
+    mesh = [c for c in ax.collections if isinstance(c, QuadMesh)][0]
+    expected = layers[1].numpy().mean(axis=(0, 1))[:3]
+    assert np.allclose(np.asarray(mesh.get_array()).reshape(3, 3)[1], expected, atol=1e-6)
+
+
 def test_similarity_matrices_and_embedding_pairs():
     t = torch.eye(4)
     sim = plots.similarity(t, t)
@@ -170,6 +208,20 @@ def test_attention_figures_follow_the_keys_a_model_returns():
     assert labels == ["text", "visual", "hashtag"]
     gmf = example(gates=np.ones((6, 4)) / 4, prefix=[np.ones((2, 4, 49)) / 49] * 2)
     assert len(attention_figures(gmf)) == 2
+
+
+def test_attention_figures_name_caption_words_under_a_caption_condition():
+    from mner_lib.explorer import attention_figures, example_html
+
+    words = ["a", "man", "in", "paris"]
+    hsn = example(text_to_image=np.ones(6) / 4, caption_tokens=words)
+    hsn.image, hsn.caption, hsn.caption_kind = None, "a man in paris", "real-image caption"
+    figures = attention_figures(hsn)
+    assert len(figures) == 1 and tick_labels(figures[0].axes[0]) == words
+    assert "real-image caption" in example_html(hsn) and "a man in paris" in example_html(hsn)
+    gmf = example(gates=np.ones((2, 0)), prefix=[np.ones((2, 4, 5)) / 5] * 2, caption_tokens=words)
+    figures = attention_figures(gmf)  # no gate figure for a caption prefix
+    assert len(figures) == 1 and tick_labels(data_axes(figures[0])[0]) == words
 
 
 def test_explorer_is_a_widget_live_and_a_note_in_batch_runs(monkeypatch):
