@@ -86,6 +86,11 @@ class TrainConfig:
     warmup: float = _opt(0.1, "linear-warmup: fraction of the steps", minimum=0)
     encoder_lr: float | None = _opt(None, "learning rate of a pretrained encoder", positive=True)
     grad_accum: int = _opt(1, "batches per optimiser step", minimum=1)
+    length_buckets: int = _opt(
+        20,
+        "batches per length bucket: each pool of this many batches is sorted by length (0: off)",
+        minimum=0,
+    )
     clip_grad: float | None = _opt(5.0, "gradient norm clip (none: off)", positive=True)
     patience: int = _opt(5, "epochs without a better dev F1 before stopping", minimum=1)
     max_train: int | None = _opt(

@@ -294,3 +294,27 @@ def test_recorded_paths_name_no_folder_of_this_machine(tmp_path, monkeypatch):
         )
     )
     assert record["data_dir"] == "$MNER_DATA_DIR"
+
+
+def test_length_buckets_keep_every_tweet_once_and_pad_less():
+    import random as _random
+
+    from mner_lib.trainer import epoch_batches
+
+    rng = _random.Random(0)
+    lengths = [rng.randint(1, 40) for _ in range(230)]
+    order = list(range(230))
+    rng.shuffle(order)
+    cfg = resolve_config("bilstm-crf", batch_size=10, length_buckets=5)
+    batches = epoch_batches(order, lengths, cfg, epoch=0)
+    assert sorted(i for b in batches for i in b) == list(range(230))
+    assert batches == epoch_batches(order, lengths, cfg, epoch=0)  # seeded
+    plain = epoch_batches(
+        order, lengths, resolve_config("bilstm-crf", batch_size=10, length_buckets=0), 0
+    )
+
+    def padding(bs):
+        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in bs)
+
+    assert padding(batches) < padding(plain) / 2
+    assert plain == [order[i : i + 10] for i in range(0, 230, 10)]
