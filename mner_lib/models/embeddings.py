@@ -114,11 +114,15 @@ class CharCNN(nn.Module):
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
         b, t, length = chars.shape
         flat = chars.reshape(b * t, length)
-        x = self.conv(self.embedding(flat).transpose(1, 2))  # (N, filters, L)
-        x = x.masked_fill((flat == 0).unsqueeze(1), float("-inf"))
+        real = flat[:, 0] != 0  # padding words (no characters) are skipped: their feature is 0
+        words = flat[real]
+        x = self.conv(self.embedding(words).transpose(1, 2))  # (N, filters, L)
+        x = x.masked_fill((words == 0).unsqueeze(1), float("-inf"))
         x = x.max(dim=-1).values
         x = torch.where(torch.isfinite(x), x, torch.zeros_like(x))
-        return x.view(b, t, -1)
+        out = x.new_zeros((b * t, self.out_dim))
+        out[real] = x
+        return out.view(b, t, -1)
 
 
 def reverse_within_length(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

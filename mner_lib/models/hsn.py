@@ -245,14 +245,23 @@ class HSN(Tagger):
     ) -> TaggerOutput:
         mask = batch["mask"]
         text = self.text_features(batch)  # H
+        # V (eq. 7) of each distinct image of the batch; the projections of V that both units
+        # need are linear without bias, so they are computed per distinct image and then
+        # indexed (and, for G = s_img (.) V, scaled row by row): the same numbers as projecting
+        # every tweet's copy, at a fraction of the cost when tweets share an image (blank).
         regions = torch.relu(self.image_proj(batch["regions"]))  # V   eq. 7
-        if batch.get("region_index") is not None:
-            regions = regions[batch["region_index"]]  # one row per tweet
-        image_weights, image_heads = self.text_to_image(
-            regions, text, None, mask
+        index = batch.get("region_index")
+        attended_v = self.text_to_image.attended_proj(regions)  # V W^v
+        guide_v = self.image_to_text.guide_proj(regions)  # V W^y (G's projection before s_img)
+        if index is not None:
+            attended_v, guide_v = attended_v[index], guide_v[index]  # one row per tweet
+        image_weights, image_heads = self.text_to_image.attend(
+            attended_v, self.text_to_image.guide_proj(text), None, mask
         )  # s_img  eqs. 8-15
-        guided_image = image_weights.unsqueeze(-1) * regions  # G   eq. 16
-        word_weights, word_heads = self.image_to_text(text, guided_image, mask, None)  # s_sen
+        guided_image = image_weights.unsqueeze(-1) * guide_v  # G = s_img (.) V, projected  eq. 16
+        word_weights, word_heads = self.image_to_text.attend(
+            self.image_to_text.attended_proj(text), guided_image, mask, None
+        )  # s_sen
         fused = word_weights.unsqueeze(-1) * text  # F
         gamma = None
         if self.config.interaction == "gate":
