@@ -119,3 +119,38 @@ def test_bilstm_over_padding_equals_packing(bias):
         assert torch.allclose(a, b, atol=1e-5)
     r = reverse_within_length(torch.arange(7.0).expand(4, 7), mask)
     assert r[1].tolist() == [0, 1, 2, 3, 4, 5, 6] and r[2].tolist() == [3, 2, 1, 0, 4, 5, 6]
+
+
+def test_bigru_over_padding_equals_packing():
+    """TriMod's word Bi-GRU takes the same padded fast path as the LSTMs."""
+    from torch import nn
+
+    from mner_lib.models.embeddings import bilstm_over_padding
+
+    torch.manual_seed(0)
+    gru = nn.GRU(6, 5, batch_first=True, bidirectional=True)
+    x = torch.randn(3, 5, 6)
+    lengths = torch.tensor([5, 2, 3])
+    mask = torch.arange(5)[None] < lengths[:, None]
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    ref, _ = gru(packed)
+    ref, _ = nn.utils.rnn.pad_packed_sequence(ref, batch_first=True, total_length=5)
+    assert torch.allclose(bilstm_over_padding(gru, x, mask), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [CharLSTM, CharGRU])
+def test_char_rnn_fast_path_equals_packing(cls, monkeypatch):
+    """The last states read from the padded run equal the packed run's final states."""
+    from mner_lib.models import embeddings
+
+    torch.manual_seed(0)
+    enc = cls(20).train()
+    chars = torch.randint(1, 20, (3, 4, 9))
+    chars[0, 3] = 0  # a padding word
+    chars[1, 1, 2:] = 0  # a short word
+    chars[2, :, 5:] = 0
+    fast = enc(chars)
+    monkeypatch.setattr(embeddings, "_fast_path", lambda rnn: False)
+    slow = enc(chars)
+    assert torch.allclose(fast, slow, atol=1e-6)
+    assert torch.equal(fast[0, 3], torch.zeros(enc.out_dim))
