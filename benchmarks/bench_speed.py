@@ -370,7 +370,7 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
         speed = r.get("train_tweets_per_second")
         if not speed:
             continue
-        ref = plain if name.split("@")[0] in ("bert-crf", "gmf", "hf-plain") else base
+        ref = plain if name.split("@")[0].split("+")[0] in BERT_MODELS else base
         if ref:
             out[name] = speed / ref
     return out

@@ -73,15 +73,15 @@ class _CharRNN(nn.Module):
         real = lengths > 0
         if real.any():
             emb = self.embedding(flat[real])
-            if _fast_path(self.rnn):  # padded batch, fused kernel: same states as packing
-                states = final_states_over_padding(self.rnn, emb, lengths[real])
-            else:
-                packed = nn.utils.rnn.pack_padded_sequence(
-                    emb, lengths[real].cpu(), batch_first=True, enforce_sorted=False
-                )
-                _, hidden = self.rnn(packed)
-                h = hidden[0] if isinstance(hidden, tuple) else hidden  # (2, n, hidden)
-                states = torch.cat([h[0], h[1]], dim=-1)
+            # packed, not padded: words vary so much in length that running the fused kernel
+            # over the padding cost more than packing saved (TriMod's char Bi-GRU, measured
+            # in benchmarks/speed_after.md); :func:`final_states_over_padding` is the other way
+            packed = nn.utils.rnn.pack_padded_sequence(
+                emb, lengths[real].cpu(), batch_first=True, enforce_sorted=False
+            )
+            _, hidden = self.rnn(packed)
+            h = hidden[0] if isinstance(hidden, tuple) else hidden  # (2, n, hidden)
+            states = torch.cat([h[0], h[1]], dim=-1)
             out = out.to(states.dtype)
             out[real] = states
         return out.view(b, t, self.out_dim)
