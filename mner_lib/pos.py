@@ -111,6 +111,24 @@ def _load_spacy() -> Any:
     )
 
 
+@lru_cache(maxsize=1)
+def _installed_meta() -> dict[str, Any]:
+    """The ``meta.json`` of the first installed model of :data:`SPACY_MODELS` (the one
+    :func:`_load_spacy` would load); the loaded pipeline's meta when none can be read."""
+    import importlib.util
+
+    for name in SPACY_MODELS:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        path = Path(next(iter(spec.submodule_search_locations))) / "meta.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            break
+    return dict(_load_spacy().meta)
+
+
 def default_pos_cache_dir() -> Path:
     """``$MNER_CACHE_DIR/../pos`` when set (beside the image features), else
     ``~/.cache/mner_lib/pos``."""
@@ -148,7 +166,9 @@ class PosTagger:
 
     @property
     def model_name(self) -> str:
-        meta = self.nlp.meta
+        """``<lang>_<name>-<version>`` of the spaCy model, read from its ``meta.json`` without
+        loading the pipeline (loading it costs seconds; a fully cached run never needs it)."""
+        meta = self._nlp.meta if self._nlp is not None else _installed_meta()
         return (
             f"{meta.get('lang', 'en')}_{meta.get('name', 'core_web_sm')}-{meta.get('version', '')}"
         )
@@ -183,8 +203,6 @@ class PosTagger:
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Penn tags, one per token, for each pre-tokenised sentence."""
-        from spacy.tokens import Doc
-
         with self._lock:
             self._load_disk()
             keys = [_key(s) for s in sentences]
@@ -193,6 +211,8 @@ class PosTagger:
                 if k not in self._memory and k not in todo and len(s) > 0:
                     todo[k] = s
             if todo:
+                from spacy.tokens import Doc  # imported only when something is left to tag
+
                 # spaCy refuses empty strings and whitespace-only words
                 docs = [
                     Doc(self.nlp.vocab, words=[w if w.strip() else "_" for w in s])

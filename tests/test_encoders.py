@@ -78,3 +78,19 @@ def test_glove_keys_vectors_and_oov():
     assert not np.array_equal(load_glove(["qqxqzz"], seed=1)[0][0], matrix[1])
     assert oov_rate(["the", "qqxqzz", "Paris", "@xq_zz_91"]) == 0.5
     assert oov_rate(["the", "qqxqzz", "http://x.y/z", "@xq_zz_91"], placeholders=False) == 0.5
+
+
+def test_sdpa_by_default_eager_only_for_attention_maps(tokenizer):
+    import torch
+
+    encoder = build_text_encoder("minilm-l6", pretrained=False, num_hidden_layers=2)
+    model = encoder.model
+    assert model.config._attn_implementation == "sdpa"
+    ids, mask, _, _ = align_subwords(encoder.tokenizer, [["Hello", "Paris"], ["Hi"]])
+    with torch.inference_mode():
+        fast = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        maps = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+    assert len(maps.attentions) == 2
+    assert model.config._attn_implementation == "sdpa"  # switched back after the call
+    real = mask.bool()
+    assert torch.allclose(fast[real], maps.last_hidden_state[real], atol=1e-5)

@@ -70,3 +70,11 @@ def test_tags_are_cached_in_memory_and_on_disk(tmp_path):
     memory_only = PosTagger(cache_dir=tmp_path / "none", cache=False)
     memory_only.tag(sents)
     assert not (tmp_path / "none").exists()
+
+
+def test_cache_file_is_named_without_loading_spacy(tmp_path):
+    tagger = PosTagger(cache_dir=tmp_path)
+    name = tagger.model_name
+    assert name.startswith("en_core_web_sm") and name.endswith("3.8.0")
+    assert tagger._nlp is None  # a fully cached run never pays for loading the pipeline
+    assert tagger.tag([[]]) == [[]] and tagger._nlp is None

@@ -156,9 +156,23 @@ class MultiHeadHierarchicalAttention(nn.Module):
         attended_mask: torch.Tensor | None = None,
         guide_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        b, n_att, _ = attended.shape
-        x = self._split(self.attended_proj(attended))  # (B*e, N, dh)
-        y = self._split(self.guide_proj(guide))  # (B*e, n, dh)
+        return self.attend(
+            self.attended_proj(attended), self.guide_proj(guide), attended_mask, guide_mask
+        )
+
+    def attend(
+        self,
+        attended_projected: torch.Tensor,
+        guide_projected: torch.Tensor,
+        attended_mask: torch.Tensor | None = None,
+        guide_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` on inputs already projected by ``attended_proj`` and ``guide_proj``
+        (B, N, e*dh) and (B, n, e*dh). Both projections are linear without bias, so a caller can
+        project each distinct image once and index or scale the result (HSN does)."""
+        b, n_att, _ = attended_projected.shape
+        x = self._split(attended_projected)  # (B*e, N, dh)
+        y = self._split(guide_projected)  # (B*e, n, dh)
         am = self._repeat(attended_mask, self.heads)
         gm = self._repeat(guide_mask, self.heads)
         if self.kind == "hierarchical":

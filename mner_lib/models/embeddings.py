@@ -73,13 +73,17 @@ class _CharRNN(nn.Module):
         real = lengths > 0
         if real.any():
             emb = self.embedding(flat[real])
+            # packed, not padded: words vary so much in length that running the fused kernel
+            # over the padding cost more than packing saved (TriMod's char Bi-GRU, measured
+            # in benchmarks/speed_after.md); :func:`final_states_over_padding` is the other way
             packed = nn.utils.rnn.pack_padded_sequence(
                 emb, lengths[real].cpu(), batch_first=True, enforce_sorted=False
             )
             _, hidden = self.rnn(packed)
             h = hidden[0] if isinstance(hidden, tuple) else hidden  # (2, n, hidden)
-            out = out.to(h.dtype)
-            out[real] = torch.cat([h[0], h[1]], dim=-1)
+            states = torch.cat([h[0], h[1]], dim=-1)
+            out = out.to(states.dtype)
+            out[real] = states
         return out.view(b, t, self.out_dim)
 
 
@@ -110,11 +114,15 @@ class CharCNN(nn.Module):
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
         b, t, length = chars.shape
         flat = chars.reshape(b * t, length)
-        x = self.conv(self.embedding(flat).transpose(1, 2))  # (N, filters, L)
-        x = x.masked_fill((flat == 0).unsqueeze(1), float("-inf"))
+        real = flat[:, 0] != 0  # padding words (no characters) are skipped: their feature is 0
+        words = flat[real]
+        x = self.conv(self.embedding(words).transpose(1, 2))  # (N, filters, L)
+        x = x.masked_fill((words == 0).unsqueeze(1), float("-inf"))
         x = x.max(dim=-1).values
         x = torch.where(torch.isfinite(x), x, torch.zeros_like(x))
-        return x.view(b, t, -1)
+        out = x.new_zeros((b * t, self.out_dim))
+        out[real] = x
+        return out.view(b, t, -1)
 
 
 def reverse_within_length(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -127,31 +135,72 @@ def reverse_within_length(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return x.gather(1, index)
 
 
-def bilstm_over_padding(lstm: nn.LSTM, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Run a one-layer bidirectional, batch-first ``lstm`` over right-padded ``x`` (B, T, d).
+def _direction_params(rnn: nn.RNNBase, suffix: str) -> list[torch.Tensor]:
+    params = [getattr(rnn, f"{name}_l0{suffix}") for name in ("weight_ih", "weight_hh")]
+    if rnn.bias:
+        params += [getattr(rnn, f"{name}_l0{suffix}") for name in ("bias_ih", "bias_hh")]
+    return params
+
+
+def _run_direction(rnn: nn.RNNBase, x: torch.Tensor, suffix: str) -> torch.Tensor:
+    """One direction of a one-layer, batch-first LSTM or GRU over ``x`` (B, T, d) from zero
+    states, with the weights of that direction (``suffix`` "" or "_reverse"): outputs (B, T, h)."""
+    zeros = x.new_zeros(1, x.shape[0], rnn.hidden_size)
+    params = _direction_params(rnn, suffix)
+    if isinstance(rnn, nn.LSTM):
+        out, _, _ = torch.lstm(
+            x, (zeros, zeros), params, rnn.bias, 1, 0.0, rnn.training, False, True
+        )
+    else:
+        out, _ = torch.gru(x, zeros, params, rnn.bias, 1, 0.0, rnn.training, False, True)
+    return out
+
+
+def _fast_path(rnn: nn.RNNBase) -> bool:
+    return (
+        isinstance(rnn, (nn.LSTM, nn.GRU))
+        and rnn.num_layers == 1
+        and rnn.bidirectional
+        and rnn.batch_first
+        and not getattr(rnn, "proj_size", 0)
+    )
+
+
+def bilstm_over_padding(lstm: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Run a one-layer bidirectional, batch-first ``lstm`` (an LSTM or a GRU) over right-padded
+    ``x`` (B, T, d).
 
     Equal to ``pack_padded_sequence -> lstm -> pad_packed_sequence`` (zeros at padding): the
     forward direction runs over the padded batch (padding comes after every real position), the
     backward direction over each sequence reversed inside its length, with that direction's own
     weights. Packed sequences take PyTorch's slow step-by-step CPU path; padded ones its fused
-    kernel (about 3x faster for a tweet batch). Other LSTMs fall back to packing.
+    kernel (about 3x faster for a tweet batch). Other RNNs fall back to packing.
     """
-    if lstm.num_layers != 1 or not lstm.bidirectional or not lstm.batch_first or lstm.proj_size:
-        lengths = mask.sum(-1).cpu()
+    if not _fast_path(lstm):
+        lengths = mask.sum(-1).clamp_min(1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(
             x, lengths, batch_first=True, enforce_sorted=False
         )
         h, _ = lstm(packed)
         h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=x.shape[1])
         return h
-    zeros = x.new_zeros(1, x.shape[0], lstm.hidden_size)
-    outputs = []
+    forward = _run_direction(lstm, x, "")
+    backward = reverse_within_length(
+        _run_direction(lstm, reverse_within_length(x, mask), "_reverse"), mask
+    )
+    return torch.cat([forward, backward], dim=-1) * mask.unsqueeze(-1).to(forward.dtype)
+
+
+def final_states_over_padding(
+    rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor
+) -> torch.Tensor:
+    """The last hidden states of both directions of a one-layer bidirectional, batch-first LSTM
+    or GRU over right-padded ``x`` (N, L, d) with ``lengths`` (N,) >= 1: (N, 2 h), the same as
+    ``torch.cat([h_n[0], h_n[1]], -1)`` after packing, without the packed (slow) path."""
+    mask = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)
+    last = (lengths - 1).view(-1, 1, 1)
+    states = []
     for suffix, inputs in (("", x), ("_reverse", reverse_within_length(x, mask))):
-        params = [getattr(lstm, f"{name}_l0{suffix}") for name in ("weight_ih", "weight_hh")]
-        if lstm.bias:
-            params += [getattr(lstm, f"{name}_l0{suffix}") for name in ("bias_ih", "bias_hh")]
-        h, _, _ = torch.lstm(
-            inputs, (zeros, zeros), params, lstm.bias, 1, 0.0, lstm.training, False, True
-        )
-        outputs.append(h if suffix == "" else reverse_within_length(h, mask))
-    return torch.cat(outputs, dim=-1) * mask.unsqueeze(-1).to(x.dtype)
+        out = _run_direction(rnn, inputs, suffix)
+        states.append(out.gather(1, last.expand(-1, 1, out.shape[-1])).squeeze(1))
+    return torch.cat(states, dim=-1)

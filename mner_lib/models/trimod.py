@@ -55,7 +55,7 @@ from mner_lib.models import register_model
 from mner_lib.models.attention import ModalityAttention, masked_softmax
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.baselines import collate_words_and_chars
-from mner_lib.models.embeddings import CharGRU, WordEmbedding
+from mner_lib.models.embeddings import CharGRU, WordEmbedding, bilstm_over_padding
 from mner_lib.spec import TRIMOD_PAPER, Ablation, PaperSpec, ReportedRow, per_type
 from mner_lib.vocab import Vocab, Vocabularies, pad_sequences
 
@@ -297,13 +297,7 @@ class TriMod(Tagger):
         """Eq. 1-7: [word; char Bi-GRU] -> dropout -> word Bi-GRU, (B, T, 2 * hidden)."""
         x = torch.cat([self.words(batch["words"]), self.chars(batch["chars"])], dim=-1)
         x = self.dropout(x)
-        lengths = batch["mask"].sum(-1).clamp_min(1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(
-            x, lengths, batch_first=True, enforce_sorted=False
-        )
-        h, _ = self.text_rnn(packed)
-        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=x.shape[1])
-        return h
+        return bilstm_over_padding(self.text_rnn, x, batch["mask"])  # = packing, faster
 
     def visual_features(
         self, batch: dict[str, Any], text: torch.Tensor

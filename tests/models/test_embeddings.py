@@ -119,3 +119,38 @@ def test_bilstm_over_padding_equals_packing(bias):
         assert torch.allclose(a, b, atol=1e-5)
     r = reverse_within_length(torch.arange(7.0).expand(4, 7), mask)
     assert r[1].tolist() == [0, 1, 2, 3, 4, 5, 6] and r[2].tolist() == [3, 2, 1, 0, 4, 5, 6]
+
+
+def test_bigru_over_padding_equals_packing():
+    """TriMod's word Bi-GRU takes the same padded fast path as the LSTMs."""
+    from torch import nn
+
+    from mner_lib.models.embeddings import bilstm_over_padding
+
+    torch.manual_seed(0)
+    gru = nn.GRU(6, 5, batch_first=True, bidirectional=True)
+    x = torch.randn(3, 5, 6)
+    lengths = torch.tensor([5, 2, 3])
+    mask = torch.arange(5)[None] < lengths[:, None]
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    ref, _ = gru(packed)
+    ref, _ = nn.utils.rnn.pad_packed_sequence(ref, batch_first=True, total_length=5)
+    assert torch.allclose(bilstm_over_padding(gru, x, mask), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [CharLSTM, CharGRU])
+def test_final_states_over_padding_equal_packing(cls):
+    """The last states read from a padded run equal the packed run's final states."""
+    from torch import nn
+
+    from mner_lib.models.embeddings import final_states_over_padding
+
+    torch.manual_seed(0)
+    rnn = cls(20).rnn
+    x = torch.randn(4, 6, rnn.input_size)
+    lengths = torch.tensor([6, 1, 3, 5])
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    _, hidden = rnn(packed)
+    h = hidden[0] if isinstance(hidden, tuple) else hidden
+    ref = torch.cat([h[0], h[1]], dim=-1)
+    assert torch.allclose(final_states_over_padding(rnn, x, lengths), ref, atol=1e-6)

@@ -316,3 +316,22 @@ def test_shared_images_are_projected_once_with_the_same_scores(demo):
         b = model(model.collate(tweets, imgs), return_attention=True)
     assert torch.allclose(a.emissions, b.emissions, atol=1e-6)
     assert torch.allclose(a.attentions["text_to_image"], b.attentions["text_to_image"], atol=1e-6)
+
+
+def test_projected_once_equals_the_papers_order_of_operations(demo):
+    """Projecting V (and G through linearity) per distinct image gives the scores of eqs. 7-16
+    computed on every tweet's own copy."""
+    model = make(demo).eval()
+    tweets = demo.train[:4]
+    batch = model.collate(tweets, images_for(4, seed=3))
+    with torch.no_grad():
+        out = model(batch, return_attention=True)
+        text = model.text_features(batch)
+        mask = batch["mask"]
+        regions = torch.relu(model.image_proj(batch["regions"]))
+        if batch.get("region_index") is not None:
+            regions = regions[batch["region_index"]]
+        s_img, _ = model.text_to_image(regions, text, None, mask)  # eqs. 8-15
+        s_sen, _ = model.image_to_text(text, s_img.unsqueeze(-1) * regions, mask, None)
+    assert torch.allclose(out.attentions["text_to_image"], s_img, atol=1e-6)
+    assert torch.allclose(out.attentions["image_to_text"], s_sen, atol=1e-6)

@@ -1,0 +1,58 @@
+"""``python -m mner_lib bench``: training/inference speed per model on a device, and the
+estimated wall time of the full replication grid there (:mod:`mner_lib.bench`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from mner_lib.bench import format_bench, run_bench
+    from mner_lib.models import available_models
+
+    models = [m for m in args.models.split(",") if m]
+    valid = available_models()
+    bad = [m for m in models if m not in valid]
+    if bad:
+        raise ValueError(f"--models: unknown model(s) {', '.join(bad)}; valid: {', '.join(valid)}")
+    result = run_bench(
+        device=args.device,
+        models=models,
+        steps=args.steps,
+        precision=args.precision,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        batch_size=args.batch_size,
+        threads=args.threads,
+    )
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2) if args.json else format_bench(result))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``bench`` to the command line's sub-commands."""
+    from mner_lib.bench import GRID_MODELS
+    from mner_lib.data import DATASETS
+    from mner_lib.precision import PRECISIONS
+
+    p = sub.add_parser(
+        "bench",
+        help="tweets/s and peak memory per model on a device; the replication grid's wall time",
+        description=__doc__,
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--models", default=",".join(GRID_MODELS), help="comma-separated model names")
+    p.add_argument("--steps", type=int, default=20, help="timed optimiser steps per model")
+    p.add_argument("--batch-size", type=int, default=None, help="default: each model's paper batch")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto")
+    p.add_argument("--dataset", choices=DATASETS, default="twitter2015")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--out", default=None, help="also write the JSON result here")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_bench)
