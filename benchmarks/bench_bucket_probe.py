@@ -25,8 +25,8 @@ def main() -> None:
     resolve = train.resolve_config
     lines = [f"commit {git_commit()}; cwi on the synthetic probe, seed 0, one process"]
     for buckets in (0, 20):
-        train.resolve_config = lambda model, **kw: resolve(
-            model, **{"length_buckets": buckets, **kw}
+        train.resolve_config = lambda model, b=buckets, **kw: resolve(
+            model, **{"length_buckets": b, **kw}
         )
         scores = train_probe(
             "cwi", CWI_PROBE, Path(tempfile.mkdtemp()), epochs=8, lr=0.01, n_train=300

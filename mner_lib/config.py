@@ -87,8 +87,9 @@ class TrainConfig:
     encoder_lr: float | None = _opt(None, "learning rate of a pretrained encoder", positive=True)
     grad_accum: int = _opt(1, "batches per optimiser step", minimum=1)
     length_buckets: int = _opt(
-        20,
-        "batches per length bucket: each pool of this many batches is sorted by length (0: off)",
+        0,
+        "batches per length bucket: each pool of this many batches is sorted by length (0: off; "
+        "it costs accuracy on small data: benchmarks/bucket_probe.txt)",
         minimum=0,
     )
     clip_grad: float | None = _opt(5.0, "gradient norm clip (none: off)", positive=True)
