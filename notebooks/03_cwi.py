@@ -79,26 +79,13 @@ warnings.filterwarnings("ignore", category=UserWarning)
 # %% tags=["hide-input"]
 import torch
 
-from mner_lib.book import chapter_model_options
-from mner_lib.data import load_dataset
+from mner_lib.book import walkthrough
 from mner_lib.explorer import picture
-from mner_lib.images import ImageFeatures
-from mner_lib.models import build_model
 
-torch.manual_seed(P["seeds"][0])
-data = load_dataset(P["dataset"], P["data_dir"] or None, max_train=P["max_train"], seed=P["seeds"][0])
-features = ImageFeatures(dataset=P["dataset"], data_dir=P["data_dir"] or None, backbone=P["backbone"],
-                         condition=P["condition"], seed=P["seeds"][0])
-few = [t for t in data.train if any(tag != "O" for tag in t.tags)][:4]
-images = features(few)
-model = build_model(P["models"][-1], data.train, chapter_model_options(P, P["models"][-1]))
-model.eval()
-batch = model.collate(few, images)
-print(f"{len(few)} tweets; image condition {features.condition!r} ({'SYNTHETIC images' if features.synthetic else 'not synthetic'}), backbone {P['backbone']}")
-for t in few:
-    print("  ", " ".join(t.tokens))
-print("image features: global", tuple(images.global_vec.shape), "regions", tuple(images.regions.shape),
-      "pyramid", [tuple(p.shape) for p in images.pyramid])
+# four training tweets, their image features and a fresh CWI model (mner_lib.book.walkthrough)
+W = walkthrough(P, P["models"][-1])
+data, features, few, images, model, batch = W.data, W.features, W.few, W.images, W.model, W.batch
+print(W.describe())
 
 # %% [markdown]
 # ## Characters: "TD + GN + SineReLU"

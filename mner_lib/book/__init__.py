@@ -33,6 +33,7 @@ from mner_lib.book.chapters import (
     train_seeds,
 )
 from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep
+from mner_lib.book.walkthrough import Walkthrough, walkthrough
 from mner_lib.book.runner import (
     AUTO_DATASET,
     BUILD_DIR,
@@ -59,6 +60,8 @@ from mner_lib.book.runner import (
 )
 
 __all__ = [
+    "Walkthrough",
+    "walkthrough",
     "AUTO_DATASET",
     "BUILD_DIR",
     "CHAPTERS",
