@@ -443,3 +443,17 @@ def test_chapter_runs_cap_eval_in_their_config_and_average_with_cli_runs(tmp_pat
     )
     assert list(trained.table["variant"]) == [variant]
     assert len(shown) == 4  # the table, training curves, F1 per type, entity confusion
+
+
+def test_walkthrough_gives_a_chapter_its_tweets_features_and_fresh_model():
+    from mner_lib.book import walkthrough
+
+    profile = book.load_profile("smoke")
+    params = book.chapter_parameters(profile, "hsn")
+    w = walkthrough(params, "hsn")
+    assert len(w.few) == 4 and all(any(t != "O" for t in tw.tags) for tw in w.few)
+    assert w.batch["mask"].shape[0] == 4 and not w.model.training
+    assert w.images.regions.shape[0] == 4
+    text = w.describe()
+    assert "image condition 'synthetic' (SYNTHETIC images)" in text
+    assert all(" ".join(t.tokens) in text for t in w.few)

@@ -23,7 +23,7 @@ class Walkthrough:
     def describe(self) -> str:
         f, i = self.features, self.images
         kind = "SYNTHETIC images" if f.synthetic else "not synthetic"
-        lines = [f"{len(self.few)} tweets; image condition {f.condition!r} ({kind}), backbone {f.backbone}"]
+        lines = [f"{len(self.few)} tweets; image condition {f.condition!r} ({kind}), backbone {f.backbone_name}"]
         lines += ["   " + " ".join(t.tokens) for t in self.few]
         lines.append(
             f"image features: global {tuple(i.global_vec.shape)} regions {tuple(i.regions.shape)} "
