@@ -57,6 +57,7 @@ def _setup(model_name: str, dataset: str, data_dir: str | None, tweets: int, dev
     """Config, data, image features, model, optimiser and schedule of one model."""
     from mner_lib import train
     from mner_lib.data import load_dataset
+    from mner_lib.models import build_model, get_model_class
 
     cfg = train.resolve_config(
         model_name, dataset=dataset, data_dir=data_dir, max_train=tweets, seed=0, progress=False
@@ -64,10 +65,10 @@ def _setup(model_name: str, dataset: str, data_dir: str | None, tweets: int, dev
     data = load_dataset(cfg.dataset, cfg.data_dir, cfg.orphan_policy, cfg.max_train, 0)
     images = train.make_image_features(cfg, data)
     options = dict(cfg.model_options)
-    fields = {f.name for f in dataclasses.fields(train.get_model_class(model_name).config_class)}
+    fields = {f.name for f in dataclasses.fields(get_model_class(model_name).config_class)}
     if images is not None and "image_feature_dim" in fields:
         options.setdefault("image_feature_dim", images.region_dim)
-    model = train.build_model(model_name, data.train, options).to(device)
+    model = build_model(model_name, data.train, options).to(device)
     optimizer = train.build_optimizer(model, cfg)
     schedule = train.build_schedule(optimizer, cfg, max(1, len(data.train) // cfg.batch_size))
     return cfg, data, images, model, optimizer, schedule
@@ -105,7 +106,7 @@ def bench_model(
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             start = time.perf_counter()
-        batch = train.make_batch(model, chunk, images, device)
+        batch = model.batch(chunk, images, device)
         with autocast(device, precision):
             loss = model(batch).loss
         loss.backward()
@@ -119,14 +120,9 @@ def bench_model(
         torch.cuda.synchronize(device)
     train_seconds = time.perf_counter() - start if done else float("nan")
     timed = [t for chunk in batches[1:] for t in chunk] or list(batches[0])
-    trainer_autocast = train.autocast  # predict_tweets reads it: lend it ours, then restore
-    train.autocast = lambda dev: autocast(dev, precision)
-    try:
-        t0 = time.perf_counter()
-        train.predict_tweets(model, timed, images, device, cfg.eval_batch_size)
-        infer_seconds = time.perf_counter() - t0
-    finally:
-        train.autocast = trainer_autocast
+    t0 = time.perf_counter()
+    model.run(timed, images, cfg.eval_batch_size, precision=precision)  # the one inference path
+    infer_seconds = time.perf_counter() - t0
     return {
         "model": model_name,
         "batch_size": size,
