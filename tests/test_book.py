@@ -443,6 +443,9 @@ def test_chapter_runs_cap_eval_in_their_config_and_average_with_cli_runs(tmp_pat
     )
     assert list(trained.table["variant"]) == [variant]
     assert len(shown) == 4  # the table, training curves, F1 per type, entity confusion
+    # the next build of the chapter trains its scratch runs again (no "finished run" refusal)
+    again = book.train_and_tabulate(params, "foundations", show=lambda _: None)
+    assert again.runs["bilstm-crf"][0].metrics["test"] == result.metrics["test"]
 
 
 def test_walkthrough_gives_a_chapter_its_tweets_features_and_fresh_model():

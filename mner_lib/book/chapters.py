@@ -194,7 +194,10 @@ def run_config(
     **overrides: Any,
 ) -> TrainConfig:
     """:func:`resolved_config` in its run folder,
-    ``<runs_dir>/<chapter>/<model>/<dataset>/<condition>/<variant>/seed<seed>``."""
+    ``<runs_dir>/<chapter>/<model>/<dataset>/<condition>/<variant>/seed<seed>``. A chapter's
+    runs are its own scratch (under ``runs_dir``, never committed): each build of the chapter
+    trains them again, replacing the previous build's (``overwrite``)."""
+    overrides.setdefault("overwrite", True)
     cfg = resolved_config(params, model, seed, condition, model_options, **overrides)
     cfg.out = str(
         run_folder(
