@@ -459,4 +459,5 @@ def test_walkthrough_gives_a_chapter_its_tweets_features_and_fresh_model():
     assert w.images.regions.shape[0] == 4
     text = w.describe()
     assert "image condition 'synthetic' (SYNTHETIC images)" in text
+    assert max(len(line) for line in text.splitlines()) <= 90  # fits a book page
     assert all(" ".join(t.tokens) in text for t in w.few)

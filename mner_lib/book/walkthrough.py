@@ -5,6 +5,7 @@ One call, :func:`walkthrough`, so the four model chapters share it instead of re
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +22,16 @@ class Walkthrough:
     batch: dict[str, Any]  # model.collate(few, images)
 
     def describe(self) -> str:
+        """The tweets and the feature shapes, in lines short enough for a book page."""
         f, i = self.features, self.images
         kind = "SYNTHETIC images" if f.synthetic else "not synthetic"
-        lines = [f"{len(self.few)} tweets; image condition {f.condition!r} ({kind}), backbone {f.backbone_name}"]
-        lines += ["   " + " ".join(t.tokens) for t in self.few]
-        lines.append(
-            f"image features: global {tuple(i.global_vec.shape)} regions {tuple(i.regions.shape)} "
-            f"pyramid {[tuple(p.shape) for p in i.pyramid]}"
-        )
+        lines = [f"{len(self.few)} tweets; image condition {f.condition!r} ({kind})"]
+        lines.append(f"backbone {f.backbone_name}")
+        for t in self.few:  # long tweets wrapped: an output box on a book page does not scroll
+            lines += textwrap.wrap(" ".join(t.tokens), 86, initial_indent="   ", subsequent_indent="     ")
+        lines.append(f"image features: global {tuple(i.global_vec.shape)}")
+        lines.append(f"                regions {tuple(i.regions.shape)}")
+        lines += [f"                pyramid stage {k + 1} {tuple(p.shape)}" for k, p in enumerate(i.pyramid)]
         return "\n".join(lines)
 
 
