@@ -41,7 +41,9 @@ def condition_name(condition: str) -> str:
 
 def ordered_conditions(present: Sequence[str]) -> list[str]:
     first = [c for c in ORDER if c in present]
-    return first + sorted(c for c in present if c not in ORDER)
+    rest = [c for c in present if c not in ORDER]
+    # a source's own text, then its shuffled control
+    return first + sorted(rest, key=lambda c: (c.partition(":")[2], "-shuffled" in c, c))
 
 
 def gap_pairs(conditions: Sequence[str]) -> list[tuple[str, str]]:
