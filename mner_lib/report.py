@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from mner_lib.results import aggregate, compare, load_runs, paired_gaps, with_text
+from mner_lib.results import (
+    aggregate,
+    compare,
+    is_text_condition,
+    load_runs,
+    paired_gaps,
+    with_text,
+)
 
 #: the order conditions take in a table; others follow alphabetically
 ORDER = ("none", "blank", "synthetic", "real", "shuffled")
@@ -78,7 +85,7 @@ def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame
         )
     runs = pd.concat(frames, ignore_index=True)
     # a caption run records a backbone its blank pixels never used: pair it with text-only runs
-    runs.loc[runs["condition"].map(_is_text_condition), "backbone"] = "none"
+    runs.loc[runs["condition"].map(is_text_condition).astype(bool), "backbone"] = "none"
     table = with_text(compare(aggregate(runs)))
     wide = table.pivot_table(index=KEYS, columns="condition", values="test F1", aggfunc="first")
     wide = wide.reset_index()
@@ -90,15 +97,6 @@ def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame
     ]
     gaps = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame()
     return {"settings": wide, "gaps": gaps, "runs": runs, "conditions": conditions}
-
-
-def _is_text_condition(condition: str) -> bool:
-    return str(condition).split(":")[0] in (
-        "caption",
-        "caption-shuffled",
-        "knowledge",
-        "knowledge-shuffled",
-    )
 
 
 def _settings_lines(wide: pd.DataFrame, conditions: Sequence[str]) -> list[str]:

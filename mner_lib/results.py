@@ -256,11 +256,21 @@ def mean_std(mean: float, std: float, n: int) -> str:
     return f"{mean:.2f} ± {std:.2f} (n={n})"
 
 
+def is_text_condition(condition: Any) -> bool:
+    """A caption or knowledge condition: text from the real image, blank pixels."""
+    return str(condition).split(":")[0] in (
+        "caption",
+        "caption-shuffled",
+        "knowledge",
+        "knowledge-shuffled",
+    )
+
+
 def label(row: dict[str, Any] | pd.Series) -> str:
     """A row's setting in words, ``synthetic`` spelled out when the images were synthetic."""
     parts = [str(row["condition"])]
-    if row["condition"] != "none":
-        parts.append(str(row["backbone"]))
+    if row["condition"] != "none" and not is_text_condition(row["condition"]):
+        parts.append(str(row["backbone"]))  # pixels went through it
     if bool(row["synthetic"]):
         parts.append("SYNTHETIC images")
     return ", ".join(parts)
@@ -331,13 +341,16 @@ def compare(ours: pd.DataFrame, papers: pd.DataFrame | None = None) -> pd.DataFr
     merged["paper_variant"] = wanted
     merged = merged.merge(rows, on=["model", "dataset", "paper_variant"], how="left")
     synthetic = merged["synthetic"].astype(bool)
+    text = merged["condition"].map(is_text_condition).astype(bool)
     for column in ("paper_f1", "paper_source", "paper_table", "paper_variant"):
         merged[column] = merged[column].astype(object)
-        merged.loc[synthetic | merged["paper_f1"].isna(), column] = None
+        merged.loc[synthetic | text | merged["paper_f1"].isna(), column] = None
     notes = []
     for s, c, pv in zip(synthetic, merged["condition"], merged["paper_variant"]):
         if s:
             notes.append("synthetic images: not comparable with the paper")
+        elif is_text_condition(c):
+            notes.append("text from the real image (caption or knowledge): no paper row")
         elif c == "blank" and pv == "w/o VF":
             notes.append("blank images here; the paper's w/o VF row (no visual features)")
         elif c == "blank":

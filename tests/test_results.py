@@ -339,3 +339,15 @@ def test_verdicts_need_every_seed_and_a_mean_above_the_spread():
     assert verdict(2.0, 1.0, 3, 2) == "within seed-to-seed variation"
     assert verdict(-2.0, 1.0, 3, 0) == "a consistent loss"
     assert verdict(5.0, 0.0, 1, 1) == "within seed-to-seed variation"
+
+
+def test_caption_rows_meet_no_paper_row():
+    rows = [
+        results.run_row(metrics(model="bert-crf", condition=c, dataset="twitter2017"), c)
+        for c in ("none", "caption:blip2")
+    ]
+    table = results.compare(results.aggregate(results.runs_frame(rows)))
+    by_condition = dict(zip(table["condition"], table["paper_f1"]))
+    assert by_condition["none"] == 83.44 and by_condition["caption:blip2"] is None
+    assert "no paper row" in table[table["condition"] == "caption:blip2"]["note"].iloc[0]
+    assert "efficientnet" not in results.label(table[table["condition"] == "caption:blip2"].iloc[0])
