@@ -89,7 +89,8 @@ def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame
     table = with_text(compare(aggregate(runs)))
     wide = table.pivot_table(index=KEYS, columns="condition", values="test F1", aggfunc="first")
     wide = wide.reset_index()
-    paper = table[table["condition"] != "synthetic"].drop_duplicates(KEYS)[KEYS + ["paper"]]
+    compared = table[(table["condition"] != "synthetic") & (table["paper"] != "—")]
+    paper = compared.drop_duplicates(KEYS)[KEYS + ["paper"]]
     wide = wide.merge(paper, on=KEYS, how="left").fillna({"paper": "—"})
     conditions = ordered_conditions(sorted(runs["condition"].unique()))
     gaps = [

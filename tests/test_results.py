@@ -312,6 +312,10 @@ def test_report_pairs_caption_runs_with_text_and_shuffled_captions_and_shows_the
         "| real-image caption (blip2) |"
         in text.splitlines()[text.splitlines().index("## Test F1 per setting") + 2]
     )
+    row = next(
+        line for line in text.splitlines() if line.startswith("| bert-crf | full | twitter2017")
+    )
+    assert row.endswith("| 83.44 (full; Table 3) |")  # the text-only row meets the paper's
     caption_vs_text = next(
         line for line in text.splitlines() if "real-image caption (blip2) − text only" in line
     )
