@@ -424,4 +424,7 @@ def load_run(
     else:
         tensors, meta = folder.load_model()
     config = json.loads((folder.path / "config.json").read_text(encoding="utf-8"))
-    return Tagger.from_state(tensors, meta).to(map_location), config
+    try:
+        return Tagger.from_state(tensors, meta).to(map_location), config
+    except ValueError as err:
+        raise ValueError(f"{folder.path / 'model.safetensors'}: {err}") from None

@@ -222,3 +222,26 @@ def test_a_run_records_its_commit_and_whether_the_tree_was_dirty(finished):
     assert set(code) == {"commit", "dirty", "diff_sha256"}
     assert (code["diff_sha256"] is not None) == bool(code["dirty"])
     assert m["commit"].endswith("+dirty") == bool(code["dirty"])
+
+
+def test_a_stranger_model_file_with_bad_metadata_is_refused_in_one_line(finished, tmp_path, capsys):
+    """Malformed metadata, or a config that asks for huge layers the weights do not have: a
+    one-line error naming the file, and nothing is allocated for the huge layers."""
+    from safetensors.torch import load_file, save_file
+
+    meta = json.loads((finished / "model.json").read_text())
+    tensors = load_file(finished / "model.safetensors")
+    huge = {**meta, "config": {**meta["config"], "hidden": 50_000_000}}
+    for name, bad in {
+        "list": [1, 2],
+        "vocab": {**meta, "vocab": {"words": 5}},
+        "huge": huge,
+        "unknown-model": {**meta, "model": "nope"},
+    }.items():
+        run = tmp_path / name
+        run.mkdir()
+        save_file(tensors, run / "model.safetensors", metadata={"meta": json.dumps(bad)})
+        (run / "config.json").write_text("{}")
+        assert cli.main(["predict", "--run", str(run), "Mara visits Paris"]) == 2, name
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {run / 'model.safetensors'}: ") and err.count("\n") == 1, err

@@ -165,10 +165,27 @@ class Tagger(nn.Module):
         """The model :meth:`to_state` described (its class looked up in the registry)."""
         from mner_lib.models import get_model_class
 
+        if not isinstance(meta, dict) or not all(
+            isinstance(meta.get(k), t)
+            for k, t in (("model", str), ("config", dict), ("vocab", dict))
+        ):
+            raise ValueError(
+                "malformed model metadata: expected a JSON object with 'model' (a name), 'config' "
+                "and 'vocab' (objects), as Tagger.to_state writes it"
+            )
         cls = get_model_class(meta["model"])
         config = make_config(cls, meta["config"])
-        model = cls(config, Vocabularies.from_dict(meta["vocab"]))
-        model.load_state_dict(tensors)
+        try:
+            vocab = Vocabularies.from_dict(meta["vocab"])
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
+            raise ValueError(f"malformed vocabularies in the model metadata ({err!r})") from None
+        _check_shapes(cls, config, vocab, tensors)
+        model = cls(config, vocab)
+        try:
+            model.load_state_dict(tensors)
+        except RuntimeError as err:
+            first = str(err).splitlines()[0]
+            raise ValueError(f"the weights do not fit model {cls.name!r} ({first})") from None
         return model
 
     def save(self, directory: str | Path) -> Path:
@@ -267,6 +284,24 @@ class Tagger(nn.Module):
             ready = images
             return self.run(tweets, lambda _: ready, batch_size=max(1, len(tweets))).predictions
         return self.run(tweets, images).predictions
+
+
+def _check_shapes(
+    cls: type[Tagger], config: TaggerConfig, vocab: Vocabularies, tensors: dict
+) -> None:
+    """Build the model on the meta device (no memory) and compare its parameter shapes with the
+    file's tensors first, so a config that asks for huge layers never allocates them."""
+    try:
+        with torch.device("meta"):
+            shapes = {k: tuple(v.shape) for k, v in cls(config, vocab).state_dict().items()}
+    except Exception:  # noqa: BLE001 - a model that cannot be built on meta: checked by loading
+        return
+    wrong = [k for k, v in tensors.items() if k in shapes and tuple(v.shape) != shapes[k]]
+    if wrong or set(shapes) - set(tensors):
+        which = wrong[:3] or sorted(set(shapes) - set(tensors))[:3]
+        raise ValueError(
+            f"the weights do not fit model {cls.name!r} with its config (e.g. {which})"
+        )
 
 
 def _in_order(found: dict[str, list[tuple[int, Any]]]) -> dict[str, list[Any]]:
