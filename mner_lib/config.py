@@ -21,7 +21,7 @@ import json
 import math
 import os
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -369,8 +369,3 @@ def command_line(cfg: TrainConfig) -> str:
     for key, value in sorted(cfg.model_options.items()):
         parts.append(f"--option {shlex.quote(f'{key}={json.dumps(value)}')}")
     return " ".join(parts)
-
-
-def config_from_record(record: Mapping[str, Any]) -> TrainConfig:
-    """A :class:`TrainConfig` from a run folder's ``config.json`` (unknown keys dropped)."""
-    return TrainConfig(**{k: v for k, v in record.items() if k in FIELDS})

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16")
+from mner_lib.config import PRECISIONS  # the run schema owns the choices
 
 
 @lru_cache(maxsize=1)

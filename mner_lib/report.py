@@ -16,14 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mner_lib.results import (
-    aggregate,
-    compare,
-    is_text_condition,
-    load_runs,
-    paired_gaps,
-    with_text,
-)
+from mner_lib.images.conditions import is_text_condition
+from mner_lib.results import aggregate, compare, load_runs, paired_gaps, with_text
 
 #: the order conditions take in a table; others follow alphabetically
 ORDER = ("none", "blank", "synthetic", "real", "shuffled")

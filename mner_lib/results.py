@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from mner_lib.images.conditions import is_text_condition
 from mner_lib.spec import paper_variant
 
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
@@ -254,16 +255,6 @@ def mean_std(mean: float, std: float, n: int) -> str:
     if n <= 1:
         return f"{mean:.2f} (n=1)"
     return f"{mean:.2f} ± {std:.2f} (n={n})"
-
-
-def is_text_condition(condition: Any) -> bool:
-    """A caption or knowledge condition: text from the real image, blank pixels."""
-    return str(condition).split(":")[0] in (
-        "caption",
-        "caption-shuffled",
-        "knowledge",
-        "knowledge-shuffled",
-    )
 
 
 def label(row: dict[str, Any] | pd.Series) -> str:

@@ -1,21 +1,21 @@
-"""Where and how a run executes: seeds, device, mixed precision, and what the run records about
-the machine and the code (commit, versions, hardware)."""
+"""Where and how a run executes: seeds, device, mixed precision (:mod:`mner_lib.precision`), and
+what the run records about the machine and the code (commit: :func:`mner_lib.runfolder.provenance`;
+versions, hardware)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import random
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from mner_lib.config import DEVICES, PRECISIONS
+from mner_lib.config import DEVICES
+from mner_lib.precision import autocast, resolve_precision
+from mner_lib.runfolder import provenance
 
 
 def set_seed(seed: int) -> None:
@@ -37,49 +37,15 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``fp32`` or ``bf16`` for ``precision`` on ``device`` (``auto``: bf16 on a GPU)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision {precision!r} is not one of: {', '.join(PRECISIONS)}")
-    try:
-        from mner_lib import precision as _precision  # CPU bf16 detection, where present
-    except ImportError:
-        _precision = None
-    if _precision is not None and hasattr(_precision, "resolve_precision"):
-        return _precision.resolve_precision(precision, device)
-    if precision == "auto":
-        return "bf16" if device.type == "cuda" else "fp32"
-    return precision
-
-
-def autocast(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:
-    """bf16 autocast where :func:`resolve_precision` says so, else nothing."""
-    if resolve_precision(precision, device) == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def _git(*args: str) -> subprocess.CompletedProcess:
-    root = Path(__file__).resolve().parent.parent
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
-
-
-def provenance() -> dict[str, Any]:
-    """The code a run came from: ``commit``, ``dirty`` and, for a dirty tree, the SHA-256 of
-    ``git diff HEAD`` (so two dirty runs can be told apart); ``unknown`` outside a checkout."""
-    import hashlib
-
-    try:
-        head = _git("rev-parse", "HEAD")
-        commit = (head.stdout.strip() if head.returncode == 0 else "") or "unknown"
-        if commit == "unknown":
-            return {"commit": "unknown", "dirty": None, "diff_sha256": None}
-        status = _git("status", "--porcelain", "--untracked-files=no").stdout.strip()
-        diff = _git("diff", "HEAD").stdout if status else ""
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": "unknown", "dirty": None, "diff_sha256": None}
-    digest = hashlib.sha256(diff.encode()).hexdigest() if status else None
-    return {"commit": commit, "dirty": bool(status), "diff_sha256": digest}
+__all__ = [
+    "autocast",
+    "environment_info",
+    "git_commit",
+    "pick_device",
+    "provenance",
+    "resolve_precision",
+    "set_seed",
+]
 
 
 def git_commit() -> str:

@@ -65,12 +65,6 @@ def check_aligned(gold: list[Tweet], pred: list[Tweet], gold_path: str, pred_pat
                 )
 
 
-def _parse_options(pairs: list[str] | None) -> dict:  # kept for commands.sweep
-    from mner_lib.config import parse_options
-
-    return parse_options(pairs)
-
-
 def _train(args: argparse.Namespace) -> int:
     from mner_lib.config import overrides_from_args, resolve_config
     from mner_lib.train import run_training
