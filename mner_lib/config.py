@@ -85,6 +85,9 @@ class TrainConfig:
     lr_decay: float = _opt(0.0, "inverse-decay: lr_t = lr / (1 + lr_decay * epoch)", minimum=0)
     warmup: float = _opt(0.1, "linear-warmup: fraction of the steps", minimum=0)
     encoder_lr: float | None = _opt(None, "learning rate of a pretrained encoder", positive=True)
+    head_lr: float | None = _opt(
+        None, "learning rate of the tagging head (emission layer and CRF); none: lr", positive=True
+    )
     grad_accum: int = _opt(1, "batches per optimiser step", minimum=1)
     length_buckets: int = _opt(
         0,

@@ -321,17 +321,35 @@ def glove_key(token: str) -> str:
     return key
 
 
-def _oov_vector(key: str, seed: int) -> np.ndarray:
+OOV_INITS = ("uniform", "gaussian")
+
+
+def _oov_vector(key: str, seed: int, oov: str = "uniform") -> np.ndarray:
     digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    if oov == "gaussian":
+        return rng.normal(0.0, glove_std(), GLOVE_DIM).astype(np.float32)
     return rng.uniform(-0.25, 0.25, GLOVE_DIM).astype(np.float32)
 
 
-def load_glove(words: Iterable[str], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+@lru_cache(maxsize=1)
+def glove_std() -> float:
+    """The standard deviation of GloVe's values (about 0.64 for 6B 50-d): the scale of the
+    Gaussian OOV rows, so that they look like the rows GloVe knows (HSN sec. 4.3 says "Gaussian
+    random sampling" without a scale; this one is ours)."""
+    return float(np.asarray(glove_matrix(), dtype=np.float64).std())
+
+
+def load_glove(
+    words: Iterable[str], seed: int = 0, oov: str = "uniform"
+) -> tuple[np.ndarray, np.ndarray]:
     """``(matrix (N, 50) float32, found (N,) bool)`` for ``words`` in order, via :func:`glove_key`.
 
-    Rows of words GloVe lacks are uniform in [-0.25, 0.25], seeded by (seed, key).
+    Rows of words GloVe lacks are seeded by (seed, key): ``oov="uniform"`` in [-0.25, 0.25] (the
+    CWI paper's rule), ``"gaussian"`` N(0, :func:`glove_std`) (HSN's "Gaussian random sampling").
     """
+    if oov not in OOV_INITS:
+        raise ValueError(f"unknown OOV initialisation {oov!r}; valid: {', '.join(OOV_INITS)}")
     words = list(words)
     index = glove_index()
     emb = glove_matrix()
@@ -346,7 +364,7 @@ def load_glove(words: Iterable[str], seed: int = 0) -> tuple[np.ndarray, np.ndar
         values[order] = emb[sorted_rows]
         matrix[found] = values
     for i in np.flatnonzero(~found):
-        matrix[i] = _oov_vector(keys[i], seed)
+        matrix[i] = _oov_vector(keys[i], seed, oov)
     return matrix, found
 
 

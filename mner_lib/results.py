@@ -66,6 +66,20 @@ def variant_name(model: str, options: dict[str, Any], dataset: str | None = None
     return from_spec(_spec(model), options, dataset)
 
 
+def recorded_variant(metrics: dict[str, Any], options: dict[str, Any]) -> str:
+    """The variant a recorded run trained: the name it stored, except for a run recorded before
+    its metrics held the whole model config, whose options get the former defaults of its
+    model's spec (:meth:`mner_lib.spec.PaperSpec.recorded_options`) and its name is computed
+    again: HSN runs from before the per-token gate read ``full (gate=dimension,oov_init=uniform)``,
+    TriMod runs name their segmenter."""
+    spec = _spec(metrics["model"])
+    stored = metrics.get("variant")
+    if spec is None or ("model_config" in metrics and stored):
+        return stored or variant_name(metrics["model"], options, metrics["dataset"])
+    recorded = spec.recorded_options(options, metrics.get("model_config"))
+    return variant_name(metrics["model"], recorded, metrics["dataset"])
+
+
 def _spec(model: str) -> Any:
     from mner_lib.models import get_spec
 
@@ -80,9 +94,11 @@ def training_name(config: dict[str, Any]) -> str:
     ``adam lr=0.001, batch 10, 5 epochs`` (``x9 accumulation`` where used)."""
     if not config or "optimizer" not in config:
         return "unknown"
-    lr, encoder_lr = config.get("lr"), config.get("encoder_lr")
+    lr, encoder_lr, head_lr = config.get("lr"), config.get("encoder_lr"), config.get("head_lr")
     head = str(config["optimizer"]) + (f" lr={lr:g}" if isinstance(lr, int | float) else "")
-    parts = [head + (f" (encoder {encoder_lr:g})" if encoder_lr else "")]
+    groups = [f"encoder {encoder_lr:g}"] if encoder_lr else []
+    groups += [f"head {head_lr:g}"] if head_lr else []
+    parts = [head + (f" ({', '.join(groups)})" if groups else "")]
     parts.append(f"batch {config.get('batch_size', '?')}")
     if (config.get("grad_accum") or 1) > 1:
         parts[-1] += f" x{config['grad_accum']} accumulation"
@@ -126,8 +142,7 @@ def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
         "text_encoder": _missing(metrics.get("text_encoder")),
         "max_train": metrics.get("max_train") or 0,
         "max_eval": metrics.get("max_eval") or 0,  # 0: the full dev and test splits
-        "variant": metrics.get("variant")
-        or variant_name(metrics["model"], options, metrics["dataset"]),
+        "variant": recorded_variant(metrics, options),
         "training": training_name(config),
         "seed": metrics.get("seed", 0),
         "precision": test.get("precision"),

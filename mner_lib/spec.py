@@ -51,6 +51,29 @@ class Ablation:
 
 
 @dataclass(frozen=True)
+class FormerDefault:
+    """A model option whose default changed: runs recorded before their metrics held the whole
+    model config (``model_config``) ran with ``value``, and their variant names say so, so they
+    never average with runs of the new default. ``unless``: options under which it plays no part
+    (HSN's gate under ``interaction=concat``)."""
+
+    option: str
+    value: Any
+    why: str = ""
+    unless: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NamedOption:
+    """A model option every result names, whatever its value: a stand-in for something the
+    paper had and we have not (TriMod's hashtag segmenter). ``default`` is the config's."""
+
+    option: str
+    default: Any
+    unless: Mapping[str, Any] = field(default_factory=dict)  # where it plays no part
+
+
+@dataclass(frozen=True)
 class ReportedRow:
     """A test result a paper prints (percent)."""
 
@@ -77,6 +100,16 @@ class PaperSpec:
     reported: tuple[ReportedRow, ...] = ()
     chapter: str | None = None  # the book chapter that narrates the model
     notes: str = ""
+    former_defaults: tuple[FormerDefault, ...] = ()
+    named_options: tuple[NamedOption, ...] = ()
+
+    def named_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The :class:`NamedOption` values of a run with ``options``."""
+        return {
+            n.option: options.get(n.option, n.default)
+            for n in self.named_options
+            if not any(options.get(k) == v for k, v in n.unless.items())
+        }
 
     def defaults(self, dataset: str) -> dict[str, Any]:
         """Training settings for ``dataset``: the paper's, then its per-dataset ones; model
@@ -94,6 +127,23 @@ class PaperSpec:
         valid = ", ".join(a.name for a in self.ablations) or "none"
         raise ValueError(f"unknown ablation {name!r} for {self.citation}; valid: {valid}")
 
+    def recorded_options(
+        self, options: Mapping[str, Any], model_config: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """The options a recorded run really ran with: ``options`` plus, for a run whose
+        metrics hold no ``model_config`` (recorded before they did), the former default of
+        every option whose default has changed since."""
+        out = dict(options)
+        if model_config is not None:
+            return out
+        for former in self.former_defaults:
+            if former.option in out:
+                continue
+            if any(out.get(k) == v for k, v in former.unless.items()):
+                continue
+            out[former.option] = former.value
+        return out
+
     def dataset_options(self, dataset: str) -> dict[str, Any]:
         """Model options the paper sets for ``dataset`` alone (not a variant when used)."""
         return dict(self.per_dataset.get(dataset, {}).get("model_options", {}))
@@ -108,25 +158,34 @@ def variant_name(
 ) -> str:
     """``full``, the paper's name of an ablation with its switches (``w/o MI (interaction=concat)``),
     or the switches alone when the paper has no name for them. Options that are the paper's own
-    setting for ``dataset`` (GMF's temperature 0.174 on Twitter-2017) are not switches."""
+    setting for ``dataset`` (GMF's temperature 0.174 on Twitter-2017) are not switches. A former
+    default (:class:`FormerDefault`) and a named stand-in (:class:`NamedOption`) are named
+    beside the variant they qualify: ``full (gate=dimension)``, ``w/o MP (gate=dimension,heads=1)``,
+    ``full (segmenter=wordsegment)``."""
     papers = spec.dataset_options(dataset or "") if spec is not None else {}
+    named = spec.named_values(options) if spec is not None else {}
     switches = {
         k: v
         for k, v in options.items()
-        if k not in NOT_VARIANT and not (k in papers and papers[k] == v)
+        if k not in NOT_VARIANT and k not in named and not (k in papers and papers[k] == v)
     }
-    if not switches:
+    if not switches and not named:
         return "full"
-    text = ",".join(f"{k}={v}" for k, v in sorted(switches.items()))
+    text = ",".join(f"{k}={v}" for k, v in sorted({**switches, **named}.items()))
+    former = {f.option for f in spec.former_defaults} if spec is not None else set()
+    core = {k: v for k, v in switches.items() if k not in former}
+    if not core:
+        return f"full ({text})"
     for ablation in spec.ablations if spec is not None else ():
-        if ablation.options and dict(ablation.options) == switches:
+        if ablation.options and dict(ablation.options) == core:
             return f"{ablation.name} ({text})"
     return text
 
 
 def paper_variant(variant: str) -> str:
-    """The paper row a variant is compared with: ``w/o MI (interaction=concat)`` -> ``w/o MI``."""
-    return variant.split(" (", 1)[0] if variant.startswith("w/o ") else variant
+    """The paper row a variant is compared with: ``w/o MI (interaction=concat)`` -> ``w/o MI``,
+    ``full (gate=dimension)`` -> ``full``."""
+    return variant.split(" (", 1)[0] if variant.startswith(("w/o ", "full (")) else variant
 
 
 # ----------------------------------------------------------------------------- the papers

@@ -19,7 +19,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -165,14 +165,28 @@ def make_image_features(cfg: TrainConfig, dataset: Dataset) -> Any | None:
 
 
 # ----------------------------------------------------------------------------- fit
+#: parameter names of the tagging head: the emission layer and the CRF (``head_lr``)
+HEAD_PREFIXES = ("emit.", "crf.")
+
+
 def build_optimizer(model: Tagger, cfg: TrainConfig) -> torch.optim.Optimizer:
-    encoder, other = [], []
+    """Adam/AdamW/SGD over three groups: the model (``lr``), a pretrained encoder
+    (``encoder_lr``) and, when ``head_lr`` is set, the tagging head (emission layer and CRF)."""
+    encoder, head, other = [], [], []
     for name, p in model.named_parameters():
-        if p.requires_grad:
-            (encoder if name.startswith("encoder.") else other).append(p)
+        if not p.requires_grad:
+            continue
+        if name.startswith("encoder."):
+            encoder.append(p)
+        elif cfg.head_lr is not None and name.startswith(HEAD_PREFIXES):
+            head.append(p)
+        else:
+            other.append(p)
     groups: list[dict[str, Any]] = [{"params": other, "lr": cfg.lr}]
     if encoder:
         groups.append({"params": encoder, "lr": cfg.encoder_lr or cfg.lr})
+    if head:
+        groups.append({"params": head, "lr": cfg.head_lr})
     # fused kernels (torch >= 2.4, CPU and CUDA): the same update, 3-4x less optimiser time
     # (benchmarks/speed_notes.md)
     fused = all(p.is_floating_point() for g in groups for p in g["params"])
@@ -406,6 +420,7 @@ def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, 
         "train_seconds": progress.train_seconds,
         "train_tweets_per_second": progress.train_tweets / max(progress.train_seconds, 1e-9),
         "config": portable_config(cfg),
+        "model_config": asdict(best.config),  # every model option, defaults too
     }
 
 

@@ -80,6 +80,20 @@ def test_glove_keys_vectors_and_oov():
     assert oov_rate(["the", "qqxqzz", "http://x.y/z", "@xq_zz_91"], placeholders=False) == 0.5
 
 
+def test_gaussian_oov_rows_have_glovess_scale_and_known_rows_stay():
+    """HSN sec. 4.3: OOV words "initialized by Gaussian random sampling" (scale: GloVe's std)."""
+    words = ["the"] + [f"qqxq{i}zz" for i in range(400)]
+    uniform, found = load_glove(words, seed=0)
+    gauss, found_g = load_glove(words, seed=0, oov="gaussian")
+    assert found.tolist() == found_g.tolist() and np.array_equal(uniform[0], gauss[0])
+    oov = gauss[1:].astype(np.float64)
+    assert abs(oov.mean()) < 0.02 and abs(oov.std() - encoders.glove_std()) < 0.02
+    assert np.abs(oov).max() > 0.25  # not the uniform rule
+    assert np.array_equal(gauss, load_glove(words, seed=0, oov="gaussian")[0])  # seeded
+    with pytest.raises(ValueError, match="unknown OOV initialisation 'zeros'"):
+        load_glove(words, oov="zeros")
+
+
 def test_sdpa_by_default_eager_only_for_attention_maps(tokenizer):
     import torch
 

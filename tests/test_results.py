@@ -33,6 +33,7 @@ def metrics(
         "train_tweets_per_second": 100.0 + seed,
         "inference_tweets_per_second": 300.0,
         "config": {"model_options": {}},
+        "model_config": {},  # runs record their whole model config (legacy runs lack it)
     }
 
 
@@ -189,6 +190,48 @@ def test_ablations_carry_the_papers_names_and_meet_their_rows(
     else:
         assert row["paper_f1"] == pytest.approx(paper_f1)
         assert row["paper_variant"] == variant.split(" (")[0]
+
+
+def test_runs_from_before_a_default_changed_are_named_by_what_they_ran(tmp_path):
+    """HSN's gate became per token and its OOV rows Gaussian: runs recorded before (no
+    model_config in their metrics) ran the per-dimension gate and uniform rows, and say so;
+    they meet the paper's row of their variant but never average with runs of the new default."""
+    old_full, new_full = metrics(seed=0, f1=60.0), metrics(seed=0, f1=70.0)
+    del old_full["model_config"]
+    old_full["variant"] = "full"  # what a run stored before the default changed
+    old_mp = metrics(seed=0, f1=50.0)
+    del old_mp["model_config"]
+    old_mp["config"] = {"model_options": {"heads": 1}}
+    old_mi = metrics(seed=0, f1=40.0)
+    del old_mi["model_config"]
+    old_mi["config"] = {"model_options": {"interaction": "concat"}}
+    for name, m in (("old", old_full), ("new", new_full), ("mp", old_mp), ("mi", old_mi)):
+        write(tmp_path, f"{name}/seed0", m)
+    table = results.compare(results.aggregate(results.load_runs(tmp_path))).set_index("variant")
+    assert table.loc["full (gate=dimension,oov_init=uniform)", "f1_mean"] == 60.0
+    assert table.loc["full", "f1_mean"] == 70.0
+    mp = table.loc["w/o MP (gate=dimension,heads=1,oov_init=uniform)"]
+    assert mp["f1_mean"] == 50.0 and mp["paper_variant"] == "w/o MP"
+    # the gate plays no part without the integration: only the OOV rule is named
+    assert table.loc["w/o MI (interaction=concat,oov_init=uniform)", "f1_mean"] == 40.0
+    assert table.loc["full (gate=dimension,oov_init=uniform)", "paper_variant"] == "w/o VF"
+
+
+def test_trimod_results_name_their_segmenter(tmp_path):
+    old, other = metrics(model="trimod"), metrics(model="trimod", seed=1, f1=50.0)
+    del old["model_config"]  # recorded before segmenters were named: the default one ran
+    other["config"] = {"model_options": {"segmenter": "wordninja"}}
+    write(tmp_path, "a/seed0", old)
+    write(tmp_path, "b/seed1", other)
+    hashtagless = metrics(model="trimod", seed=2)
+    hashtagless["config"] = {"model_options": {"use_hashtag": False}}
+    write(tmp_path, "c/seed2", hashtagless)
+    variants = set(results.aggregate(results.load_runs(tmp_path))["variant"])
+    assert variants == {
+        "full (segmenter=wordsegment)",
+        "full (segmenter=wordninja)",
+        "w/o hashtags (use_hashtag=False)",  # no hashtags, no segmenter
+    }
 
 
 @pytest.mark.parametrize(

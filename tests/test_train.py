@@ -85,6 +85,24 @@ def test_run_folder_layout_and_metrics(run_a):
     assert len((out / "history.jsonl").read_text().splitlines()) == 3
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"] == "bilstm-crf" and cfg["model_options"] == TINY and cfg["seed"] == 7
+    # the whole model config, defaults included, so a later change of a default cannot relabel it
+    assert m["model_config"]["hidden"] == 16 and "dropout" in m["model_config"]
+
+
+def test_the_tagging_head_gets_its_own_learning_rate(tmp_path):
+    """head_lr: the emission layer and the CRF in their own optimiser group (GMF, as HVPNeT)."""
+    from mner_lib.models import build_model
+    from mner_lib.trainer import build_optimizer
+
+    cfg = config(tmp_path, head_lr=0.05, lr=0.001)
+    model = build_model("bilstm-crf", load_dataset("demo").train[:20], TINY)
+    groups = build_optimizer(model, cfg).param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    head = [g for g in groups if g["lr"] == 0.05]
+    assert len(groups) == 2 and len(head) == 1
+    assert {names[id(p)].split(".")[0] for p in head[0]["params"]} == {"emit", "crf"}
+    assert all(not names[id(p)].startswith(("emit.", "crf.")) for p in groups[0]["params"])
+    assert len(build_optimizer(model, config(tmp_path)).param_groups) == 1  # none: lr for all
 
 
 def test_predictions_are_readable_and_aligned(run_a):

@@ -92,12 +92,14 @@ class Tagger(nn.Module):
 
     def init_pretrained(self) -> None:
         """Copy pretrained weights in. Here: GloVe into ``self.words`` when the config asks for it
-        (``use_glove``); models with a pretrained encoder extend this."""
+        (``use_glove``; words GloVe lacks get ``oov_init`` rows where the config has that field,
+        else uniform ones); models with a pretrained encoder extend this."""
         from mner_lib.models.embeddings import WordEmbedding
 
         words = getattr(self, "words", None)
         if getattr(self.config, "use_glove", False) and isinstance(words, WordEmbedding):
-            self.oov_rate = words.load_glove(self.vocab.words)
+            oov = getattr(self.config, "oov_init", "uniform")
+            self.oov_rate = words.load_glove(self.vocab.words, oov=oov)
 
     # -- data ---------------------------------------------------------------------------------
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:

@@ -32,13 +32,14 @@ class WordEmbedding(nn.Module):
     def dim(self) -> int:
         return self.embedding.embedding_dim
 
-    def load_glove(self, vocab: Vocab, seed: int = 0) -> float:
-        """Copy GloVe vectors in for the words GloVe knows; returns the OOV rate of the vocab."""
+    def load_glove(self, vocab: Vocab, seed: int = 0, oov: str = "uniform") -> float:
+        """Copy GloVe vectors in for the words GloVe knows (the others: ``oov`` rows, see
+        :func:`mner_lib.encoders.load_glove`); returns the OOV rate of the vocab."""
         from mner_lib.encoders import load_glove
 
         if self.dim != 50:
             raise ValueError(f"GloVe 6B is 50-d here; this embedding is {self.dim}-d")
-        matrix, found = load_glove(vocab.itos, seed=seed)
+        matrix, found = load_glove(vocab.itos, seed=seed, oov=oov)
         with torch.no_grad():
             self.embedding.weight.copy_(torch.as_tensor(matrix, dtype=torch.float32))
             self.embedding.weight[0].zero_()

@@ -5,7 +5,8 @@ Paper -> code
 * Text feature extractor (sec. 3.2.1): ``x_i = [x^w; x^c; x^p]``: word embedding (GloVe 6B 50-d
   here; the paper used Twitter or 300-d Crawl embeddings), character CNN (char embedding 50,
   :class:`~mner_lib.models.embeddings.CharCNN`), POS embedding (50) over the paper's ten classes
-  (:mod:`mner_lib.pos`: spaCy's tagger replaces NLTK's, which cannot install offline).
+  (:mod:`mner_lib.pos`: spaCy's tagger replaces NLTK's, which cannot install offline). Words
+  GloVe lacks get Gaussian rows (sec. 4.3; ``oov_init``, scale ours: GloVe's own std).
   ``h~_i = tanh(Highway(x_i))`` (eq. 5, :class:`Highway`), ``H = BiLSTM(h~)`` (eq. 6), d = 400
   (200 per direction).
 * Image feature extractor (sec. 3.2.2): the backbone's 7x7 = 49 region grid (VGG16's last pooling
@@ -17,7 +18,11 @@ Paper -> code
   ``s_sen = MHA(H guided by G)``, ``F = s_sen (.) H``.
 * Self-adaptive multimodal integration (sec. 3.4): ``gamma = sigmoid(W H + U F + b)`` (eq. 17),
   ``O = gamma (.) H + (1 - gamma) (.) F`` (eq. 18); then a linear layer to tag scores and the CRF
-  (eqs. 3-4).
+  (eqs. 3-4). "The integration gamma consists n scalars in range of [0, 1]": one scalar per token
+  (``gate="token"``, the default: W, U map d -> 1 and gamma is broadcast over the d dimensions).
+  ``gate="dimension"`` is the other reading, one gate per token and dimension (W, U map d -> d);
+  every HSN run recorded before the option existed used it, and the results tables name those runs
+  ``gate=dimension`` (``HSN_SPEC.former_defaults``) so they never average with the paper's form.
 * Training (sec. 4.3): Adam, lr 0.003, batch 16, dropout 0.5, early stopping patience 20
   (``mner_lib.train.PAPER_DEFAULTS["hsn"]``).
 
@@ -39,6 +44,11 @@ Readings where the paper is loose
   as written (``head_softmax=True``), which flattens each head (see :mod:`.attention`).
 * Dropout 0.5 sits on the concatenated token embedding and on O before the tag layer.
 * Padding is masked in every softmax and mean, so a token's scores do not depend on the batch.
+* w/o MI "directly concatenates both heterogeneous features instead": the two features the
+  integration merges are the textual features H and the fusion features F (sec. 3.4: "we merge
+  textual features H and fusion features F with the integration"), so w/o MI is ``O = [H; F]``.
+  Concatenating H with the raw region features V instead is not possible token by token (V has 49
+  regions, not n tokens), and F is the only image-aware feature per token.
 
 What the visual path can carry
 ------------------------------
@@ -62,7 +72,8 @@ weighs caption words, named in ``extras["caption_tokens"]`` for the plots.
 Outputs for the notebooks (``forward(..., return_attention=True)``): ``attentions`` holds
 ``text_to_image`` (B, K) = s_img, ``text_to_image_heads`` (B, e, K) the heads' own s_i,
 ``image_to_text`` (B, T) = s_sen, ``image_to_text_heads`` (B, e, T), and with the gate
-``gate`` (B, T) the mean of gamma over its d dimensions per token and ``gate_full`` (B, T, d).
+``gate`` (B, T) gamma per token (with ``gate="dimension"``: its mean over the d dimensions) and
+``gate_full`` (B, T, d) gamma as it multiplies H.
 gamma near 1 = the token relies on its text feature H, near 0 = on the fused feature F.
 """
 
@@ -76,6 +87,7 @@ import torch
 from torch import nn
 
 from mner_lib.data import Tweet
+from mner_lib.encoders import OOV_INITS
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import caption_input
 from mner_lib.models import register_model
@@ -84,10 +96,11 @@ from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.baselines import collate_words_and_chars
 from mner_lib.models.embeddings import CharCNN, WordEmbedding, bilstm_over_padding
 from mner_lib.pos import NUM_POS_IDS, default_tagger
-from mner_lib.spec import HSN_PAPER, Ablation, PaperSpec, ReportedRow, per_type
+from mner_lib.spec import HSN_PAPER, Ablation, FormerDefault, PaperSpec, ReportedRow, per_type
 from mner_lib.vocab import Vocabularies, pad_sequences
 
 INTERACTIONS = ("gate", "concat")
+GATES = ("token", "dimension")
 VISUAL_INPUTS = ("pixels", "caption")
 
 
@@ -97,6 +110,7 @@ class HSNConfig(TaggerConfig):
 
     word_dim: int = 50  # GloVe 6B 50-d (paper: Twitter / 300-d Crawl embeddings)
     use_glove: bool = True
+    oov_init: str = "gaussian"  # sec. 4.3: OOV words "initialized by Gaussian random sampling"
     char_dim: int = 50  # Table 2: char-level embedding size
     char_filters: int = 50  # char CNN output size (our choice: = char_dim)
     char_kernel: int = 3
@@ -114,6 +128,7 @@ class HSNConfig(TaggerConfig):
     attention: str = "hierarchical"  # "hierarchical" | "luong" (w/o HA)
     head_softmax: bool = True  # eq. 14 as written: softmax on each head before averaging
     interaction: str = "gate"  # "gate" | "concat" (w/o MI)
+    gate: str = "token"  # eq. 17: "token" (n scalars, the paper) | "dimension" (n x d gates)
     dropout: float = 0.5
     visual_input: str = "pixels"  # "caption": V = the caption's word vectors (text conditions)
     caption_dim: int = 384  # size of the caption word vectors (MiniLM)
@@ -126,6 +141,14 @@ class HSNConfig(TaggerConfig):
         if self.interaction not in INTERACTIONS:
             raise ValueError(
                 f"HSNConfig.interaction: unknown value {self.interaction!r}; valid: {', '.join(INTERACTIONS)}"
+            )
+        if self.oov_init not in OOV_INITS:
+            raise ValueError(
+                f"HSNConfig.oov_init: unknown value {self.oov_init!r}; valid: {', '.join(OOV_INITS)}"
+            )
+        if self.gate not in GATES:
+            raise ValueError(
+                f"HSNConfig.gate: unknown value {self.gate!r}; valid: {', '.join(GATES)}"
             )
         if self.hidden % 2:
             raise ValueError(
@@ -167,22 +190,35 @@ class Highway(nn.Module):
 
 
 class SelfAdaptiveIntegration(nn.Module):
-    """Eqs. 17-18: ``gamma = sigmoid(W H + U F + b)``; ``O = gamma H + (1 - gamma) F``."""
+    """Eqs. 17-18: ``gamma = sigmoid(W H + U F + b)``; ``O = gamma H + (1 - gamma) F``.
 
-    def __init__(self, dim: int):
+    ``per_token=True`` (the paper: "gamma consists n scalars"): W, U map d -> 1, one gate per
+    token, broadcast over the d dimensions; ``False``: d -> d, a gate per token and dimension."""
+
+    def __init__(self, dim: int, per_token: bool = True):
         super().__init__()
-        self.text_weight = nn.Linear(dim, dim, bias=True)  # W_gamma, b_gamma
-        self.fusion_weight = nn.Linear(dim, dim, bias=False)  # U_gamma
+        out = 1 if per_token else dim
+        self.text_weight = nn.Linear(dim, out, bias=True)  # W_gamma, b_gamma
+        self.fusion_weight = nn.Linear(dim, out, bias=False)  # U_gamma
 
     def forward(self, text: torch.Tensor, fused: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         gamma = torch.sigmoid(self.text_weight(text) + self.fusion_weight(fused))
-        return gamma * text + (1.0 - gamma) * fused, gamma
+        return gamma * text + (1.0 - gamma) * fused, gamma.expand_as(text)
 
 
 HSN_SPEC = PaperSpec(
     citation=HSN_PAPER,
     chapter="hsn",
     training={"optimizer": "adam", "lr": 0.003, "batch_size": 16, "patience": 20, "epochs": 30},
+    former_defaults=(
+        FormerDefault(
+            "gate",
+            "dimension",
+            "one gate per token and dimension until the paper's per-token gate became the default",
+            unless={"interaction": "concat"},
+        ),
+        FormerDefault("oov_init", "uniform", "uniform OOV rows until the paper's Gaussian ones"),
+    ),
     ablations=(
         Ablation("w/o MI", {"interaction": "concat"}, table="Table 5"),
         Ablation("w/o HA", {"attention": "luong"}, table="Table 5"),
@@ -241,7 +277,7 @@ class HSN(Tagger):
         self.text_to_image = MultiHeadHierarchicalAttention(c.image_dim, c.hidden, **mha)
         self.image_to_text = MultiHeadHierarchicalAttention(c.hidden, c.image_dim, **mha)
         if c.interaction == "gate":
-            self.integration = SelfAdaptiveIntegration(c.hidden)
+            self.integration = SelfAdaptiveIntegration(c.hidden, per_token=c.gate == "token")
             out_dim = c.hidden
         else:
             out_dim = 2 * c.hidden

@@ -335,3 +335,30 @@ def test_projected_once_equals_the_papers_order_of_operations(demo):
         s_sen, _ = model.image_to_text(text, s_img.unsqueeze(-1) * regions, mask, None)
     assert torch.allclose(out.attentions["text_to_image"], s_img, atol=1e-6)
     assert torch.allclose(out.attentions["image_to_text"], s_sen, atol=1e-6)
+
+
+@pytest.mark.parametrize(("gate", "width"), [("token", 1), ("dimension", 12)])
+def test_the_gate_is_one_scalar_per_token_as_the_paper_says_or_per_dimension(demo, gate, width):
+    """Eq. 17: "the integration gamma consists n scalars" (the default); the per-dimension gate
+    is the named other reading. The returned gate_full is gamma as it multiplies H (B, T, d)."""
+    model = make(demo, gate=gate)
+    assert model.integration.text_weight.out_features == width
+    assert model.integration.fusion_weight.out_features == width
+    batch = model.collate(demo.train[:3], images_for(3))
+    with torch.no_grad():
+        a = model(batch, return_attention=True).attentions
+    full = a["gate_full"][batch["mask"]]
+    spread = (full.max(-1).values - full.min(-1).values).max()
+    if gate == "token":
+        assert float(spread) == 0.0  # one value per token, the same in every dimension
+    else:
+        assert float(spread) > 0.0
+    assert torch.allclose(a["gate"][batch["mask"]], full.mean(-1))
+
+
+def test_unknown_gate_or_oov_rule_is_refused():
+    with pytest.raises(ValueError, match="gate.*valid: token, dimension"):
+        HSNConfig(gate="scalar")
+    with pytest.raises(ValueError, match="oov_init.*valid: uniform, gaussian"):
+        HSNConfig(oov_init="zeros")
+    assert (HSNConfig().gate, HSNConfig().oov_init) == ("token", "gaussian")
