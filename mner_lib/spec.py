@@ -247,6 +247,31 @@ BERT_PAPER = Citation(
     venue="NAACL-HLT 2019",
     year=2019,
 )
+ITA_PAPER = Citation(
+    short="Wang et al., NAACL 2022",
+    title="ITA: Image-text alignments for multi-modal named entity recognition",
+    authors="Xinyu Wang, Min Gui, Yong Jiang, Zixia Jia, Nguyen Bach, Tao Wang, Zhongqiang Huang, "
+    "Kewei Tu",
+    venue="NAACL-HLT 2022",
+    year=2022,
+)
+PGIM_PAPER = Citation(
+    short="Li et al., Findings of EMNLP 2023",
+    title="Prompting ChatGPT in MNER: enhanced multimodal named entity recognition with "
+    "auxiliary refined knowledge",
+    authors="Jinyuan Li, Han Li, Zhuo Pan, Di Sun, Jiahao Wang, Wenkun Zhang, Gang Pan",
+    venue="Findings of EMNLP 2023",
+    year=2023,
+)
+#: The field's reference for text-from-the-image results: systems that feed a language model
+#: with text an image model wrote (ITA: captions, OCR, object tags; PGIM: ChatGPT knowledge from
+#: the BLIP-2 caption). Only what the papers here print is quoted; PGIM's own numbers are in its
+#: paper, which is not among them.
+FIELD_REFERENCES: tuple[ReportedRow, ...] = (
+    ReportedRow(
+        "twitter2015", 75.00, "Table III", "full", "ITA", source=TRIMOD_PAPER, system="ITA"
+    ),
+)
 
 
 def per_type(per: float, loc: float, org: float, misc: float) -> dict[str, float]:

@@ -81,6 +81,13 @@ def _report(args: argparse.Namespace) -> int:
     from mner_lib.report import write_report
 
     root = Path(args.root)
+    if not args.experiments:  # the campaign report
+        from mner_lib.campaign_report import write_campaign_report
+
+        out = Path(args.out) if args.out else root / "report_campaign.md"
+        bench = Path(args.bench)
+        print(write_campaign_report(root, out, bench).read_text())
+        return 0
     out = (
         Path(args.out) if args.out else root / f"report_{_csv(args.experiments)[0].rstrip('*')}.md"
     )
@@ -95,11 +102,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("report", help="one markdown report over several experiments under results/")
     r.add_argument(
         "--experiments",
-        required=True,
-        help="comma-separated experiment folder names or glob patterns (budget,budget_*)",
+        default=None,
+        help="comma-separated experiment folder names or glob patterns (budget,budget_*); "
+        "none: the replication campaign's report (mner_lib/campaign.py)",
     )
     r.add_argument("--root", default="results")
-    r.add_argument("--out", default=None, help="default: <root>/report_<first experiment>.md")
+    r.add_argument(
+        "--out",
+        default=None,
+        help="default: <root>/report_<first experiment>.md (the campaign: report_campaign.md)",
+    )
+    r.add_argument(
+        "--bench",
+        default="benchmarks/bench_cpu.json",
+        help="recorded speeds for the cost of unfinished campaign runs",
+    )
     r.set_defaults(func=_report)
 
     p = sub.add_parser("sweep", help="train a grid of runs into results/ and summarise them")

@@ -1,0 +1,347 @@
+"""The campaign report: ``python -m mner_lib report`` writes ``results/report_campaign.md``.
+
+Everything in it is computed from the finished runs of :data:`mner_lib.campaign.PLAN` and the
+papers' rows in the model specs: per row mean ± std over seeds beside the paper's number, paired
+gaps (caption minus blank, minus text, minus shuffled caption), the text baselines against their
+papers with the measured one-change ablations, the papers' ablations against ours, a conclusion
+in words, and the rows not finished yet with what they would cost on this machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from mner_lib.campaign import PLAN, Job, Row, finished, job_hours, jobs, recorded_speeds
+from mner_lib.report import condition_name, report_tables, verdict
+from mner_lib.results import load_runs, mean_std, paper_table
+
+WITHIN = 2.0  # F1: a text baseline "replicates" when within this of the paper
+
+
+def _experiments(plan: Sequence[Row], kinds: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(r.experiment for r in plan if r.kind in kinds))
+
+
+def _main_lines(tables: dict) -> list[str]:
+    wide, conditions = tables["settings"], tables["conditions"]
+    head = ["model", "dataset", "training"] + [condition_name(c) for c in conditions] + ["paper"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in wide.sort_values(["model", "dataset"]).iterrows():
+        cells = [r["model"] + ("" if r["variant"] == "full" else f" ({r['variant']})")]
+        cells += [r["dataset"], r["training"]]
+        cells += [r[c] if isinstance(r.get(c), str) else "" for c in conditions]
+        lines.append("| " + " | ".join(cells + [r["paper"]]) + " |")
+    return lines
+
+
+def _gap_lines(gaps: pd.DataFrame) -> list[str]:
+    lines = ["| model | dataset | gap | paired F1 gap | seeds won |", "|---|---|---|---|---|"]
+    for _, g in gaps.sort_values(["model", "dataset"]).iterrows():
+        spread = f" ± {g['gap_std']:.2f}" if g["n_pairs"] > 1 else ""
+        lines.append(
+            f"| {g['model']} | {g['dataset']} | {condition_name(g['condition'])} − "
+            f"{condition_name(g['baseline'])} | {g['gap_mean']:+.2f}{spread} | "
+            f"{g['wins']} of {g['n_pairs']} |"
+        )
+    return lines
+
+
+def text_baselines(runs: pd.DataFrame) -> pd.DataFrame:
+    """The GloVe baselines of the campaign beside their papers' rows: ours, paper, gap."""
+    papers = paper_table()
+    rows = []
+    base = runs[
+        runs["model"].isin(["bilstm-crf", "hbilstm-crf"]) & (runs["experiment"] == "campaign")
+    ]
+    for (model, dataset), group in base.groupby(["model", "dataset"]):
+        paper = papers[(papers["model"] == model) & (papers["dataset"] == dataset)]
+        paper = paper[paper["variant"] == "full"]
+        f1 = group["f1"].astype(float)
+        p = float(paper["f1"].iloc[0]) if len(paper) else float("nan")
+        rows.append(
+            {
+                "model": model,
+                "dataset": dataset,
+                "mean": f1.mean(),
+                "std": f1.std(ddof=1) if len(f1) > 1 else 0.0,
+                "n": len(f1),
+                "paper": p,
+                "table": paper["table"].iloc[0] if len(paper) else "",
+                "gap": f1.mean() - p,
+            }  # fmt: skip
+        )
+    return pd.DataFrame(rows)
+
+
+def text_gap_effects(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each one-change baseline ablation minus the campaign's baseline, paired by seed."""
+    base = runs[runs["experiment"] == "campaign"][["model", "dataset", "seed", "f1"]]
+    changed = runs[runs["experiment"].str.startswith("campaign_text_")]
+    pairs = changed.merge(base, on=["model", "dataset", "seed"], suffixes=("", "_base"))
+    rows = []
+    for (exp, model, dataset), g in pairs.groupby(["experiment", "model", "dataset"]):
+        diff = g["f1"].astype(float) - g["f1_base"].astype(float)
+        rows.append(
+            {
+                "change": exp.removeprefix("campaign_text_"),
+                "model": model,
+                "dataset": dataset,
+                "n": len(diff),
+                "mean": diff.mean(),
+                "std": diff.std(ddof=1) if len(diff) > 1 else 0.0,
+                "wins": int((diff > 0).sum()),
+                "f1": g["f1"].astype(float).mean(),
+            }  # fmt: skip
+        )
+    return pd.DataFrame(rows)
+
+
+def ablation_effects(runs: pd.DataFrame) -> pd.DataFrame:
+    """Full model minus each ablation under the same condition and seed (ours), beside the
+    paper's full minus the same ablation row (the paper's images; ours: BLIP-2 captions)."""
+    papers = paper_table()
+    full = runs[runs["experiment"] == "campaign"][["model", "dataset", "condition", "seed", "f1"]]
+    abl = runs[runs["experiment"].str.match(r"campaign_(hsn|gmf|trimod)_")]
+    pairs = abl.merge(full, on=["model", "dataset", "condition", "seed"], suffixes=("", "_full"))
+    rows = []
+    for (_exp, model, dataset, variant), g in pairs.groupby(
+        ["experiment", "model", "dataset", "variant"]
+    ):
+        name = variant.split(" (", 1)[0]
+        diff = g["f1_full"].astype(float) - g["f1"].astype(float)
+        mine = papers[(papers["model"] == model) & (papers["dataset"] == dataset)]
+        p_full = mine[mine["variant"] == "full"]["f1"]
+        p_abl = mine[mine["variant"] == name]["f1"]
+        paper = float(p_full.iloc[0] - p_abl.iloc[0]) if len(p_full) and len(p_abl) else None
+        rows.append(
+            {
+                "model": model,
+                "dataset": dataset,
+                "ablation": name,
+                "n": len(diff),
+                "mean": diff.mean(),
+                "std": diff.std(ddof=1) if len(diff) > 1 else 0.0,
+                "paper": paper,
+            }  # fmt: skip
+        )
+    return pd.DataFrame(rows)
+
+
+def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
+    lines = ["| model | dataset | ours | paper | gap | within 2 F1 |", "|---|---|---|---|---|---|"]
+    for _, r in base.iterrows():
+        lines.append(
+            f"| {r['model']} | {r['dataset']} | {mean_std(r['mean'], r['std'], r['n'])} | "
+            f"{r['paper']:.2f} ({r['table']}) | {r['gap']:+.2f} | "
+            f"{'yes' if abs(r['gap']) <= WITHIN else 'no'} |"
+        )
+    if not effects.empty:
+        lines += ["", "One change at a time against the baseline above, paired by seed:", ""]
+        lines += ["| change | model | dataset | F1 with it | change in F1 | seeds better |"]
+        lines += ["|---|---|---|---|---|---|"]
+        for _, e in effects.iterrows():
+            lines.append(
+                f"| {e['change']} | {e['model']} | {e['dataset']} | {e['f1']:.2f} | "
+                f"{e['mean']:+.2f} ± {e['std']:.2f} (n={e['n']}) | {e['wins']} of {e['n']} |"
+            )
+    return lines
+
+
+def _ablation_lines(effects: pd.DataFrame) -> list[str]:
+    lines = [
+        "| model | dataset | ablation | ours: full − ablation (BLIP-2 captions) | paper: full − ablation |"
+    ]
+    lines += ["|---|---|---|---|---|"]
+    for _, e in effects.iterrows():
+        paper = "no row" if e["paper"] is None or pd.isna(e["paper"]) else f"{e['paper']:+.2f}"
+        lines.append(
+            f"| {e['model']} | {e['dataset']} | {e['ablation']} | "
+            f"{e['mean']:+.2f} ± {e['std']:.2f} (n={e['n']}) | {paper} |"
+        )
+    return lines
+
+
+def load_campaign(root: Path, plan: Sequence[Row] = PLAN) -> pd.DataFrame:
+    """Every finished run of the plan's experiments, with an ``experiment`` column."""
+    frames = []
+    for exp in dict.fromkeys(r.experiment for r in plan):
+        if (root / exp).is_dir():
+            frame = load_runs(root / exp, relative_to=root.parent)
+            if not frame.empty:
+                frames.append(frame.assign(experiment=exp))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
+               ablations: pd.DataFrame) -> list[str]:  # fmt: skip
+    """The findings in words, each computed from a table above."""
+    lines = []
+    caption = gaps[gaps["condition"].str.startswith("caption:")] if not gaps.empty else gaps
+    for (model, dataset), g in caption.groupby(["model", "dataset"]) if not caption.empty else ():
+        parts = [
+            f"{g2['gap_mean']:+.2f} against {condition_name(g2['baseline'])} "
+            f"({verdict(g2['gap_mean'], g2['gap_std'], g2['n_pairs'], g2['wins'])}, "
+            f"{g2['wins']} of {g2['n_pairs']} seeds)"
+            for _, g2 in g.iterrows()
+        ]
+        lines.append(f"- Real BLIP-2 captions for {model} on {dataset}: " + "; ".join(parts) + ".")
+    control = (
+        caption[caption["baseline"].str.startswith("caption-shuffled")]
+        if not caption.empty
+        else caption
+    )
+    if not control.empty:
+        best = control.sort_values("gap_mean").iloc[-1]
+        lines.append(
+            f"- The model that uses the caption's content best (caption minus shuffled caption) is "
+            f"{best['model']} on {best['dataset']}: {best['gap_mean']:+.2f} F1, "
+            f"{verdict(best['gap_mean'], best['gap_std'], best['n_pairs'], best['wins'])}."
+        )
+    for _, r in base.iterrows():
+        close = "within" if abs(r["gap"]) <= WITHIN else "not within"
+        lines.append(
+            f"- {r['model']} on {r['dataset']} reaches {r['mean']:.2f} against the paper's "
+            f"{r['paper']:.2f}: {close} {WITHIN:g} F1."
+        )
+    if not effects.empty:
+        top = effects.sort_values("mean").iloc[-1]
+        lines.append(
+            f"- Of the one-change baseline ablations, '{top['change']}' moves {top['model']} on "
+            f"{top['dataset']} most: {top['mean']:+.2f} F1 (n={top['n']})."
+        )
+    for _, a in ablations.iterrows():
+        if a["paper"] is None or pd.isna(a["paper"]):
+            continue
+        agree = "agrees with" if (a["mean"] > 0) == (a["paper"] > 0) else "disagrees with"
+        lines.append(
+            f"- {a['model']} {a['ablation']} on {a['dataset']}: removing it costs us "
+            f"{a['mean']:+.2f} F1 (n={a['n']}) and the paper {a['paper']:+.2f}; the sign {agree} "
+            "the paper's."
+        )
+    return lines or ["- No finished pair of runs yet."]
+
+
+def pending_lines(
+    root: Path, runs: pd.DataFrame, bench: Path, plan: Sequence[Row] = PLAN
+) -> list[str]:
+    """The plan's rows with unfinished runs, and what those would cost on this machine."""
+    speeds = recorded_speeds(bench, runs)
+    rows: dict[tuple, list[Job]] = {}
+    for job in jobs(plan, root=root.name):
+        rows.setdefault((job.row.experiment, job.row.model, job.dataset), []).append(job)
+    lines = ["| experiment | model | dataset | finished | left | cost left (single-thread h) |"]
+    lines += ["|---|---|---|---|---|---|"]
+    total = 0.0
+    for (exp, model, dataset), js in rows.items():
+        left = [j for j in js if not finished(j, root.parent)]
+        if not left:
+            continue
+        hours = [job_hours(j, speeds) for j in left]
+        known = sum(h for h in hours if h is not None)
+        total += known
+        cost = f"{known:.1f}" if all(h is not None for h in hours) else "unknown"
+        lines.append(
+            f"| {exp} | {model} | {dataset} | {len(js) - len(left)} | {len(left)} | {cost} |"
+        )
+    if len(lines) == 2:
+        return ["Every run of the plan has finished."]
+    return lines + ["", f"In all about {total:.1f} single-thread hours left (two workers: about "
+                    f"{total / 2:.1f} h); planned epochs, so early stopping can only shorten it."]  # fmt: skip
+
+
+def _reference_lines() -> list[str]:
+    from mner_lib.spec import FIELD_REFERENCES, ITA_PAPER, PGIM_PAPER
+
+    lines = [
+        "The caption rows meet no paper row: none of the four papers feeds captions. The field's "
+        "reference for text written from the image:",
+        "",
+    ]
+    for r in FIELD_REFERENCES:
+        by = r.source.short if r.source else "its paper"
+        lines.append(
+            f"- {r.system} ({ITA_PAPER.short}: captions, OCR text and object tags given to a "
+            f"language model): {r.f1:.2f} F1 on {r.dataset}, as {by} prints it ({r.table})."
+        )
+    lines.append(
+        f"- PGIM ({PGIM_PAPER.short}): ChatGPT's knowledge written from the tweet and its BLIP-2 "
+        "caption (`knowledge:pgim` here); its numbers are in its own paper, not among the texts "
+        "here, so none is quoted."
+    )
+    return lines
+
+
+def write_campaign_report(root: Path, out: Path, bench: Path, plan: Sequence[Row] = PLAN) -> Path:
+    """``results/report_campaign.md`` from whatever has finished (see the module docstring)."""
+    runs = load_campaign(root, plan)
+    main = [e for e in _experiments(plan, ["main"]) if (root / e).is_dir()]
+    tables = report_tables(root, main) if main and not runs.empty else None
+    gaps = tables["gaps"] if tables is not None else pd.DataFrame()
+    base = text_baselines(runs) if not runs.empty else pd.DataFrame()
+    effects = text_gap_effects(runs) if not runs.empty else pd.DataFrame()
+    ablations = ablation_effects(runs) if not runs.empty else pd.DataFrame()
+    n_planned = sum(1 for _ in jobs(plan, root=root.name))
+    n_done = sum(1 for j in jobs(plan, root=root.name) if finished(j, root.parent))
+    lines = [
+        "# The replication campaign",
+        "",
+        "Written by `python -m mner_lib report` from the finished runs of the campaign's plan "
+        f"(`mner_lib/campaign.py`): {n_done} of {n_planned} planned runs. Full training, dev and "
+        "test sets; small models at their paper's epochs with early stopping on dev F1; BERT-based "
+        "models at 3 epochs for every condition. Test F1, mean ± std over seeds (sample std). "
+        "Captions are BLIP-2's, written from the real images (the only real visual signal here); "
+        '`blank` is the papers\' "w/o VF". The budget-protocol results stay in '
+        "`report_budget.md`, labelled as such.",
+        "",
+        "## Test F1 per row",
+        "",
+        *(_main_lines(tables) if tables is not None else ["No run has finished yet."]),
+        "",
+        *_reference_lines(),
+    ]
+    if not gaps.empty:
+        lines += [
+            "",
+            "## Paired gaps (same seed, same tweets, same initialisation)",
+            "",
+            *_gap_lines(gaps),
+        ]
+    if not base.empty:
+        lines += [
+            "",
+            "## The GloVe text baselines against their papers",
+            "",
+            *_baseline_lines(base, effects),
+        ]
+    if not ablations.empty:
+        lines += ["", "## Ablations against the papers'", "", *_ablation_lines(ablations)]
+    lines += ["", "## What the numbers say", "", "Generated from the tables above.", ""]
+    lines += conclusion(gaps, base, effects, ablations)
+    lines += ["", "## Not finished yet", "", *pending_lines(root, runs, bench, plan)]
+    lines += _provenance_lines(runs)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def _provenance_lines(runs: pd.DataFrame) -> list[str]:
+    if runs.empty:
+        return []
+    commits = sorted(
+        {
+            str(c)[:10] + ("+dirty" if str(c).endswith("+dirty") else "")
+            for c in runs["commit"].dropna()
+        }
+    )
+    hardware = sorted({f"{d}, {c} CPUs" for d, c in zip(runs["device"], runs["cpu_count"])})
+    return [
+        "",
+        "## The runs",
+        "",
+        f"- {len(runs)} runs; seeds {', '.join(map(str, sorted(runs['seed'].unique())))}; "
+        f"{runs['wall_seconds'].astype(float).sum() / 3600:.1f} h of wall time in all.",
+        f"- Commits: {', '.join(commits)}. Hardware: {'; '.join(hardware)}.",
+        "- Each run's config, per-epoch history and metrics are in its folder under `results/`.",
+    ]
