@@ -1,0 +1,152 @@
+"""The replication campaign: its plan resolves to valid runs, its queue resumes, its report."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+
+from mner_lib import campaign, campaign_report
+from mner_lib.cli import build_parser, main
+from mner_lib.config import overrides_from_args, resolve_config
+from mner_lib.models import get_spec
+
+
+def _config(job: campaign.Job):
+    argv = ["train", "--model", job.row.model, "--dataset", job.dataset, "--condition",
+            job.condition, "--seed", str(job.seed), "--out", job.out, *job.row.args]  # fmt: skip
+    args = build_parser().parse_args(argv)
+    return resolve_config(job.row.model, **overrides_from_args(args))
+
+
+def test_every_planned_run_is_a_valid_training_command_with_a_unique_folder():
+    jobs = list(campaign.jobs())
+    assert len({j.out for j in jobs}) == len(jobs)
+    for job in jobs:
+        cfg = _config(job)  # a typo in an option or a value out of range fails here
+        assert (cfg.model, cfg.condition, cfg.seed) == (job.row.model, job.condition, job.seed)
+        if job.row.kind == "ablation":  # the paper's name of the ablation it measures
+            assert cfg.variant.startswith("w/o "), (job.out, cfg.variant)
+        if job.row.kind in ("main", "ablation"):
+            assert cfg.max_train is None and cfg.max_eval is None  # full data
+
+
+def test_the_plan_covers_the_issues_table_with_three_seeds_on_both_datasets():
+    cells = {(j.row.model, j.dataset, j.condition) for j in campaign.jobs() if j.row.kind == "main"}
+    wanted = {
+        "bilstm-crf": ["none"],
+        "hbilstm-crf": ["none"],
+        "bert-crf": ["none", campaign.CAPTION],
+        "hsn": ["blank", campaign.CAPTION, campaign.SHUFFLED],
+        "cwi": ["blank", campaign.CAPTION, campaign.SHUFFLED],
+        "trimod": ["blank", campaign.CAPTION, campaign.SHUFFLED],
+        "gmf": ["blank", campaign.CAPTION],
+    }
+    for model, conditions in wanted.items():
+        for dataset in campaign.BOTH:
+            for condition in conditions:
+                assert (model, dataset, condition) in cells
+    seeds = {j.seed for j in campaign.jobs() if j.row.kind == "main"}
+    assert seeds == {0, 1, 2}
+    hsn = {a.name for a in get_spec("hsn").ablations if a.options}
+    planned = {_config(j).variant.split(" (")[0] for j in campaign.jobs() if j.row.model == "hsn"}
+    assert hsn <= planned  # Table 5's model ablations (w/o VF is the blank row)
+
+
+def test_the_queue_lines_and_finished_runs(tmp_path, capsys):
+    job = next(campaign.jobs())
+    out, model, dataset, condition, seed, args = job.line().split("|")
+    assert (model, dataset, condition, int(seed)) == (
+        job.row.model,
+        job.dataset,
+        job.condition,
+        job.seed,
+    )
+    assert shlex.split(args) == list(job.row.args)
+    assert not campaign.finished(job, tmp_path)
+    (tmp_path / out).mkdir(parents=True)
+    (tmp_path / out / "metrics.json").write_text("{}")
+    assert campaign.finished(job, tmp_path)
+    assert main(["campaign", "jobs"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == job.line()
+
+
+def test_cost_of_a_run_from_recorded_speeds(tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"models": [
+        {"model": "bilstm-crf", "train_tweets_per_second": 100.0, "inference_tweets_per_second": 1000.0}
+    ]}))  # fmt: skip
+    speeds = campaign.recorded_speeds(bench)
+    job = next(
+        j for j in campaign.jobs() if j.row.model == "bilstm-crf" and j.dataset == "twitter2015"
+    )
+    # 30 paper epochs x (4000 train / 100 + 1000 dev / 1000) + 3257 test / 1000, in hours
+    assert campaign.job_hours(job, speeds) == pytest.approx((30 * 41 + 3.257) / 3600)
+    assert (
+        campaign.job_hours(next(j for j in campaign.jobs() if j.row.model == "hsn"), speeds) is None
+    )
+
+
+def _metrics(model, dataset, condition, seed, f1, options=None):
+    return {
+        "model": model, "dataset": dataset, "condition": condition, "seed": seed,
+        "synthetic": False, "backbone": None, "test": {"f1": f1, "precision": f1, "recall": f1},
+        "dev": {"f1": f1}, "config": {"model_options": options or {}, "optimizer": "sgd", "lr": 0.015,
+        "batch_size": 10, "epochs": 30}, "model_config": {}, "commit": "abc", "wall_seconds": 60,
+        "environment": {"device": "cpu", "cpu_count": 2}, "train_tweets_per_second": 100.0,
+        "inference_tweets_per_second": 1000.0,
+    }  # fmt: skip
+
+
+def test_the_report_pairs_conditions_meets_papers_and_prices_what_is_left(tmp_path):
+    plan = (
+        campaign.Row("campaign", "bilstm-crf", ("twitter2015",), ("none",), (0, 1)),
+        campaign.Row("campaign_text_adam", "bilstm-crf", ("twitter2015",), ("none",), (0, 1), kind="text-gap"),
+        campaign.Row("campaign", "hsn", ("twitter2015",), ("blank", campaign.CAPTION), (0, 1)),
+        campaign.Row("campaign_hsn_wo-MP", "hsn", ("twitter2015",), (campaign.CAPTION,), (0, 1),
+                     ("--option", "heads=1"), kind="ablation"),
+    )  # fmt: skip
+    root = tmp_path / "results"
+    runs = {
+        ("campaign", "bilstm-crf", "none"): ([63.0, 64.0], {}),
+        ("campaign_text_adam", "bilstm-crf", "none"): ([65.0, 65.5], {}),
+        ("campaign", "hsn", "blank"): ([70.0, 71.0], {}),
+        ("campaign", "hsn", campaign.CAPTION): ([72.0, 73.5], {}),
+        ("campaign_hsn_wo-MP", "hsn", campaign.CAPTION): (
+            [71.0],
+            {"heads": 1},
+        ),  # seed 1 unfinished
+    }
+    for (exp, model, condition), (f1s, options) in runs.items():
+        for seed, f1 in enumerate(f1s):
+            folder = (
+                root / exp / model / "twitter2015" / condition.replace(":", "-") / f"seed{seed}"
+            )
+            folder.mkdir(parents=True)
+            m = _metrics(model, "twitter2015", condition, seed, f1, options)
+            (folder / "metrics.json").write_text(json.dumps(m))
+    out = campaign_report.write_campaign_report(
+        root, tmp_path / "r.md", tmp_path / "none.json", plan
+    )
+    text = out.read_text()
+    assert "9 of 10 planned runs" in text
+    assert (
+        "| bilstm-crf | twitter2015 | 63.50 ± 0.71 (n=2) | 64.42 (Table 2) | -0.92 | yes |" in text
+    )
+    assert "| adam | bilstm-crf | twitter2015 | 65.25 | +1.75 ± 0.35 (n=2) | 2 of 2 |" in text
+    assert "real-image caption (blip2) − blank | +2.25 ± 0.35 | 2 of 2 |" in text
+    # the paper's w/o MP costs 74.18 - 73.71 = 0.47; ours (seed 0 only): 72.0 - 71.0
+    assert "| hsn | twitter2015 | w/o MP | +1.00 ± 0.00 (n=1) | +0.47 |" in text
+    assert "the sign agrees with the paper's" in text
+    # the unfinished run, priced at the speed the finished runs recorded (hsn: 100 tweets/s)
+    assert "| campaign_hsn_wo-MP | hsn | twitter2015 | 1 | 1 | 0.3 |" in text
+
+
+def test_report_command_without_experiments_writes_the_campaign_report(tmp_path):
+    (tmp_path / "results").mkdir()
+    out = tmp_path / "rep.md"
+    assert main(["report", "--root", str(tmp_path / "results"), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# The replication campaign") and "No run has finished yet." in text
+    assert "## Not finished yet" in text
