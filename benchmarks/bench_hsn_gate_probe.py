@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
 from mner_lib.runtime import environment_info, provenance  # noqa: E402
 from tests.models.test_hsn import TINY, train_probe  # noqa: E402
 
@@ -40,6 +42,8 @@ def main() -> None:
             )
             rows.append({"gate": gate, "seed": seed, **scores})
             print(json.dumps(rows[-1]), flush=True)
+            partial = {"rows": rows, "provenance": code, "finished": False}
+            (ROOT / "benchmarks" / "hsn_gate_probe.json").write_text(json.dumps(partial, indent=1))
     lines = [
         f"HSN gate on the synthetic type-blind probe (SYNTHETIC images), {args.epochs} epochs;"
         f" commit {code['commit']}{'+dirty' if code['dirty'] else ''}",
@@ -58,7 +62,11 @@ def main() -> None:
             f"{sum(g > 0 for g in gap)} of {len(gap)}"
         )
     text = "\n".join(lines) + "\n"
-    record = {"rows": rows, "provenance": code, "environment": environment_info("cpu")}
+    record = {
+        "rows": rows,
+        "provenance": code,
+        "environment": environment_info(torch.device("cpu")),
+    }
     (ROOT / "benchmarks" / "hsn_gate_probe.txt").write_text(text)
     (ROOT / "benchmarks" / "hsn_gate_probe.json").write_text(json.dumps(record, indent=1) + "\n")
     print(text)
