@@ -46,6 +46,8 @@ class Prepared:
     images: Any | None
     model: Tagger
     device: torch.device
+    # the code that runs, read when the run starts (a checkout changed mid-run cannot relabel it)
+    code: dict[str, Any] = field(default_factory=provenance)
 
 
 @dataclass
@@ -394,7 +396,7 @@ def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, 
     for key in ("image_dir", "cache"):
         if image_info.get(key):
             image_info[key] = portable_path(image_info[key])
-    code = provenance()
+    code = prepared.code
     return {
         "model": cfg.model,
         "variant": cfg.variant,
