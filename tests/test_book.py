@@ -15,7 +15,7 @@ import yaml
 
 from mner_lib import book
 from mner_lib.book import grid as book_grid
-from mner_lib.book import site
+from mner_lib.book import header, site
 from mner_lib.params import ParameterError
 from tests import browser
 
@@ -274,6 +274,8 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
         assert page.is_file(), f"{page} was not built"
         dom = browser.dump_dom(page, profile_dir)
         assert chapter.title.split(":")[0] in dom
+        colab = header.release().colab_url(chapter.notebook)
+        assert colab in page.read_text(), f"{page}: the Colab button is not {colab}"
         if chapter.key in keys:
             found = browser.page_problems(dom)
             if chapter.key == "reproducibility":  # its figure needs runs; errors still count

@@ -322,7 +322,15 @@ def test_runner_removes_the_injected_cell_and_local_paths_from_the_record(tmp_pa
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("epochs = 2", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("# Parameters\nepochs = 1", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell(
+            "# Parameters\nepochs = 1", metadata={"tags": ["injected-parameters"]}
+        ),
+        nbformat.v4.new_code_cell("print(folder)"),
+    ]
+    printed = f"image folder: {runner.ROOT}/mner_lib/demo_data/images in {Path.home()}/x"
+    nb.cells[2].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=printed),
+        nbformat.v4.new_output("display_data", data={"text/plain": printed, "image/png": "QUJD"}),
     ]  # fmt: skip
     nb.metadata["papermill"] = {"input_path": "/work/x/notebooks/04_hsn.ipynb", "output_path": "/tmp/o.ipynb"}  # fmt: skip
     path = tmp_path / "04_hsn.ipynb"
@@ -331,6 +339,9 @@ def test_runner_removes_the_injected_cell_and_local_paths_from_the_record(tmp_pa
     out = nbformat.read(path, 4)
     assert out.cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
     assert out.cells[0].metadata["tags"] == ["parameters"]
+    relative = "image folder: mner_lib/demo_data/images in ~/x"
+    assert out.cells[2].outputs[0]["text"] == relative
+    assert out.cells[2].outputs[1]["data"] == {"text/plain": relative, "image/png": "QUJD"}
     assert out.metadata["papermill"]["input_path"] == "notebooks/04_hsn.ipynb"
     assert "/" not in out.metadata["papermill"]["output_path"].split("book/_executed/")[0]
 

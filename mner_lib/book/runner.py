@@ -233,17 +233,43 @@ def portable_paths(values: dict[str, Any], cwd: Path = ROOT) -> dict[str, Any]:
     return out
 
 
+def local_prefixes() -> list[tuple[str, str]]:
+    """Local folders a page must not print, longest first, and what a page says instead: the
+    checkout becomes repository-relative, the Python environment ``<python>``, the home ``~``."""
+    pairs = {str(ROOT) + os.sep: "", str(ROOT): "."}
+    if sys.prefix != sys.base_prefix:  # a virtual environment (not a system folder like /usr)
+        pairs.setdefault(sys.prefix, "<python>")
+    if len(Path.home().parts) > 1:
+        pairs.setdefault(str(Path.home()), "~")
+    return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+
+def _scrub(text: str, prefixes: list[tuple[str, str]]) -> str:
+    for prefix, replacement in prefixes:
+        text = text.replace(prefix, replacement)
+    return text
+
+
 def off_the_page(path: Path, chapter_: Chapter) -> None:
     """Plumbing off the built page: papermill's ``injected-parameters`` cell gets the
-    ``remove-cell`` tag (the summary cell prints the values), and papermill's record of the input
-    and output paths becomes repository-relative (the page's .ipynb download carries it)."""
+    ``remove-cell`` tag (the summary cell prints the values); a local folder printed in a text
+    output (a path inside the checkout, the Python environment, the home folder) is written
+    relative (:func:`local_prefixes`); papermill's record of the input and output paths becomes
+    repository-relative (the page's .ipynb download carries it)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    prefixes = local_prefixes()
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _scrub(output["text"], prefixes)
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, str):
+                    output["data"][mime] = _scrub(value, prefixes)
     record = nb.metadata.get("papermill", {})
     if "input_path" in record:
         record["input_path"] = f"notebooks/{chapter_.notebook}"
