@@ -24,7 +24,7 @@ if "google.colab" in sys.modules:
     REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
     if not os.path.isdir(HOME):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME + "[book]"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
     os.chdir(HOME)
 
 # %% [markdown]

@@ -54,7 +54,7 @@ def test_install_cell_clones_and_installs_the_configured_repository_at_the_ref(c
         first = nb.cells[0]
         assert first.cell_type == "code" and first.metadata.get("tags") == ["remove-cell"]
         assert f'REPO, REF, HOME = "{url}", "{ref}",' in first.source, chapter.notebook
-        assert '"--branch", REF, REPO' in first.source and 'HOME + "[book]"' in first.source
+        assert '"--branch", REF, REPO' in first.source and '"install", "-q", HOME]' in first.source
         assert len(first.source.splitlines()) <= 15, "keep the first cell small"
         assert "git+" not in first.source and "@v" not in first.source  # no second copy
 

@@ -72,7 +72,8 @@ def release(root: Path = ROOT) -> Release:
 
 
 def install_cell(rel: Release) -> str:
-    """The first cell of every chapter: on Colab, clone the release and install it."""
+    """The first cell of every chapter: on Colab, clone the release and install it (the library
+    alone: the book extras would replace the Jupyter packages of Colab's running kernel)."""
     return f'''# On Colab only: fetch the book at its release and install it. Written from _config.yml
 # (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
 import os
@@ -83,7 +84,7 @@ if "google.colab" in sys.modules:
     REPO, REF, HOME = "{rel.url}", "{rel.ref}", "{COLAB_DIR}"
     if not os.path.isdir(HOME):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME + "[book]"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
     os.chdir(HOME)'''
 
 
