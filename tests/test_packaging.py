@@ -395,3 +395,29 @@ def test_pages_workflow_builds_the_book_and_checks_its_links():
     assert any("mner_lib book run --profile quick" in s for s in steps)
     assert any("python -m mner_lib.book.site _build/html" in s for s in steps)
     assert any("python -m mner_lib.book.header" in s for s in steps)
+
+
+@pytest.mark.slow
+def test_install_cell_clones_the_tag_and_pip_accepts_the_checkout(tmp_path):
+    """The Colab cell as it is, with google.colab faked, the repository a local clone carrying
+    the release tag, and pip in --dry-run (the pins are this environment's already)."""
+    rel = header.release()
+    repo = tmp_path / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(ROOT), str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "tag", "-f", rel.ref, "HEAD"], check=True)
+    source = percent(book.chapter("hsn")).cells[0].source
+    home = tmp_path / "content" / "mner-book"
+    source = source.replace(f'"{rel.url}"', repr(repo.as_uri())).replace(
+        f'"{header.COLAB_DIR}"', repr(str(home))
+    )
+    source = source.replace('"install", "-q",', '"install", "--dry-run",')
+    assert "--dry-run" in source and repo.as_uri() in source
+    script = "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+    script += source + "\nprint('cwd', os.getcwd())\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"cwd {home}" in proc.stdout
+    assert (home / "pyproject.toml").is_file() and (home / "notebooks" / "04_hsn.ipynb").is_file()
+    assert "Would install mner-lib-" + rel.version in proc.stdout, proc.stdout[-2000:]
