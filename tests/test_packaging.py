@@ -245,6 +245,26 @@ def test_a_source_only_pin_builds_a_pure_python_wheel(name, tmp_path):
     assert all(t.abi == "none" and t.platform == "any" for t in tags), wheel.name
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("python", ["3.12", "3.13"])
+def test_the_whole_environment_resolves_to_wheels_for_python_312_and_313(python, tmp_path):
+    """Not only the pins: every transitive dependency of the library, the book and the tests
+    resolves to wheels for CPython 3.12 and 3.13 on manylinux x86_64 (uv's resolver, which reads
+    the index's metadata and installs nothing; the pure-Python source-only pins excepted)."""
+    index_files("torch")  # skips when PyPI is unreachable
+    out = tmp_path / "requirements.txt"
+    command = [sys.executable, "-m", "uv", "pip", "compile", str(ROOT / "pyproject.toml")]
+    command += ["--extra", "book", "--extra", "test", "--python-version", python]
+    command += ["--python-platform", "x86_64-manylinux_2_28", "--only-binary", ":all:"]
+    for name in sorted(PURE_SDISTS):
+        command += ["--no-binary", name]
+    command += ["--index-url", PYPI, "--no-header", "--quiet", "-o", str(out)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"Python {python}: " + proc.stderr[-3000:]
+    resolved = {Requirement(line.split("#")[0]).name for line in out.read_text().splitlines() if line and not line.startswith(("#", " "))}  # fmt: skip
+    assert {"torch", "spacy", "jupyter-book", "thinc"} <= resolved
+
+
 def test_wheel_check_sees_a_missing_wheel():
     files = [
         {"filename": "torch-2.14.1-cp311-cp311-manylinux_2_28_x86_64.whl"},
