@@ -129,6 +129,11 @@ def test_rewrite_restores_stale_top_cells_and_the_check_passes_on_the_repo(capsy
     assert stale != text and header.rewrite_top(stale, "hsn", rel) == text
     older = text.replace(f'"{rel.ref}"', '"v0.0.1"', 1)
     assert header.rewrite_top(older, "hsn", rel) == text
+    _, cells = header._split(text)  # a cell added between the title and the box: box moves up
+    moved = text.replace(cells[2], "# %% [markdown]\n# What you will learn\n\n" + cells[2])
+    fixed = header.rewrite_top(moved, "hsn", rel)
+    assert fixed.count(header.HEADER_TAG) == 1
+    assert header._split(fixed)[1][2] == cells[2] and "What you will learn" in fixed
     assert header.main([]) == 0 and "agree" in capsys.readouterr().out
 
 

@@ -200,7 +200,7 @@ def rewrite_top(text: str, key: str, rel: Release) -> str:
         cells[1].rstrip("\n") + "\n",
         _render("markdown", header_cell(key, rel), [HEADER_TAG]),
     ]
-    rest = cells[3:] if HEADER_TAG in cells[2].splitlines()[0] else cells[2:]
+    rest = [c for c in cells[2:] if HEADER_TAG not in c.splitlines()[0]]  # moved, never doubled
     return head + "\n".join(top) + "\n" + "".join(rest)
 
 
