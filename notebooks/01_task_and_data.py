@@ -59,7 +59,7 @@ if "google.colab" in sys.modules:
 # - **With papermill**, from the repository root, the same run by hand:
 #
 #   ```bash
-#   papermill notebooks/01_task_and_data.ipynb 01_task_and_data.out.ipynb
+#   papermill notebooks/01_task_and_data.ipynb out.ipynb
 #   ```
 #
 #   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.

@@ -58,7 +58,7 @@ if "google.colab" in sys.modules:
 # - **With papermill**, from the repository root, the same run by hand:
 #
 #   ```bash
-#   papermill notebooks/02_foundations.ipynb 02_foundations.out.ipynb \
+#   papermill notebooks/02_foundations.ipynb out.ipynb \
 #       -p device cpu \
 #       -p max_eval 300 \
 #       -p max_train 100 \

@@ -58,7 +58,7 @@ if "google.colab" in sys.modules:
 # - **With papermill**, from the repository root, the same run by hand:
 #
 #   ```bash
-#   papermill notebooks/03_cwi.ipynb 03_cwi.out.ipynb \
+#   papermill notebooks/03_cwi.ipynb out.ipynb \
 #       -p device cpu \
 #       -p epochs 1 \
 #       -p max_eval 300 \

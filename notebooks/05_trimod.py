@@ -59,7 +59,7 @@ if "google.colab" in sys.modules:
 # - **With papermill**, from the repository root, the same run by hand:
 #
 #   ```bash
-#   papermill notebooks/05_trimod.ipynb 05_trimod.out.ipynb \
+#   papermill notebooks/05_trimod.ipynb out.ipynb \
 #       -p device cpu \
 #       -p epochs 1 \
 #       -p max_eval 300 \

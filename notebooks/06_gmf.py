@@ -60,7 +60,7 @@ if "google.colab" in sys.modules:
 # - **With papermill**, from the repository root, the same run by hand:
 #
 #   ```bash
-#   papermill notebooks/06_gmf.ipynb 06_gmf.out.ipynb \
+#   papermill notebooks/06_gmf.ipynb out.ipynb \
 #       -p device cpu \
 #       -p epochs 1 \
 #       -p max_eval 300 \

@@ -61,7 +61,7 @@ if "google.colab" in sys.modules:
 # - **With papermill**, from the repository root, the same run by hand:
 #
 #   ```bash
-#   papermill notebooks/07_comparison.ipynb 07_comparison.out.ipynb \
+#   papermill notebooks/07_comparison.ipynb out.ipynb \
 #       -p runs_dir runs/book/quick
 #   ```
 # ::::

@@ -57,7 +57,7 @@ if "google.colab" in sys.modules:
 # - **With papermill**, from the repository root, the same run by hand:
 #
 #   ```bash
-#   papermill notebooks/08_reproducibility.ipynb 08_reproducibility.out.ipynb \
+#   papermill notebooks/08_reproducibility.ipynb out.ipynb \
 #       -p runs_dir runs/book/quick
 #   ```
 # ::::

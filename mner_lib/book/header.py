@@ -124,8 +124,7 @@ def papermill_line(key: str, profile: str = "quick") -> str:
     """The papermill command that runs the chapter as ``book run --profile`` does."""
     c = chapter(key)
     args = [_papermill_arg(k, v) for k, v in sorted(profile_parameters(key, profile).items())]
-    stem = Path(c.notebook).stem
-    return " \\\n    ".join([f"papermill notebooks/{c.notebook} {stem}.out.ipynb", *args])
+    return " \\\n    ".join([f"papermill notebooks/{c.notebook} out.ipynb", *args])
 
 
 def running_box(key: str, rel: Release | None = None, profile: str = "quick") -> str:
