@@ -14,18 +14,18 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab only: install this project (the book's library) at the book's version.
-# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+# On Colab only: fetch the book at its release and install it. Written from _config.yml
+# (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
+import os
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
-        check=True,
-    )
+    REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
+    if not os.path.isdir(HOME):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
+    os.chdir(HOME)
 
 # %% [markdown]
 # # The task and the data
@@ -36,6 +36,34 @@ if "google.colab" in sys.modules:
 # only if its span *and* its type match a gold entity. This chapter looks at the benchmark data the
 # papers use, the quirks a loader has to handle, and the synthetic image probe that stands in for the
 # tweet images these machines cannot reach.
+
+# %% [markdown] tags=["book-header"]
+# **The data.**
+#
+# - Qi Zhang, Jinlan Fu, Xiaoyu Liu, Xuanjing Huang: *Adaptive co-attention network for named entity recognition in tweets*. Proceedings of the Thirty-Second AAAI Conference on Artificial Intelligence, 2018 {cite}`zhang2018twitter2015`.
+# - Di Lu, Leonardo Neves, Vitor Carvalho, Ning Zhang, Heng Ji: *Visual attention model for name tagging in multimodal social media*. Proceedings of the 56th Annual Meeting of the Association for Computational Linguistics (ACL), 2018 {cite}`lu2018twitter2017`.
+#
+# ::::{admonition} Running this notebook
+# :class: tip
+#
+# - **On Colab** ([open this chapter](https://colab.research.google.com/github/mner-book/mner-book/blob/v0.1.0/notebooks/01_task_and_data.ipynb), or the rocket button
+#   above): choose *Runtime → Change runtime type → GPU*, then run all cells. The first (hidden)
+#   cell clones the book at `v0.1.0` and installs it.
+# - **From a checkout**, the whole book: `make book`; this chapter alone, with the `quick`
+#   profile's parameters:
+#
+#   ```bash
+#   python -m mner_lib book run --profile quick --only task_data
+#   ```
+#
+# - **With papermill**, from the repository root, the same run by hand:
+#
+#   ```bash
+#   papermill notebooks/01_task_and_data.ipynb out.ipynb
+#   ```
+#
+#   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
+# ::::
 
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000

@@ -14,18 +14,18 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab only: install this project (the book's library) at the book's version.
-# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+# On Colab only: fetch the book at its release and install it. Written from _config.yml
+# (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
+import os
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
-        check=True,
-    )
+    REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
+    if not os.path.isdir(HOME):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
+    os.chdir(HOME)
 
 # %% [markdown]
 # # Foundations: CRF, metrics and the text baselines
@@ -34,6 +34,39 @@ if "google.colab" in sys.modules:
 # BIO2 tags. They are scored with the same entity-level metric, and they compare with the same
 # text-only baselines. This chapter builds those three pieces and trains the baselines, so the
 # paper chapters can focus on what each model adds.
+
+# %% [markdown] tags=["book-header"]
+# **The baselines.**
+#
+# - Zhiheng Huang, Wei Xu, Kai Yu: *Bidirectional LSTM-CRF models for sequence tagging*. arXiv 1508.01991, 2015 {cite}`huang2015bilstmcrf`.
+# - Guillaume Lample, Miguel Ballesteros, Sandeep Subramanian, Kazuya Kawakami, Chris Dyer: *Neural architectures for named entity recognition*. NAACL-HLT 2016, 2016 {cite}`lample2016neural`.
+# - Jacob Devlin, Ming-Wei Chang, Kenton Lee, Kristina Toutanova: *BERT: pre-training of deep bidirectional transformers for language understanding*. NAACL-HLT 2019, 2019 {cite}`devlin2019bert`.
+#
+# ::::{admonition} Running this notebook
+# :class: tip
+#
+# - **On Colab** ([open this chapter](https://colab.research.google.com/github/mner-book/mner-book/blob/v0.1.0/notebooks/02_foundations.ipynb), or the rocket button
+#   above): choose *Runtime → Change runtime type → GPU*, then run all cells. The first (hidden)
+#   cell clones the book at `v0.1.0` and installs it. `device = "auto"` picks the GPU.
+# - **From a checkout**, the whole book: `make book`; this chapter alone, with the `quick`
+#   profile's parameters:
+#
+#   ```bash
+#   python -m mner_lib book run --profile quick --only foundations
+#   ```
+#
+# - **With papermill**, from the repository root, the same run by hand:
+#
+#   ```bash
+#   papermill notebooks/02_foundations.ipynb out.ipynb \
+#       -p device cpu \
+#       -p max_eval 300 \
+#       -p max_train 100 \
+#       -p runs_dir runs/book/quick
+#   ```
+#
+#   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
+# ::::
 
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000

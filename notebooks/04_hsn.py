@@ -14,18 +14,18 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab only: install this project (the book's library) at the book's version.
-# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+# On Colab only: fetch the book at its release and install it. Written from _config.yml
+# (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
+import os
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
-        check=True,
-    )
+    REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
+    if not os.path.isdir(HOME):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
+    os.chdir(HOME)
 
 # %% [markdown]
 # # HSN: a hierarchical self-adaptation network
@@ -39,6 +39,36 @@ if "google.colab" in sys.modules:
 # The walk below follows the paper's sections. Each block runs on four training tweets with a fresh,
 # untrained model (so the weights are not meaningful yet: the point is what each block computes and
 # its shapes); the model is then trained, evaluated and looked at after training.
+
+# %% [markdown] tags=["book-header"]
+# **The paper.** Yu Tian, Xian Sun, Hongfeng Yu, Ya Li, Kun Fu: *Hierarchical self-adaptation network for multimodal named entity recognition in social media*. Neurocomputing, 2021 {cite}`tian2021hsn`.
+#
+# ::::{admonition} Running this notebook
+# :class: tip
+#
+# - **On Colab** ([open this chapter](https://colab.research.google.com/github/mner-book/mner-book/blob/v0.1.0/notebooks/04_hsn.ipynb), or the rocket button
+#   above): choose *Runtime → Change runtime type → GPU*, then run all cells. The first (hidden)
+#   cell clones the book at `v0.1.0` and installs it. `device = "auto"` picks the GPU.
+# - **From a checkout**, the whole book: `make book`; this chapter alone, with the `quick`
+#   profile's parameters:
+#
+#   ```bash
+#   python -m mner_lib book run --profile quick --only hsn
+#   ```
+#
+# - **With papermill**, from the repository root, the same run by hand:
+#
+#   ```bash
+#   papermill notebooks/04_hsn.ipynb out.ipynb \
+#       -p device cpu \
+#       -p epochs 1 \
+#       -p max_eval 300 \
+#       -p max_train 100 \
+#       -p runs_dir runs/book/quick
+#   ```
+#
+#   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
+# ::::
 
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000

@@ -14,18 +14,18 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab only: install this project (the book's library) at the book's version.
-# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+# On Colab only: fetch the book at its release and install it. Written from _config.yml
+# (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
+import os
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
-        check=True,
-    )
+    REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
+    if not os.path.isdir(HOME):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
+    os.chdir(HOME)
 
 # %% [markdown]
 # # GMF: visual clue guidance and consistency matching
@@ -40,6 +40,36 @@ if "google.colab" in sys.modules:
 # backbone EfficientNet-Lite0 (ResNet-50 in the paper): both are named in every result. Each block
 # below runs on four training tweets with a fresh model (pretrained encoder, untrained GMF parts);
 # then the model is trained.
+
+# %% [markdown] tags=["book-header"]
+# **The paper.** *Visual clue guidance and consistency matching framework for multimodal named entity recognition*. The authors, venue and year are not printed in the paper text this project works from (shared/papers/gmf.txt); they are left out here rather than guessed {cite}`gmf`.
+#
+# ::::{admonition} Running this notebook
+# :class: tip
+#
+# - **On Colab** ([open this chapter](https://colab.research.google.com/github/mner-book/mner-book/blob/v0.1.0/notebooks/06_gmf.ipynb), or the rocket button
+#   above): choose *Runtime → Change runtime type → GPU*, then run all cells. The first (hidden)
+#   cell clones the book at `v0.1.0` and installs it. `device = "auto"` picks the GPU.
+# - **From a checkout**, the whole book: `make book`; this chapter alone, with the `quick`
+#   profile's parameters:
+#
+#   ```bash
+#   python -m mner_lib book run --profile quick --only gmf
+#   ```
+#
+# - **With papermill**, from the repository root, the same run by hand:
+#
+#   ```bash
+#   papermill notebooks/06_gmf.ipynb out.ipynb \
+#       -p device cpu \
+#       -p epochs 1 \
+#       -p max_eval 300 \
+#       -p runs_dir runs/book/quick \
+#       -y '{"seeds": [0]}'
+#   ```
+#
+#   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
+# ::::
 
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000

@@ -14,18 +14,18 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab only: install this project (the book's library) at the book's version.
-# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+# On Colab only: fetch the book at its release and install it. Written from _config.yml
+# (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
+import os
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
-        check=True,
-    )
+    REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
+    if not os.path.isdir(HOME):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
+    os.chdir(HOME)
 
 # %% [markdown]
 # # Comparison
@@ -36,6 +36,35 @@ if "google.colab" in sys.modules:
 # and backbone of the runs; the papers' numbers are quoted from their tables, each row naming its
 # source. Rows on **synthetic** images are marked and get no paper number: the papers used real
 # photos.
+
+# %% [markdown] tags=["book-header"]
+# **The papers compared.**
+#
+# - Meysam Asgari-Chenaghlu et al.: *A multimodal deep learning approach for named entity recognition from social media*. arXiv 2001.06888, 2020 {cite}`asgari2020cwi`.
+# - Yu Tian, Xian Sun, Hongfeng Yu, Ya Li, Kun Fu: *Hierarchical self-adaptation network for multimodal named entity recognition in social media*. Neurocomputing, 2021 {cite}`tian2021hsn`.
+# - Mosab Alfaqeeh: *TriMod fusion for multimodal named entity recognition in social media*. arXiv 2501.08267, 2025 {cite}`alfaqeeh2025trimod`.
+# - *Visual clue guidance and consistency matching framework for multimodal named entity recognition*. The authors, venue and year are not printed in the paper text this project works from (shared/papers/gmf.txt); they are left out here rather than guessed {cite}`gmf`.
+#
+# ::::{admonition} Running this notebook
+# :class: tip
+#
+# - **On Colab** ([open this chapter](https://colab.research.google.com/github/mner-book/mner-book/blob/v0.1.0/notebooks/07_comparison.ipynb), or the rocket button
+#   above): choose *Runtime → Change runtime type → GPU*, then run all cells. The first (hidden)
+#   cell clones the book at `v0.1.0` and installs it.
+# - **From a checkout**, the whole book: `make book`; this chapter alone, with the `quick`
+#   profile's parameters:
+#
+#   ```bash
+#   python -m mner_lib book run --profile quick --only comparison
+#   ```
+#
+# - **With papermill**, from the repository root, the same run by hand:
+#
+#   ```bash
+#   papermill notebooks/07_comparison.ipynb out.ipynb \
+#       -p runs_dir runs/book/quick
+#   ```
+# ::::
 
 # %% tags=["parameters"]
 results_dir = "results"  # folder holding results/**/metrics.json

@@ -14,18 +14,18 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab only: install this project (the book's library) at the book's version.
-# Elsewhere this cell does nothing: run the book from a checkout with `make book`.
+# On Colab only: fetch the book at its release and install it. Written from _config.yml
+# (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
+import os
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
-
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "mner-lib[book] @ git+https://github.com/mner-book/mner-book@v0.1.0"],
-        check=True,
-    )
+    REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
+    if not os.path.isdir(HOME):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
+    os.chdir(HOME)
 
 # %% [markdown]
 # # Reproducibility appendix
@@ -33,6 +33,34 @@ if "google.colab" in sys.modules:
 # Everything on this page is generated from files: the environment of this build, then, for every
 # result file, the environment, versions and hardware that produced it and the command that reruns
 # it. Nothing here is typed by hand.
+
+# %% [markdown] tags=["book-header"]
+# **The pretrained stand-ins.**
+#
+# - Wenhui Wang, Furu Wei, Li Dong, Hangbo Bao, Nan Yang, Ming Zhou: *MiniLM: Deep self-attention distillation for task-agnostic compression of pre-trained transformers*. Advances in Neural Information Processing Systems (NeurIPS), 2020 {cite}`wang2020minilm`.
+# - Mingxing Tan, Quoc V. Le: *EfficientNet: Rethinking model scaling for convolutional neural networks*. Proceedings of the 36th International Conference on Machine Learning (ICML), 2019 {cite}`tan2019efficientnet`.
+# - Jeffrey Pennington, Richard Socher, Christopher D. Manning: *GloVe: Global vectors for word representation*. Proceedings of EMNLP 2014, 2014 {cite}`pennington2014glove`.
+#
+# ::::{admonition} Running this notebook
+# :class: tip
+#
+# - **On Colab** ([open this chapter](https://colab.research.google.com/github/mner-book/mner-book/blob/v0.1.0/notebooks/08_reproducibility.ipynb), or the rocket button
+#   above): choose *Runtime → Change runtime type → GPU*, then run all cells. The first (hidden)
+#   cell clones the book at `v0.1.0` and installs it.
+# - **From a checkout**, the whole book: `make book`; this chapter alone, with the `quick`
+#   profile's parameters:
+#
+#   ```bash
+#   python -m mner_lib book run --profile quick --only reproducibility
+#   ```
+#
+# - **With papermill**, from the repository root, the same run by hand:
+#
+#   ```bash
+#   papermill notebooks/08_reproducibility.ipynb out.ipynb \
+#       -p runs_dir runs/book/quick
+#   ```
+# ::::
 
 # %% tags=["parameters"]
 results_dir = "results"  # folder holding results/**/metrics.json

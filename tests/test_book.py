@@ -15,6 +15,7 @@ import yaml
 
 from mner_lib import book
 from mner_lib.book import grid as book_grid
+from mner_lib.book import header, site
 from mner_lib.params import ParameterError
 from tests import browser
 
@@ -103,11 +104,14 @@ def test_training_chapters_train_in_one_short_visible_cell(key):
 
 
 def test_colab_cell_pins_this_version_and_the_configured_repository():
+    """The install cell clones the configured repository at the release tag of this version
+    (tests/test_packaging.py checks the whole top of each notebook against the setting)."""
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    assert repo["branch"] == f"v{version}"
     for chapter in book.CHAPTERS:
         source = read(chapter.notebook).cells[0].source
-        assert f"git+{url}@v{version}" in source, chapter.notebook
+        assert f'"{repo["url"]}", "v{version}"' in source, chapter.notebook
 
 
 def test_config_and_toc_build_only_toc_files_with_the_four_parts():
@@ -121,9 +125,12 @@ def test_config_and_toc_build_only_toc_files_with_the_four_parts():
         "Papers",
         "Comparison",
         "Reproducibility appendix",
+        "References",
     ]
     files = [c["file"] for p in toc["parts"] for c in p["chapters"]]
-    assert files == [f"notebooks/{Path(c.notebook).stem}" for c in book.CHAPTERS]
+    assert files == [f"notebooks/{Path(c.notebook).stem}" for c in book.CHAPTERS] + [
+        "book/bibliography"
+    ]
     assert (ROOT / f"{toc['root']}.md").is_file()
 
 
@@ -267,6 +274,8 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
         assert page.is_file(), f"{page} was not built"
         dom = browser.dump_dom(page, profile_dir)
         assert chapter.title.split(":")[0] in dom
+        colab = header.release().colab_url(chapter.notebook)
+        assert colab in page.read_text(), f"{page}: the Colab button is not {colab}"
         if chapter.key in keys:
             found = browser.page_problems(dom)
             if chapter.key == "reproducibility":  # its figure needs runs; errors still count
@@ -276,6 +285,12 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
         else:
             assert "not executed in this build" in dom
     assert not problems, problems
+    # off the page: no broken internal link or anchor, no local path, no injected parameters,
+    # MathJax from the book itself; equations typeset without network
+    assert site.problems(html, (str(ROOT), str(Path.home()))) == []
+    math_pages = [p for p in html.glob("notebooks/*.html") if 'class="math' in p.read_text()]
+    assert math_pages, "no built chapter has an equation to check"
+    assert "mjx-container" in browser.dump_dom(math_pages[0], profile_dir), math_pages[0]
     shot = browser.screenshot(
         html / "notebooks" / "02_foundations.html", tmp_path / "shot.png", profile_dir
     )

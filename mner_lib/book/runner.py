@@ -117,16 +117,18 @@ def load_profile(name_or_path: str) -> Profile:
     )
 
 
-def chapter_parameters(profile: Profile, key: str, data_dir: str | None = None) -> dict[str, Any]:
+def chapter_parameters(
+    profile: Profile, key: str, data_dir: str | None = None, use_env: bool = True
+) -> dict[str, Any]:
     """The parameters papermill injects into chapter ``key``: the profile's common values the
     chapter knows, then the chapter's own; ``dataset: auto`` becomes the real dataset when a data
-    folder is set (argument or ``$MNER_DATA_DIR``), else the demo corpus."""
+    folder is set (argument or, with ``use_env``, ``$MNER_DATA_DIR``), else the demo corpus."""
     from mner_lib.params import schema, validate
 
     known = schema(key)
     values = {k: v for k, v in profile.common.items() if k in known}
     values.update(profile.per_chapter.get(key, {}))
-    data_dir = data_dir or os.environ.get("MNER_DATA_DIR") or ""
+    data_dir = data_dir or (os.environ.get("MNER_DATA_DIR") if use_env else "") or ""
     if "data_dir" in known:
         values.setdefault("data_dir", data_dir)
         if values["data_dir"] == "auto":
@@ -212,7 +214,68 @@ def execute_chapter(
         )
     except Exception as err:  # papermill wraps every cell error; keep its fields in the message
         raise BookError(failure_message(chapter_, output, err)) from err
+    off_the_page(output, chapter_)
     return time.time() - start
+
+
+#: parameters that name a folder: injected relative to the checkout, so no page prints a local path
+PATH_PARAMETERS = ("data_dir", "runs_dir", "results_dir")
+
+
+def portable_paths(values: dict[str, Any], cwd: Path = ROOT) -> dict[str, Any]:
+    """``values`` with every absolute folder of :data:`PATH_PARAMETERS` made relative to ``cwd``
+    (where the kernel runs), so the pages that print them show no local absolute path."""
+    out = dict(values)
+    for name in PATH_PARAMETERS:
+        value = out.get(name)
+        if isinstance(value, str) and value and os.path.isabs(value):
+            out[name] = os.path.relpath(value, cwd)
+    return out
+
+
+def local_prefixes() -> list[tuple[str, str]]:
+    """Local folders a page must not print, longest first, and what a page says instead: the
+    checkout becomes repository-relative, the Python environment ``<python>``, the home ``~``."""
+    pairs = {str(ROOT) + os.sep: "", str(ROOT): "."}
+    if sys.prefix != sys.base_prefix:  # a virtual environment (not a system folder like /usr)
+        pairs.setdefault(sys.prefix, "<python>")
+    if len(Path.home().parts) > 1:
+        pairs.setdefault(str(Path.home()), "~")
+    return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+
+def _scrub(text: str, prefixes: list[tuple[str, str]]) -> str:
+    for prefix, replacement in prefixes:
+        text = text.replace(prefix, replacement)
+    return text
+
+
+def off_the_page(path: Path, chapter_: Chapter) -> None:
+    """Plumbing off the built page: papermill's ``injected-parameters`` cell gets the
+    ``remove-cell`` tag (the summary cell prints the values); a local folder printed in a text
+    output (a path inside the checkout, the Python environment, the home folder) is written
+    relative (:func:`local_prefixes`); papermill's record of the input and output paths becomes
+    repository-relative (the page's .ipynb download carries it)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    prefixes = local_prefixes()
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _scrub(output["text"], prefixes)
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, str):
+                    output["data"][mime] = _scrub(value, prefixes)
+    record = nb.metadata.get("papermill", {})
+    if "input_path" in record:
+        record["input_path"] = f"notebooks/{chapter_.notebook}"
+    if "output_path" in record:
+        record["output_path"] = f"book/_executed/{chapter_.notebook}"
+    nbformat.write(nb, path)
 
 
 def stub_notebook(chapter_: Chapter, path: Path, profile: str) -> None:
@@ -236,13 +299,13 @@ def stub_notebook(chapter_: Chapter, path: Path, profile: str) -> None:
 
 
 def stage_sources(executed_dir: Path = EXECUTED_DIR, stage: Path = BUILD_DIR / "src") -> Path:
-    """The build input: ``_config.yml``, ``_toc.yml`` and ``book/`` as committed, and the
-    *executed* notebooks under ``notebooks/`` (the same paths as in the repository, so the Colab
-    launch buttons point at the committed notebooks)."""
+    """The build input: ``_config.yml``, ``_toc.yml``, ``references.bib`` and ``book/`` as
+    committed, and the *executed* notebooks under ``notebooks/`` (the same paths as in the
+    repository, so the Colab launch buttons point at the committed notebooks)."""
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy2(ROOT / name, stage / name)
     shutil.copytree(ROOT / "book", stage / "book", ignore=shutil.ignore_patterns("_executed"))
     (stage / "notebooks").mkdir()
@@ -301,7 +364,7 @@ def run_book(
     for key in keys:
         known = schema(key)
         params[key].update({k: v for k, v in (overrides or {}).items() if k in known})
-        validate(key, params[key], partial=True)
+        params[key] = portable_paths(validate(key, params[key], partial=True))
     _kernel_env(profile.env)
     executed: dict[str, float] = {}
     for key in keys:
