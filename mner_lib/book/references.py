@@ -86,6 +86,8 @@ SPEC_CITATIONS: dict[str, tuple[Citation, str | None]] = {
     "huang2015bilstmcrf": (spec.BILSTM_CRF_PAPER, None),
     "lample2016neural": (spec.LAMPLE_PAPER, None),
     "devlin2019bert": (spec.BERT_PAPER, None),
+    "wang2022ita": (spec.ITA_PAPER, None),
+    "li2023pgim": (spec.PGIM_PAPER, None),
 }
 
 #: the datasets, the stand-ins (docs: shared/SPEC.md) and the systems the chapters name
@@ -170,27 +172,6 @@ OTHER_ENTRIES: tuple[Entry, ...] = (
         booktitle="Findings of the Association for Computational Linguistics: NAACL 2022",
         year="2022",
         note="HVPNeT",
-    ),
-    _entry(
-        "wang2022ita",
-        "inproceedings",
-        title="{ITA}: Image-text alignments for multi-modal named entity recognition",
-        author="Xinyu Wang and Min Gui and Yong Jiang and Zixia Jia and Nguyen Bach and "
-        "Tao Wang and Zhongqiang Huang and Kewei Tu",
-        booktitle="Proceedings of NAACL-HLT 2022",
-        year="2022",
-        note="ITA",
-    ),
-    _entry(
-        "li2023pgim",
-        "inproceedings",
-        title="Prompting {ChatGPT} in {MNER}: Enhanced multimodal named entity recognition with "
-        "auxiliary refined knowledge",
-        author="Jinyuan Li and Han Li and Zhuo Pan and Di Sun and Jiahao Wang and Wenkun Zhang "
-        "and Gang Pan",
-        booktitle="Findings of the Association for Computational Linguistics: EMNLP 2023",
-        year="2023",
-        note="PGIM",
     ),
 )
 
