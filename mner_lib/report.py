@@ -69,8 +69,9 @@ def experiment_dirs(root: Path, patterns: Sequence[str]) -> list[Path]:
 
 def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame]:
     """``settings`` (mean ± std over seeds per setting, conditions side by side, the paper row
-    each is compared with), ``gaps`` (paired by seed, every pair of :func:`gap_pairs`) and
-    ``runs`` (every run read)."""
+    each is compared with), ``gaps`` (paired by seed, every pair of :func:`gap_pairs`),
+    ``runs`` (every run read) and ``compared`` (one row per setting and condition beside its
+    paper row, :func:`mner_lib.results.compare`)."""
     frames = [load_runs(d, relative_to=root.parent) for d in experiment_dirs(root, patterns)]
     frames = [f for f in frames if not f.empty]
     if not frames:
@@ -91,7 +92,13 @@ def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame
         paired_gaps(runs, a, b).assign(condition=a, baseline=b) for a, b in gap_pairs(conditions)
     ]
     gaps = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame()
-    return {"settings": wide, "gaps": gaps, "runs": runs, "conditions": conditions}
+    return {
+        "settings": wide,
+        "gaps": gaps,
+        "runs": runs,
+        "conditions": conditions,
+        "compared": table,
+    }
 
 
 def _settings_lines(wide: pd.DataFrame, conditions: Sequence[str]) -> list[str]:
@@ -219,6 +226,9 @@ def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
             "",
             *conclusion_lines(gaps),
         ]
+    against = paper_lines(tables["compared"])
+    if against:
+        lines += ["", "## Against the papers", "", "Generated from the table above.", "", *against]
     out.write_text("\n".join(lines + _runs_lines(runs)))
     return out
 

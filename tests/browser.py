@@ -117,7 +117,7 @@ _MEASURE = """
     var box = t.parentElement;
     var head = (t.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 60);
     var row = {head: head, width: Math.round(r.width), right: Math.round(r.right),
-               container: box.clientWidth};
+               container: box.clientWidth, cls: t.className};
     out.tables.push(row);
     if (t.scrollWidth > box.clientWidth + 1 || r.right > right + 1) { out.wide_tables.push(row); }
   });
@@ -133,7 +133,7 @@ _MEASURE = """
 def layout(page: Path, profile_dir: Path, width: int = 1280) -> dict:
     """How ``page`` lays out in a ``width``-pixel window: ``viewport``, ``scroll_width`` (the
     document's; more than the viewport means the page scrolls sideways), ``tables`` (each visible
-    table's width and container) and ``wide_tables`` (those wider than their container or past the
+    table's width, container and class) and ``wide_tables`` (those wider than their container or past the
     article's right edge: a reader scrolls sideways to read them). Measured by a copy of the page
     with a script added, written beside it so its stylesheets load, then removed."""
     import json

@@ -92,8 +92,15 @@ def papers_html() -> str:
         ],
         dataset=papers["dataset"].map(dataset_name),
     )[["source", "reported_as", "dataset", "variant", "precision", "recall", "f1"]]
-    table = table.rename(columns={"reported_as": "system (as the paper names it)"})
-    widths = {"source": 34, "system (as the paper names it)": 18, "dataset": 12, "variant": 9}
+    table = table.rename(
+        columns={
+            "reported_as": "system (paper's name)",
+            "precision": "P",
+            "recall": "R",
+            "f1": "F1",
+        }
+    )
+    widths = {"source": 37, "system (paper's name)": 18, "dataset": 13, "variant": 10}
     link = csv_link(papers, "paper_numbers.csv")
     return f"{STYLE}{plain_table(table, widths)}<p>Every column, per-type F1 included: {link}</p>"
 

@@ -67,6 +67,7 @@ def panel_title(row: pd.Series) -> str:
         "" if row["variant"] == "full" else f" {paper_variant(str(row['variant']))}"
     )
     condition = "SYNTHETIC images" if bool(row["synthetic"]) else str(row["condition"])
+    condition = "text only" if condition == "none" else condition
     training = short_training(str(row["training"])).split("\n")
     lines = [f"{model} · {dataset_name(str(row['dataset']))} · {condition}"]
     lines.append(f"{row['protocol']} · {training[0]}")
@@ -86,14 +87,14 @@ def recorded_curves(settings: pd.DataFrame, ncols: int = 3) -> Figure | None:
     if not panels:
         return None
     nrows = math.ceil(len(panels) / ncols)
-    fig = Figure(figsize=(10, 2.4 * nrows + 0.5), layout="constrained")
+    fig = Figure(figsize=(7.2, 2.1 * nrows + 0.4), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     for ax, (row, runs) in zip(axes.flat, panels):
         for path, history in runs:
             seed = path.parent.name.replace("seed", "seed ")
             ax.plot([h["epoch"] for h in history], [h["dev_f1"] for h in history], marker="o",
                     markersize=3, linewidth=1.2, label=seed)  # fmt: skip
-        ax.set_title(panel_title(row), fontsize=7)
+        ax.set_title(panel_title(row), fontsize=6.5)
         ax.tick_params(labelsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=6, loc="lower right")
@@ -199,7 +200,7 @@ def paired_plot(settings: pd.DataFrame, models: list[str] | None = None, ncols: 
     order = [m for m in (models or sorted(picked["model"].unique())) if m in set(picked["model"])]
     groups = [g for g in CONDITION_COLUMNS if g in set(picked["group"])]
     nrows = math.ceil(len(order) / ncols)
-    fig = Figure(figsize=(10, 3.1 * nrows + 0.6), layout="constrained")
+    fig = Figure(figsize=(7.2, 2.7 * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     for ax, model in zip(axes.flat, order):
         _panel(ax, picked[picked["model"] == model], groups)

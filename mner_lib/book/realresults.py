@@ -380,7 +380,11 @@ def real_results_html(
             f"<p>No recorded runs of {', '.join(models or ['any model'])} under {results_dir}/.</p>"
         )
     table = compact_table(settings, models, smoke=smoke)
-    notes_html = "".join(f"<p><small>{line}</small></p>" for line in notes(settings))
+    notes_html = (
+        '<div style="font-size:0.8em;line-height:1.35">'
+        + "".join(f'<p style="margin:0.2em 0">{line}</p>' for line in notes(settings))
+        + "</div>"
+    )
     return STYLE + html_table(table, WIDTHS) + notes_html
 
 
