@@ -138,8 +138,10 @@ def paper_cell(row: pd.Series) -> str:
 
 
 def _caps(max_train: Any, max_eval: Any) -> str:
+    if not max_train and not max_eval:
+        return "full training, dev and test sets"
     train = f"{int(max_train)} train" if max_train else "all train"
-    evaluation = f"{int(max_eval)} dev/test" if max_eval else "full dev/test"
+    evaluation = f"{int(max_eval)} dev/test" if max_eval else "all dev/test"
     return f"{train} / {evaluation} tweets"
 
 
@@ -238,7 +240,7 @@ def compact_table(
 
 
 #: relative column widths of the compact table (the condition columns share what is left)
-WIDTHS = {"setting": 14, "dataset": 11, "protocol": 27, "paper": 14}
+WIDTHS = {"setting": 13, "dataset": 10, "protocol": 24, "paper": 13}
 
 
 def html_table(frame: pd.DataFrame, widths: dict[str, float] | None = None) -> str:
