@@ -249,6 +249,7 @@ def paper_lines(compared: pd.DataFrame) -> list[str]:
     sums them up: how many are below the paper and by how much. Synthetic, caption and knowledge
     rows meet no paper row and get no sentence."""
     rows = compared[compared["paper_f1"].notna()]
+    rows = rows.sort_values(["model", "dataset", "variant", "training"], kind="stable")
     lines = []
     for _, r in rows.iterrows():
         gap = float(r["f1_mean"]) - float(r["paper_f1"])
