@@ -120,10 +120,9 @@ display(HTML(papers_html()))
 # paper row met and the `metrics.json` files averaged.
 
 # %% tags=["hide-input"]
-from mner_lib.book.realresults import recorded_runs_html, real_results_html
+from mner_lib.book.realresults import recorded_runs_html
 
-display(HTML(real_results_html(None, P["results_dir"], smoke=True)))
-display(HTML(recorded_runs_html(None, P["results_dir"], name="all")))
+display(HTML(recorded_runs_html(None, P["results_dir"], name="all", collapsed=False)))
 
 # %% [markdown]
 # ## Paired gaps

@@ -95,19 +95,20 @@ def test_compact_table_puts_conditions_side_by_side_beside_the_paper(results):
     settings = realresults.recorded_settings(["hsn"], results)
     table = realresults.compact_table(settings, ["hsn"])
     assert list(table.columns) == [
-        "setting", "dataset", "protocol", "paper", "text only or blank images", "SYNTHETIC images",
+        "setting", "protocol", "paper", "text only or blank images", "SYNTHETIC images",
     ]  # fmt: skip
     assert len(table) == 2  # full and w/o MI of the budget protocol; the quick run left out
     full = table.iloc[0]
+    assert full["setting"] == "<b>hsn</b><br>Twitter-2015"
     assert "72.11" in full["paper"] and "w/o VF" in full["paper"] and "Table 5" in full["paper"]
-    assert full["text only or blank images"].startswith("61.00 ± 1.41 †")  # one dirty run
-    assert "n=2" in full["text only or blank images"]
-    assert full["SYNTHETIC images"].startswith("64.00 ± 1.41<br>")
+    assert full["text only or blank images"] == "<b>61.00</b> †<br><small>± 1.41, n=2</small>"
+    assert full["SYNTHETIC images"] == "<b>64.00</b><br><small>± 1.41, n=2</small>"  # all clean
     assert (
         "budget protocol" in full["protocol"] and "2000 train / 1000 dev/test" in full["protocol"]
     )
     ablation = table.iloc[1]
-    assert "w/o MI" in ablation["setting"] and "73.02" in ablation["paper"]
+    assert ablation["setting"].endswith("w/o MI<br><small>(interaction=concat)</small>")
+    assert "73.02" in ablation["paper"]
     assert ablation["SYNTHETIC images"] == ""
     with_smoke = realresults.compact_table(settings, ["hsn"], smoke=True)
     assert len(with_smoke) == 3 and "quick (smoke)" in with_smoke.iloc[-1]["protocol"]
@@ -121,7 +122,9 @@ def test_caption_runs_get_their_own_column_and_meet_no_paper_row(results):
     assert "83.44" in row["paper"]  # the text-only run meets BERT-CRF's row of Table 3
     caption = settings[settings["condition"] == "caption:blip2"].iloc[0]
     assert pd.isna(caption["paper_f1"])
-    assert "81.50" in row["real-image caption"] and "caption:blip2" in row["real-image caption"]
+    assert (
+        "<b>81.50</b>" in row["real-image caption"] and "caption:blip2" in row["real-image caption"]
+    )
 
 
 def test_html_tables_have_a_fixed_layout_that_fills_the_column_and_escape_text():
@@ -246,3 +249,9 @@ def test_written_reports_carry_the_same_sentences_against_the_papers(results, tm
     assert "- With a capped training or test set: 2 setting(s) meet a paper row" in section
     assert "61.00 ± 1.41 over 2 seed(s) against the paper's 72.11 (w/o VF; Table 5)" in section
     assert "synthetic" not in section.lower()
+
+
+def test_the_comparison_shows_every_setting_open_with_its_notes(results):
+    html = realresults.recorded_runs_html(None, results, name="all", collapsed=False)
+    assert "<details" not in html and "SYNTHETIC images are the probe images" in html
+    assert html.count("<tr>") == 1 + 4  # header; hsn full, w/o MI, quick; bert-crf

@@ -60,7 +60,7 @@ def short_training(training: str) -> str:
 
 
 def panel_title(row: pd.Series) -> str:
-    """``hsn w/o MI · Twitter-2015 · blank`` over ``budget protocol · adam lr=0.003``."""
+    """``hsn w/o MI`` over ``Twitter-2015 · blank`` over ``budget protocol · adam lr=0.003``."""
     from mner_lib.spec import paper_variant
 
     model = str(row["model"]) + (
@@ -69,7 +69,7 @@ def panel_title(row: pd.Series) -> str:
     condition = "SYNTHETIC images" if bool(row["synthetic"]) else str(row["condition"])
     condition = "text only" if condition == "none" else condition
     training = short_training(str(row["training"])).split("\n")
-    lines = [f"{model} · {dataset_name(str(row['dataset']))} · {condition}"]
+    lines = [model, f"{dataset_name(str(row['dataset']))} · {condition}"]
     lines.append(f"{row['protocol']} · {training[0]}")
     return "\n".join(lines + [" ".join(training[1:])] if len(training) > 1 else lines)
 
@@ -87,7 +87,7 @@ def recorded_curves(settings: pd.DataFrame, ncols: int = 3) -> Figure | None:
     if not panels:
         return None
     nrows = math.ceil(len(panels) / ncols)
-    fig = Figure(figsize=(7.2, 2.1 * nrows + 0.4), layout="constrained")
+    fig = Figure(figsize=(7.2, 2.3 * nrows + 0.4), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     for ax, (row, runs) in zip(axes.flat, panels):
         for path, history in runs:

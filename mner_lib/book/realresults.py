@@ -117,11 +117,11 @@ def recorded_settings(
 
 # ----------------------------------------------------------------------------- cells
 def seeds_cell(mean: float, std: float, n: int, dirty: int = 0) -> str:
-    """``66.57 ± 0.46`` over ``n=3`` (HTML), :data:`DIRTY_MARK` when a run came from a tree with
-    uncommitted changes."""
-    value = f"{mean:.2f}" + (f" ± {std:.2f}" if n > 1 else "")
+    """``66.57`` over ``± 0.46, n=3`` (HTML; narrow enough for four condition columns),
+    :data:`DIRTY_MARK` when a run came from a tree with uncommitted changes."""
     mark = f" {DIRTY_MARK}" if dirty else ""
-    return f"{value}{mark}<br><small>n={n}</small>"
+    spread = f"± {std:.2f}, " if n > 1 else ""
+    return f"<b>{mean:.2f}</b>{mark}<br><small>{spread}n={n}</small>"
 
 
 def paper_cell(row: pd.Series) -> str:
@@ -156,15 +156,17 @@ def protocol_cell(row: pd.Series) -> str:
     return "<br>".join(lines[:2]) + "<br><small>" + "<br>".join(lines[2:]) + "</small>"
 
 
-def setting_cell(model: str, variant: str) -> str:
-    """The model and its variant: the paper's short name, the options in small type."""
+def setting_cell(model: str, variant: str, dataset: str) -> str:
+    """The model, its variant (the paper's short name, the options in small type) and the
+    dataset."""
     from mner_lib.spec import paper_variant
 
+    head = f"<b>{html.escape(model)}</b><br>{html.escape(dataset_name(dataset))}"
     if variant == "full":
-        return f"<b>{html.escape(model)}</b>"
+        return head
     short = paper_variant(variant)
-    rest = variant[len(short) :].strip() if variant.startswith(short) else variant
-    return f"<b>{html.escape(model)}</b><br>{html.escape(short)}" + (
+    rest = variant[len(short) :].strip()  # paper_variant keeps the start of the name
+    return f"{head}<br>{html.escape(short)}" + (
         f"<br><small>{html.escape(rest)}</small>" if rest else ""
     )
 
@@ -219,8 +221,9 @@ def compact_table(
         first = part.iloc[0]
         plain = part[part["group"] == "plain"]
         row = {
-            "setting": setting_cell(str(first["model"]), str(first["variant"])),
-            "dataset": html.escape(dataset_name(str(first["dataset"]))),
+            "setting": setting_cell(
+                str(first["model"]), str(first["variant"]), str(first["dataset"])
+            ),
             "protocol": protocol_cell(first),
             "paper": paper_cell(plain.iloc[0] if len(plain) else None),
         }
@@ -240,7 +243,7 @@ def compact_table(
 
 
 #: relative column widths of the compact table (the condition columns share what is left)
-WIDTHS = {"setting": 13, "dataset": 10, "protocol": 24, "paper": 13}
+WIDTHS = {"setting": 16, "protocol": 24, "paper": 12}
 
 
 def html_table(frame: pd.DataFrame, widths: dict[str, float] | None = None) -> str:
@@ -324,8 +327,9 @@ def robustness_html(settings: pd.DataFrame, conditions: Sequence[str]) -> str:
     for _, part in rows.groupby(ROW_KEYS, sort=False, dropna=False):
         first = part.iloc[0]
         row = {
-            "setting": setting_cell(str(first["model"]), str(first["variant"])),
-            "dataset": html.escape(dataset_name(str(first["dataset"]))),
+            "setting": setting_cell(
+                str(first["model"]), str(first["variant"]), str(first["dataset"])
+            ),
             "protocol": protocol_cell(first),
         }
         for c in present:
@@ -336,7 +340,7 @@ def robustness_html(settings: pd.DataFrame, conditions: Sequence[str]) -> str:
                 int(r["dirty_runs"].iloc[0]),
             )  # fmt: skip
         table.append(row)
-    return STYLE + html_table(pd.DataFrame(table), {"setting": 16, "dataset": 13, "protocol": 33})
+    return STYLE + html_table(pd.DataFrame(table), {"setting": 20, "protocol": 33})
 
 
 # ----------------------------------------------------------------------------- what a chapter shows
@@ -409,21 +413,29 @@ def show_real_results(
 
 
 def recorded_runs_html(
-    models: Sequence[str] | None, results_dir: str | Path = "results", name: str = "runs"
+    models: Sequence[str] | None,
+    results_dir: str | Path = "results",
+    name: str = "runs",
+    collapsed: bool = True,
 ) -> str:
-    """Every recorded setting of ``models`` (smoke runs too) in a collapsed block, and the
-    complete table (every column, the metrics files averaged) as a CSV link."""
+    """Every recorded setting of ``models`` (quick smoke runs too), in a collapsed block unless
+    ``collapsed`` is false, and the complete table (every column, the metrics files averaged)
+    as a CSV link."""
     settings = recorded_settings(models, results_dir)
     if settings.empty:
         return f"<p>No recorded runs of these models under {results_dir}/.</p>"
-    table = compact_table(settings, models, smoke=True)
+    table = html_table(compact_table(settings, models, smoke=True), WIDTHS)
+    what = f"All {len(settings)} recorded settings ({int(settings['n_seeds'].sum())} runs)"
+    if collapsed:
+        table = (
+            f'<details class="{TABLE_CLASS}"><summary>{what}, quick (smoke) runs included'
+            f"</summary>{table}</details>"
+        )
     link = csv_link(full_table(settings), f"recorded_{name}.csv")
+    notes_html = "".join(f'<p style="font-size:0.8em;margin:0.2em 0">{n}</p>' for n in notes(settings))
     return (
-        f'{STYLE}<details class="{TABLE_CLASS}"><summary>All {len(settings)} recorded settings '
-        f"({int(settings['n_seeds'].sum())} runs), quick (smoke) runs included</summary>"
-        f"{html_table(table, WIDTHS)}</details>"
-        f"<p>The complete table, every column (per-type F1, speed, the paper row met, the "
-        f"metrics.json files averaged): {link}</p>"
+        f"{STYLE}{table}{'' if collapsed else notes_html}<p>The complete table, every column "
+        f"(per-type F1, speed, the paper row met, the metrics.json files averaged): {link}</p>"
     )
 
 
