@@ -46,7 +46,7 @@ STYLE = (
     + "line-height:1.3;margin:0.4em 0}"
     + f"{_T} th,{_T} td{{white-space:normal;overflow-wrap:anywhere;padding:3px 4px;"
     + "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
-    + f"{_T} th{{background:#f4f4f4}}{_T} small{{color:#555;font-size:0.85em}}"
+    + f"{_T} th{{background:#f4f4f4;font-size:0.92em}}{_T} small{{color:#555;font-size:0.85em}}"
     + f"details.{TABLE_CLASS}>summary{{cursor:pointer;font-weight:600;margin:0.5em 0}}"
     + "</style>"
 )
@@ -243,7 +243,7 @@ def compact_table(
 
 
 #: relative column widths of the compact table (the condition columns share what is left)
-WIDTHS = {"setting": 16, "protocol": 24, "paper": 12}
+WIDTHS = {"setting": 16, "protocol": 22, "paper": 12}
 
 
 def html_table(frame: pd.DataFrame, widths: dict[str, float] | None = None) -> str:
