@@ -143,12 +143,16 @@ def _headline(results_dir: str | Path) -> pd.DataFrame:
     return picked.sort_values(["model", "dataset", "condition"]) if not picked.empty else picked
 
 
+def _condition(condition: str) -> str:
+    return "text only" if condition == "none" else condition
+
+
 def _setting_columns(rows: pd.DataFrame) -> dict[str, list[str]]:
     return {
         "model": list(rows["model"]),
         "dataset": [dataset_name(d) for d in rows["dataset"]],
         "condition": [
-            "SYNTHETIC images" if s else c for c, s in zip(rows["condition"], rows["synthetic"])
+            "SYNTHETIC images" if s else _condition(c) for c, s in zip(rows["condition"], rows["synthetic"])
         ],
         "protocol": list(rows["protocol"]),
     }
