@@ -152,7 +152,8 @@ def _setting_columns(rows: pd.DataFrame) -> dict[str, list[str]]:
         "model": list(rows["model"]),
         "dataset": [dataset_name(d) for d in rows["dataset"]],
         "condition": [
-            "SYNTHETIC images" if s else _condition(c) for c, s in zip(rows["condition"], rows["synthetic"])
+            "SYNTHETIC images" if s else _condition(c)
+            for c, s in zip(rows["condition"], rows["synthetic"])
         ],
         "protocol": list(rows["protocol"]),
     }
@@ -202,7 +203,7 @@ def build_runs_html(runs_dir: str | Path) -> str:
             "variant": build["variant"],
             "dataset": build["dataset"].map(dataset_name),
             "condition": [
-                "SYNTHETIC images" if s else c
+                "SYNTHETIC images" if s else _condition(c)
                 for c, s in zip(build["condition"], build["synthetic"])
             ],
             "training": build["training"],
