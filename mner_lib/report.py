@@ -69,8 +69,9 @@ def experiment_dirs(root: Path, patterns: Sequence[str]) -> list[Path]:
 
 def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame]:
     """``settings`` (mean ± std over seeds per setting, conditions side by side, the paper row
-    each is compared with), ``gaps`` (paired by seed, every pair of :func:`gap_pairs`) and
-    ``runs`` (every run read)."""
+    each is compared with), ``gaps`` (paired by seed, every pair of :func:`gap_pairs`),
+    ``runs`` (every run read) and ``compared`` (one row per setting and condition beside its
+    paper row, :func:`mner_lib.results.compare`)."""
     frames = [load_runs(d, relative_to=root.parent) for d in experiment_dirs(root, patterns)]
     frames = [f for f in frames if not f.empty]
     if not frames:
@@ -91,7 +92,13 @@ def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame
         paired_gaps(runs, a, b).assign(condition=a, baseline=b) for a, b in gap_pairs(conditions)
     ]
     gaps = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame()
-    return {"settings": wide, "gaps": gaps, "runs": runs, "conditions": conditions}
+    return {
+        "settings": wide,
+        "gaps": gaps,
+        "runs": runs,
+        "conditions": conditions,
+        "compared": table,
+    }
 
 
 def _settings_lines(wide: pd.DataFrame, conditions: Sequence[str]) -> list[str]:
@@ -219,5 +226,58 @@ def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
             "",
             *conclusion_lines(gaps),
         ]
+    against = paper_lines(tables["compared"])
+    if against:
+        lines += ["", "## Against the papers", "", "Generated from the table above.", "", *against]
     out.write_text("\n".join(lines + _runs_lines(runs)))
     return out
+
+
+def _protocol(row: pd.Series) -> str:
+    caps = (
+        f"{int(row['max_train'])} training tweets" if row["max_train"] else "the full training set"
+    )
+    if row["max_eval"]:
+        caps += f", {int(row['max_eval'])} test tweets"
+    name = f"{row['protocol']}: " if "protocol" in row and isinstance(row["protocol"], str) else ""
+    return f"{name}{caps}, {row['training']}"
+
+
+def paper_lines(compared: pd.DataFrame) -> list[str]:
+    """One generated sentence per setting that meets a paper row (rows of
+    :func:`mner_lib.results.compare`, a ``protocol`` column used where present), then one that
+    sums them up: how many are below the paper and by how much. Synthetic, caption and knowledge
+    rows meet no paper row and get no sentence."""
+    rows = compared[compared["paper_f1"].notna()]
+    rows = rows.sort_values(["model", "dataset", "variant", "training"], kind="stable")
+    lines = []
+    for _, r in rows.iterrows():
+        gap = float(r["f1_mean"]) - float(r["paper_f1"])
+        spread = f" ± {r['f1_std']:.2f}" if r["n_seeds"] > 1 else ""
+        images = "blank images" if r["condition"] == "blank" else condition_name(r["condition"])
+        if r["condition"] == "blank" and r["paper_variant"] != "w/o VF":
+            images += " (the paper's were real)"
+        lines.append(
+            f"- {r['model']} ({r['variant']}) on {r['dataset']}, {images}"
+            f" ({_protocol(r)}): {r['f1_mean']:.2f}{spread} over {r['n_seeds']} seed(s) against "
+            f"the paper's {float(r['paper_f1']):.2f} ({r['paper_variant']}; {r['paper_table']}): "
+            f"{abs(gap):.2f} F1 {'below' if gap < 0 else 'above'} it."
+        )
+    full = (rows["max_train"].fillna(0) == 0) & (rows["max_eval"].fillna(0) == 0)
+    summaries = [
+        _gap_summary(part, what)
+        for part, what in ((rows[full], "full"), (rows[~full], "capped"))
+        if len(part)
+    ]
+    return summaries + lines
+
+
+def _gap_summary(rows: pd.DataFrame, what: str) -> str:
+    gaps = rows["f1_mean"].astype(float) - rows["paper_f1"].astype(float)
+    below = int((gaps < 0).sum())
+    sets = "the full training and test sets" if what == "full" else "a capped training or test set"
+    span = f" (by {(-gaps[gaps < 0]).min():.2f} to {(-gaps).max():.2f} F1)" if below else ""
+    return (
+        f"- With {sets}: {len(rows)} setting(s) meet a paper row; {below} are below the paper's "
+        f"number{span}, {len(rows) - below} at or above it."
+    )

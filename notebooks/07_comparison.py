@@ -93,95 +93,103 @@ pd.set_option("display.precision", 2)
 warnings.filterwarnings("ignore", category=UserWarning)
 
 # %% tags=["hide-input"]
-from pathlib import Path
+from mner_lib.book import recorded_settings
 
-from mner_lib.results import aggregate, compare, load_runs, mean_std, paper_table, robustness, with_text
+settings = recorded_settings(None, P["results_dir"])  # every recorded setting, mean ± std over seeds
+print(f"{int(settings['n_seeds'].sum()) if not settings.empty else 0} training run(s) in "
+      f"{len(settings)} setting(s), read from metrics.json files under {P['results_dir']}/")
 
-runs = load_runs(P["results_dir"], relative_to=".")
-ours = aggregate(runs)
-papers = paper_table()
-print(f"{len(runs)} training run(s) read from metrics.json files under {P['results_dir']}/")
-if runs.attrs.get("skipped"):
-    print(f"skipped {len(runs.attrs['skipped'])} metrics.json file(s) that are not training runs: "
-          + ", ".join(runs.attrs["skipped"]))
+# %% [markdown]
+# ## Ours beside each paper
+#
+# One panel per model: for each dataset, the paper's test F1 (dark; HSN's blank-image runs meet its
+# "w/o VF" row, the others the full model's row) beside ours per condition, mean ± standard
+# deviation over seeds. Each panel shows the full model under one protocol, named under its dataset:
+# the one with the most seeds, then the most training data. SYNTHETIC images (hatched) are probes and
+# meet no paper number; a caption run is text an image model wrote from the real image and meets
+# none either. CWI's result tables are lost from its text, so it has no paper bar.
+
+# %% tags=["hide-input"]
+from mner_lib.book.realplots import paired_plot
+
+if settings.empty:
+    display(Markdown(f"No results under `{P['results_dir']}/` yet."))
+else:
+    display(paired_plot(settings, ["bilstm-crf", "hbilstm-crf", "bert-crf", "cwi", "hsn", "trimod", "gmf"]))
+
+# %% [markdown]
+# ## What the numbers say
+#
+# Generated from the recorded runs by the sentence writers of `mner_lib.report` (the code that writes
+# `results/report_budget.md` and `results/report_captions.md`); nothing below is typed by hand.
+
+# %% tags=["remove-input"]
+from mner_lib.book.comparison import conclusions
+
+display(Markdown(conclusions(P["results_dir"])))
 
 # %% [markdown]
 # ## What the papers report
 #
-# Test F1 (and precision, recall, per type where printed) as the papers give them. CWI's result
-# tables are lost from its text, so it has no row.
+# Test F1 (and precision and recall where printed) as the papers give them, each row with its paper
+# and table; the CSV adds the F1 per entity type. CWI's result tables are lost from its text, so it
+# has no row.
 
 # %% tags=["hide-input"]
-display(papers[["paper", "table", "reported_as", "model", "dataset", "variant", "precision", "recall", "f1",
-                "f1_PER", "f1_LOC", "f1_ORG", "f1_MISC"]])
+from mner_lib.book.comparison import papers_html
 
-# %% tags=["hide-input"]
-from mner_lib.plots import compare_bars
-
-full = papers[papers["variant"] == "full"].copy()
-full["label"] = full["reported_as"] + " (" + full["dataset"] + ")"
-full["source_kind"] = full["paper"].str.split(" ").str[0] + ", " + full["table"]
-display(compare_bars(full, value="f1", error=None, label="label", hue="source_kind",
-                     title="reported test F1 (papers' tables)"))
+display(HTML(papers_html()))
 
 # %% [markdown]
-# ## Ours beside the papers
+# ## Every recorded setting
 #
-# One row per model, variant, dataset, image condition, backbone, training settings and caps; `sources` lists the
-# metrics files averaged. A run on a capped training set, a capped test set or few epochs is not a
-# replication: the `max_train`, `max_eval` (0 = the full split) and `n_seeds` columns say what each
-# row is.
+# One row per model, variant, dataset, protocol and training settings; the image conditions side by
+# side (test F1, mean ± std over seeds, n seeds). Quick smoke runs (one seed, small caps) are
+# included here and marked by their protocol. The CSV holds every column: per-type F1, speed, the
+# paper row met and the `metrics.json` files averaged.
 
 # %% tags=["hide-input"]
-if ours.empty:
-    display(Markdown(f"No results under `{P['results_dir']}/` yet. Run the `cpu` or `replicate` profile, "
-                     "`python -m mner_lib book sweep ...` or `python -m mner_lib sweep ...` to fill it."))
-else:
-    table = with_text(compare(ours))  # adds 'test F1' (mean ± std) and 'paper'
-    table["synthetic"] = table["synthetic"].map({True: "SYNTHETIC", False: ""})
-    display(table[["model", "dataset", "variant", "condition", "backbone", "synthetic", "training", "max_train", "max_eval",
-                   "test F1", "paper_f1", "paper_variant", "paper_source", "paper_table", "note", "sources"]])
+from mner_lib.book.realresults import recorded_runs_html
+
+display(HTML(recorded_runs_html(None, P["results_dir"], name="all", collapsed=False)))
+
+# %% [markdown]
+# ## Paired gaps
+#
+# A condition minus its baseline for the same seed (same training tweets, same initialisation):
+# SYNTHETIC images minus blank images, a real-image caption minus text only and minus the shuffled
+# caption control. Settings with one seed are left out.
 
 # %% tags=["hide-input"]
-if not ours.empty:
-    bars = ours.copy()
-    bars["label"] = (bars["model"] + " " + bars["dataset"] + " " + bars["condition"]
-                     + np.where(bars["synthetic"], " [synthetic]", ""))
-    bars["source_kind"] = np.where(bars["synthetic"], "ours, synthetic images", "ours")
-    ref = full[full["model"].isin(bars["model"]) & full["dataset"].isin(bars["dataset"])].copy()
-    ref = ref.assign(f1_mean=ref["f1"], f1_std=0.0, source_kind="paper")
-    both = pd.concat([bars[["label", "f1_mean", "f1_std", "source_kind"]], ref[["label", "f1_mean", "f1_std", "source_kind"]]])
-    display(compare_bars(both, title="test F1: ours (mean ± std over seeds) and the papers"))
+from mner_lib.book.comparison import gaps_html
+
+display(HTML(gaps_html(P["results_dir"])))
 
 # %% [markdown]
 # ## Robustness over image conditions
 #
-# The same model under each image condition: `real` (the tweet's own photo, where available),
-# `blank` (the papers' "without visual features"), `synthetic` (the probe), `shuffled` (another
-# tweet's image), `missing:p` (a fraction p blank). Cells on synthetic images say so.
+# The same models under the image conditions this chapter's `conditions` parameter lists: `real`
+# (the tweet's own photo, where available), `blank` (the papers' "without visual features"),
+# `synthetic` (the probe), `shuffled` (another tweet's image), `missing:p` (a fraction p blank).
+# Cells on synthetic images say so; a condition never run has no column.
 
 # %% tags=["hide-input"]
-rob = robustness(ours, P["conditions"])
-if rob.empty:
-    display(Markdown("No multimodal results under the listed conditions yet."))
-else:
-    display(rob)
+from mner_lib.book.realresults import robustness_html
+
+display(HTML(robustness_html(settings, P["conditions"])))
 
 # %% [markdown]
 # ## F1 per entity type, and speed
+#
+# For the settings of the plot above: the test F1 of each entity type (mean over seeds), then the
+# training and inference speed (tweets per second, mean over seeds, on the hardware each run
+# recorded; the CSV above names it per setting).
 
 # %% tags=["hide-input"]
-if not ours.empty:
-    per_type = ours.melt(id_vars=["model", "dataset", "condition", "synthetic"],
-                         value_vars=["f1_PER_mean", "f1_LOC_mean", "f1_ORG_mean", "f1_MISC_mean"],
-                         var_name="type", value_name="F1")
-    per_type["type"] = per_type["type"].str.slice(3, -5)
-    per_type["setting"] = per_type["model"] + " " + per_type["dataset"] + " " + per_type["condition"] + np.where(per_type["synthetic"], " [synthetic]", "")
-    g = sns.catplot(per_type, x="type", y="F1", hue="setting", kind="bar", height=3.2, aspect=2.2)
-    g.set_titles("test F1 per entity type (mean over seeds)")
-    plt.show()
-    speed = ours[["model", "dataset", "condition", "backbone", "train_tweets_per_second", "inference_tweets_per_second", "sources"]]
-    display(speed.rename(columns={"train_tweets_per_second": "train tweets/s", "inference_tweets_per_second": "inference tweets/s"}))
+from mner_lib.book.comparison import per_type_html, speed_html
+
+display(HTML(per_type_html(P["results_dir"])))
+display(HTML(speed_html(P["results_dir"])))
 
 # %% [markdown]
 # ## This build's own runs
@@ -191,12 +199,6 @@ if not ours.empty:
 # training set they show that the pipeline runs, not what the papers' models reach.
 
 # %% tags=["hide-input"]
-build_runs = load_runs(P["runs_dir"], relative_to=".")
-if build_runs.empty:
-    display(Markdown(f"No runs under `{P['runs_dir']}/` (the training chapters were not executed in this build)."))
-else:
-    build = aggregate(build_runs)
-    build["test F1"] = [mean_std(m, s, n) for m, s, n in zip(build["f1_mean"], build["f1_std"], build["n_seeds"])]
-    build["synthetic"] = build["synthetic"].map({True: "SYNTHETIC", False: ""})
-    display(build[["model", "variant", "dataset", "condition", "backbone", "synthetic", "training", "max_train", "max_eval", "test F1",
-                   "train_tweets_per_second", "sources"]])
+from mner_lib.book.comparison import build_runs_html
+
+display(HTML(build_runs_html(P["runs_dir"])))

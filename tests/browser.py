@@ -100,3 +100,63 @@ def page_problems(dom: str) -> list[str]:
     if not re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', dom):
         problems.append("no figure (img of a notebook output)")
     return problems
+
+
+#: what :func:`layout` measures in the page: the viewport, the document's scroll width, and every
+#: visible table that is wider than its container or runs past the article's right edge
+_MEASURE = """
+<script>
+(function () {  // at the end of <body>: the stylesheets have loaded
+  var article = document.querySelector("article") || document.querySelector("main") || document.body;
+  var right = article.getBoundingClientRect().right;
+  var out = {viewport: window.innerWidth, scroll_width: document.documentElement.scrollWidth,
+             article_right: right, tables: [], wide_tables: []};
+  document.querySelectorAll("table").forEach(function (t) {
+    if (t.offsetParent === null) { return; }  // hidden (a closed details block)
+    var r = t.getBoundingClientRect();
+    var box = t.parentElement;
+    var head = (t.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 60);
+    var row = {head: head, width: Math.round(r.width), right: Math.round(r.right),
+               container: box.clientWidth, cls: t.className};
+    out.tables.push(row);
+    if (t.scrollWidth > box.clientWidth + 1 || r.right > right + 1) { out.wide_tables.push(row); }
+  });
+  var pre = document.createElement("pre");
+  pre.id = "mner-layout";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+def layout(page: Path, profile_dir: Path, width: int = 1280) -> dict:
+    """How ``page`` lays out in a ``width``-pixel window: ``viewport``, ``scroll_width`` (the
+    document's; more than the viewport means the page scrolls sideways), ``tables`` (each visible
+    table's width, container and class) and ``wide_tables`` (those wider than their container or past the
+    article's right edge: a reader scrolls sideways to read them). Measured by a copy of the page
+    with a script added, written beside it so its stylesheets load, then removed."""
+    import json
+
+    html = page.read_text()
+    probe = page.with_name(f".layout-{page.name}")
+    probe.write_text(html.replace("</body>", _MEASURE + "</body>", 1))
+    try:
+        proc = _browse(
+            probe,
+            [
+                "--dump-dom",
+                "--virtual-time-budget=5000",
+                f"--window-size={width},900",
+                "--hide-scrollbars",
+            ],
+            profile_dir,
+        )
+    finally:
+        probe.unlink(missing_ok=True)
+    found = re.search(r'<pre id="mner-layout"[^>]*>(.*?)</pre>', proc.stdout, flags=re.S)
+    if not found:
+        raise BookError(f"chromium measured nothing in {page}: {proc.stderr[-500:]}")
+    import html as html_lib
+
+    return json.loads(html_lib.unescape(found.group(1)))

@@ -261,7 +261,8 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
         only=keys,
         executed_dir=tmp_path / "executed",
         output=tmp_path,
-        overrides={"runs_dir": str(tmp_path / "runs"), "results_dir": str(tmp_path / "results")},
+        # the committed results (read only): the real-results tables a reader sees
+        overrides={"runs_dir": str(tmp_path / "runs"), "results_dir": str(ROOT / "results")},
         log=lambda *_: None,
     )
     assert sorted(report.executed) == sorted(keys)
@@ -291,10 +292,54 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
     math_pages = [p for p in html.glob("notebooks/*.html") if 'class="math' in p.read_text()]
     assert math_pages, "no built chapter has an equation to check"
     assert "mjx-container" in browser.dump_dom(math_pages[0], profile_dir), math_pages[0]
-    shot = browser.screenshot(
-        html / "notebooks" / "02_foundations.html", tmp_path / "shot.png", profile_dir
+    assert_tables_fit_at_1280(html, keys, profile_dir)
+
+
+def assert_tables_fit_at_1280(html: Path, keys: list[str], profile_dir: Path) -> None:
+    """Every executed chapter at 1280 px: the page does not scroll sideways, its real-results
+    tables (``mner-table``) fit the text column, and a screenshot stays under ``_build/``."""
+    from mner_lib.book.realresults import TABLE_CLASS
+
+    wide, missing = {}, []
+    for key in keys:
+        page = html / "notebooks" / book.chapter(key).notebook.replace(".ipynb", ".html")
+        measured = browser.layout(page, profile_dir, width=1280)
+        assert measured["scroll_width"] <= measured["viewport"], (key, measured["scroll_width"])
+        ours = [t for t in measured["tables"] if TABLE_CLASS in t["cls"]]
+        if key in ("foundations", "hsn", "trimod", "comparison") and not ours:
+            missing.append(key)
+        too_wide = [t for t in measured["wide_tables"] if TABLE_CLASS in t["cls"]]
+        if too_wide:
+            wide[key] = too_wide
+        shot = browser.screenshot(page, SCREENSHOTS / f"{page.stem}.png", profile_dir, (1280, 6000))
+        assert shot.stat().st_size > 10_000
+    assert not missing, f"no real-results table on {missing}"
+    assert not wide, f"tables wider than the text column at 1280 px: {wide}"
+
+
+#: where the book test keeps its 1280-px screenshots of the chapters
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+def test_layout_sees_a_table_wider_than_the_page(tmp_path):
+    if browser.chromium() is None:
+        pytest.skip("headless chromium is not installed (apt-get install -y chromium)")
+    import pandas as pd
+
+    from mner_lib.book.realresults import STYLE, TABLE_CLASS, html_table
+
+    cells = pd.DataFrame({f"column {i}": ["unbreakable" * 8] for i in range(8)})
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><body><article style='width:600px'>"
+        f"{cells.to_html()}{STYLE}{html_table(cells)}</article></body></html>"
     )
-    assert shot.stat().st_size > 10_000
+    measured = browser.layout(page, tmp_path / "profile", width=1280)
+    assert len(measured["tables"]) == 2
+    assert [TABLE_CLASS in t["cls"] for t in measured["wide_tables"]] == [False]
+    ours = next(t for t in measured["tables"] if TABLE_CLASS in t["cls"])
+    assert ours["width"] <= 600
+    assert measured["scroll_width"] > measured["viewport"]  # the pandas table pushes the page
 
 
 def test_sweep_runs_each_grid_point_into_its_own_folder_and_collects_metrics(tmp_path, monkeypatch):

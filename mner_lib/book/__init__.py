@@ -8,7 +8,10 @@ helpers the chapters call.
   ``python -m mner_lib book sweep``.
 - :mod:`mner_lib.book.chapters`: what the notebooks call: the parameter summary, one call that
   trains a chapter's models and ablations and shows their table and figures
-  (:func:`train_and_tabulate`), the recorded runs of its models.
+  (:func:`train_and_tabulate`).
+- :mod:`mner_lib.book.realresults` and :mod:`mner_lib.book.realplots`: the recorded real-data
+  runs of a chapter's models, as tables that fit the page (:func:`show_real_results`,
+  :func:`show_recorded_runs`), their training curves and the ours-vs-paper plot.
 
 Everything is importable from ``mner_lib.book`` itself (the notebooks do so). The page checks in
 headless Chromium that the tests run on the built HTML live in ``tests/browser.py``.
@@ -33,7 +36,7 @@ from mner_lib.book.chapters import (
     train_seeds,
 )
 from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep
-from mner_lib.book.walkthrough import Walkthrough, walkthrough
+from mner_lib.book.realresults import real_results_html, recorded_settings, show_real_results
 from mner_lib.book.runner import (
     AUTO_DATASET,
     BUILD_DIR,
@@ -58,6 +61,7 @@ from mner_lib.book.runner import (
     stage_sources,
     stub_notebook,
 )
+from mner_lib.book.walkthrough import Walkthrough, walkthrough
 
 __all__ = [
     "Walkthrough",
@@ -93,11 +97,14 @@ __all__ = [
     "plan_runs",
     "point_name",
     "profile_names",
+    "real_results_html",
     "recorded_runs",
+    "recorded_settings",
     "run_book",
     "resolved_config",
     "run_config",
     "run_folder",
+    "show_real_results",
     "show_recorded_runs",
     "stage_sources",
     "stub_notebook",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -371,53 +371,4 @@ def show_figures(trained: ChapterRuns, show: Callable[[Any], None]) -> None:
 
 
 # ----------------------------------------------------------------------------- recorded runs
-def recorded_runs(models: Sequence[str], results_dir: str | Path = "results") -> pd.DataFrame:
-    """The recorded runs of ``models`` under ``results_dir`` (not this build's): one row per
-    setting with test F1 mean ± std over seeds beside the paper's row for it, the training
-    settings and caps, and the metrics files averaged. Empty when there are none."""
-    import pandas as pd
-
-    from mner_lib.results import aggregate, compare, load_runs, with_text
-
-    runs = load_runs(results_dir, relative_to=".")
-    runs = runs[runs["model"].isin(list(models))]
-    if runs.empty:
-        return pd.DataFrame()
-    table = with_text(compare(aggregate(runs)))
-    table["images"] = [
-        "none" if c == "none" else f"{c} (SYNTHETIC)" if syn else c
-        for c, syn in zip(table["condition"], table["synthetic"])
-    ]
-    for cap in ("max_train", "max_eval"):
-        table[cap] = [int(v) if v else "all" for v in table[cap]]
-    columns = [
-        "model",
-        "variant",
-        "dataset",
-        "images",
-        "training",
-        "max_train",
-        "max_eval",
-        "test F1",
-        "paper",
-        "note",
-        "sources",
-    ]
-    return table[columns].reset_index(drop=True)
-
-
-def show_recorded_runs(
-    models: Sequence[str],
-    results_dir: str | Path = "results",
-    show: Callable[[Any], None] | None = None,
-) -> None:
-    """Display :func:`recorded_runs`, or a line saying there are none."""
-    from IPython.display import Markdown
-
-    if show is None:
-        from IPython.display import display as show
-    table = recorded_runs(models, results_dir)
-    if table.empty:
-        show(Markdown(f"No recorded runs of these models under `{results_dir}/`."))
-    else:
-        show(table)
+from mner_lib.book.realresults import recorded_runs, show_recorded_runs  # noqa: E402,F401

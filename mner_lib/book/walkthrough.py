@@ -28,10 +28,15 @@ class Walkthrough:
         lines = [f"{len(self.few)} tweets; image condition {f.condition!r} ({kind})"]
         lines.append(f"backbone {f.backbone_name}")
         for t in self.few:  # long tweets wrapped: an output box on a book page does not scroll
-            lines += textwrap.wrap(" ".join(t.tokens), 86, initial_indent="   ", subsequent_indent="     ")
+            lines += textwrap.wrap(
+                " ".join(t.tokens), 86, initial_indent="   ", subsequent_indent="     "
+            )
         lines.append(f"image features: global {tuple(i.global_vec.shape)}")
         lines.append(f"                regions {tuple(i.regions.shape)}")
-        lines += [f"                pyramid stage {k + 1} {tuple(p.shape)}" for k, p in enumerate(i.pyramid)]
+        lines += [
+            f"                pyramid stage {k + 1} {tuple(p.shape)}"
+            for k, p in enumerate(i.pyramid)
+        ]
         return "\n".join(lines)
 
 
