@@ -399,6 +399,7 @@ def modality_attention(
         cbar_kws=colour_bar("weight"),
     )
     axes[0, 0].tick_params(axis="x", rotation=60, labelsize=8)
+    axes[0, 0].tick_params(axis="y", rotation=0, labelsize=8)
     axes[0, 0].set(title=title or "modality attention per token")
     mean = w.mean(axis=0) if len(w) else np.zeros(len(modalities))
     heading = title or "modality attention per token"

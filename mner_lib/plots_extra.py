@@ -45,6 +45,7 @@ def layer_gates(
     )
     heading = title or "dynamic gate per layer (eq. 8)"
     axes[0, 0].set(xlabel="backbone stage", title=heading)
+    axes[0, 0].tick_params(axis="y", rotation=0)
     top = [names[int(k)] for k in g.argmax(axis=1)]
     return fig.describe(
         f"{_cap(heading)}: the weight each text-encoder layer (row) gives each backbone stage "
