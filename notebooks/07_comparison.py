@@ -37,6 +37,14 @@ if "google.colab" in sys.modules:
 # source. Rows on **synthetic** images are marked and get no paper number: the papers used real
 # photos.
 
+# %% [markdown]
+# **What you will learn**
+#
+# - what each paper reports, read from `mner_lib.results`, beside what this project measured with
+#   the same protocol where one exists;
+# - how the models hold up when the image changes (real, blank, synthetic, shuffled, missing);
+# - how to tell a replication from a capped or synthetic run in every table.
+
 # %% tags=["parameters"]
 results_dir = "results"  # folder holding results/**/metrics.json
 conditions = ["real", "blank", "synthetic", "shuffled", "missing:0.5"]  # robustness table columns
@@ -150,7 +158,15 @@ if not ours.empty:
     per_type["setting"] = per_type["model"] + " " + per_type["dataset"] + " " + per_type["condition"] + np.where(per_type["synthetic"], " [synthetic]", "")
     g = sns.catplot(per_type, x="type", y="F1", hue="setting", kind="bar", height=3.2, aspect=2.2)
     g.set_titles("test F1 per entity type (mean over seeds)")
-    plt.show()
+    from mner_lib.figure import captioned
+
+    _best = per_type.groupby("type")["F1"].max()
+    display(captioned(
+        g.figure,
+        "Test F1 per entity type (mean over seeds), one bar per recorded setting; synthetic-image settings are marked.",
+        f"Grouped bar chart of test F1 per entity type for {per_type['setting'].nunique()} settings; "
+        "the highest per type: " + ", ".join(f"{k} {v:.1f}" for k, v in _best.items()) + ".",
+    ))
     speed = ours[["model", "dataset", "condition", "backbone", "train_tweets_per_second", "inference_tweets_per_second", "sources"]]
     display(speed.rename(columns={"train_tweets_per_second": "train tweets/s", "inference_tweets_per_second": "inference tweets/s"}))
 
@@ -171,3 +187,26 @@ else:
     build["synthetic"] = build["synthetic"].map({True: "SYNTHETIC", False: ""})
     display(build[["model", "variant", "dataset", "condition", "backbone", "synthetic", "training", "max_train", "max_eval", "test F1",
                    "train_tweets_per_second", "sources"]])
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. Only the image-free conditions in the robustness table, `conditions=["blank", "synthetic"]`.
+#    Which models will have no row?
+#
+#    ```bash
+#    papermill notebooks/07_comparison.ipynb /tmp/07_conditions.ipynb -y 'conditions: [blank, synthetic]'
+#    ```
+#
+# 2. Read this build's own runs as if they were the results, `results_dir="runs/book"`. How far
+#    below the papers will they sit, and why is that no replication?
+#
+#    ```bash
+#    papermill notebooks/07_comparison.ipynb /tmp/07_build_runs.ipynb -p results_dir runs/book
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

@@ -19,8 +19,9 @@ def test_source_names_the_object_its_file_and_lines():
 
 
 def test_the_block_holds_the_whole_current_source_collapsed_and_without_local_paths():
-    html = show_source(viterbi_decode, CRF, label="Viterbi")._repr_html_()
+    html = show_source(viterbi_decode, (CRF, "the CRF"), label="Viterbi")._repr_html_()
     assert html.count("<details") == 2 and "<summary>The code (Viterbi)" in html
+    assert "<summary>The code (the CRF): <code>mner_lib.crf.CRF</code>" in html
     assert "mner_lib/crf.py" in html and "/work/" not in html and "/home/" not in html
     text = repr(show_source(viterbi_decode))
     assert inspect.getsource(viterbi_decode) in text  # exactly what the module holds now
@@ -30,6 +31,6 @@ def test_wrong_objects_are_one_line_errors():
     with pytest.raises(ValueError, match="not mner_lib's"):
         source_of(inspect.getsource)
     with pytest.raises(TypeError, match="not a function, method or class"):
-        source_of(42)
+        show_source((42, "eq. 1"))
     with pytest.raises(ValueError, match="at least one"):
         show_source()

@@ -2,9 +2,10 @@
 that implements it, read with :mod:`inspect` when the notebook runs, so the page cannot drift from
 the code (a renamed function fails the chapter's build instead of showing stale code).
 
-``show_source(hierarchical_attention, SelfAdaptiveIntegration, label="eq. 8-13, 17-18")`` displays
-one collapsed block per object (HTML ``<details>``, in the book as in Jupyter or Colab): its
-qualified name, its file relative to the repository and line range, and the source, highlighted.
+``show_source((hierarchical_attention, "eq. 8-13"), (SelfAdaptiveIntegration, "eq. 17-18"))``
+displays one collapsed block per object (HTML ``<details>``, in the book as in Jupyter or Colab):
+the equations it implements, its qualified name, its file relative to the repository and line
+range, and the source, highlighted.
 """
 
 from __future__ import annotations
@@ -62,14 +63,16 @@ class Source:
     def __init__(self, objects: tuple[Any, ...], label: str):
         if not objects:
             raise ValueError("show_source needs at least one function or class")
-        self.objects, self.label = objects, label
+        self.items = [o if isinstance(o, tuple) else (o, label) for o in objects]
+        for obj, _ in self.items:
+            source_of(obj)  # a wrong object fails where the chapter names it
 
     def _repr_html_(self) -> str:
-        return "\n".join(source_block(obj, self.label) for obj in self.objects)
+        return "\n".join(source_block(obj, label) for obj, label in self.items)
 
     def __repr__(self) -> str:
         parts = []
-        for obj in self.objects:
+        for obj, _ in self.items:
             name, path, first, last = source_of(obj)
             code = textwrap.dedent(inspect.getsource(inspect.unwrap(obj)))
             parts.append(f"# {name} ({path}, lines {first}-{last})\n{code}")
@@ -77,7 +80,8 @@ class Source:
 
 
 def show_source(*objects: Any, label: str = "") -> Source:
-    """The source of ``objects`` (functions, methods, classes of :mod:`mner_lib`), each in a
-    collapsed block; ``label`` names the equations they implement. A cell's last value, or
+    """The source of ``objects`` (functions, methods, classes of :mod:`mner_lib`, or
+    ``(object, label)`` pairs), each in a collapsed block; a label names the equations the object
+    implements (``label`` for those given without one). A cell's last value, or
     ``display(show_source(...))``."""
     return Source(objects, label)
