@@ -90,6 +90,24 @@ class Captioned:
         return _mimebundle(self.figure, self.caption, self.alt)
 
 
+def register_ipython(shell: Any = None) -> bool:
+    """Make IPython's PNG of a :class:`BookFigure` the captioned one. The inline backend registers
+    its own PNG printer for every matplotlib ``Figure``, and a printer registered for a type wins
+    over ``_repr_mimebundle_``; one registered for ``BookFigure`` itself wins over that. Done on
+    import inside IPython; returns whether a shell was found."""
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    png = shell.display_formatter.formatters["image/png"]
+    png.for_type(BookFigure, lambda fig: png_bytes(fig, fig.caption, fig.alt))
+    return True
+
+
 def captioned(fig: Figure, caption: str, alt: str) -> Captioned:
     """``display(captioned(fig, caption, alt))`` shows a figure made with pyplot as a numbered,
     captioned figure of the book (and closes it in pyplot, so the cell shows it once)."""
@@ -116,3 +134,6 @@ def quote(tokens: Any, limit: int = 12) -> str:
     tokens = [str(t) for t in tokens]
     more = " …" if len(tokens) > limit else ""
     return "“" + " ".join(tokens[:limit]) + more + "”"
+
+
+register_ipython()

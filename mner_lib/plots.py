@@ -80,6 +80,10 @@ def colour_bar(label: str) -> dict[str, Any]:
     }
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _argmax_at(values: np.ndarray, labels: Sequence[str]) -> str:
     k = int(np.argmax(values))
     return f"{labels[k]!r} ({values[k]:.2f})" if k < len(labels) else f"position {k + 1}"
@@ -114,7 +118,8 @@ def training_curves(
                 f"best {f1[best]:.1f} after epoch {history[best]['epoch']}"
             )
     return fig.describe(
-        (title or "Training curves") + ": training loss (left) and dev F1 (right) per epoch.",
+        f"{_cap(title) if title else 'Training loss (left) and dev F1 (right) per epoch'}, one "
+        f"line per run: {', '.join(histories)}.",
         "Two line charts against the epoch, one line per run: the training loss on the left, "
         "the F1 on the development set in percent on the right. " + "; ".join(runs) + ".",
     )
@@ -147,7 +152,7 @@ def per_type_f1(
         for label in labels
     ]
     return fig.describe(
-        f"{title[:1].upper()}{title[1:]}: F1 (%) per entity type, one bar per run.",
+        f"{_cap(title)}, one bar per run: {', '.join(labels)}.",
         "Grouped bar chart of the F1 in percent (0 to 100) for each entity type, PER, LOC, ORG "
         "and MISC, one bar per run. " + "; ".join(said) + ".",
     )

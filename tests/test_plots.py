@@ -374,3 +374,24 @@ def test_row_labels_of_heat_maps_are_horizontal():
     assert {t.get_rotation() for t in fig.axes[0].get_yticklabels()} == {0.0}
     fig = plots.layer_gates(np.full((6, 4), 0.25))
     assert {t.get_rotation() for t in fig.axes[0].get_yticklabels()} == {0.0}
+
+
+def test_ipython_shows_the_captioned_png_even_with_the_inline_figure_printer():
+    import base64
+    import io
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from PIL import Image
+
+    from mner_lib.figure import register_ipython
+
+    shell = InteractiveShell.instance()
+    png = shell.display_formatter.formatters["image/png"]
+    png.for_type(Figure, lambda fig: b"the inline backend's plain PNG")  # as %matplotlib inline
+    fig = plots.per_type_f1({"x": {"per_type": {}}})
+    assert shell.display_formatter.format(fig)[0]["image/png"] == b"the inline backend's plain PNG"
+    assert register_ipython(shell)
+    data = shell.display_formatter.format(fig)[0]["image/png"]
+    raw = data if isinstance(data, bytes) else base64.b64decode(data)
+    assert Image.open(io.BytesIO(raw)).text["Title"] == fig.caption
+    png.pop(Figure)
