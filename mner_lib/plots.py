@@ -39,7 +39,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from mner_lib.figure import BookFigure, captioned, quote, short, wrap
+from mner_lib.figure import BookFigure, captioned, quote, short, wrap  # noqa: F401
 from mner_lib.metrics import extract_entities
 
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
@@ -465,7 +465,7 @@ def segmented_hashtags(
 
 # GMF's figures, the gallery and the results bars live in mner_lib.plots_extra (this module's
 # size); imported last, since they draw with the helpers above.
-from mner_lib.plots_extra import (  # noqa: E402
+from mner_lib.plots_extra import (  # noqa: E402, F401
     compare_bars,
     embedding_pairs,
     image_gallery,
@@ -474,28 +474,3 @@ from mner_lib.plots_extra import (  # noqa: E402
     similarity,
     similarity_matrices,
 )
-
-__all__ = [
-    "ENTITY_TYPES",
-    "captioned",
-    "caption_attention",
-    "colour_bar",
-    "compare_bars",
-    "confusion_counts",
-    "embedding_pairs",
-    "entity_confusion",
-    "head_attention",
-    "image_gallery",
-    "image_words",
-    "layer_gates",
-    "modality_attention",
-    "per_type_f1",
-    "prefix_attention",
-    "region_attention",
-    "segmented_hashtags",
-    "similarity",
-    "similarity_matrices",
-    "token_weights",
-    "training_curves",
-    "weight_scale",
-]

@@ -14,11 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from mner_lib.figure import short, wrap
-from mner_lib.plots import _array, _figure, caption_attention, colour_bar, weight_scale
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+from mner_lib.plots import _array, _cap, _figure, caption_attention, colour_bar, weight_scale
 
 
 def layer_gates(
