@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
 from mner_lib.figure import BookFigure, captioned, quote, short, wrap  # noqa: F401
 from mner_lib.metrics import extract_entities
@@ -104,8 +104,12 @@ def training_curves(
     axes[0, 0].set(xlabel="epoch", ylabel="training loss", title="loss")
     axes[0, 1].set(xlabel="epoch", ylabel="dev F1 (%)", title="dev F1")
     axes[0, 1].legend(fontsize=8)
-    for ax in axes[0]:
-        ax.xaxis.get_major_locator().set_params(integer=True)
+    last = max((h["epoch"] for history in histories.values() for h in history), default=1)
+    best_f1 = max((h["dev_f1"] for history in histories.values() for h in history), default=0.0)
+    axes[0, 1].set_ylim(0, min(100.0, max(10.0, 1.1 * float(best_f1))))  # F1 from 0, never -0.04
+    for ax in axes[0]:  # whole epochs, even for a run of one epoch
+        ax.set_xlim(0.5, last + 0.5)
+        ax.xaxis.set_major_locator(MultipleLocator(max(1, math.ceil(last / 8))))
     if title:
         fig.suptitle(title)
     runs = []

@@ -395,3 +395,16 @@ def test_ipython_shows_the_captioned_png_even_with_the_inline_figure_printer():
     raw = data if isinstance(data, bytes) else base64.b64decode(data)
     assert Image.open(io.BytesIO(raw)).text["Title"] == fig.caption
     png.pop(Figure)
+
+
+def test_training_curves_of_one_epoch_have_whole_epoch_ticks_and_f1_from_zero():
+    fig = plots.training_curves({"a": [{"epoch": 1, "loss": 2.0, "dev_f1": 0.0}]})
+    loss_ax, f1_ax = fig.axes
+    fig.canvas.draw()
+    assert [t for t in f1_ax.get_xticks() if 0.5 <= t <= 1.5] == [1.0]
+    assert f1_ax.get_ylim() == (0.0, 10.0)
+    fig = plots.training_curves(
+        {"a": [{"epoch": e, "loss": 1.0, "dev_f1": 60.0} for e in (1, 2, 3)]}
+    )
+    assert fig.axes[1].get_ylim() == (0.0, pytest.approx(66.0))
+    assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())
