@@ -118,6 +118,37 @@ def captioned(fig: Figure, caption: str, alt: str) -> Captioned:
     return Captioned(fig, caption, alt)
 
 
+HTML_CAPTION = "data-mner-caption"
+
+
+class HTMLFigure:
+    """HTML (e.g. cards of images with their captions) shown as one numbered figure of the book:
+    its outer element carries the caption (see :func:`html_figure`)."""
+
+    def __init__(self, body: str, caption: str):
+        if not caption.strip():
+            raise ValueError("html_figure: a figure needs a non-empty caption")
+        self.body, self.caption = body, caption
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (
+            f'<div class="mner-html-figure" {HTML_CAPTION}="{html.escape(self.caption)}">'
+            f"{self.body}</div>"
+        )
+
+
+def html_figure(content: Any, caption: str) -> Any:
+    """``content`` (an IPython ``HTML`` object or an HTML string) as a numbered figure with
+    ``caption``; anything else (a ``Markdown`` note saying why there is nothing to show) is
+    returned as it is. The images inside keep their own alt text."""
+    body = content if isinstance(content, str) else getattr(content, "_repr_html_", None)
+    if body is None:
+        return content
+    return HTMLFigure(body if isinstance(body, str) else body(), caption)
+
+
 def short(label: Any, width: int = 14) -> str:
     """A tick label cut to ``width`` characters (a URL or a long hashtag would overlap)."""
     text = str(label)

@@ -2,7 +2,8 @@
 output whose PNG carries a caption (a :class:`mner_lib.figure.BookFigure`, or a pyplot figure
 shown through :func:`mner_lib.figure.captioned`) becomes a numbered figure with that caption and
 alt text, wherever in a cell it was displayed, so a cell that shows three figures shows three
-numbered ones. Outputs already wrapped in a figure by MyST-NB cell metadata
+numbered ones. An HTML output made by :func:`mner_lib.figure.html_figure` (cards of images with
+their captions) becomes a numbered figure the same way. Outputs already wrapped in a figure by MyST-NB cell metadata
 (``mystnb: {figure: ...}``) are left as they are.
 """
 
@@ -15,7 +16,9 @@ from typing import Any
 from docutils import nodes
 from sphinx.transforms import SphinxTransform
 
-from mner_lib.figure import read_png_text
+from mner_lib.figure import HTML_CAPTION, read_png_text
+
+_HTML_CAPTION = re.compile(rf'{HTML_CAPTION}="([^"]*)"')
 
 
 def _png_image(bundle: nodes.Element) -> nodes.image | None:
@@ -23,6 +26,19 @@ def _png_image(bundle: nodes.Element) -> nodes.image | None:
         if isinstance(container, nodes.container) and container.get("mime_type") == "image/png":
             for image in container.findall(nodes.image):
                 return image
+    return None
+
+
+def _html_caption(bundle: nodes.Element) -> str | None:
+    """The caption an :class:`mner_lib.figure.HTMLFigure` output carries, or None."""
+    import html
+
+    for container in bundle.children:
+        if isinstance(container, nodes.container) and container.get("mime_type") == "text/html":
+            for raw in container.findall(nodes.raw):
+                found = _HTML_CAPTION.search(raw.astext()[:2000])
+                if found:
+                    return html.unescape(found.group(1))
     return None
 
 
@@ -37,7 +53,7 @@ def figure_id(caption: str, taken: set[str]) -> str:
 
 
 class CaptionedOutputs(SphinxTransform):
-    """Wrap each captioned PNG output (a MyST-NB ``mime_bundle``) in a numbered figure."""
+    """Wrap each captioned PNG or HTML output (a MyST-NB ``mime_bundle``) in a numbered figure."""
 
     default_priority = 500
 
@@ -49,11 +65,12 @@ class CaptionedOutputs(SphinxTransform):
             if bundle.get("nb_element") != "mime_bundle" or isinstance(bundle.parent, nodes.figure):
                 continue
             image = _png_image(bundle)
-            if image is None:
-                continue
-            uri = image["uri"]
-            path = srcdir / uri.lstrip("/") if uri.startswith("/") else docdir / uri
-            text = read_png_text(path)
+            if image is not None:
+                uri = image["uri"]
+                path = srcdir / uri.lstrip("/") if uri.startswith("/") else docdir / uri
+                text = read_png_text(path)
+            else:
+                text = {"caption": _html_caption(bundle) or ""}
             if not text.get("caption"):
                 continue
             figure = nodes.figure(classes=["mner-figure"])

@@ -216,7 +216,11 @@ display(pd.DataFrame(rows).set_index("split"))
 from mner_lib.caption_view import ORIGIN_NOTE, show_samples, show_tables, show_tweet_captions
 
 display(Markdown(f"*{ORIGIN_NOTE}*"))
-display(show_samples(P["data_dir"] or None))
+from mner_lib.figure import html_figure
+
+display(html_figure(show_samples(P["data_dir"] or None),
+                    "The sample tweet images beside the captions image models wrote for them; the "
+                    "tweet's entity strings are marked where a caption contains them."))
 
 # %% [markdown]
 # ### Tweets with their caption, and the leak

@@ -408,3 +408,17 @@ def test_training_curves_of_one_epoch_have_whole_epoch_ticks_and_f1_from_zero():
     )
     assert fig.axes[1].get_ylim() == (0.0, pytest.approx(66.0))
     assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())
+
+
+def test_html_figure_carries_its_caption_and_passes_notes_through():
+    from IPython.display import HTML, Markdown
+
+    from mner_lib.figure import HTML_CAPTION, html_figure
+
+    shown = html_figure(HTML("<div><img alt='image 1' src='x.jpg'></div>"), 'Cards & "captions".')
+    html = shown._repr_html_()
+    assert f'{HTML_CAPTION}="Cards &amp; &quot;captions&quot;."' in html and "image 1" in html
+    note = Markdown("> not shown in this build")
+    assert html_figure(note, "x") is note
+    with pytest.raises(ValueError, match="non-empty caption"):
+        html_figure("<p>x</p>", " ")
