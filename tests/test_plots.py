@@ -422,3 +422,16 @@ def test_html_figure_carries_its_caption_and_passes_notes_through():
     assert html_figure(note, "x") is note
     with pytest.raises(ValueError, match="non-empty caption"):
         html_figure("<p>x</p>", " ")
+
+
+def test_static_view_captions_name_the_tweet(monkeypatch):
+    import IPython.display
+
+    from mner_lib.explorer import static_view
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    static_view([example(text_to_image=np.full(49, 1 / 49))])
+    figures = [s for s in shown if isinstance(s, Figure)]
+    assert len(figures) == 1
+    assert figures[0].caption.startswith("Tweet t1 (synthetic image). Text-to-image attention")
