@@ -125,6 +125,6 @@ def figure_problems(dom: str) -> list[str]:
             problems.append("a figure without a number")
     outside = re.sub(r"<figure\b.*?</figure>", "", article, flags=re.S)
     for tag in re.findall(r"<img\b[^>]*>", outside):
-        src = (_attribute(tag, "src") or "").rsplit("/", 1)[-1]
-        problems.append(f"an image outside a numbered figure: {src[:40]}")
+        name = (_attribute(tag, "alt") or _attribute(tag, "src") or "").rsplit("/", 1)[-1]
+        problems.append(f"an image outside a numbered figure: {name[:40]}")
     return problems
