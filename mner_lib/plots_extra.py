@@ -94,8 +94,8 @@ def prefix_attention(
             title or "text-to-caption attention per layer (the prefix is the caption)",
         )
     n = len(maps)
-    cols = min(n, 6)
-    rows = math.ceil(n / cols)
+    rows = math.ceil(n / 4)  # at most 4 panels a row, rows as even as they come
+    cols = math.ceil(n / rows)
     fig, axes = _figure(2.2 * cols + 0.8, 2.2 * rows, ncols=cols, nrows=rows)
     grids = [_grid_part(m) if image is not None else None for m in maps]
     scale = weight_scale(np.concatenate([g.ravel() for g in grids if g is not None] or [[1.0]]))
@@ -121,14 +121,13 @@ def prefix_attention(
     heading = title or "text-to-prefix attention per layer"
     fig.suptitle(heading)
     kind = "a grid laid over the image" if shown is not None else "bars over prefix positions"
-    share = [float(m[1:].sum() / max(m.sum(), 1e-12)) if m.size > 1 else 1.0 for m in maps]
     return fig.describe(
         f"{_cap(heading)}: the text tokens' attention on the visual prefix, averaged over heads "
         "and tokens, one panel per encoder layer.",
-        f"{n} panels, one per layer, each {kind}. Mean weight on a prefix position per layer: "
-        + ", ".join(f"{float(m.mean()):.3f}" for m in maps)
-        + f"; share of the prefix weight on the grid positions from {min(share):.2f} to "
-        f"{max(share):.2f}.",
+        f"{n} panels, one per layer, each {kind}. Share of the text tokens' attention that goes "
+        "to the image prefix, per layer from the first: "
+        + ", ".join(f"{float(m.sum()):.2f}" for m in maps)
+        + f"; the largest single weight {max(float(m.max()) for m in maps):.3f}.",
     )
 
 

@@ -435,3 +435,11 @@ def test_static_view_captions_name_the_tweet(monkeypatch):
     figures = [s for s in shown if isinstance(s, Figure)]
     assert len(figures) == 1
     assert figures[0].caption.startswith("Tweet t1 (synthetic image). Text-to-image attention")
+
+
+def test_prefix_attention_says_how_much_attention_goes_to_the_prefix_and_wraps_rows():
+    layers = [np.full((1, 2, 10), 0.03)] * 6  # 0.3 of each token's attention on the prefix
+    fig = plots.prefix_attention(layers)
+    assert "per layer from the first: 0.30, 0.30, 0.30, 0.30, 0.30, 0.30" in fig.alt
+    assert len(data_axes(fig)) == 6  # 2 rows of 3, not 6 tiny panels in a row
+    assert len({round(ax.get_position().y0, 2) for ax in data_axes(fig)}) == 2
