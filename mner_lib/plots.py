@@ -327,18 +327,23 @@ def head_attention(heads: Any, title: str = "text-to-image weights per head") ->
         raise ValueError(f"head_attention: weights of shape {h.shape}, expected (heads, g*g)")
     grid = round(math.sqrt(h.shape[1]))
     scale = weight_scale(h)
-    fig, axes = _figure(1.6 * len(h) + 1.2, 2.2, ncols=len(h))
-    for k, ax in enumerate(axes[0]):
+    rows = math.ceil(len(h) / 4)  # at most 4 heads a row: 8 heads are 2 readable rows
+    cols = math.ceil(len(h) / rows)
+    fig, axes = _figure(1.9 * cols + 1.2, 2.0 * rows + 0.4, ncols=cols, nrows=rows)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(h):
+            ax.set_axis_off()
+            continue
         mesh = ax.imshow(h[k].reshape(grid, grid), cmap="magma", **scale)
         ax.set(xticks=[], yticks=[])
         ax.set_title(f"head {k + 1}", fontsize=8)
-    bar = fig.colorbar(mesh, ax=list(axes[0]), shrink=0.8, format=colour_bar("")["format"])
+    bar = fig.colorbar(mesh, ax=list(axes.flat), shrink=0.8, format=colour_bar("")["format"])
     bar.set_label("attention weight", fontsize=8)
     bar.locator = MaxNLocator(4)
     fig.suptitle(title)
     cells = [divmod(int(np.argmax(row)), grid) for row in h]
     return fig.describe(
-        f"{title[:1].upper()}{title[1:]}: each head's weights over the {grid}x{grid} region grid, "
+        f"{_cap(title)}: each head's weights over the {grid}x{grid} region grid, "
         "on one colour scale.",
         f"{len(h)} small heat maps, one per attention head, each a {grid} by {grid} grid, sharing "
         f"a colour bar from 0 to {scale['vmax']:.2g}. Brightest cell (row, column) per head: "

@@ -443,3 +443,10 @@ def test_prefix_attention_says_how_much_attention_goes_to_the_prefix_and_wraps_r
     assert "per layer from the first: 0.30, 0.30, 0.30, 0.30, 0.30, 0.30" in fig.alt
     assert len(data_axes(fig)) == 6  # 2 rows of 3, not 6 tiny panels in a row
     assert len({round(ax.get_position().y0, 2) for ax in data_axes(fig)}) == 2
+
+
+def test_eight_heads_wrap_into_two_rows_of_four():
+    fig = plots.head_attention(np.full((8, 49), 1 / 49))
+    panels = [ax for ax in data_axes(fig) if ax.images]
+    assert len(panels) == 8
+    assert len({round(ax.get_position().y0, 2) for ax in panels}) == 2
