@@ -200,6 +200,9 @@ def static_view(examples: Sequence[Example], limit: int = 3, figures: bool = Tru
         display(HTML(example_html(example)))
         if figures:
             for fig in attention_figures(example):
+                if getattr(fig, "caption", ""):  # a numbered figure of the book: name the tweet
+                    note = " (synthetic image)" if example.synthetic else ""
+                    fig.caption = f"Tweet {example.tweet_id}{note}. {fig.caption}"
                 display(fig)
 
 

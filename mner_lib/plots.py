@@ -19,6 +19,13 @@
 | 2-D projection of pairs      | :func:`embedding_pairs`      | GMF ``text_embedding`` / ``image_embedding`` |
 | synthetic probe gallery      | :func:`image_gallery`        | :mod:`mner_lib.images.probe`        |
 | ours vs the papers           | :func:`compare_bars`         | :mod:`mner_lib.results`             |
+| HSN's heads side by side     | :func:`head_attention`       | HSN ``text_to_image_heads`` (eq. 14) |
+
+Each returns a :class:`mner_lib.figure.BookFigure`: a caption that says what it shows and an alt
+text computed from the data, both carried into the book as a numbered figure
+(:mod:`mner_lib.sphinx_figures`). Attention colour scales run from 0 to the largest weight
+(:func:`weight_scale`) with a labelled colour bar; long tokens are cut on the tick labels.
+A figure drawn with pyplot is shown the same way with :func:`captioned`.
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from typing import Any
 import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
+from mner_lib.figure import BookFigure, captioned, quote, short, wrap  # noqa: F401
 from mner_lib.metrics import extract_entities
 
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
@@ -44,9 +53,40 @@ def _array(values: Any) -> np.ndarray:
 
 
 def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1, **kwargs):
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = BookFigure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
+
+
+def weight_scale(values: Any) -> dict[str, float]:
+    """The colour range of attention weights: from 0 to the largest weight rounded up to two
+    significant digits (at most 1 for weights that are probabilities), so a near-uniform map is
+    drawn as one flat colour instead of a scale spanning 0.02040 +- 0.00001."""
+    v = _array(values)
+    top = float(np.nanmax(v)) if v.size else 1.0
+    if not np.isfinite(top) or top <= 0:
+        return {"vmin": 0.0, "vmax": 1.0}
+    step = 10.0 ** (math.floor(math.log10(top)) - 1)
+    vmax = math.ceil(round(top / step, 6)) * step
+    return {"vmin": 0.0, "vmax": min(vmax, 1.0) if top <= 1.0 else vmax}
+
+
+def colour_bar(label: str) -> dict[str, Any]:
+    """``cbar_kws`` of a heat map: a labelled colour bar with at most 5 short tick labels."""
+    return {
+        "label": label,
+        "format": FuncFormatter(lambda v, _: f"{v:.2g}"),
+        "ticks": MaxNLocator(4),
+    }
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _argmax_at(values: np.ndarray, labels: Sequence[str]) -> str:
+    k = int(np.argmax(values))
+    return f"{labels[k]!r} ({values[k]:.2f})" if k < len(labels) else f"position {k + 1}"
 
 
 # ----------------------------------------------------------------------------- training
@@ -64,11 +104,29 @@ def training_curves(
     axes[0, 0].set(xlabel="epoch", ylabel="training loss", title="loss")
     axes[0, 1].set(xlabel="epoch", ylabel="dev F1 (%)", title="dev F1")
     axes[0, 1].legend(fontsize=8)
-    for ax in axes[0]:
-        ax.xaxis.get_major_locator().set_params(integer=True)
+    last = max((h["epoch"] for history in histories.values() for h in history), default=1)
+    best_f1 = max((h["dev_f1"] for history in histories.values() for h in history), default=0.0)
+    axes[0, 1].set_ylim(0, min(100.0, max(10.0, 1.1 * float(best_f1))))  # F1 from 0, never -0.04
+    for ax in axes[0]:  # whole epochs, even for a run of one epoch
+        ax.set_xlim(0.5, last + 0.5)
+        ax.xaxis.set_major_locator(MultipleLocator(max(1, math.ceil(last / 8))))
     if title:
         fig.suptitle(title)
-    return fig
+    runs = []
+    for label, history in histories.items():
+        f1 = [float(h["dev_f1"]) for h in history]
+        if f1:
+            best = int(np.argmax(f1))
+            runs.append(
+                f"{label}: {len(f1)} epoch(s), dev F1 {f1[0]:.1f} after the first, "
+                f"best {f1[best]:.1f} after epoch {history[best]['epoch']}"
+            )
+    return fig.describe(
+        f"{_cap(title) if title else 'Training loss (left) and dev F1 (right) per epoch'}, one "
+        f"line per run: {', '.join(histories)}.",
+        "Two line charts against the epoch, one line per run: the training loss on the left, "
+        "the F1 on the development set in percent on the right. " + "; ".join(runs) + ".",
+    )
 
 
 def per_type_f1(
@@ -93,7 +151,15 @@ def per_type_f1(
     ax.set_xticks(range(len(ENTITY_TYPES)), ENTITY_TYPES)
     ax.set(ylabel="F1 (%)", ylim=(0, 100), title=title)
     ax.legend(fontsize=8)
-    return fig
+    said = [
+        f"{label}: " + ", ".join(f"{t} {v:.1f}" for lab, t, v in rows if lab == label)
+        for label in labels
+    ]
+    return fig.describe(
+        f"{_cap(title)}, one bar per run: {', '.join(labels)}.",
+        "Grouped bar chart of the F1 in percent (0 to 100) for each entity type, PER, LOC, ORG "
+        "and MISC, one bar per run. " + "; ".join(said) + ".",
+    )
 
 
 def confusion_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> np.ndarray:
@@ -134,14 +200,25 @@ def entity_confusion(
     axes[0, 0].set(
         xlabel="predicted type (same span)", ylabel="gold type", title=title or "entity types"
     )
-    return fig
+    right = int(np.trace(counts[:4, :4]))
+    return fig.describe(
+        (title or "Entity confusion")
+        + ": gold entity type (rows) against the type predicted for the same span (columns); "
+        "missed gold entities in the last column, spurious predictions in the last row.",
+        f"Heat map of entity counts, 5 by 5, with the count in each cell. Of "
+        f"{int(counts[:4].sum())} gold entities, {right} were found with the right span and "
+        f"type, {int(counts[:4, :4].sum()) - right} with the right span but another type and "
+        f"{int(counts[:4, 4].sum())} were missed; {int(counts[4].sum())} predictions match no "
+        "gold span.",
+    )
 
 
 # ----------------------------------------------------------------------------- attention
 def region_attention(
     image: Any, weights: Any, title: str = "text-to-image attention", grid: int | None = None
 ) -> Figure:
-    """Weights over the K = g x g region grid (HSN's s_img, eq. 13-15) drawn over the image."""
+    """Weights over the K = g x g region grid (HSN's s_img, eq. 13-15) drawn over the image;
+    the colours run from 0 to the largest weight (:func:`weight_scale`)."""
     w = _array(weights).reshape(-1)
     grid = grid or int(round(math.sqrt(w.size)))
     if grid * grid != w.size:
@@ -149,6 +226,7 @@ def region_attention(
     fig, axes = _figure(7, 3.4, ncols=2)
     img = np.asarray(image.convert("RGB")) if hasattr(image, "convert") else _array(image)
     height, width = img.shape[:2]
+    scale = weight_scale(w)
     axes[0, 0].imshow(img)
     axes[0, 0].imshow(
         w.reshape(grid, grid),
@@ -156,6 +234,7 @@ def region_attention(
         alpha=0.55,
         extent=(0, width, height, 0),
         interpolation="nearest",
+        **scale,
     )
     axes[0, 0].set(title="over the image", xticks=[], yticks=[])
     fig.suptitle(title)
@@ -163,13 +242,22 @@ def region_attention(
         w.reshape(grid, grid),
         ax=axes[0, 1],
         cmap="magma",
-        cbar=True,
+        cbar_kws=colour_bar("attention weight"),
         square=True,
         xticklabels=False,
         yticklabels=False,
+        **scale,
     )
     axes[0, 1].set(title=f"the {grid}x{grid} weights")
-    return fig
+    row, col = divmod(int(np.argmax(w)), grid)
+    return fig.describe(
+        f"{title[:1].upper()}{title[1:]}: one weight per cell of the {grid}x{grid} region grid, "
+        "over the image (left) and as a heat map (right); brighter is more weight.",
+        f"The image with a {grid} by {grid} heat map of attention weights laid over it, and the "
+        f"same weights as a heat map with a colour bar from 0 to {scale['vmax']:.2g}. The "
+        f"weights range from {w.min():.3f} to {w.max():.3f} (uniform would be {1 / w.size:.3f}); "
+        f"the largest is in row {row + 1}, column {col + 1}.",
+    )
 
 
 def caption_attention(
@@ -194,13 +282,18 @@ def caption_attention(
             f"(K,) or (R, K) with K >= {k} >= 1"
         )
     w = w[..., :k]
-    labels = list(caption_tokens)
+    labels = [short(t) for t in caption_tokens]
+    caption = f"{title[:1].upper()}{title[1:]}: the weight on each word of the caption"
     if w.ndim == 1:
         fig, axes = _figure(max(5, 0.42 * k + 2), 2.8)
         axes[0, 0].bar(range(k), w, color=sns.color_palette("magma", 1)[0])
         axes[0, 0].set_xticks(range(k), labels, rotation=60, ha="right", fontsize=8)
         axes[0, 0].set(ylabel="weight", xlabel="caption word", title=title)
-        return fig
+        return fig.describe(
+            caption + ".",
+            f"Bar chart, one bar per word of the caption {quote(caption_tokens)}; the largest "
+            f"weight is on {_argmax_at(w, list(caption_tokens))}.",
+        )
     rows = list(tokens) if tokens is not None else [str(i + 1) for i in range(w.shape[0])]
     if len(rows) < w.shape[0]:
         w = w[: len(rows)]
@@ -210,14 +303,53 @@ def caption_attention(
         w,
         ax=axes[0, 0],
         cmap="magma",
-        cbar=True,
+        cbar_kws=colour_bar("attention weight"),
         xticklabels=labels,
-        yticklabels=rows,
+        yticklabels=[short(r) for r in rows],
+        **weight_scale(w),
     )
     axes[0, 0].tick_params(axis="x", rotation=60, labelsize=8)
     axes[0, 0].tick_params(axis="y", rotation=0, labelsize=8)
     axes[0, 0].set(xlabel="caption word", title=title)
-    return fig
+    top = [f"{r}: {_argmax_at(w[i], list(caption_tokens))}" for i, r in enumerate(rows[:8])]
+    return fig.describe(
+        caption + ", one row each.",
+        f"Heat map, {len(rows)} rows by {k} caption words of {quote(caption_tokens)}. Largest "
+        "weight per row: " + "; ".join(top) + ".",
+    )
+
+
+def head_attention(heads: Any, title: str = "text-to-image weights per head") -> Figure:
+    """HSN's per-head region weights ((e, K), K = g x g) as small heat maps on one colour scale
+    with one labelled colour bar, so heads can be compared (eq. 14, before the heads' mean)."""
+    h = _array(heads)
+    if h.ndim != 2 or round(math.sqrt(h.shape[1])) ** 2 != h.shape[1]:
+        raise ValueError(f"head_attention: weights of shape {h.shape}, expected (heads, g*g)")
+    grid = round(math.sqrt(h.shape[1]))
+    scale = weight_scale(h)
+    rows = math.ceil(len(h) / 4)  # at most 4 heads a row: 8 heads are 2 readable rows
+    cols = math.ceil(len(h) / rows)
+    fig, axes = _figure(1.9 * cols + 1.2, 2.0 * rows + 0.4, ncols=cols, nrows=rows)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(h):
+            ax.set_axis_off()
+            continue
+        mesh = ax.imshow(h[k].reshape(grid, grid), cmap="magma", **scale)
+        ax.set(xticks=[], yticks=[])
+        ax.set_title(f"head {k + 1}", fontsize=8)
+    bar = fig.colorbar(mesh, ax=list(axes.flat), shrink=0.8, format=colour_bar("")["format"])
+    bar.set_label("attention weight", fontsize=8)
+    bar.locator = MaxNLocator(4)
+    fig.suptitle(title)
+    cells = [divmod(int(np.argmax(row)), grid) for row in h]
+    return fig.describe(
+        f"{_cap(title)}: each head's weights over the {grid}x{grid} region grid, "
+        "on one colour scale.",
+        f"{len(h)} small heat maps, one per attention head, each a {grid} by {grid} grid, sharing "
+        f"a colour bar from 0 to {scale['vmax']:.2g}. Brightest cell (row, column) per head: "
+        + ", ".join(f"head {k + 1} ({r + 1}, {c + 1})" for k, (r, c) in enumerate(cells))
+        + ".",
+    )
 
 
 def token_weights(
@@ -229,6 +361,7 @@ def token_weights(
         weights = {"weight": weights}
     n = len(weights)
     fig, axes = _figure(max(6, 0.45 * len(tokens) + 2), 2.4 * n, nrows=n, sharex=True)
+    said = []
     for ax, (name, values) in zip(axes[:, 0], weights.items()):
         v = _array(values)
         if v.ndim == 2:
@@ -236,10 +369,21 @@ def token_weights(
         v = v[: len(tokens)]
         ax.bar(range(len(v)), v, color=sns.color_palette("crest", 1)[0])
         ax.set(ylabel=name)
-    axes[-1, 0].set_xticks(range(len(tokens)), tokens, rotation=60, ha="right", fontsize=8)
+        if v.size:
+            said.append(
+                f"{name} from {v.min():.2f} to {v.max():.2f}, largest on "
+                f"{_argmax_at(v, list(tokens))}"
+            )
+    axes[-1, 0].set_xticks(
+        range(len(tokens)), [short(t) for t in tokens], rotation=60, ha="right", fontsize=8
+    )
     if title:
         fig.suptitle(title)
-    return fig
+    return fig.describe(
+        f"{(title or 'Weights per token')[:1].upper()}{(title or 'weights per token')[1:]}: one "
+        f"bar per token; panels: {', '.join(weights)}.",
+        f"{n} bar chart(s), one bar per token of {quote(tokens)}: " + "; ".join(said) + ".",
+    )
 
 
 def modality_attention(
@@ -263,13 +407,24 @@ def modality_attention(
         vmax=1,
         annot=len(tokens) <= 20,
         fmt=".2f",
-        xticklabels=list(tokens),
+        annot_kws={"fontsize": 7},
+        xticklabels=[short(t) for t in tokens],
         yticklabels=list(modalities),
-        cbar=True,
+        cbar_kws=colour_bar("weight"),
     )
     axes[0, 0].tick_params(axis="x", rotation=60, labelsize=8)
+    axes[0, 0].tick_params(axis="y", rotation=0, labelsize=8)
     axes[0, 0].set(title=title or "modality attention per token")
-    return fig
+    mean = w.mean(axis=0) if len(w) else np.zeros(len(modalities))
+    heading = title or "modality attention per token"
+    return fig.describe(
+        f"{heading[:1].upper()}{heading[1:]}: each token's weights over "
+        f"{', '.join(modalities)} (a column sums to 1).",
+        f"Heat map, {len(modalities)} rows ({', '.join(modalities)}) by {len(w)} tokens of "
+        f"{quote(tokens)}, colours from 0 to 1. Mean weight over the tokens: "
+        + ", ".join(f"{m} {v:.2f}" for m, v in zip(modalities, mean))
+        + ".",
+    )
 
 
 def image_words(
@@ -281,12 +436,18 @@ def image_words(
         np.asarray(image.convert("RGB")) if hasattr(image, "convert") else _array(image)
     )
     axes[0, 0].set(xticks=[], yticks=[], title="image")
-    names = [name for name, _ in labels][::-1]
+    names = [short(name, 24) for name, _ in labels][::-1]
     probs = [float(p) for _, p in labels][::-1]
     axes[0, 1].barh(range(len(names)), probs, color=sns.color_palette("flare", 1)[0])
     axes[0, 1].set_yticks(range(len(names)), names, fontsize=8)
-    axes[0, 1].set(xlabel="probability", title=title)
-    return fig
+    axes[0, 1].set(xlabel="probability", title=wrap(title, 40))
+    return fig.describe(
+        f"{title[:1].upper()}{title[1:]}: the image (left) and the classifier's most probable "
+        "class names (right).",
+        "An image beside a horizontal bar chart of class names and their probabilities: "
+        + ", ".join(f"{name} {float(p):.2f}" for name, p in labels)
+        + ".",
+    )
 
 
 def segmented_hashtags(
@@ -301,184 +462,24 @@ def segmented_hashtags(
         ax.text(0.0, y, f"#{tag.lstrip('#')}", fontsize=10, family="monospace", va="center")
         ax.text(0.45, y, "→  " + " | ".join(words), fontsize=10, va="center")
     ax.set_title(title)
-    return fig
-
-
-# ----------------------------------------------------------------------------- GMF
-def layer_gates(
-    gates: Any, stages: Sequence[str] = ("F1", "F2", "F3", "F4"), title: str = ""
-) -> Figure:
-    """GMF's gate g(l) over the backbone stages per text-encoder layer ((L, S) or (B, L, S),
-    averaged over the batch): eq. 7-8."""
-    g = _array(gates)
-    if g.ndim == 3:
-        g = g.mean(axis=0)
-    fig, axes = _figure(1.2 * g.shape[1] + 2.5, 0.4 * g.shape[0] + 1.6)
-    sns.heatmap(
-        g,
-        ax=axes[0, 0],
-        annot=True,
-        fmt=".2f",
-        cmap="rocket_r",
-        vmin=0,
-        vmax=1,
-        xticklabels=list(stages)[: g.shape[1]],
-        yticklabels=[f"layer {i + 1}" for i in range(g.shape[0])],
-    )
-    axes[0, 0].set(xlabel="backbone stage", title=title or "dynamic gate per layer (eq. 8)")
-    return fig
-
-
-def prefix_attention(
-    prefix: Sequence[Any],
-    image: Any | None = None,
-    title: str = "",
-    caption_tokens: Sequence[str] | None = None,
-) -> Figure:
-    """Attention of the text tokens on the visual prefix, per layer (GMF eq. 11-13).
-
-    ``prefix`` holds one array per layer of shape (heads, T, P) (or (B, heads, T, P): the first
-    tweet). Averaged over heads and tokens; when P - 1 or P is a square number the grid part is
-    drawn over ``image``, else one bar per prefix position. With ``caption_tokens`` (a text
-    condition: the prefix is the caption's words) a heat map, one row per layer, one column per
-    caption word (:func:`caption_attention`)."""
-    maps = []
-    for layer in prefix:
-        a = _array(layer)
-        if a.ndim == 4:
-            a = a[0]
-        maps.append(a.mean(axis=(0, 1)))
-    if caption_tokens is not None:
-        return caption_attention(
-            [f"layer {k + 1}" for k in range(len(maps))],
-            caption_tokens,
-            np.stack([m[: len(caption_tokens)] for m in maps]),
-            title or "text-to-caption attention per layer (the prefix is the caption)",
+    return fig.describe(
+        f"{title[:1].upper()}{title[1:]}: each hashtag and the words it was split into.",
+        "A list of hashtags and their segmentations: "
+        + "; ".join(
+            f"#{tag.lstrip('#')} into {' | '.join(words)}" for tag, words in segments.items()
         )
-    n = len(maps)
-    cols = min(n, 6)
-    rows = math.ceil(n / cols)
-    fig, axes = _figure(2.2 * cols, 2.2 * rows, ncols=cols, nrows=rows)
-    for k, ax in enumerate(axes.flat):
-        if k >= n:
-            ax.set_axis_off()
-            continue
-        m = maps[k]
-        side = int(round(math.sqrt(m.size)))
-        side_minus = int(round(math.sqrt(max(m.size - 1, 0))))
-        if (
-            image is not None
-            and (side * side == m.size or side_minus * side_minus == m.size - 1)
-            and m.size > 1
-        ):
-            grid = m if side * side == m.size else m[1:]
-            side = int(round(math.sqrt(grid.size)))
-            img = np.asarray(image.convert("RGB")) if hasattr(image, "convert") else _array(image)
-            h, w = img.shape[:2]
-            ax.imshow(img)
-            ax.imshow(grid.reshape(side, side), cmap="magma", alpha=0.55, extent=(0, w, h, 0))
-            ax.set(xticks=[], yticks=[])
-        else:
-            ax.bar(range(m.size), m, color=sns.color_palette("mako", 1)[0])
-            ax.set(xlabel="prefix position")
-        ax.set_title(f"layer {k + 1}", fontsize=9)
-    fig.suptitle(title or "text-to-prefix attention per layer")
-    return fig
-
-
-def similarity(text: Any, image: Any) -> np.ndarray:
-    """Cosine similarity matrix (B, B) between text and image embeddings (consistency heads)."""
-    t = _array(text)
-    v = _array(image)
-    t = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-12)
-    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-    return t @ v.T
-
-
-def similarity_matrices(panels: Mapping[str, tuple[Any, Any]], title: str = "") -> Figure:
-    """Batch similarity matrices of the consistency heads, e.g. ``{"before": (t, v), "after": ...}``:
-    a matched pair sits on the diagonal (eq. 14-16)."""
-    fig, axes = _figure(4 * len(panels), 3.6, ncols=len(panels))
-    for ax, (name, (t, v)) in zip(axes[0], panels.items()):
-        sns.heatmap(
-            similarity(t, v),
-            ax=ax,
-            cmap="coolwarm",
-            vmin=-1,
-            vmax=1,
-            square=True,
-            xticklabels=False,
-            yticklabels=False,
-        )
-        ax.set(title=name, xlabel="image", ylabel="text")
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def embedding_pairs(text: Any, image: Any, title: str = "") -> Figure:
-    """PCA of text and image embeddings (in one space) to 2-D; each matched pair joined."""
-    t = _array(text)
-    v = _array(image)
-    both = np.concatenate([t, v])
-    centred = both - both.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    xy = centred @ vt[:2].T
-    n = len(t)
-    fig, axes = _figure(4.6, 4.2)
-    ax = axes[0, 0]
-    for i in range(n):
-        ax.plot([xy[i, 0], xy[n + i, 0]], [xy[i, 1], xy[n + i, 1]], color="0.75", lw=0.8, zorder=1)
-    ax.scatter(xy[:n, 0], xy[:n, 1], label="text", zorder=2, s=18)
-    ax.scatter(xy[n:, 0], xy[n:, 1], label="image", marker="^", zorder=2, s=18)
-    ax.set(xlabel="PC 1", ylabel="PC 2", title=title or "text and image embeddings (PCA)")
-    ax.legend(fontsize=8)
-    return fig
-
-
-# ----------------------------------------------------------------------------- misc
-def image_gallery(
-    images: Sequence[Any], captions: Sequence[str], title: str = "", cols: int = 4
-) -> Figure:
-    """A grid of images with captions (the synthetic probe drawings, sample images)."""
-    if len(images) != len(captions):
-        raise ValueError(f"image_gallery: {len(images)} images but {len(captions)} captions")
-    cols = max(1, min(cols, len(images)))
-    rows = math.ceil(len(images) / cols)
-    fig, axes = _figure(2.8 * cols, 3.0 * rows, ncols=cols, nrows=rows)
-    for k, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if k < len(images):
-            image = images[k]
-            ax.imshow(np.asarray(image.convert("RGB")) if hasattr(image, "convert") else image)
-            ax.set_title(captions[k], fontsize=8)
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def compare_bars(
-    table: Any,
-    value: str = "f1_mean",
-    error: str | None = "f1_std",
-    label: str = "label",
-    hue: str = "source_kind",
-    title: str = "",
-) -> Figure:
-    """Horizontal bars of a results table (one row per bar), optional error bars (std over seeds)."""
-    frame = table.reset_index(drop=True)
-    fig, axes = _figure(8, 0.35 * len(frame) + 1.5)
-    ax = axes[0, 0]
-    palette = dict(zip(sorted(frame[hue].unique()), sns.color_palette("Set2")))
-    colours = [palette[h] for h in frame[hue]]
-    errors = frame[error].fillna(0).to_numpy(float) if error and error in frame else None
-    ax.barh(range(len(frame)), frame[value].to_numpy(float), xerr=errors, color=colours)
-    ax.set_yticks(range(len(frame)), frame[label], fontsize=8)
-    ax.invert_yaxis()
-    ax.set(xlabel="test F1 (%)", title=title)
-    from matplotlib.patches import Patch
-
-    ax.legend(
-        handles=[Patch(color=c, label=h) for h, c in palette.items()], fontsize=8, loc="lower right"
+        + ".",
     )
-    return fig
+
+
+# GMF's figures, the gallery and the results bars live in mner_lib.plots_extra (this module's
+# size); imported last, since they draw with the helpers above.
+from mner_lib.plots_extra import (  # noqa: E402, F401
+    compare_bars,
+    embedding_pairs,
+    image_gallery,
+    layer_gates,
+    prefix_attention,
+    similarity,
+    similarity_matrices,
+)

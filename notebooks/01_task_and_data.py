@@ -65,6 +65,16 @@ if "google.colab" in sys.modules:
 #   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
 # ::::
 
+# %% [markdown]
+# **What you will learn**
+#
+# - how a tweet, its BIO2 tags and its entities fit together, and how entities are counted (the
+#   conlleval way, which every number in this book uses);
+# - what the benchmark splits hold: entities per type, tweet lengths, orphan `I-` tags, hashtags and
+#   images;
+# - what the real images look like as text (captions), and the synthetic visual-clue probe that
+#   tests whether a fusion module uses the image at all.
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
 data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
@@ -133,7 +143,17 @@ sns.barplot(counts, x="type", y="entities", hue="split", ax=axes[0])
 axes[0].set_title("entities per type (conlleval count)")
 sns.histplot(lengths, x="tokens", hue="split", element="step", stat="density", common_norm=False, ax=axes[1])
 axes[1].set_title("tweet length in tokens")
-plt.show()
+from mner_lib.figure import captioned
+
+_per_type = counts.groupby("type")["entities"].sum()
+display(captioned(
+    fig,
+    f"Entities per type in each split of {P['dataset']} (left) and the tweet lengths in tokens (right).",
+    "Left: grouped bar chart of entity counts per type and split; over all splits "
+    + ", ".join(f"{k} {int(v)}" for k, v in _per_type.items()) + ". Right: step histograms of "
+    "tweet length in tokens, one per split; median length "
+    + ", ".join(f"{s} {int(lengths[lengths['split'] == s]['tokens'].median())}" for s in SPLITS) + ".",
+))
 
 # %% [markdown]
 # ## Orphan `I-` tags
@@ -224,7 +244,11 @@ display(pd.DataFrame(rows).set_index("split"))
 from mner_lib.caption_view import ORIGIN_NOTE, show_samples, show_tables, show_tweet_captions
 
 display(Markdown(f"*{ORIGIN_NOTE}*"))
-display(show_samples(P["data_dir"] or None))
+from mner_lib.figure import html_figure
+
+display(html_figure(show_samples(P["data_dir"] or None),
+                    "The sample tweet images beside the captions image models wrote for them; the "
+                    "tweet's entity strings are marked where a caption contains them."))
 
 # %% [markdown]
 # ### Tweets with their caption, and the leak
@@ -287,3 +311,32 @@ for condition in ("synthetic", "shuffled:synthetic", "missing:0.5:synthetic", "b
     shown.append(picture(feats, sample[0]))
     names.append(f"{condition}")
 display(image_gallery(shown, names, f"what tweet {sample[0].id} gets under each image condition (all synthetic or blank)"))
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. Draw more probe images, `probe_examples=8`. Before you look: can any drawing tell you *where*
+#    in the tweet an entity is, or only *which* types occur?
+#
+#    ```bash
+#    papermill notebooks/01_task_and_data.ipynb /tmp/01_more_probes.ipynb -p probe_examples 8
+#    ```
+#
+# 2. Change the drawing seed, `seeds=[1]`. Which parts of a probe image change, and which cannot?
+#
+#    ```bash
+#    papermill notebooks/01_task_and_data.ipynb /tmp/01_seed1.ipynb -y 'seeds: [1]'
+#    ```
+#
+# 3. With the benchmark data (`MNER_DATA_DIR` set), describe Twitter-2017 instead of Twitter-2015.
+#    Will it have more or fewer orphan `I-` tags, and a larger share of PER?
+#
+#    ```bash
+#    papermill notebooks/01_task_and_data.ipynb /tmp/01_twitter2017.ipynb -p dataset twitter2017
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

@@ -68,6 +68,15 @@ if "google.colab" in sys.modules:
 #   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
 # ::::
 
+# %% [markdown]
+# **What you will learn**
+#
+# - the linear-chain CRF every model here ends in: the score of a tag sequence, the partition
+#   function, Viterbi decoding, and the BIO2 constraints (with the library code of each);
+# - the entity-level precision, recall and F1 every table reports;
+# - the text-only baselines (BiLSTM-CRF, HBiLSTM-CRF) the papers compare with, trained here, and
+#   what they do with words they have never seen.
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
 data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
@@ -133,6 +142,17 @@ show_real_results(["bilstm-crf", "hbilstm-crf", "bert-crf"], P["results_dir"])
 # parameters, so Viterbi never produces them and the partition function ignores them (allennlp's
 # CRF applies the same mask, in Viterbi only). The allowed transitions:
 
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.crf import CRF, log_partition, path_score, viterbi_decode
+
+show_source(
+    (path_score, "s(x, y)"),
+    (log_partition, "log of the sum over y' of exp s(x, y')"),
+    (viterbi_decode, "Viterbi: argmax over y of s(x, y)"),
+    (CRF.constrained_scores, "the BIO2 constraints"),
+)
+
 # %% tags=["hide-input"]
 from mner_lib.crf import CRF, bio_allowed
 from mner_lib.data import TAGS
@@ -141,7 +161,15 @@ start, trans = bio_allowed(TAGS)
 fig, ax = plt.subplots(figsize=(5.5, 4.6), layout="constrained")
 sns.heatmap(trans.int().numpy(), cmap="Greens", cbar=False, xticklabels=TAGS, yticklabels=TAGS, ax=ax, linewidths=0.5)
 ax.set(xlabel="next tag", ylabel="previous tag", title="allowed BIO2 transitions (green)")
-plt.show()
+from mner_lib.figure import captioned
+
+display(captioned(
+    fig,
+    "The BIO2 transitions the constrained CRF allows (green): the row's tag followed by the column's.",
+    f"A {len(TAGS)} by {len(TAGS)} grid of tags, previous tag in rows, next tag in columns; "
+    f"{int(trans.sum())} of {trans.numel()} transitions are allowed (green). The forbidden ones "
+    "(white) put an I- tag after O or after a tag of another type.",
+))
 print("tags that may start a tweet:", [t for t, ok in zip(TAGS, start.tolist()) if ok])
 
 # %% [markdown]
@@ -288,3 +316,32 @@ explorer(examples)
 
 # %% tags=["remove-input"]
 static_view(examples, limit=3)
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. Turn the BIO2 constraints on, `constrain_bio=True`. Will test F1 go up, down or stay? Will any
+#    predicted tweet still contain an impossible `O I-PER`?
+#
+#    ```bash
+#    papermill notebooks/02_foundations.ipynb /tmp/02_bio.ipynb -p constrain_bio True
+#    ```
+#
+# 2. Train on a quarter of the tweets, `max_train=50`. How much F1 do you expect the baselines to
+#    lose, and on which entity type first?
+#
+#    ```bash
+#    papermill notebooks/02_foundations.ipynb /tmp/02_small.ipynb -p max_train 50
+#    ```
+#
+# 3. Train for more epochs, `epochs=6`. Where will the dev-F1 curve flatten?
+#
+#    ```bash
+#    papermill notebooks/02_foundations.ipynb /tmp/02_epochs.ipynb -p epochs 6
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

@@ -70,6 +70,15 @@ if "google.colab" in sys.modules:
 #   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
 # ::::
 
+# %% [markdown]
+# **What you will learn**
+#
+# - CWI's character encoder: convolutions with group norm, the SineReLU activation and targeted
+#   dropout (and the code of each);
+# - how an image becomes words (the classifier's top-5 class names) and one vector per tweet;
+# - two fusions, concatenation and per-token modality attention, and how to read the attention's
+#   weights after training.
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
 data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
@@ -145,6 +154,12 @@ print(W.describe())
 # Targeted dropout, as the paper describes it, drops (during training) units whose output is over a
 # threshold.
 
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.cwi_blocks import SineReLU, TargetedDropout
+
+show_source((SineReLU, "f(x) = x if x > 0, else eps (sin x - cos x)"), (TargetedDropout, "targeted dropout"))
+
 # %% tags=["hide-input"]
 from mner_lib.models.cwi_blocks import SineReLU, TargetedDropout
 
@@ -161,7 +176,18 @@ axes[1].hist([values.numpy(), dropped[dropped != 0].numpy()], bins=40, label=["i
 axes[1].axvline(model.config.td_threshold, color="k", ls="--", lw=0.8)
 axes[1].set(title="targeted dropout: only units over the threshold are dropped", xlabel="value")
 axes[1].legend(fontsize=8)
-plt.show()
+from mner_lib.figure import captioned
+
+_gone = values[dropped == 0]
+display(captioned(
+    fig,
+    "SineReLU for two values of eps (left); targeted dropout in training mode on 2000 normal "
+    "values, the threshold dashed (right).",
+    f"Left: line plot of SineReLU for x from -6 to 3: the identity above 0 and a small wave below, "
+    f"for eps 0.25 and for the model's eps {model.config.sine_eps}. Right: histograms of the 2000 "
+    f"input values and of the values kept; {len(_gone)} were dropped, {int((_gone > model.config.td_threshold).sum())} "
+    f"of them above the threshold {model.config.td_threshold}.",
+))
 with torch.no_grad():
     word, char, image = model.modality_features(batch)
 print("char ids:", tuple(batch["chars"].shape), "(B, T, k) -> char feature:", tuple(char.shape))
@@ -205,6 +231,12 @@ print("image feature:", tuple(image.shape), "(the same vector at every token)")
 # three features to one size and weighs them per token, $a_{t,m} = \mathrm{softmax}_m(u^\top
 # \tanh(W p_{t,m} + b))$, $f_t = \sum_m a_{t,m} p_{t,m}$ (modality attention as in Moon et al.
 # 2018), then the same BiLSTM and CRF.
+
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.attention import ModalityAttention
+
+show_source((ModalityAttention, "a_{t,m} = softmax_m(u^T tanh(W p_{t,m} + b)), f_t = sum_m a_{t,m} p_{t,m}"))
 
 # %% tags=["hide-input"]
 from mner_lib.plots import modality_attention
@@ -270,3 +302,33 @@ explorer(examples)
 
 # %% tags=["remove-input"]
 static_view(examples, limit=3)
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. Train CWI + attention without the image words too (`w/o image (blank)`). On synthetic probe
+#    images, whose class names are unrelated to the drawings, how large a gap do you expect?
+#
+#    ```bash
+#    papermill notebooks/03_cwi.ipynb /tmp/03_no_image.ipynb -y 'ablations: ["w/o image (blank)"]'
+#    ```
+#
+# 2. Switch targeted dropout off, `model_options={"td_rate": 0.0}`. Will the training loss fall
+#    faster? Will dev F1 follow?
+#
+#    ```bash
+#    papermill notebooks/03_cwi.ipynb /tmp/03_no_td.ipynb -y 'model_options: {td_rate: 0.0}'
+#    ```
+#
+# 3. Compare plain concatenation with modality attention, `models=["cwi", "cwi-attention"]`. Which
+#    one wins on this corpus, and by how much?
+#
+#    ```bash
+#    papermill notebooks/03_cwi.ipynb /tmp/03_both.ipynb -y 'models: [cwi, cwi-attention]'
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

@@ -70,6 +70,16 @@ if "google.colab" in sys.modules:
 #   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
 # ::::
 
+# %% [markdown]
+# **What you will learn**
+#
+# - HSN's blocks in the paper's order: text features (highway + BiLSTM), region features, the
+#   multi-head hierarchical attention in both directions, and the self-adaptive gate, each beside
+#   the library code that implements its equations;
+# - how to read the attention over image regions, the word weights and the gate, before and after
+#   training;
+# - how the paper's ablations (w/o MI, HA, MP, VF) are switched on from the parameters.
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
 data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
@@ -142,6 +152,12 @@ print(W.describe())
 # $x_i = [x^w_i; x^c_i; x^p_i]$. A highway layer with tanh, $\tilde h_i = \tanh(\mathrm{Highway}(x_i))$
 # (eq. 5), then a BiLSTM gives $H \in \mathbb{R}^{n \times d}$, $d = 400$ (eq. 6).
 
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.hsn import HSN, Highway
+
+show_source((Highway, "eq. 5"), (HSN.text_features, "eq. 5-6"))
+
 # %% tags=["hide-input"]
 with torch.no_grad():
     H = model.text_features(batch)
@@ -178,6 +194,13 @@ if images.captions is not None:  # a text condition: V holds the caption's words
 # (eq. 16) is the text-guided image. The image-to-text unit is the same block with the roles
 # swapped, giving word weights $s_{sen}$ and $F = s_{sen} \odot H$.
 
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.attention import MultiHeadHierarchicalAttention, hierarchical_attention
+
+show_source((hierarchical_attention, "eq. 8-13, one head"),
+            (MultiHeadHierarchicalAttention.attend, "eq. 14-15, the heads"))
+
 # %% tags=["hide-input"]
 with torch.no_grad():
     s_img, heads_img = model.text_to_image(V, H, None, batch["mask"])
@@ -194,6 +217,12 @@ print("G:", tuple(G.shape), " s_sen:", tuple(s_sen.shape), " F:", tuple(F_.shape
 # A gate per token and dimension, $\gamma = \sigma(W H + U F + b)$, mixes the text feature and the
 # fused one: $O = \gamma \odot H + (1 - \gamma) \odot F$. $\gamma$ near 1 means the token keeps its
 # text feature; near 0, it takes the image-informed one. A linear layer and the CRF follow.
+
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.hsn import SelfAdaptiveIntegration
+
+show_source((SelfAdaptiveIntegration, "eq. 17-18"))
 
 # %% tags=["hide-input"]
 with torch.no_grad():
@@ -253,7 +282,7 @@ show_recorded_runs(["hsn"], P["results_dir"])
 # heads may pick different regions (under a caption condition, different caption words).
 
 # %% tags=["hide-input"]
-from mner_lib.plots import caption_attention
+from mner_lib.plots import caption_attention, head_attention
 
 _r = trained.runs["hsn"][0]
 _t = trained.test[:1]
@@ -264,12 +293,8 @@ if _words:
     display(caption_attention([f"head {h + 1}" for h in range(len(_heads))], _words, _heads,
                               f"tweet {_t[0].id}: text-to-caption weights per head"))
 else:
-    fig, axes = plt.subplots(1, len(_heads), figsize=(1.6 * len(_heads), 1.9), layout="constrained")
-    for h, ax in enumerate(np.atleast_1d(axes)):
-        sns.heatmap(_heads[h].reshape(7, 7), ax=ax, cbar=False, cmap="magma", xticklabels=False, yticklabels=False, square=True)
-        ax.set_title(f"head {h + 1}", fontsize=8)
-    fig.suptitle(f"tweet {_t[0].id}: text-to-image weights per head" + (" (synthetic image)" if _r.metrics["synthetic"] else ""))
-    plt.show()
+    display(head_attention(_heads, f"tweet {_t[0].id}: text-to-image weights per head"
+                           + (" (synthetic image)" if _r.metrics["synthetic"] else "")))
 
 # %% [markdown]
 # ## Explorer: one tweet at a time
@@ -291,3 +316,33 @@ explorer(examples)
 
 # %% tags=["remove-input"]
 static_view(examples, limit=3)
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. One head instead of eight, `model_options={"heads": 1}` (the paper's w/o MP). What will the
+#    per-head figure show, and will test F1 move by more than a point?
+#
+#    ```bash
+#    papermill notebooks/04_hsn.ipynb /tmp/04_one_head.ipynb -y 'model_options: {heads: 1}'
+#    ```
+#
+# 2. Blank images, `condition="blank"` (the paper's w/o VF). With nothing to see, will the gate keep
+#    the text feature (values near 1) or not?
+#
+#    ```bash
+#    papermill notebooks/04_hsn.ipynb /tmp/04_blank.ipynb -p condition blank
+#    ```
+#
+# 3. Give every tweet another tweet's probe, `condition="shuffled"`. If HSN uses the probe, F1
+#    should drop below the blank-image run; will it?
+#
+#    ```bash
+#    papermill notebooks/04_hsn.ipynb /tmp/04_shuffled.ipynb -p condition shuffled
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

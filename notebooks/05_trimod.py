@@ -70,6 +70,15 @@ if "google.colab" in sys.modules:
 #   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
 # ::::
 
+# %% [markdown]
+# **What you will learn**
+#
+# - TriMod's three modalities: text (char and word Bi-GRUs), visual objects (caption words and image
+#   regions, attended by each token) and hashtags (segmented into words), each beside its library
+#   code;
+# - how the hashtag segmenters compare on held-out joined phrases;
+# - how modality attention weighs text, visual and hashtag features per token.
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
 data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
@@ -142,6 +151,12 @@ print(W.describe())
 # embedding 30, hidden 30, the last states of both directions) are concatenated and run through a
 # word-level Bi-GRU (hidden 150): $h_t \in \mathbb{R}^{300}$.
 
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.trimod import TriMod
+
+show_source((TriMod.text_features, "eq. 1-7"))
+
 # %% tags=["hide-input"]
 with torch.no_grad():
     text = model.text_features(batch)
@@ -155,6 +170,12 @@ print("h_t:", tuple(text.shape), "(B, T, 2 x 150)")
 # as its visual feature. Under a caption condition (`condition="caption:blip2"`) the caption slot
 # holds the caption an image model wrote from the real image, as the paper designs it, and the
 # figure shows each token's weights over its words.
+
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.trimod import TriMod
+
+show_source((TriMod.visual_features, "sec. IV-B: attention over the visual objects"))
 
 # %% tags=["hide-input"]
 with torch.no_grad():
@@ -176,6 +197,12 @@ if images.captions is not None and batch["caption_words"][0]:  # a real caption:
 # own text and offers dictionary segmenters (`wordsegment`, `wordninja`) as baselines; this build
 # uses the one named by the `segmenter` parameter. Below, the segmenters on the training hashtags
 # and, on held-out joined phrases of the corpus, their boundary F1.
+
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.trimod import TriMod
+
+show_source((TriMod.hashtag_features, "sec. IV-D: the hashtag feature"))
 
 # %% tags=["hide-input"]
 from mner_lib.hashtags import evaluate_segmenter, get_segmenter, heldout_split
@@ -201,6 +228,12 @@ print("hashtag feature:", tuple(hashtag.shape), "(B, T, [own hashtag; tweet's ha
 # Each modality feature $f_i$ of a token is projected to one size;
 # $\gamma_i = \exp(u^\top \tanh(W f_i + b))$ and $f_s = \sum_i \gamma_i f_i / \sum_i \gamma_i$.
 # Linear emissions from $f_s$ and the CRF follow (eq. 13-16).
+
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.attention import ModalityAttention
+
+show_source((ModalityAttention, "eq. 11-12"))
 
 # %% tags=["hide-input"]
 from mner_lib.plots import modality_attention
@@ -265,3 +298,33 @@ explorer(examples)
 
 # %% tags=["remove-input"]
 static_view(examples, limit=3)
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. Segment hashtags with `wordninja` instead of `wordsegment`. Which of the hashtags above will be
+#    split differently, and will F1 notice?
+#
+#    ```bash
+#    papermill notebooks/05_trimod.ipynb /tmp/05_wordninja.ipynb -p segmenter wordninja
+#    ```
+#
+# 2. Train without the hashtag modality too (`w/o hashtags`). How much of TriMod's F1 do the
+#    hashtags carry on this corpus?
+#
+#    ```bash
+#    papermill notebooks/05_trimod.ipynb /tmp/05_no_hashtags.ipynb -y 'ablations: ["w/o hashtags"]'
+#    ```
+#
+# 3. A one-word caption, `model_options={"caption_labels": 1}`. Will the visual attention move from
+#    the caption to the regions?
+#
+#    ```bash
+#    papermill notebooks/05_trimod.ipynb /tmp/05_one_label.ipynb -y 'model_options: {caption_labels: 1}'
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

@@ -71,6 +71,16 @@ if "google.colab" in sys.modules:
 #   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
 # ::::
 
+# %% [markdown]
+# **What you will learn**
+#
+# - GMF's visual path: cross-scale attention on each backbone stage, the structured mapping to one
+#   grid, and a gate per encoder layer that mixes the stages, each beside its code;
+# - visual clue guidance: image tokens prepended as a prefix to the keys and values of every encoder
+#   layer;
+# - consistency matching: a contrastive loss that pulls a tweet and its own image together, and how
+#   to see it work in the similarity matrices after training.
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
 data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
@@ -143,6 +153,13 @@ print(W.describe())
 # branch (average pool, an MLP with reduction $r$, batch norm) and a spatial branch (1x1 conv to
 # $C/r$, two dilated 3x3 convs, 1x1 conv to one channel, batch norm).
 
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.gmf_blocks import ChannelAttention, CrossScaleAttention, SpatialAttention
+
+show_source((ChannelAttention, "M_c"), (SpatialAttention, "M_s"),
+            (CrossScaleAttention, "F' = F + F * sigmoid(M_c(F) + M_s(F))"))
+
 # %% tags=["hide-input"]
 if model.use_caption:  # a caption condition: the prefix is the caption's words (no CSA, no gate)
     print(f"caption condition {features.condition!r}: no cross-scale attention, mapping or gate; "
@@ -161,6 +178,12 @@ for i, s in enumerate(stages):
 # \, \overline{\mathrm{pool}(V_i)}))$ over the four stages mixes them:
 # $\tilde V_{gated}(l) = \sum_i g_i(l) V_i$. Early layers may prefer fine stages, late layers coarse
 # ones; after training the gates say which.
+
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.gmf_blocks import DynamicGate, StructuredMapping, gated_sum
+
+show_source((StructuredMapping, "eq. 5-6"), (DynamicGate, "eq. 7-8: g(l)"), (gated_sum, "eq. 9"))
 
 # %% tags=["hide-input"]
 from mner_lib.plots import layer_gates
@@ -182,6 +205,12 @@ else:
 # prefix is the caption's words (one frozen MiniLM vector per word, mapped to `visual_dim`), and the
 # figure names them.
 
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.gmf_blocks import PrefixProjection, prefix_self_attention
+
+show_source((PrefixProjection, "eq. 11: phi_k, phi_v"), (prefix_self_attention, "eq. 12-13"))
+
 # %% tags=["hide-input"]
 from mner_lib.plots import prefix_attention
 
@@ -200,6 +229,12 @@ display(prefix_attention([a[0] for a in out.attentions["prefix"]], picture(featu
 # the matched pairs (the diagonal of the similarity matrix) as positives and every other pair as a
 # negative. The training loss is $(1 - \alpha) L_{CM} + \alpha L_{CRF}$. Below, the batch
 # similarities before training; after training they are drawn again.
+
+# %% tags=["remove-input"]
+from mner_lib.book.source import show_source
+from mner_lib.models.gmf_blocks import ConsistencyHeads, symmetric_info_nce
+
+show_source((ConsistencyHeads, "eq. 14: the heads"), (symmetric_info_nce, "eq. 15-16: L_CM"))
 
 # %% tags=["hide-input"]
 from mner_lib.plots import embedding_pairs, similarity_matrices
@@ -286,3 +321,33 @@ explorer(examples)
 
 # %% tags=["remove-input"]
 static_view(examples, limit=2)
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. Train on the CRF loss alone, `model_options={"alpha": 1.0}` (eq. 22 with alpha = 1). Will the
+#    similarity matrix after training still show a diagonal?
+#
+#    ```bash
+#    papermill notebooks/06_gmf.ipynb /tmp/06_alpha1.ipynb -y 'model_options: {alpha: 1.0}'
+#    ```
+#
+# 2. A much sharper contrast, `model_options={"temperature": 0.05}`. Will the diagonal get brighter,
+#    and will the tagging F1 care?
+#
+#    ```bash
+#    papermill notebooks/06_gmf.ipynb /tmp/06_tau.ipynb -y 'model_options: {temperature: 0.05}'
+#    ```
+#
+# 3. Train without the visual prefix too (`w/o VCG`). Which of the figures above will have nothing
+#    to show, and how much F1 is lost?
+#
+#    ```bash
+#    papermill notebooks/06_gmf.ipynb /tmp/06_no_vcg.ipynb -y 'ablations: ["w/o VCG"]'
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

@@ -66,6 +66,14 @@ if "google.colab" in sys.modules:
 #   ```
 # ::::
 
+# %% [markdown]
+# **What you will learn**
+#
+# - what each paper reports, read from `mner_lib.results`, beside what this project measured with
+#   the same protocol where one exists;
+# - how the models hold up when the image changes (real, blank, synthetic, shuffled, missing);
+# - how to tell a replication from a capped or synthetic run in every table.
+
 # %% tags=["parameters"]
 results_dir = "results"  # folder holding results/**/metrics.json
 conditions = ["real", "blank", "synthetic", "shuffled", "missing:0.5"]  # robustness table columns
@@ -202,3 +210,26 @@ display(HTML(speed_html(P["results_dir"])))
 from mner_lib.book.comparison import build_runs_html
 
 display(HTML(build_runs_html(P["runs_dir"])))
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. Only the image-free conditions in the robustness table, `conditions=["blank", "synthetic"]`.
+#    Which models will have no row?
+#
+#    ```bash
+#    papermill notebooks/07_comparison.ipynb /tmp/07_conditions.ipynb -y 'conditions: [blank, synthetic]'
+#    ```
+#
+# 2. Read this build's own runs as if they were the results, `results_dir="runs/book"`. How far
+#    below the papers will they sit, and why is that no replication?
+#
+#    ```bash
+#    papermill notebooks/07_comparison.ipynb /tmp/07_build_runs.ipynb -p results_dir runs/book
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

@@ -62,6 +62,14 @@ if "google.colab" in sys.modules:
 #   ```
 # ::::
 
+# %% [markdown]
+# **What you will learn**
+#
+# - what was installed and on which machine this build ran;
+# - what each profile runs (quick, cpu, replicate, smoke) and for how long;
+# - where every result file came from (its command, commit and settings), and how to rebuild the
+#   book or one chapter.
+
 # %% tags=["parameters"]
 results_dir = "results"  # folder holding results/**/metrics.json
 runs_dir = "runs/book"  # this build's own run folders
@@ -204,7 +212,15 @@ else:
     labels = build_inventory["model"] + " " + build_inventory["condition"].astype(str) + " seed " + build_inventory["seed"].astype(str)
     ax.barh(labels, build_inventory["wall s"], color=sns.color_palette("crest", 1)[0])
     ax.set(xlabel="wall-clock seconds of the run", title="cost of this build's runs")
-    plt.show()
+    from mner_lib.figure import captioned
+
+    display(captioned(
+        fig,
+        "Wall-clock seconds of each run this build trained.",
+        f"Horizontal bar chart of {len(build_inventory)} runs' wall-clock seconds, "
+        f"{build_inventory['wall s'].sum():.0f} s in all; the longest: "
+        f"{labels.iloc[int(build_inventory['wall s'].to_numpy().argmax())]}.",
+    ))
 
 # %% [markdown]
 # ## Rebuilding the book
@@ -215,3 +231,26 @@ else:
 # MNER_DATA_DIR=/path/to/data python -m mner_lib book run --profile cpu
 # python -m mner_lib book sweep --notebook hsn --grid models=hsn datasets=twitter2015 seeds=0,1,2 conditions=blank,synthetic
 # ```
+
+# %% [markdown]
+# ## Try this
+#
+# Each exercise changes one parameter. Write down what you expect before you run it.
+#
+# 1. Rebuild one chapter with the smallest profile and look at this appendix again. Which rows of
+#    'This build's runs' will change?
+#
+#    ```bash
+#    python -m mner_lib book run --profile smoke --only hsn,reproducibility
+#    ```
+#
+# 2. Point the inventory at another results folder, `results_dir="runs/book"`. Which columns stay
+#    empty for runs that no command recorded?
+#
+#    ```bash
+#    papermill notebooks/08_reproducibility.ipynb /tmp/08_runs.ipynb -p results_dir runs/book
+#    ```
+#
+# Run a line from the repository root; it writes a new executed notebook and leaves this one as it
+# is. Open the output in Jupyter, or compare its numbers with this page's.
+

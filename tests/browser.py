@@ -84,7 +84,8 @@ def screenshot(
 
 def page_problems(dom: str) -> list[str]:
     """What a reader would see as broken in a chapter page's DOM: error outputs (a traceback or
-    an ``...Error:`` line in an output cell), or no figure."""
+    an ``...Error:`` line in an output cell), no figure, or a figure that is not numbered and
+    described (:func:`figure_problems`)."""
 
     problems = []
     outputs = re.findall(
@@ -99,6 +100,33 @@ def page_problems(dom: str) -> list[str]:
         problems.append("an output cell shows a traceback")
     if not re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', dom):
         problems.append("no figure (img of a notebook output)")
+    return problems + figure_problems(dom)
+
+
+def _attribute(tag: str, name: str) -> str | None:
+    found = re.search(rf'\b{name}="([^"]*)"', tag)
+    return None if found is None else found.group(1)
+
+
+def figure_problems(dom: str) -> list[str]:
+    """Every image in the chapter's text (``<article>``: not the theme's logos and buttons) sits
+    in a numbered figure (``Fig. N`` in its caption) and has alt text that says something: not
+    empty, and not the file name Sphinx puts there when an image has none."""
+    start, end = dom.find("<article"), dom.rfind("</article>")
+    article = dom[start:end] if start >= 0 else dom
+    problems = []
+    figures = re.findall(r"<figure\b.*?</figure>", article, flags=re.S)
+    for figure in figures:
+        for tag in re.findall(r"<img\b[^>]*>", figure):
+            alt, src = _attribute(tag, "alt"), _attribute(tag, "src") or ""
+            if not alt or not alt.strip() or alt == src or re.search(r"\.(png|jpe?g|svg)$", alt):
+                problems.append(f"an image without alt text: {src.rsplit('/', 1)[-1]}")
+        if not re.search(r'class="caption-number">\s*Fig\. \d+', figure):
+            problems.append("a figure without a number")
+    outside = re.sub(r"<figure\b.*?</figure>", "", article, flags=re.S)
+    for tag in re.findall(r"<img\b[^>]*>", outside):
+        name = (_attribute(tag, "alt") or _attribute(tag, "src") or "").rsplit("/", 1)[-1]
+        problems.append(f"an image outside a numbered figure: {name[:40]}")
     return problems
 
 

@@ -214,8 +214,16 @@ def test_stub_page_says_how_to_run_the_chapter(tmp_path):
     assert "not executed in this build" in text and "--profile quick --only gmf" in text
 
 
+FIGURE = (
+    '<figure class="mner-figure align-default" id="fig-x"><img alt="{alt}" src="../_images/ab.png"/>'
+    '<figcaption><p><span class="caption-number">Fig. {n} </span><span class="caption-text">x'
+    "</span></p></figcaption></figure>"
+)
+
+
 def test_page_problems_spots_errors_and_missing_figures():
-    ok = '<div class="cell_output docutils container"><img src="../_images/ab.png"/></div></div></div>'
+    figure = FIGURE.format(alt="Bar chart of F1 per type: PER 50.0.", n=3)
+    ok = f'<div class="cell_output docutils container">{figure}</div></div></div>'
     assert browser.page_problems(ok) == []
     err = (
         '<div class="cell_output docutils container"><pre>Traceback (most recent call last)\n'
@@ -226,6 +234,23 @@ def test_page_problems_spots_errors_and_missing_figures():
     assert "an output cell shows a traceback" in browser.page_problems(
         '<div class="output traceback highlight"></div>'
     )
+
+
+def test_figure_problems_want_numbered_figures_with_alt_text_in_the_article():
+    good = FIGURE.format(alt="Heat map of gates.", n=2)
+    logo = '<img alt="" src="../_static/logo.png">'  # the theme's, outside the article
+    assert browser.figure_problems(f"{logo}<article>{good}</article>") == []
+    bare = '<img alt="../_images/ab.png" src="../_images/ab.png"/>'  # Sphinx's alt when none
+    assert browser.figure_problems(f"<article>{bare}</article>") == [
+        "an image outside a numbered figure: ab.png"
+    ]
+    assert browser.figure_problems(f"<article>{FIGURE.format(alt='', n=1)}</article>") == [
+        "an image without alt text: ab.png"
+    ]
+    named = FIGURE.format(alt="../_images/ab.png", n=1)
+    assert browser.figure_problems(named) == ["an image without alt text: ab.png"]
+    unnumbered = FIGURE.format(alt="A chart.", n=1).replace("Fig. 1", "")
+    assert browser.figure_problems(unnumbered) == ["a figure without a number"]
 
 
 # ----------------------------------------------------------------------------- the built book
@@ -397,6 +422,7 @@ def test_recorded_runs_lists_the_chapters_models_with_paper_rows_and_synthetic_m
                         "batch_size": 16,
                         "epochs": 5,
                     },
+                    "model_config": {},  # today's format: the variant is what was asked
                 }
             )
         )
