@@ -42,7 +42,8 @@ worker() {
     # shellcheck disable=SC2086
     $PY -m mner_lib train --model "$model" --dataset "$data" --condition "$cond" --seed "$seed" \
       --threads 1 --quiet --out "$out" $extra > "$CLAIMS/$out/log" 2>&1
-    echo "$(date -u +%FT%TZ) worker $1 end $out rc=$?"
+    local rc=$?
+    echo "$(date -u +%FT%TZ) worker $1 end $out rc=$rc"
     [ -f "$out/metrics.json" ] || tail -3 "$CLAIMS/$out/log"
   done
 }
