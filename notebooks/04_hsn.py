@@ -214,9 +214,13 @@ print("G:", tuple(G.shape), " s_sen:", tuple(s_sen.shape), " F:", tuple(F_.shape
 # %% [markdown]
 # ## Self-adaptive integration (eq. 17-18)
 #
-# A gate per token and dimension, $\gamma = \sigma(W H + U F + b)$, mixes the text feature and the
-# fused one: $O = \gamma \odot H + (1 - \gamma) \odot F$. $\gamma$ near 1 means the token keeps its
-# text feature; near 0, it takes the image-informed one. A linear layer and the CRF follow.
+# A gate, $\gamma = \sigma(W H + U F + b)$, mixes the text feature and the fused one:
+# $O = \gamma \odot H + (1 - \gamma) \odot F$. The paper says "the integration $\gamma$ consists
+# $n$ scalars": one gate per token, shared by its $d$ dimensions (`gate="token"`, the default: $W$
+# and $U$ map $d \to 1$). The other reading, one gate per token and dimension, is
+# `model_options={"gate": "dimension"}`; every HSN run recorded before the paper's form became the
+# default used it, and the tables name those runs `gate=dimension`. $\gamma$ near 1 means the token
+# keeps its text feature; near 0, it takes the image-informed one. A linear layer and the CRF follow.
 
 # %% tags=["remove-input"]
 from mner_lib.book.source import show_source
@@ -336,7 +340,14 @@ static_view(examples, limit=3)
 #    papermill notebooks/04_hsn.ipynb /tmp/04_blank.ipynb -p condition blank
 #    ```
 #
-# 3. Give every tweet another tweet's probe, `condition="shuffled"`. If HSN uses the probe, F1
+# 3. The other reading of the gate, `model_options={"gate": "dimension"}`: one gate per token and
+#    dimension. Will the image-to-text weights or test F1 change?
+#
+#    ```bash
+#    papermill notebooks/04_hsn.ipynb /tmp/04_gate_dimension.ipynb -y 'model_options: {gate: dimension}'
+#    ```
+#
+# 4. Give every tweet another tweet's probe, `condition="shuffled"`. If HSN uses the probe, F1
 #    should drop below the blank-image run; will it?
 #
 #    ```bash
