@@ -217,6 +217,16 @@ def test_runs_from_before_a_default_changed_are_named_by_what_they_ran(tmp_path)
     assert table.loc["full (gate=dimension,oov_init=uniform)", "paper_variant"] == "w/o VF"
 
 
+def test_gmf_runs_from_before_alpha_was_tuned_say_alpha_0_5(tmp_path):
+    old, old_wo_cm = metrics(model="gmf"), metrics(model="gmf", seed=1)
+    del old["model_config"], old_wo_cm["model_config"]
+    old_wo_cm["config"] = {"model_options": {"use_cm": False}}  # alpha plays no part there
+    write(tmp_path, "a/seed0", old)
+    write(tmp_path, "b/seed1", old_wo_cm)
+    variants = set(results.aggregate(results.load_runs(tmp_path))["variant"])
+    assert variants == {"full (alpha=0.5)", "w/o CM (use_cm=False)"}
+
+
 def test_trimod_results_name_their_segmenter(tmp_path):
     old, other = metrics(model="trimod"), metrics(model="trimod", seed=1, f1=50.0)
     del old["model_config"]  # recorded before segmenters were named: the default one ran
