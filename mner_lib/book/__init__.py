@@ -31,6 +31,7 @@ from mner_lib.book.chapters import (
     summary,
     train_and_tabulate,
     train_seeds,
+    trained_on,
 )
 from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep
 from mner_lib.book.walkthrough import Walkthrough, walkthrough
@@ -105,4 +106,5 @@ __all__ = [
     "sweep",
     "train_and_tabulate",
     "train_seeds",
+    "trained_on",
 ]
