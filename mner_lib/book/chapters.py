@@ -90,17 +90,18 @@ def data_note(params: dict[str, Any]) -> str:
 
 def trained_on(result: TrainResult) -> str:
     """What a trained model learned from, for the title of a figure drawn from it:
-    ``trained on demo (300 tweets, 6 epochs, best 5; SYNTHETIC images)``."""
+    ``trained on the demo corpus (300 tweets, 4 epochs, best 3; SYNTHETIC probe images)``."""
     m = result.metrics
     condition = m.get("condition", "none")
     if condition == "none":
         images = "no images"
-    elif m.get("synthetic"):
-        images = f"{condition} images, SYNTHETIC"
+    elif condition == "synthetic":
+        images = "SYNTHETIC probe images"
     else:
-        images = f"{condition} images"
+        images = f"{condition} images" + (" (SYNTHETIC)" if m.get("synthetic") else "")
+    data = "the demo corpus" if m["dataset"] == "demo" else m["dataset"]
     epochs = f"{m.get('epochs_run')} epochs, best {m.get('best_epoch')}"
-    return f"trained on {m['dataset']} ({m.get('train_tweets')} tweets, {epochs}; {images})"
+    return f"trained on {data} ({m.get('train_tweets')} tweets, {epochs}; {images})"
 
 
 def summary(params: dict[str, Any]) -> str:
