@@ -252,13 +252,16 @@ def runnable_chapters() -> list[str]:
 def live_table(dom: str) -> list[dict]:
     """The rows of the table of this build's runs (``show_table``: its ``± std`` and ``n_seeds``
     columns tell it from the recorded-runs tables)."""
-    tables = [t for t in browser.html_tables(dom) if t and {"test F1", "± std", "n_seeds"} <= set(t[0])]
+    tables = [
+        t for t in browser.html_tables(dom) if t and {"test F1", "± std", "n_seeds"} <= set(t[0])
+    ]
     assert len(tables) == 1, f"{len(tables)} tables of this build's runs on the page"
     return tables[0]
 
 
 def test_quick_profile_trains_every_model_chapter_on_the_demo_corpus(monkeypatch, tmp_path):
-    monkeypatch.setenv("MNER_DATA_DIR", str(tmp_path))  # a data folder set: only task_data follows it
+    # a data folder is set: the data chapter follows it, the model chapters train on the demo
+    monkeypatch.setenv("MNER_DATA_DIR", str(tmp_path))
     profile = book.load_profile("quick")
     assert book.chapter_parameters(profile, "task_data")["dataset"] == book.AUTO_DATASET
     for key in MODEL_CHAPTERS:
@@ -501,3 +504,25 @@ def test_walkthrough_gives_a_chapter_its_tweets_features_and_fresh_model():
     assert "image condition 'synthetic' (SYNTHETIC images)" in text
     assert max(len(line) for line in text.splitlines()) <= 90  # fits a book page
     assert all(" ".join(t.tokens) in text for t in w.few)
+
+
+def test_a_trained_figure_says_what_the_model_was_trained_on():
+    from types import SimpleNamespace
+
+    metrics = {"dataset": "demo", "condition": "synthetic", "synthetic": True, "train_tweets": 300}
+    run = SimpleNamespace(metrics={**metrics, "epochs_run": 4, "best_epoch": 3})
+    assert book.trained_on(run) == (
+        "trained on the demo corpus (300 tweets, 4 epochs, best 3; SYNTHETIC probe images)"
+    )
+    real = {**run.metrics, "dataset": "twitter2015", "condition": "blank", "synthetic": False}
+    assert book.trained_on(SimpleNamespace(metrics=real)).startswith("trained on twitter2015 (")
+    assert book.trained_on(SimpleNamespace(metrics=real)).endswith("; blank images)")
+    text = {**real, "condition": "none"}
+    assert book.trained_on(SimpleNamespace(metrics=text)).endswith("; no images)")
+
+
+def test_data_note_names_the_training_settings_a_build_changed():
+    note = book.data_note({"dataset": "demo", "train_options": {"lr": 0.003}})
+    assert "demo corpus" in note and "synthetic images" in note
+    assert "changed from the paper's for this build: lr=0.003" in note
+    assert "changed" not in book.data_note({"dataset": "demo", "train_options": {}})
