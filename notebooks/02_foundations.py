@@ -39,7 +39,7 @@ if "google.colab" in sys.modules:
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
 data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
 models = ["bilstm-crf", "hbilstm-crf"]  # text baselines: bilstm-crf, hbilstm-crf, bert-crf
-epochs = 4
+epochs = 3
 seeds = [0]
 device = "auto"  # auto picks a GPU when there is one
 max_train = None  # cap on training tweets (None: all)
