@@ -204,7 +204,9 @@ show_recorded_runs(["gmf", "bert-crf"], P["results_dir"])
 #
 # The gates, the consistency heads' similarities and the embeddings of the same 16 training tweets
 # as above, now from the model trained in this build (its best epoch on dev). Each title says what
-# it was trained on; on the demo corpus the images are synthetic probes.
+# it was trained on; on the demo corpus the images are synthetic probes, which show only which
+# entity types a tweet has: tweets with the same types have interchangeable images there, so the
+# matrices show rows and columns alike by type rather than one sharp diagonal.
 
 # %% tags=["hide-input"]
 from mner_lib.book import trained_on

@@ -39,11 +39,11 @@ TABLE_COLUMNS = {
     "f1_mean": "test F1",
     "f1_std": "± std",
     "n_seeds": "n_seeds",
-    "f1_PER_mean": "f1_PER_mean",
-    "f1_LOC_mean": "f1_LOC_mean",
-    "f1_ORG_mean": "f1_ORG_mean",
-    "f1_MISC_mean": "f1_MISC_mean",
-    "train_tweets_per_second": "train_tweets_per_second",
+    "f1_PER_mean": "PER",
+    "f1_LOC_mean": "LOC",
+    "f1_ORG_mean": "ORG",
+    "f1_MISC_mean": "MISC",
+    "train_tweets_per_second": "train tweets/s",
 }
 SYNTHETIC_NOTE = (
     "Rows with `synthetic = True` used **synthetic** probe images: they measure whether the "
