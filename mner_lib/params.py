@@ -7,9 +7,11 @@ message that lists the valid names or values, before anything expensive runs.
 
 The same schema is used by the runner (:mod:`mner_lib.book`) to check a profile's parameters
 before it starts a notebook, so a typo in a profile fails in a second, not after a training run.
-Parameters that are run settings (epochs, device, caps, image condition, backbone, dataset) are
-checked by the run schema itself (:func:`mner_lib.config.check_field`); the ablations a chapter
-knows come from its models' paper specs (:mod:`mner_lib.spec`).
+Parameters that are run settings (epochs, device, caps, image condition, backbone, dataset, and
+each entry of ``train_options``: the optimiser settings a build may change from the paper's, such
+as the demo learning rates of the quick profile) are checked by the run schema itself
+(:func:`mner_lib.config.check_field`); the ablations a chapter knows come from its models' paper
+specs (:mod:`mner_lib.spec`).
 """
 
 from __future__ import annotations
@@ -128,6 +130,36 @@ def _conditions(value: Any) -> str:
 _backbone = _field("backbone")
 
 
+#: the training settings a chapter may change from its models' paper settings (``train_options``)
+TRAINING_OPTIONS = (
+    "batch_size",
+    "optimizer",
+    "lr",
+    "encoder_lr",
+    "weight_decay",
+    "momentum",
+    "schedule",
+    "lr_decay",
+    "warmup",
+    "grad_accum",
+    "clip_grad",
+    "patience",
+)
+
+
+def _train_options(value: Any) -> str:
+    if not isinstance(value, Mapping):
+        return f"expected a dict of training settings, e.g. {{'lr': 0.01}}, got {value!r}"
+    unknown = sorted(set(value) - set(TRAINING_OPTIONS))
+    if unknown:
+        return f"unknown training setting(s) {', '.join(unknown)}; valid: {', '.join(TRAINING_OPTIONS)}"
+    for name, item in value.items():
+        message = check_field(name, item)
+        if message:
+            return f"{name}: {message}"
+    return ""
+
+
 def _str(value: Any) -> str:
     return "" if isinstance(value, str) and value else f"expected a non-empty string, got {value!r}"
 
@@ -141,6 +173,12 @@ COMMON: tuple[Param, ...] = (
     Param("device", _field("device"), "auto picks a GPU when there is one"),
     Param("max_train", _field("max_train"), "cap on training tweets (None: all)"),
     Param("max_eval", _field("max_eval"), "cap on dev and test tweets (None: all)"),
+    Param(
+        "train_options",
+        _train_options,
+        "training settings that replace the paper's for every run of the chapter, e.g. "
+        "{'lr': 0.01} ({} = the paper's)",
+    ),
     Param("runs_dir", _str, "folder for this chapter's run folders"),
     Param("results_dir", _str, "folder of the recorded runs (results/**/metrics.json) shown"),
 )

@@ -60,8 +60,6 @@ if "google.colab" in sys.modules:
 #   ```bash
 #   papermill notebooks/02_foundations.ipynb out.ipynb \
 #       -p device cpu \
-#       -p max_eval 300 \
-#       -p max_train 100 \
 #       -p runs_dir runs/book/quick
 #   ```
 #
@@ -81,11 +79,12 @@ if "google.colab" in sys.modules:
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
 data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
 models = ["bilstm-crf", "hbilstm-crf"]  # text baselines: bilstm-crf, hbilstm-crf, bert-crf
-epochs = 2
+epochs = 3
 seeds = [0]
 device = "auto"  # auto picks a GPU when there is one
-max_train = 200  # cap on training tweets (None: all)
+max_train = None  # cap on training tweets (None: all)
 max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
+train_options = {}  # training settings replacing the paper's, e.g. {"lr": 0.01} ({}: the paper's)
 constrain_bio = False  # forbid impossible BIO transitions in the CRF
 runs_dir = "runs/book"
 results_dir = "results"  # the recorded runs shown under "Recorded runs"

@@ -61,9 +61,6 @@ if "google.colab" in sys.modules:
 #   ```bash
 #   papermill notebooks/04_hsn.ipynb out.ipynb \
 #       -p device cpu \
-#       -p epochs 1 \
-#       -p max_eval 300 \
-#       -p max_train 100 \
 #       -p runs_dir runs/book/quick
 #   ```
 #
@@ -86,11 +83,12 @@ data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
 condition = "synthetic"  # image condition: real | blank | synthetic | shuffled | missing:<p>
 backbone = "efficientnet-lite0"  # the paper: VGG16 (weights not available offline)
 models = ["hsn"]
-epochs = 2
+epochs = 3
 seeds = [0]
 device = "auto"  # auto picks a GPU when there is one
-max_train = 200  # cap on training tweets (None: all)
+max_train = None  # cap on training tweets (None: all)
 max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
+train_options = {}  # training settings replacing the paper's, e.g. {"lr": 0.01} ({}: the paper's)
 model_options = {}  # HSNConfig fields, e.g. {"heads": 8}
 ablations = []  # any of: "w/o MI", "w/o HA", "w/o MP", "w/o VF" (Table 5)
 runs_dir = "runs/book"
@@ -280,25 +278,40 @@ from mner_lib.book import show_recorded_runs
 show_recorded_runs(["hsn"], P["results_dir"])
 
 # %% [markdown]
-# ## After training: where the heads look
+# ## After training: where the model looks
 #
-# The heads' own text-to-image weights for one test tweet (eq. 14, before averaging): different
-# heads may pick different regions (under a caption condition, different caption words).
+# The same weights as in the walk above, now from the model trained in this build (its best epoch
+# on dev), for the first test tweet with an entity: the averaged text-to-image weights $s_{img}$
+# over its image, the image-to-text weights $s_{sen}$ and the gate $\gamma$ per token, then each
+# head's own text-to-image weights (eq. 14, before averaging): different heads may pick different
+# regions (under a caption condition, different caption words). Each title says what the model was
+# trained on; on the demo corpus the images are synthetic probes.
 
 # %% tags=["hide-input"]
-from mner_lib.plots import caption_attention, head_attention
+from mner_lib.book import trained_on
+from mner_lib.plots import caption_attention, head_attention, region_attention, token_weights
 
 _r = trained.runs["hsn"][0]
-_t = trained.test[:1]
+_t = [next(t for t in trained.test if any(tag != "O" for tag in t.tags))]
 _o = _r.model.run(_t, _r.images, return_attention=True)  # the library's one inference path
+_source = trained_on(_r)
+_n = len(_t[0].tokens)
 _heads = _o.attentions["text_to_image_heads"][0].numpy()
 _words = (_o.extras.get("caption_tokens") or [None])[0]  # a caption condition: the caption's words
 if _words:
-    display(caption_attention([f"head {h + 1}" for h in range(len(_heads))], _words, _heads,
-                              f"tweet {_t[0].id}: text-to-caption weights per head"))
+    display(caption_attention(None, _words, _o.attentions["text_to_image"][0],
+                              f"tweet {_t[0].id}: s_img over its caption\n{_source}"))
 else:
-    display(head_attention(_heads, f"tweet {_t[0].id}: text-to-image weights per head"
-                           + (" (synthetic image)" if _r.metrics["synthetic"] else "")))
+    display(region_attention(picture(_r.images, _t[0]), _o.attentions["text_to_image"][0],
+                             f"tweet {_t[0].id}: trained s_img\n{_source}"))
+display(token_weights(_t[0].tokens, {"s_sen": _o.attentions["image_to_text"][0][:_n],
+                                     "gate": _o.attentions["gate"][0][:_n]},
+                      f"trained image-to-text weights and gate\n{_source}"))
+if _words:
+    display(caption_attention([f"head {h + 1}" for h in range(len(_heads))], _words, _heads,
+                              f"tweet {_t[0].id}: text-to-caption weights per head\n{_source}"))
+else:
+    display(head_attention(_heads, f"tweet {_t[0].id}: text-to-image weights per head\n{_source}"))
 
 # %% [markdown]
 # ## Explorer: one tweet at a time

@@ -61,10 +61,8 @@ if "google.colab" in sys.modules:
 #   ```bash
 #   papermill notebooks/05_trimod.ipynb out.ipynb \
 #       -p device cpu \
-#       -p epochs 1 \
-#       -p max_eval 300 \
-#       -p max_train 100 \
-#       -p runs_dir runs/book/quick
+#       -p runs_dir runs/book/quick \
+#       -y '{"train_options": {"lr": 0.1, "grad_accum": 1}}'
 #   ```
 #
 #   Add `-p dataset twitter2015` (with `MNER_DATA_DIR` set, or `-p data_dir <folder>`) to run it on the benchmark instead of the shipped demo corpus.
@@ -86,11 +84,12 @@ condition = "synthetic"  # image condition: real | blank | synthetic | shuffled 
 backbone = "efficientnet-lite0"  # the paper: ResNet-50 (weights not available offline)
 models = ["trimod"]
 segmenter = "wordsegment"  # wordsegment | wordninja | path/to/trained_segmenter.pt
-epochs = 2
+epochs = 4
 seeds = [0]
 device = "auto"  # auto picks a GPU when there is one
-max_train = 200  # cap on training tweets (None: all)
+max_train = None  # cap on training tweets (None: all)
 max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
+train_options = {}  # training settings replacing the paper's ({}: the paper's); the quick book's demo: {"lr": 0.1, "grad_accum": 1}
 model_options = {}  # TriModConfig fields, e.g. {"caption_labels": 5}
 ablations = []  # any of: "w/o hashtags", "w/o visual"
 runs_dir = "runs/book"
@@ -277,6 +276,26 @@ trained = train_and_tabulate(P, "trimod")
 from mner_lib.book import show_recorded_runs
 
 show_recorded_runs(["trimod"], P["results_dir"])
+
+# %% [markdown]
+# ## After training: modality attention
+#
+# The weights over the modalities of the first test tweet with an entity, now from the model
+# trained in this build (its best epoch on dev): which feature each token relies on once the model
+# has learned the data. The title says what it was trained on; on the demo corpus the images are
+# synthetic probes.
+
+# %% tags=["hide-input"]
+from mner_lib.book import trained_on
+
+_r = trained.runs["trimod"][0]
+_t = [next(t for t in trained.test if any(tag != "O" for tag in t.tags))]
+_o = _r.model.run(_t, _r.images, return_attention=True)  # the library's one inference path
+if "modality" in _o.attentions:
+    display(modality_attention(_t[0].tokens, _o.attentions["modality"][0], ("text", "visual", "hashtag"),
+                               f"tweet {_t[0].id}: trained modality attention\n{trained_on(_r)}"))
+else:
+    print("trimod has no modality attention")
 
 # %% [markdown]
 # ## Explorer: one tweet at a time

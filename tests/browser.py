@@ -188,3 +188,43 @@ def layout(page: Path, profile_dir: Path, width: int = 1280) -> dict:
     import html as html_lib
 
     return json.loads(html_lib.unescape(found.group(1)))
+
+
+def html_tables(dom: str) -> list[list[dict[str, str]]]:
+    """Every ``<table>`` of a page as a list of rows, each row ``{column heading: cell text}``
+    (the headings are the first row's ``th`` cells; a pandas index column is named ``""``)."""
+    from html.parser import HTMLParser
+
+    class Tables(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tables: list[list[list[str]]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr" and self.tables:
+                self.tables[-1].append([])
+            elif tag in ("td", "th") and self.tables and self.tables[-1]:
+                self.cell = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("td", "th") and self.cell is not None:
+                self.tables[-1][-1].append(" ".join("".join(self.cell).split()))
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    parser = Tables()
+    parser.feed(dom)
+    out = []
+    for rows in parser.tables:
+        rows = [r for r in rows if r]
+        if not rows:
+            continue
+        head = rows[0]
+        out.append([dict(zip(head, r)) for r in rows[1:] if len(r) == len(head)])
+    return out

@@ -1,5 +1,6 @@
 """The book: profiles, the runner's plumbing, the notebooks as committed, and a real build read in
-headless Chromium (``book run --profile smoke``; the chapters whose models exist)."""
+headless Chromium (``book run --profile quick``, what ``make book`` runs; the chapters whose models
+exist)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def test_drift_between_a_pair_is_seen(tmp_path):
     nb = read(book.CHAPTERS[3].notebook)
     text = jupytext.reads(jupytext.writes(nb, fmt="py:percent"), fmt="py:percent")
     assert cell_text(text) == cell_text(nb)
-    edited = jupytext.writes(nb, fmt="py:percent").replace("epochs = 2", "epochs = 3", 1)
+    edited = jupytext.writes(nb, fmt="py:percent").replace("epochs = 3", "epochs = 5", 1)
     assert cell_text(jupytext.reads(edited, fmt="py:percent")) != cell_text(nb)
 
 
@@ -148,9 +149,11 @@ def test_every_profile_gives_valid_parameters_to_its_chapters(name):
 def test_auto_dataset_follows_the_data_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("MNER_DATA_DIR", raising=False)
     profile = book.load_profile("quick")
-    assert book.chapter_parameters(profile, "hsn")["dataset"] == "demo"
-    values = book.chapter_parameters(profile, "hsn", data_dir=str(tmp_path))
+    assert book.chapter_parameters(profile, "task_data")["dataset"] == "demo"
+    values = book.chapter_parameters(profile, "task_data", data_dir=str(tmp_path))
     assert values["dataset"] == book.AUTO_DATASET and values["data_dir"] == str(tmp_path)
+    cpu = book.load_profile("cpu")
+    assert book.chapter_parameters(cpu, "hsn", data_dir=str(tmp_path))["dataset"] == "twitter2015"
 
 
 def test_profile_errors_name_the_problem(tmp_path):
@@ -254,47 +257,76 @@ def test_figure_problems_want_numbered_figures_with_alt_text_in_the_article():
 
 
 # ----------------------------------------------------------------------------- the built book
-def runnable_chapters() -> list[str]:
-    """The smoke profile's chapters whose model modules import (all paper chapters too when
-    ``MNER_BOOK_TEST_ALL=1``: about twice the time)."""
-    import os
+#: what every model chapter of the quick book must show: a model that learned the demo corpus
+MIN_DEMO_F1 = 60.0
+MIN_CURVE_POINTS = 3
+MODEL_CHAPTERS = {"foundations": "bilstm-crf", "cwi": "cwi-attention", "hsn": "hsn",
+                  "trimod": "trimod", "gmf": "gmf"}  # fmt: skip
+#: where the book test keeps its screenshots of the built chapters (ignored by git)
+SHOTS_DIR = ROOT / "_build" / "book_test"
 
+
+def runnable_chapters() -> list[str]:
+    """The quick profile's chapters (what ``make book`` runs) whose model modules import."""
     from mner_lib.models import get_model_class
 
-    models = {"cwi": "cwi-attention", "hsn": "hsn", "trimod": "trimod", "gmf": "gmf"}
-    wanted = list(book.load_profile("smoke").chapters)
-    if os.environ.get("MNER_BOOK_TEST_ALL"):
-        wanted = list(book.CHAPTER_KEYS)
     keys = []
-    for key in wanted:
-        if key in models:
+    for key in book.load_profile("quick").chapters:
+        if key in MODEL_CHAPTERS:
             try:
-                get_model_class(models[key])
+                get_model_class(MODEL_CHAPTERS[key])
             except (ImportError, ValueError):
                 continue
         keys.append(key)
     return keys
 
 
+def live_table(dom: str) -> list[dict]:
+    """The rows of the table of this build's runs (``show_table``: its ``± std`` and ``n_seeds``
+    columns tell it from the recorded-runs tables)."""
+    tables = [
+        t for t in browser.html_tables(dom) if t and {"test F1", "± std", "n_seeds"} <= set(t[0])
+    ]
+    assert len(tables) == 1, f"{len(tables)} tables of this build's runs on the page"
+    return tables[0]
+
+
+def test_quick_profile_trains_every_model_chapter_on_the_demo_corpus(monkeypatch, tmp_path):
+    # a data folder is set: the data chapter follows it, the model chapters train on the demo
+    monkeypatch.setenv("MNER_DATA_DIR", str(tmp_path))
+    profile = book.load_profile("quick")
+    assert book.chapter_parameters(profile, "task_data")["dataset"] == book.AUTO_DATASET
+    for key in MODEL_CHAPTERS:
+        values = book.chapter_parameters(profile, key)
+        assert values["dataset"] == "demo", key
+        assert values["epochs"] >= MIN_CURVE_POINTS, key
+
+
 @pytest.mark.slow
-def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
+def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeypatch):
+    """``make book`` as a reader sees it: every chapter renders without errors and with figures,
+    and every model chapter's table of this build's runs shows a model that learned the demo
+    corpus (test F1 >= 60) with a dev-F1 curve of at least 3 epochs. Screenshots of every page
+    stay in ``_build/book_test/`` to look at."""
     if browser.chromium() is None:
         pytest.skip("headless chromium is not installed (apt-get install -y chromium)")
+    monkeypatch.delenv("MNER_DATA_DIR", raising=False)  # the data chapter on the demo corpus too
     keys = runnable_chapters()
+    runs = tmp_path / "runs"
     report = book.run_book(
-        "smoke",
+        "quick",
         only=keys,
         executed_dir=tmp_path / "executed",
         output=tmp_path,
         # the committed results (read only): the real-results tables a reader sees
-        overrides={"runs_dir": str(tmp_path / "runs"), "results_dir": str(ROOT / "results")},
+        overrides={"runs_dir": str(runs), "results_dir": str(ROOT / "results")},
         log=lambda *_: None,
     )
     assert sorted(report.executed) == sorted(keys)
     html = report.html
     assert (html / "index.html").is_file()
     profile_dir = Path(tempfile.mkdtemp(dir=tmp_path))
-    problems = {}
+    problems, scores = {}, {}
     for chapter in book.CHAPTERS:
         page = html / "notebooks" / chapter.notebook.replace(".ipynb", ".html")
         assert page.is_file(), f"{page} was not built"
@@ -302,14 +334,18 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
         assert chapter.title.split(":")[0] in dom
         colab = header.release().colab_url(chapter.notebook)
         assert colab in page.read_text(), f"{page}: the Colab button is not {colab}"
-        if chapter.key in keys:
-            found = browser.page_problems(dom)
-            if chapter.key == "reproducibility":  # its figure needs runs; errors still count
-                found = [p for p in found if not p.startswith("no figure")]
-            if found:
-                problems[chapter.key] = found
-        else:
+        if chapter.key not in keys:
             assert "not executed in this build" in dom
+            continue
+        found = browser.page_problems(dom)
+        if chapter.key == "reproducibility":  # its figure needs recorded runs; errors still count
+            found = [p for p in found if not p.startswith("no figure")]
+        if found:
+            problems[chapter.key] = found
+        if chapter.key in MODEL_CHAPTERS:
+            scores[chapter.key] = {row["model"]: float(row["test F1"]) for row in live_table(dom)}
+        browser.screenshot(page, SHOTS_DIR / f"{Path(chapter.notebook).stem}.png", profile_dir,
+                           size=(1280, 9000))  # fmt: skip
     assert not problems, problems
     # off the page: no broken internal link or anchor, no local path, no injected parameters,
     # MathJax from the book itself; equations typeset without network
@@ -318,11 +354,22 @@ def test_smoke_book_builds_and_every_chapter_renders_in_chromium(tmp_path):
     assert math_pages, "no built chapter has an equation to check"
     assert "mjx-container" in browser.dump_dom(math_pages[0], profile_dir), math_pages[0]
     assert_tables_fit_at_1280(html, keys, profile_dir)
+    trained = [k for k in keys if k in MODEL_CHAPTERS]
+    assert sorted(scores) == sorted(trained)
+    low = {k: s for k, s in scores.items() if not s or min(s.values()) < MIN_DEMO_F1}
+    assert not low, f"models that did not learn the demo corpus (test F1 < {MIN_DEMO_F1}): {low}"
+    for key in trained:
+        histories = sorted((runs / key).glob("**/history.jsonl"))
+        assert histories, f"{key}: no run folder under {runs / key}"
+        for path in histories:
+            curve = [json.loads(line)["dev_f1"] for line in path.read_text().splitlines()]
+            assert len(curve) >= MIN_CURVE_POINTS, f"{path}: a dev-F1 curve of {len(curve)} points"
+    assert (SHOTS_DIR / "04_hsn.png").stat().st_size > 10_000
 
 
 def assert_tables_fit_at_1280(html: Path, keys: list[str], profile_dir: Path) -> None:
-    """Every executed chapter at 1280 px: the page does not scroll sideways, its real-results
-    tables (``mner-table``) fit the text column, and a screenshot stays under ``_build/``."""
+    """Every executed chapter at 1280 px: the page does not scroll sideways and its real-results
+    tables (``mner-table``) fit the text column."""
     from mner_lib.book.realresults import TABLE_CLASS
 
     wide, missing = {}, []
@@ -336,14 +383,8 @@ def assert_tables_fit_at_1280(html: Path, keys: list[str], profile_dir: Path) ->
         too_wide = [t for t in measured["wide_tables"] if TABLE_CLASS in t["cls"]]
         if too_wide:
             wide[key] = too_wide
-        shot = browser.screenshot(page, SCREENSHOTS / f"{page.stem}.png", profile_dir, (1280, 6000))
-        assert shot.stat().st_size > 10_000
     assert not missing, f"no real-results table on {missing}"
     assert not wide, f"tables wider than the text column at 1280 px: {wide}"
-
-
-#: where the book test keeps its 1280-px screenshots of the chapters
-SCREENSHOTS = ROOT / "_build" / "screenshots"
 
 
 def test_layout_sees_a_table_wider_than_the_page(tmp_path):
@@ -547,3 +588,25 @@ def test_walkthrough_gives_a_chapter_its_tweets_features_and_fresh_model():
     assert "image condition 'synthetic' (SYNTHETIC images)" in text
     assert max(len(line) for line in text.splitlines()) <= 90  # fits a book page
     assert all(" ".join(t.tokens) in text for t in w.few)
+
+
+def test_a_trained_figure_says_what_the_model_was_trained_on():
+    from types import SimpleNamespace
+
+    metrics = {"dataset": "demo", "condition": "synthetic", "synthetic": True, "train_tweets": 300}
+    run = SimpleNamespace(metrics={**metrics, "epochs_run": 4, "best_epoch": 3})
+    assert book.trained_on(run) == (
+        "trained on the demo corpus (300 tweets, 4 epochs, best 3; SYNTHETIC probe images)"
+    )
+    real = {**run.metrics, "dataset": "twitter2015", "condition": "blank", "synthetic": False}
+    assert book.trained_on(SimpleNamespace(metrics=real)).startswith("trained on twitter2015 (")
+    assert book.trained_on(SimpleNamespace(metrics=real)).endswith("; blank images)")
+    text = {**real, "condition": "none"}
+    assert book.trained_on(SimpleNamespace(metrics=text)).endswith("; no images)")
+
+
+def test_data_note_names_the_training_settings_a_build_changed():
+    note = book.data_note({"dataset": "demo", "train_options": {"lr": 0.003}})
+    assert "demo corpus" in note and "synthetic images" in note
+    assert "changed from the paper's for this build: lr=0.003" in note
+    assert "changed" not in book.data_note({"dataset": "demo", "train_options": {}})

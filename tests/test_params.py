@@ -23,6 +23,7 @@ def hsn_defaults() -> dict:
         "max_train": 200,
         "max_eval": None,
         "model_options": {},
+        "train_options": {},
         "ablations": [],
         "runs_dir": "runs/book",
         "results_dir": "results",
@@ -61,6 +62,11 @@ def test_unknown_name_lists_every_valid_name():
         ("ablations", ["w/o XY"], "w/o MI"),
         ("data_dir", "/no/such/folder", "does not exist"),
         ("model_options", "heads=1", "dict"),
+        ("train_options", "lr=0.01", "dict of training settings"),
+        ("train_options", {"learning_rate": 0.01}, "valid: batch_size, optimizer, lr"),
+        ("train_options", {"lr": -1.0}, "lr: must be positive"),
+        ("train_options", {"optimizer": "lion"}, "adam"),
+        ("train_options", {"epochs": 3}, "unknown training setting(s) epochs"),
     ],
 )
 def test_bad_value_names_parameter_and_valid_values(name, value, expected):

@@ -34,6 +34,7 @@ from mner_lib.book.chapters import (
     summary,
     train_and_tabulate,
     train_seeds,
+    trained_on,
 )
 from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep
 from mner_lib.book.realresults import real_results_html, recorded_settings, show_real_results
@@ -112,4 +113,5 @@ __all__ = [
     "sweep",
     "train_and_tabulate",
     "train_seeds",
+    "trained_on",
 ]

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mner_lib.book.realresults import CONDITION_COLUMNS, dataset_name
+from mner_lib.figure import BookFigure
 
 #: colours of the paired plot: the paper and ours per condition group
 COLOURS = {
@@ -87,7 +88,7 @@ def recorded_curves(settings: pd.DataFrame, ncols: int = 3) -> Figure | None:
     if not panels:
         return None
     nrows = math.ceil(len(panels) / ncols)
-    fig = Figure(figsize=(7.2, 2.3 * nrows + 0.4), layout="constrained")
+    fig = BookFigure(figsize=(7.2, 2.3 * nrows + 0.4), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     for ax, (row, runs) in zip(axes.flat, panels):
         for path, history in runs:
@@ -105,7 +106,16 @@ def recorded_curves(settings: pd.DataFrame, ncols: int = 3) -> Figure | None:
     for ax in axes[-1]:
         ax.set_xlabel("epoch", fontsize=8)
     fig.suptitle("Recorded real-data runs: dev F1 per epoch, one line per seed", fontsize=10)
-    return fig
+    best = [
+        f"{row['model']} {row['dataset']} {row.get('condition', '')}: best "
+        f"{max(h['dev_f1'] for _, hist in runs for h in hist):.1f}"
+        for row, runs in panels
+    ]
+    return fig.describe(
+        "Dev F1 per epoch of the recorded real-data runs, one panel per setting (its protocol in "
+        "the panel title), one line per seed, read from each run's committed history.jsonl.",
+        f"{len(panels)} panels of dev-F1 curves. " + "; ".join(best) + ".",
+    )
 
 
 # ----------------------------------------------------------------------------- ours vs the paper
@@ -200,7 +210,7 @@ def paired_plot(settings: pd.DataFrame, models: list[str] | None = None, ncols: 
     order = [m for m in (models or sorted(picked["model"].unique())) if m in set(picked["model"])]
     groups = [g for g in CONDITION_COLUMNS if g in set(picked["group"])]
     nrows = math.ceil(len(order) / ncols)
-    fig = Figure(figsize=(7.2, 2.7 * nrows + 0.6), layout="constrained")
+    fig = BookFigure(figsize=(7.2, 2.7 * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     for ax, model in zip(axes.flat, order):
         _panel(ax, picked[picked["model"] == model], groups)
@@ -217,4 +227,9 @@ def paired_plot(settings: pd.DataFrame, models: list[str] | None = None, ncols: 
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=7)
     fig.suptitle("Test F1: ours (mean ± std over seeds) beside the paper's number", fontsize=10)
-    return fig
+    return fig.describe(
+        "Test F1 per model: the paper's number beside ours per condition (mean ± std over seeds, "
+        "the protocol under each dataset); bars on SYNTHETIC images are hatched and meet no paper.",
+        f"Bar panels for {len(order)} models ({', '.join(order)}); conditions shown: "
+        f"{', '.join(LEGEND[g] for g in groups)}.",
+    )

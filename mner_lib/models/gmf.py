@@ -44,10 +44,8 @@ Readings (the paper is silent or vague; each is a config field):
 * C_g comes from the [CLS] of the encoder pass that also carries the prefix (one pass, as one
   BERT is described). ``cm_text="text"`` takes it from a second, prefix-free pass instead, so
   that the text embedding cannot see the image it is matched against.
-* lambda = 0.7 (the paper's "uniform hyperparameter"); alpha "needs to be fine-tuned": on dev F1
-  (Twitter-2017, 1000 training tweets, 3 epochs, BLIP-2 captions, seed 0; results/probe_gmf_alpha*)
-  0.3 gave 76.08, 0.5 75.88, 0.7 75.60, so 0.3 is the default (one seed: the three lie within
-  half a point); runs from before, at 0.5, are named ``alpha=0.5`` (``former_defaults``);
+* lambda = 0.7 (the paper's "uniform hyperparameter"); alpha "needs to be fine-tuned": 0.3 had
+  the best dev F1 of 0.3/0.5/0.7 (results/probe_gmf_alpha*; one seed, all within half a point);
   tau = 0.21 (Twitter-2015; use 0.174 for Twitter-2017).
 """
 
@@ -169,13 +167,10 @@ def _row(dataset, table, name, variant, p, r, f1, *types, system=None):
     )
 
 
-# Training: the paper's 5e-5 for the encoder and the new visual layers (prefix, gates, heads).
-# At 1e-3 for all the new layers GMF stayed at F1 0 on Twitter-2015 (1000 tweets, 3 epochs;
-# results/budget_gmf_default-prefix-init/); at 5e-5 it learns (budget_gmf_lr5e-5/). The paper
-# is silent on the tagging head; ours (``head_lr``, documented as ours): the emission layer and
-# the CRF at 5e-2, as HVPNeT and MKGformer train them. At 5e-5 they barely move in a few hundred
-# updates: on the budget protocol (Twitter-2017, 1000 tweets, 3 epochs, blank, seed 0) test F1
-# 60.23 at 5e-5 against 75.30 at 5e-2 (results/probe_gmf_head-lr*/).
+# Training: the paper's 5e-5 for the encoder and the new visual layers (at 1e-3 GMF stayed at F1 0:
+# results/budget_gmf_default-prefix-init/). The paper is silent on the tagging head; ours
+# (``head_lr``): emission layer and CRF at 5e-2, as HVPNeT and MKGformer train them; at 5e-5 they
+# barely move in a few hundred updates (results/probe_gmf_head-lr*/: test F1 60.23 -> 75.30).
 GMF_SPEC = PaperSpec(
     citation=GMF_PAPER,
     chapter="gmf",
