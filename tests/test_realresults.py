@@ -205,6 +205,21 @@ def test_headline_settings_prefer_more_seeds_then_more_data(results):
     assert set(picked["experiment"]) == {"budget"}  # two seeds beat one seed on more tweets
 
 
+def test_a_full_model_under_a_named_deviation_is_still_the_headline(tmp_path):
+    """Runs from before HSN's per-token gate read ``full (gate=dimension,...)``: still the full
+    model's panel, never averaged with today's ``full`` runs (a separate candidate)."""
+    for seed in (0, 1):
+        folder = write_run(tmp_path, "budget", "hsn", "blank", seed, 60.0 + seed)
+        metrics = json.loads((folder / "metrics.json").read_text())
+        del metrics["model_config"]  # recorded before runs held their whole model config
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    write_run(tmp_path, "new", "hsn", "blank", 0, 70.0)
+    picked = realplots.headline_settings(realresults.recorded_settings(["hsn"], tmp_path))
+    assert set(picked["variant"]) == {"full (gate=dimension,oov_init=uniform)"}  # two seeds
+    fig = realplots.paired_plot(realresults.recorded_settings(["hsn"], tmp_path))
+    assert "gate=dimension" in fig.axes[0].get_title()
+
+
 def test_paper_lines_are_generated_from_the_rows_that_meet_a_paper(results):
     settings = realresults.recorded_settings(None, results)
     lines = paper_lines(settings)

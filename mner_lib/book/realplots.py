@@ -120,18 +120,23 @@ def recorded_curves(settings: pd.DataFrame, ncols: int = 3) -> Figure | None:
 
 # ----------------------------------------------------------------------------- ours vs the paper
 def headline_settings(settings: pd.DataFrame) -> pd.DataFrame:
-    """Per model and dataset, the full model's rows of one protocol and training: the one with
+    """Per model and dataset, the full model's rows of one protocol, training and variant (a
+    deviation from the paper's full model is named in it): the one with
     the most seeds, then the uncapped or larger training set, then the current vocabulary rule
     (not ``training words only``), then the most conditions. Quick (smoke) runs only when
     nothing else was run."""
-    full = settings[settings["variant"] == "full"]
+    from mner_lib.spec import paper_variant
+
+    # the full model, also under a named deviation: ``full (gate=dimension,oov_init=uniform)``
+    full = settings[[paper_variant(str(v)) == "full" for v in settings["variant"]]]
     if full.empty:
         return full
     picked = []
     for _, part in full.groupby(["model", "dataset"], sort=True):
         candidates = []
-        for key, group in part.groupby(["protocol", "training", "max_train"], sort=True):
-            protocol, training, max_train = key
+        keys = ["protocol", "training", "max_train", "variant"]
+        for key, group in part.groupby(keys, sort=True):
+            protocol, training, max_train, _variant = key
             rank = (
                 protocol != "quick (smoke)",
                 int(group["n_seeds"].max()),
@@ -213,8 +218,10 @@ def paired_plot(settings: pd.DataFrame, models: list[str] | None = None, ncols: 
     fig = BookFigure(figsize=(7.2, 2.7 * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     for ax, model in zip(axes.flat, order):
-        _panel(ax, picked[picked["model"] == model], groups)
-        ax.set_title(model, fontsize=9)
+        part = picked[picked["model"] == model]
+        _panel(ax, part, groups)
+        named = sorted({str(v).partition(" (")[2].rstrip(")") for v in part["variant"]} - {""})
+        ax.set_title(model + (f"\n({'; '.join(named)})" if named else ""), fontsize=8)
     for ax in axes.flat[len(order) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
