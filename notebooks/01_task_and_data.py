@@ -321,20 +321,20 @@ display(image_gallery(shown, names, f"what tweet {sample[0].id} gets under each 
 #    in the tweet an entity is, or only *which* types occur?
 #
 #    ```bash
-#    papermill notebooks/01_task_and_data.ipynb /tmp/01_more_probes.ipynb -p probe_examples 8
+#    papermill notebooks/01_task_and_data.ipynb try_01_more_probes.ipynb -p probe_examples 8
 #    ```
 #
 # 2. Change the drawing seed, `seeds=[1]`. Which parts of a probe image change, and which cannot?
 #
 #    ```bash
-#    papermill notebooks/01_task_and_data.ipynb /tmp/01_seed1.ipynb -y 'seeds: [1]'
+#    papermill notebooks/01_task_and_data.ipynb try_01_seed1.ipynb -y 'seeds: [1]'
 #    ```
 #
 # 3. With the benchmark data (`MNER_DATA_DIR` set), describe Twitter-2017 instead of Twitter-2015.
 #    Will it have more or fewer orphan `I-` tags, and a larger share of PER?
 #
 #    ```bash
-#    papermill notebooks/01_task_and_data.ipynb /tmp/01_twitter2017.ipynb -p dataset twitter2017
+#    papermill notebooks/01_task_and_data.ipynb try_01_twitter2017.ipynb -p dataset twitter2017
 #    ```
 #
 # Run a line from the repository root; it writes a new executed notebook and leaves this one as it

@@ -325,20 +325,20 @@ static_view(examples, limit=3)
 #    predicted tweet still contain an impossible `O I-PER`?
 #
 #    ```bash
-#    papermill notebooks/02_foundations.ipynb /tmp/02_bio.ipynb -p constrain_bio True
+#    papermill notebooks/02_foundations.ipynb try_02_bio.ipynb -p constrain_bio True
 #    ```
 #
 # 2. Train on a quarter of the tweets, `max_train=50`. How much F1 do you expect the baselines to
 #    lose, and on which entity type first?
 #
 #    ```bash
-#    papermill notebooks/02_foundations.ipynb /tmp/02_small.ipynb -p max_train 50
+#    papermill notebooks/02_foundations.ipynb try_02_small.ipynb -p max_train 50
 #    ```
 #
 # 3. Train for more epochs, `epochs=6`. Where will the dev-F1 curve flatten?
 #
 #    ```bash
-#    papermill notebooks/02_foundations.ipynb /tmp/02_epochs.ipynb -p epochs 6
+#    papermill notebooks/02_foundations.ipynb try_02_epochs.ipynb -p epochs 6
 #    ```
 #
 # Run a line from the repository root; it writes a new executed notebook and leaves this one as it

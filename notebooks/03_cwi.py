@@ -331,21 +331,21 @@ static_view(examples, limit=3)
 #    images, whose class names are unrelated to the drawings, how large a gap do you expect?
 #
 #    ```bash
-#    papermill notebooks/03_cwi.ipynb /tmp/03_no_image.ipynb -y 'ablations: ["w/o image (blank)"]'
+#    papermill notebooks/03_cwi.ipynb try_03_no_image.ipynb -y 'ablations: ["w/o image (blank)"]'
 #    ```
 #
 # 2. Switch targeted dropout off, `model_options={"td_rate": 0.0}`. Will the training loss fall
 #    faster? Will dev F1 follow?
 #
 #    ```bash
-#    papermill notebooks/03_cwi.ipynb /tmp/03_no_td.ipynb -y 'model_options: {td_rate: 0.0}'
+#    papermill notebooks/03_cwi.ipynb try_03_no_td.ipynb -y 'model_options: {td_rate: 0.0}'
 #    ```
 #
 # 3. Compare plain concatenation with modality attention, `models=["cwi", "cwi-attention"]`. Which
 #    one wins on this corpus, and by how much?
 #
 #    ```bash
-#    papermill notebooks/03_cwi.ipynb /tmp/03_both.ipynb -y 'models: [cwi, cwi-attention]'
+#    papermill notebooks/03_cwi.ipynb try_03_both.ipynb -y 'models: [cwi, cwi-attention]'
 #    ```
 #
 # Run a line from the repository root; it writes a new executed notebook and leaves this one as it

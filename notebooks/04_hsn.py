@@ -343,28 +343,28 @@ static_view(examples, limit=3)
 #    per-head figure show, and will test F1 move by more than a point?
 #
 #    ```bash
-#    papermill notebooks/04_hsn.ipynb /tmp/04_one_head.ipynb -y 'model_options: {heads: 1}'
+#    papermill notebooks/04_hsn.ipynb try_04_one_head.ipynb -y 'model_options: {heads: 1}'
 #    ```
 #
 # 2. Blank images, `condition="blank"` (the paper's w/o VF). With nothing to see, will the gate keep
 #    the text feature (values near 1) or not?
 #
 #    ```bash
-#    papermill notebooks/04_hsn.ipynb /tmp/04_blank.ipynb -p condition blank
+#    papermill notebooks/04_hsn.ipynb try_04_blank.ipynb -p condition blank
 #    ```
 #
 # 3. The other reading of the gate, `model_options={"gate": "dimension"}`: one gate per token and
 #    dimension. Will the image-to-text weights or test F1 change?
 #
 #    ```bash
-#    papermill notebooks/04_hsn.ipynb /tmp/04_gate_dimension.ipynb -y 'model_options: {gate: dimension}'
+#    papermill notebooks/04_hsn.ipynb try_04_gate_dimension.ipynb -y 'model_options: {gate: dimension}'
 #    ```
 #
 # 4. Give every tweet another tweet's probe, `condition="shuffled"`. If HSN uses the probe, F1
 #    should drop below the blank-image run; will it?
 #
 #    ```bash
-#    papermill notebooks/04_hsn.ipynb /tmp/04_shuffled.ipynb -p condition shuffled
+#    papermill notebooks/04_hsn.ipynb try_04_shuffled.ipynb -p condition shuffled
 #    ```
 #
 # Run a line from the repository root; it writes a new executed notebook and leaves this one as it

@@ -327,21 +327,21 @@ static_view(examples, limit=3)
 #    split differently, and will F1 notice?
 #
 #    ```bash
-#    papermill notebooks/05_trimod.ipynb /tmp/05_wordninja.ipynb -p segmenter wordninja
+#    papermill notebooks/05_trimod.ipynb try_05_wordninja.ipynb -p segmenter wordninja
 #    ```
 #
 # 2. Train without the hashtag modality too (`w/o hashtags`). How much of TriMod's F1 do the
 #    hashtags carry on this corpus?
 #
 #    ```bash
-#    papermill notebooks/05_trimod.ipynb /tmp/05_no_hashtags.ipynb -y 'ablations: ["w/o hashtags"]'
+#    papermill notebooks/05_trimod.ipynb try_05_no_hashtags.ipynb -y 'ablations: ["w/o hashtags"]'
 #    ```
 #
 # 3. A one-word caption, `model_options={"caption_labels": 1}`. Will the visual attention move from
 #    the caption to the regions?
 #
 #    ```bash
-#    papermill notebooks/05_trimod.ipynb /tmp/05_one_label.ipynb -y 'model_options: {caption_labels: 1}'
+#    papermill notebooks/05_trimod.ipynb try_05_one_label.ipynb -y 'model_options: {caption_labels: 1}'
 #    ```
 #
 # Run a line from the repository root; it writes a new executed notebook and leaves this one as it

@@ -339,21 +339,21 @@ static_view(examples, limit=2)
 #    similarity matrix after training still show a diagonal?
 #
 #    ```bash
-#    papermill notebooks/06_gmf.ipynb /tmp/06_alpha1.ipynb -y 'model_options: {alpha: 1.0}'
+#    papermill notebooks/06_gmf.ipynb try_06_alpha1.ipynb -y 'model_options: {alpha: 1.0}'
 #    ```
 #
 # 2. A much sharper contrast, `model_options={"temperature": 0.05}`. Will the diagonal get brighter,
 #    and will the tagging F1 care?
 #
 #    ```bash
-#    papermill notebooks/06_gmf.ipynb /tmp/06_tau.ipynb -y 'model_options: {temperature: 0.05}'
+#    papermill notebooks/06_gmf.ipynb try_06_tau.ipynb -y 'model_options: {temperature: 0.05}'
 #    ```
 #
 # 3. Train without the visual prefix too (`w/o VCG`). Which of the figures above will have nothing
 #    to show, and how much F1 is lost?
 #
 #    ```bash
-#    papermill notebooks/06_gmf.ipynb /tmp/06_no_vcg.ipynb -y 'ablations: ["w/o VCG"]'
+#    papermill notebooks/06_gmf.ipynb try_06_no_vcg.ipynb -y 'ablations: ["w/o VCG"]'
 #    ```
 #
 # Run a line from the repository root; it writes a new executed notebook and leaves this one as it

@@ -220,14 +220,14 @@ display(HTML(build_runs_html(P["runs_dir"])))
 #    Which models will have no row?
 #
 #    ```bash
-#    papermill notebooks/07_comparison.ipynb /tmp/07_conditions.ipynb -y 'conditions: [blank, synthetic]'
+#    papermill notebooks/07_comparison.ipynb try_07_conditions.ipynb -y 'conditions: [blank, synthetic]'
 #    ```
 #
 # 2. Read this build's own runs as if they were the results, `results_dir="runs/book"`. How far
 #    below the papers will they sit, and why is that no replication?
 #
 #    ```bash
-#    papermill notebooks/07_comparison.ipynb /tmp/07_build_runs.ipynb -p results_dir runs/book
+#    papermill notebooks/07_comparison.ipynb try_07_build_runs.ipynb -p results_dir runs/book
 #    ```
 #
 # Run a line from the repository root; it writes a new executed notebook and leaves this one as it

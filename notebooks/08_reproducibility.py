@@ -248,7 +248,7 @@ else:
 #    empty for runs that no command recorded?
 #
 #    ```bash
-#    papermill notebooks/08_reproducibility.ipynb /tmp/08_runs.ipynb -p results_dir runs/book
+#    papermill notebooks/08_reproducibility.ipynb try_08_runs.ipynb -p results_dir runs/book
 #    ```
 #
 # Run a line from the repository root; it writes a new executed notebook and leaves this one as it

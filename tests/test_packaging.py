@@ -125,7 +125,7 @@ def test_rewrite_restores_stale_top_cells_and_the_check_passes_on_the_repo(capsy
     rel = header.release()
     text = (ROOT / "notebooks" / "04_hsn.py").read_text()
     assert header.rewrite_top(text, "hsn", rel) == text
-    stale = text.replace("-p epochs 1", "-p epochs 7")
+    stale = text.replace("-p device cpu", "-p device cuda")
     assert stale != text and header.rewrite_top(stale, "hsn", rel) == text
     older = text.replace(f'"{rel.ref}"', '"v0.0.1"', 1)
     assert header.rewrite_top(older, "hsn", rel) == text
