@@ -212,7 +212,7 @@ def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
             f"{r['paper']:.2f} ({r['n']} seeds): {close}."
         )
     if not effects.empty:
-        top = effects.sort_values("mean").iloc[-1]
+        top = effects.loc[effects["mean"].abs().idxmax()]
         lines.append(
             f"- Of the one-change baseline ablations, '{top['change']}' moves {top['model']} on "
             f"{top['dataset']} most: {top['mean']:+.2f} F1 (n={top['n']})."
