@@ -46,7 +46,7 @@ TABLE_COLUMNS = {
     "train_tweets_per_second": "train tweets/s",
 }
 SYNTHETIC_NOTE = (
-    "Rows with `synthetic = True` used **synthetic** probe images: they measure whether the "
+    "Rows marked SYNTHETIC used **synthetic** probe images: they measure whether the "
     "fusion uses visual evidence, and are not comparable with the papers' real-image numbers."
 )
 
@@ -368,11 +368,20 @@ def train_and_tabulate(
 
 
 def show_table(table: pd.DataFrame, show: Callable[[Any], None]) -> None:
-    """The chapter's table of runs, and the note on synthetic images where a row used them."""
-    show(table[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS))
-    if table["synthetic"].any():
-        from IPython.display import Markdown
+    """The chapter's table of runs as a fixed-layout table that fits the text column (the image
+    backbone in a note below it), and the note on synthetic images where a row used them."""
+    from IPython.display import HTML, Markdown
 
+    from mner_lib.book.realresults import STYLE, plain_table
+
+    frame = table[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+    frame["synthetic"] = frame["synthetic"].map({True: "SYNTHETIC", False: ""})
+    backbones = sorted({str(b) for b in frame.pop("backbone") if b and str(b) != "none"})
+    widths = {"model": 11, "variant": 11, "dataset": 9, "condition": 10, "synthetic": 11}
+    show(HTML(STYLE + plain_table(frame, widths)))
+    if backbones:
+        show(Markdown(f"Image backbone: {', '.join(backbones)}."))
+    if table["synthetic"].any():
         show(Markdown(SYNTHETIC_NOTE))
 
 
