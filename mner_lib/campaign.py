@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 import pandas as pd
@@ -160,15 +161,24 @@ class Job:
 
 
 def jobs(plan: Sequence[Row] = PLAN, root: str = "results") -> Iterator[Job]:
-    """Every run of the plan, in priority order: row by row; within a row dataset, then seed,
-    then condition, so that the paired conditions of a seed finish together."""
-    for row in plan:
-        for dataset in row.datasets:
-            for seed in row.seeds:
-                for condition in row.conditions:
-                    folder = condition.replace(":", "-")
-                    out = f"{root}/{row.experiment}/{row.model}/{dataset}/{folder}/seed{seed}"
-                    yield Job(out, row, dataset, condition, seed)
+    """Every run of the plan, in priority order.
+
+    Consecutive rows of the same kind form a stage (probes, baselines, text-gap ablations, the
+    main grid, the papers' ablations), taken in plan order. Within a stage the seeds go round by
+    round: seed 0 of every row, then seed 1, then seed 2, so that a stopped grid has one seed of
+    every row rather than three of a few. Within a round: row, dataset, then condition, so that
+    the paired conditions of a seed finish together."""
+    for _, stage in groupby(plan, key=lambda row: row.kind):
+        rows = list(stage)
+        for seed in sorted({s for row in rows for s in row.seeds}):
+            for row in rows:
+                if seed not in row.seeds:
+                    continue
+                for dataset in row.datasets:
+                    for condition in row.conditions:
+                        folder = condition.replace(":", "-")
+                        out = f"{root}/{row.experiment}/{row.model}/{dataset}/{folder}/seed{seed}"
+                        yield Job(out, row, dataset, condition, seed)
 
 
 def finished(job: Job, base: Path = Path(".")) -> bool:

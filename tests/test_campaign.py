@@ -150,3 +150,23 @@ def test_report_command_without_experiments_writes_the_campaign_report(tmp_path)
     text = out.read_text()
     assert text.startswith("# The replication campaign") and "No run has finished yet." in text
     assert "## Not finished yet" in text
+
+
+def test_the_queue_takes_one_seed_of_every_main_row_before_the_next_seed():
+    baselines = ("bilstm-crf", "hbilstm-crf")  # their own stage, before the text-gap ablations
+    stage = [j for j in campaign.jobs() if j.row.kind == "main" and j.row.model not in baselines]
+    seeds = [j.seed for j in stage]
+    assert seeds == sorted(seeds), "a later seed is queued before an earlier one"
+    assert {j.row.model for j in stage if j.seed == 0} == {
+        "hsn",
+        "cwi",
+        "trimod",
+        "bert-crf",
+        "gmf",
+    }
+    # the paired conditions of a seed are next to each other in the queue
+    hsn = [j for j in stage if j.row.model == "hsn" and j.seed == 0 and j.dataset == "twitter2015"]
+    assert [j.condition for j in hsn] == ["blank", campaign.CAPTION, campaign.SHUFFLED]
+    # stages keep plan order: the papers' ablations come after the whole main grid
+    order = [j.row.kind for j in campaign.jobs()]
+    assert order.index("ablation") > max(i for i, k in enumerate(order) if k == "main")
