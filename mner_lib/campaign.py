@@ -53,10 +53,18 @@ def _probe(name: str, *args: str) -> Row:
 
 
 def _text_gap(name: str, args: tuple[str, ...]) -> list[Row]:
-    why = "one change at a time on the two baseline rows more than 2 F1 from the paper"
+    why = (
+        "one change at a time on the baseline rows more than 2 F1 from the paper: the two below"
+        " it at 12 epochs, and BiLSTM-CRF on Twitter-2017, above it at 30"
+    )
+    rows = (
+        ("bilstm-crf", "twitter2015"),
+        ("hbilstm-crf", "twitter2017"),
+        ("bilstm-crf", "twitter2017"),
+    )
     return [
         Row(f"campaign_text_{name}", m, (d,), ("none",), (0, 1), args, "text-gap", why)
-        for m, d in (("bilstm-crf", "twitter2015"), ("hbilstm-crf", "twitter2017"))
+        for m, d in rows
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 
+import pandas as pd
 import pytest
 
 from mner_lib import campaign, campaign_report
@@ -139,6 +140,8 @@ def test_the_report_pairs_conditions_meets_papers_and_prices_what_is_left(tmp_pa
     # the paper's w/o MP costs 74.18 - 73.71 = 0.47; ours (seed 0 only): 72.0 - 71.0
     assert "| hsn | twitter2015 | w/o MP | +1.00 ± 0.00 (n=1) | +0.47 |" in text
     assert "the sign agrees with the paper's" in text
+    # within the band, no explanation is asked for
+    assert "comes nearest the paper" not in text
     # the unfinished run, priced at the speed the finished runs recorded (hsn: 100 tweets/s)
     assert "| campaign_hsn_wo-MP | hsn | twitter2015 | 1 | 1 | 0.3 |" in text
 
@@ -170,3 +173,25 @@ def test_the_queue_takes_one_seed_of_every_main_row_before_the_next_seed():
     # stages keep plan order: the papers' ablations come after the whole main grid
     order = [j.row.kind for j in campaign.jobs()]
     assert order.index("ablation") > max(i for i, k in enumerate(order) if k == "main")
+
+
+def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
+    base = pd.DataFrame([
+        {"model": "bilstm-crf", "dataset": "twitter2017", "mean": 78.68, "std": 0.2, "n": 3,
+         "paper": 76.31, "table": "Table 3", "gap": 78.68 - 76.31},
+        {"model": "hbilstm-crf", "dataset": "twitter2017", "mean": 77.0, "std": 0.2, "n": 3,
+         "paper": 80.37, "table": "Table 3", "gap": 77.0 - 80.37},
+    ])  # fmt: skip
+    effects = pd.DataFrame([
+        {"change": "adam", "model": "bilstm-crf", "dataset": "twitter2017", "n": 2, "mean": -1.9,
+         "std": 0.1, "wins": 0, "f1": 76.78},
+        {"change": "momentum0", "model": "bilstm-crf", "dataset": "twitter2017", "n": 2,
+         "mean": -8.0, "std": 0.1, "wins": 0, "f1": 70.68},
+    ])  # fmt: skip
+    text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base, effects, pd.DataFrame()))
+    assert "'adam' comes nearest the paper: 76.78 (+0.47, n=2); that change alone accounts" in text
+    assert "hbilstm-crf on twitter2017 reaches 77.00" in text
+    assert "No one-change ablation has been measured on this row yet." in text
+    far = effects.assign(f1=[72.0, 70.68])
+    text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base, far, pd.DataFrame()))
+    assert "'adam' comes nearest the paper: 72.00 (-4.31, n=2); no single measured change" in text
