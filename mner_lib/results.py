@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from mner_lib.config import TrainConfig
 from mner_lib.images.conditions import is_text_condition
 from mner_lib.spec import paper_variant
 
@@ -98,6 +99,10 @@ def training_name(config: dict[str, Any]) -> str:
     head = str(config["optimizer"]) + (f" lr={lr:g}" if isinstance(lr, int | float) else "")
     groups = [f"encoder {encoder_lr:g}"] if encoder_lr else []
     groups += [f"head {head_lr:g}"] if head_lr else []
+    momentum = config.get("momentum")
+    if config["optimizer"] == "sgd" and isinstance(momentum, int | float):
+        if momentum != TrainConfig.momentum:  # the default goes unsaid
+            head += f" momentum {momentum:g}"
     parts = [head + (f" ({', '.join(groups)})" if groups else "")]
     parts.append(f"batch {config.get('batch_size', '?')}")
     if (config.get("grad_accum") or 1) > 1:

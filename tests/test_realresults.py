@@ -17,7 +17,8 @@ from mner_lib.report import paper_lines
 
 def write_run(root: Path, experiment: str, model: str, condition: str, seed: int, f1: float,
               dataset: str = "twitter2015", max_train: int = 2000, max_eval: int = 1000,
-              options: dict | None = None, epochs: int = 3, dirty: bool = False) -> Path:  # fmt: skip
+              options: dict | None = None, epochs: int = 3, dirty: bool = False,
+              training: dict | None = None) -> Path:  # fmt: skip
     folder = root / experiment / model / dataset / condition.replace(":", "-") / f"seed{seed}"
     folder.mkdir(parents=True)
     metrics = {
@@ -38,6 +39,7 @@ def write_run(root: Path, experiment: str, model: str, condition: str, seed: int
             "lr": 0.003,
             "batch_size": 16,
             "epochs": epochs,
+            **(training or {}),
         },
         "model_config": {},  # a run of today's format (older ones are named by what they ran)
     }
@@ -90,6 +92,31 @@ def test_protocol_names_say_what_each_experiment_measured():
     assert realresults.protocol_name("multimodal_quick", 1000, 500) == "quick (smoke)"
     assert realresults.protocol_name("baselines", 0, 0) == "full data"
     assert realresults.protocol_name("other", 100, 0) == "other"
+    assert realresults.protocol_name("campaign", 0, 0) == "replication campaign"
+    assert realresults.protocol_name("campaign_hsn_wo-MI", 0, 0) == "replication campaign"
+    assert realresults.protocol_name("campaign_text_momentum0", 0, 0) == (
+        "baseline ablation: momentum0"
+    )
+
+
+def test_a_baseline_ablation_never_shares_a_cell_with_the_baseline(tmp_path):
+    root = tmp_path / "results"
+    sgd = {"optimizer": "sgd", "lr": 0.015, "batch_size": 10, "momentum": 0.9}
+    for seed in (0, 1):
+        for exp, f1, momentum in (("campaign", 63.0, 0.9), ("campaign_text_momentum0", 55.0, 0.0)):
+            training = {**sgd, "momentum": momentum}
+            write_run(root, exp, "bilstm-crf", "none", seed, f1 + seed, max_train=0, max_eval=0,
+                      epochs=30, training=training)  # fmt: skip
+        write_run(root, "baselines", "bilstm-crf", "none", seed, 61.0, max_train=0, max_eval=0,
+                  epochs=12, training=sgd)  # fmt: skip
+    settings = realresults.recorded_settings(["bilstm-crf"], root)
+    table = realresults.compact_table(settings, ["bilstm-crf"])
+    assert len(table) == 3  # one row each, never two results in one cell
+    first, second, third = (table.iloc[i]["protocol"] for i in range(3))
+    assert "replication campaign" in first and "30 epochs" in first  # the best replication first
+    assert "full data" in second and "12 epochs" in second
+    assert "baseline ablation: momentum0" in third and "sgd lr=0.015 momentum 0," in third
+    assert table.iloc[0]["text only or blank images"].startswith("<b>63.50</b>")
 
 
 def test_compact_table_puts_conditions_side_by_side_beside_the_paper(results):

@@ -54,8 +54,14 @@ STYLE = (
 
 # ----------------------------------------------------------------------------- reading
 def protocol_name(experiment: str, max_train: int, max_eval: int) -> str:
-    """What an experiment folder measured, in words: ``budget protocol``, ``captions run``,
-    ``quick (smoke)``, ``full data`` (no caps) or the folder's name."""
+    """What an experiment folder measured, in words: ``replication campaign`` (``campaign`` and
+    its model ablations, issue 15), ``baseline ablation: <change>`` (``campaign_text_<change>``,
+    one change to a GloVe baseline), ``budget protocol``, ``captions run``, ``quick (smoke)``,
+    ``full data`` (no caps) or the folder's name."""
+    if experiment.startswith("campaign_text_"):
+        return f"baseline ablation: {experiment.removeprefix('campaign_text_')}"
+    if experiment == "campaign" or experiment.startswith("campaign_"):
+        return "replication campaign"
     if experiment.startswith("budget"):
         return "budget protocol"
     if experiment.startswith("captions"):
@@ -179,16 +185,18 @@ def dataset_name(dataset: str) -> str:
 
 
 # ----------------------------------------------------------------------------- tables
-PROTOCOL_ORDER = ("budget protocol", "captions run", "full data")
+#: the order of a model's rows: the best replication first, smoke runs last (others between)
+PROTOCOL_ORDER = ("replication campaign", "full data", "captions run", "budget protocol")
 
 
 def _row_order(settings: pd.DataFrame, models: Sequence[str] | None) -> list:
     order = list(models or sorted(settings["model"].unique()))
     rank = {p: i for i, p in enumerate(PROTOCOL_ORDER)}
+    last = len(PROTOCOL_ORDER)
     return [
         (
             order.index(m) if m in order else len(order),
-            rank.get(p, 3 if p != "quick (smoke)" else 4),
+            rank.get(p, last if p != "quick (smoke)" else last + 1),
             p,
             v != "full",
             v,
@@ -432,7 +440,9 @@ def recorded_runs_html(
             f"</summary>{table}</details>"
         )
     link = csv_link(full_table(settings), f"recorded_{name}.csv")
-    notes_html = "".join(f'<p style="font-size:0.8em;margin:0.2em 0">{n}</p>' for n in notes(settings))
+    notes_html = "".join(
+        f'<p style="font-size:0.8em;margin:0.2em 0">{n}</p>' for n in notes(settings)
+    )
     return (
         f"{STYLE}{table}{'' if collapsed else notes_html}<p>The complete table, every column "
         f"(per-type F1, speed, the paper row met, the metrics.json files averaged): {link}</p>"
