@@ -303,6 +303,17 @@ def _reference_lines() -> list[str]:
 
 def write_campaign_report(root: Path, out: Path, bench: Path, plan: Sequence[Row] = PLAN) -> Path:
     """``results/report_campaign.md`` from whatever has finished (see the module docstring)."""
+    out.write_text(campaign_markdown(root, bench, plan))
+    return out
+
+
+def campaign_markdown(
+    root: Path, bench: Path, plan: Sequence[Row] = PLAN, depth: int = 1, title: bool = True
+) -> str:
+    """The campaign report in Markdown: its title at heading ``depth`` (left out without
+    ``title``), its sections one level below (the book's comparison chapter nests it in its own
+    section)."""
+    root = Path(root)
     runs = load_campaign(root, plan)
     main = [e for e in _experiments(plan, ["main"]) if (root / e).is_dir()]
     tables = report_tables(root, main) if main and not runs.empty else None
@@ -312,9 +323,9 @@ def write_campaign_report(root: Path, out: Path, bench: Path, plan: Sequence[Row
     ablations = ablation_effects(runs) if not runs.empty else pd.DataFrame()
     n_planned = sum(1 for _ in jobs(plan, root=root.name))
     n_done = sum(1 for j in jobs(plan, root=root.name) if finished(j, root.parent))
-    lines = [
-        "# The replication campaign",
-        "",
+    h = "#" * (depth + 1)
+    lines = [f"{'#' * depth} The replication campaign", ""] if title else []
+    lines += [
         "Written by `python -m mner_lib report` from the finished runs of the campaign's plan "
         f"(`mner_lib/campaign.py`): {n_done} of {n_planned} planned runs. Full training, dev and "
         "test sets; small models at their paper's epochs with early stopping on dev F1; BERT-based "
@@ -323,7 +334,7 @@ def write_campaign_report(root: Path, out: Path, bench: Path, plan: Sequence[Row
         '`blank` is the papers\' "w/o VF". The budget-protocol results stay in '
         "`report_budget.md`, labelled as such.",
         "",
-        "## Test F1 per row",
+        f"{h} Test F1 per row",
         "",
         *(_main_lines(tables) if tables is not None else ["No run has finished yet."]),
         "",
@@ -332,28 +343,27 @@ def write_campaign_report(root: Path, out: Path, bench: Path, plan: Sequence[Row
     if not gaps.empty:
         lines += [
             "",
-            "## Paired gaps (same seed, same tweets, same initialisation)",
+            f"{h} Paired gaps (same seed, same tweets, same initialisation)",
             "",
             *_gap_lines(gaps),
         ]
     if not base.empty:
         lines += [
             "",
-            "## The GloVe text baselines against their papers",
+            f"{h} The GloVe text baselines against their papers",
             "",
             *_baseline_lines(base, effects),
         ]
     if not ablations.empty:
-        lines += ["", "## Ablations against the papers'", "", *_ablation_lines(ablations)]
-    lines += ["", "## What the numbers say", "", "Generated from the tables above.", ""]
+        lines += ["", f"{h} Ablations against the papers'", "", *_ablation_lines(ablations)]
+    lines += ["", f"{h} What the numbers say", "", "Generated from the tables above.", ""]
     lines += conclusion(gaps, base, effects, ablations)
-    lines += ["", "## Not finished yet", "", *pending_lines(root, runs, bench, plan)]
-    lines += _provenance_lines(runs)
-    out.write_text("\n".join(lines) + "\n")
-    return out
+    lines += ["", f"{h} Not finished yet", "", *pending_lines(root, runs, bench, plan)]
+    lines += _provenance_lines(runs, h)
+    return "\n".join(lines) + "\n"
 
 
-def _provenance_lines(runs: pd.DataFrame) -> list[str]:
+def _provenance_lines(runs: pd.DataFrame, h: str = "##") -> list[str]:
     if runs.empty:
         return []
     commits = sorted(
@@ -365,7 +375,7 @@ def _provenance_lines(runs: pd.DataFrame) -> list[str]:
     hardware = sorted({f"{d}, {c} CPUs" for d, c in zip(runs["device"], runs["cpu_count"])})
     return [
         "",
-        "## The runs",
+        f"{h} The runs",
         "",
         f"- {len(runs)} runs; seeds {', '.join(map(str, sorted(runs['seed'].unique())))}; "
         f"{runs['wall_seconds'].astype(float).sum() / 3600:.1f} h of wall time in all.",

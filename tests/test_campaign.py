@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mner_lib import campaign, campaign_report
+from mner_lib.book.comparison import markdown_blocks
 from mner_lib.cli import build_parser, main
 from mner_lib.config import overrides_from_args, resolve_config
 from mner_lib.models import get_spec
@@ -195,3 +196,32 @@ def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
     far = effects.assign(f1=[72.0, 70.68])
     text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base, far, pd.DataFrame()))
     assert "'adam' comes nearest the paper: 72.00 (-4.31, n=2); no single measured change" in text
+
+
+def test_the_book_shows_the_campaign_tables_as_html_tables(tmp_path):
+    from IPython.display import HTML, Markdown
+
+    from mner_lib.book import comparison
+
+    root = tmp_path / "results"
+    for seed, f1 in enumerate((63.0, 64.0)):
+        folder = root / "campaign" / "bilstm-crf" / "twitter2015" / "none" / f"seed{seed}"
+        folder.mkdir(parents=True)
+        metrics = _metrics("bilstm-crf", "twitter2015", "none", seed, f1)
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    shown = []
+    comparison.show_campaign(root, shown.append)
+    text = "\n".join(o.data for o in shown if isinstance(o, Markdown))
+    tables = [o.data for o in shown if isinstance(o, HTML)]
+    assert "### Test F1 per row" in text and "# The replication campaign" not in text
+    assert not [line for line in text.splitlines() if line.startswith("|")]  # no raw table left
+    assert any("<td>63.50 ± 0.71 (n=2)</td>" in t and 'class="mner-table"' in t for t in tables)
+    assert any("<th>cost left (single-thread h)</th>" in t for t in tables)
+
+
+def test_markdown_blocks_keep_text_and_ragged_rows():
+    blocks = markdown_blocks("intro\n\n| a | b |\n|---|---|\n| 1 |\n| 2 | 3 | 4 |\nafter")
+    assert [k for k, _ in blocks] == ["markdown", "table", "markdown"]
+    table = blocks[1][1]
+    assert table.values.tolist() == [["1", ""], ["2", "3"]]  # short rows padded, long cut
+    assert blocks[2][1] == "after"

@@ -412,6 +412,9 @@ def test_site_check_finds_broken_links_missing_anchors_paths_and_plumbing(tmp_pa
     assert "injected-parameters" in found and "MathJax from the network" in found
     assert site.main([str(html)]) == 1
     assert site.main([str(tmp_path / "nowhere")]) == 2
+    with pytest.raises(SystemExit) as stop:  # --help is help, not a folder called "--help"
+        site.main(["--help"])
+    assert stop.value.code == 0
 
 
 def test_pages_workflow_builds_the_book_and_checks_its_links():

@@ -17,7 +17,8 @@ Every table is a :func:`mner_lib.book.realresults.html_table`: it fits the text 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from mner_lib.book.realresults import (
     STYLE,
@@ -78,6 +79,63 @@ def conclusions(results_dir: str | Path = "results") -> str:
             *conclusion_lines(gaps),
         ]
     return "\n".join(lines)
+
+
+def campaign_section(results_dir: str | Path = "results") -> str:
+    """The replication campaign (issue 15) in Markdown, as ``python -m mner_lib report`` writes
+    it to ``results/report_campaign.md``: its rows beside the papers, the paired caption gaps,
+    the baselines and their one-change ablations, the conclusion and what is left, priced from
+    recorded speeds (``benchmarks/bench_cpu.json`` beside ``results_dir``, where present)."""
+    from mner_lib.campaign_report import campaign_markdown
+
+    root = Path(results_dir)
+    bench = root.resolve().parent / "benchmarks" / "bench_cpu.json"
+    return campaign_markdown(root, bench, depth=2, title=False)
+
+
+def markdown_blocks(text: str) -> list[tuple[str, str | pd.DataFrame]]:
+    """``text`` split into ``("markdown", str)`` and ``("table", DataFrame)`` blocks: the book
+    renders a Markdown output's tables as plain text, so tables are shown as HTML instead."""
+    import pandas as pd
+
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    blocks: list[tuple[str, str | pd.DataFrame]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("|") and i + 1 < len(lines) and set(lines[i + 1]) <= set("|-: "):
+            header, j = cells(lines[i]), i + 2
+            rows = []
+            while j < len(lines) and lines[j].startswith("|"):
+                rows.append((cells(lines[j]) + [""] * len(header))[: len(header)])
+                j += 1
+            blocks.append(("table", pd.DataFrame(rows, columns=header)))
+            i = j
+            continue
+        if blocks and blocks[-1][0] == "markdown":
+            blocks[-1] = ("markdown", f"{blocks[-1][1]}\n{lines[i]}")
+        else:
+            blocks.append(("markdown", lines[i]))
+        i += 1
+    return [(k, b) for k, b in blocks if k == "table" or str(b).strip()]
+
+
+def show_campaign(
+    results_dir: str | Path = "results", show: Callable[[Any], None] | None = None
+) -> None:
+    """Display :func:`campaign_section`: its text as Markdown, its tables as the book's
+    fixed-layout HTML tables."""
+    from IPython.display import HTML, Markdown
+
+    if show is None:
+        from IPython.display import display as show
+    for _kind, block in markdown_blocks(campaign_section(results_dir)):
+        if isinstance(block, str):
+            show(Markdown(block))
+        else:
+            show(HTML(STYLE + plain_table(block)))
 
 
 def papers_html() -> str:

@@ -114,8 +114,14 @@ def problems(html_dir: Path, extra_paths: tuple[str, ...] = ()) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    html_dir = Path(args[0] if args else "_build/html")
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mner_lib.book.site",
+        description="check a built book: internal links and anchors resolve, no local path shows",
+    )
+    parser.add_argument("html_dir", nargs="?", default="_build/html", help="default: _build/html")
+    html_dir = Path(parser.parse_args(argv).html_dir)
     if not (html_dir / "index.html").is_file():
         print(f"error: {html_dir}/index.html not found: build the book first", file=sys.stderr)
         return 2
