@@ -91,6 +91,30 @@ PLAN: tuple[Row, ...] = (
         )  # fmt: skip
         for a in (0.3, 0.5, 0.7)
     ),
+    # length-bucketed batches (pools of 20 batches sorted by length) train GMF ~1.8x faster
+    # (benchmarks/speed_after.md) but cost CWI its visual gain on the demo corpus
+    # (benchmarks/bucket_probe.txt): measured on real tweets, paired by seed with alpha0.3's
+    # runs (the same settings, buckets off), before GMF's 24 campaign runs use them
+    Row(
+        "probe_gmf_alpha0.3",
+        "gmf",
+        ("twitter2017",),
+        (CAPTION,),
+        (1, 2),
+        _probe("x").args + _options(alpha=0.3),
+        "probe",
+        "the buckets-off side of the length-bucket probe (seed 0 is above)",
+    ),
+    Row(
+        "probe_gmf_buckets20",
+        "gmf",
+        ("twitter2017",),
+        (CAPTION,),
+        SEEDS,
+        _probe("x").args + _options(alpha=0.3) + ("--length-buckets", "20"),
+        "probe",
+        "length-bucketed batches against alpha0.3's runs, paired by seed",
+    ),
     Row("campaign", "bilstm-crf", BOTH, ("none",)),
     Row("campaign", "hbilstm-crf", BOTH, ("none",)),
     *_text_gap("momentum0", ("--momentum", "0")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -165,3 +166,16 @@ def test_sweep_passes_the_training_settings_to_every_run(tmp_path, capsys):
         assert (config["batch_size"], config["lr"], config["epochs"]) == (4, 0.05, 1)
         assert config["optimizer"] == "sgd"  # what was not given stays the paper's
     assert "exp" in capsys.readouterr().out  # the summary table
+
+
+class _GoneReader(io.StringIO):
+    """A stdout whose reader has left (``... | head -1``)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_output_cut_short_by_its_reader_is_no_error(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _GoneReader())
+    assert cli.main(["campaign", "jobs"]) == 141  # what a shell reports for SIGPIPE
+    assert capsys.readouterr().err == ""  # no "error: [Errno 32] Broken pipe", no traceback
