@@ -290,16 +290,9 @@ show_recorded_runs(["cwi", "cwi-attention"], P["results_dir"])
 # synthetic probes.
 
 # %% tags=["hide-input"]
-from mner_lib.book import trained_on
+from mner_lib.book import show_trained_modality
 
-_r = trained.runs[P["models"][-1]][0]
-_t = [next(t for t in trained.test if any(tag != "O" for tag in t.tags))]
-_o = _r.model.run(_t, _r.images, return_attention=True)  # the library's one inference path
-if "modality" in _o.attentions:
-    display(modality_attention(_t[0].tokens, _o.attentions["modality"][0], ("word", "char", "image"),
-                               f"tweet {_t[0].id}: trained modality attention\n{trained_on(_r)}"))
-else:
-    print(f"{P['models'][-1]} has no modality attention (plain concatenation)")
+show_trained_modality(trained, P["models"][-1], ("word", "char", "image"))
 
 # %% [markdown]
 # ## Explorer: one tweet at a time

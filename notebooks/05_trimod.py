@@ -286,16 +286,9 @@ show_recorded_runs(["trimod"], P["results_dir"])
 # synthetic probes.
 
 # %% tags=["hide-input"]
-from mner_lib.book import trained_on
+from mner_lib.book import show_trained_modality
 
-_r = trained.runs["trimod"][0]
-_t = [next(t for t in trained.test if any(tag != "O" for tag in t.tags))]
-_o = _r.model.run(_t, _r.images, return_attention=True)  # the library's one inference path
-if "modality" in _o.attentions:
-    display(modality_attention(_t[0].tokens, _o.attentions["modality"][0], ("text", "visual", "hashtag"),
-                               f"tweet {_t[0].id}: trained modality attention\n{trained_on(_r)}"))
-else:
-    print("trimod has no modality attention")
+show_trained_modality(trained, "trimod", ("text", "visual", "hashtag"))
 
 # %% [markdown]
 # ## Explorer: one tweet at a time

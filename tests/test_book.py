@@ -610,3 +610,31 @@ def test_data_note_names_the_training_settings_a_build_changed():
     assert "demo corpus" in note and "synthetic images" in note
     assert "changed from the paper's for this build: lr=0.003" in note
     assert "changed" not in book.data_note({"dataset": "demo", "train_options": {}})
+
+
+def test_the_trained_modality_attention_of_a_chapter_model(tmp_path, capsys):
+    params = chapter_params(
+        "cwi",
+        models=["cwi", "cwi-attention"],
+        ablations=[],
+        epochs=1,
+        max_train=12,
+        max_eval=7,
+        device="cpu",
+        runs_dir=str(tmp_path / "runs"),
+    )
+    trained = book.train_and_tabulate(params, "cwi", show=lambda _: None)
+    shown = []
+    book.show_trained_modality(trained, "cwi-attention", ("word", "char", "image"), shown.append)
+    (figure,) = shown
+    title = figure.axes[0].get_title()
+    assert (
+        "trained modality attention" in title and "trained on the demo corpus (12 tweets" in title
+    )
+    # plain concatenation, an unknown label: one line each, no figure and no traceback
+    book.show_trained_modality(trained, "cwi", ("word", "char", "image"), shown.append)
+    book.show_trained_modality(trained, "nope", ("word", "char", "image"), shown.append)
+    assert len(shown) == 1
+    out = capsys.readouterr().out
+    assert "cwi has no modality attention (plain concatenation)" in out
+    assert "nope: no trained run" in out

@@ -34,6 +34,7 @@ from mner_lib.book.chapters import (
     summary,
     train_and_tabulate,
     train_seeds,
+    show_trained_modality,
     trained_on,
 )
 from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep
@@ -106,6 +107,7 @@ __all__ = [
     "run_config",
     "run_folder",
     "show_real_results",
+    "show_trained_modality",
     "show_recorded_runs",
     "stage_sources",
     "stub_notebook",

@@ -336,6 +336,33 @@ class ChapterRuns:
     test: list[Tweet]  # the (capped) test tweets every run was scored on
 
 
+def show_trained_modality(
+    trained: ChapterRuns,
+    label: str,
+    modalities: tuple[str, ...],
+    show: Callable[[Any], None] | None = None,
+) -> None:
+    """Show the modality attention (CWI, TriMod: ``attentions["modality"]``, (T, M)) of the
+    model ``label`` as trained in this build, on the first test tweet with an entity, titled
+    with what it was trained on; or say in one line why there is none to show."""
+    from mner_lib.plots import modality_attention
+
+    if show is None:
+        from IPython.display import display as show
+    runs = trained.runs.get(label) or []
+    tweet = next((t for t in trained.test if any(tag != "O" for tag in t.tags)), None)
+    if not runs or tweet is None:
+        print(f"{label}: no trained run or no test tweet with an entity in this build")
+        return
+    result = runs[0]
+    out = result.model.run([tweet], result.images, return_attention=True)  # the one inference path
+    if "modality" not in out.attentions:
+        print(f"{label} has no modality attention (plain concatenation)")
+        return
+    title = f"tweet {tweet.id}: trained modality attention\n{trained_on(result)}"
+    show(modality_attention(tweet.tokens, out.attentions["modality"][0], modalities, title))
+
+
 def train_and_tabulate(
     params: dict[str, Any], chapter_key: str, show: Callable[[Any], None] | None = None
 ) -> ChapterRuns:
