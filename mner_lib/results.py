@@ -108,6 +108,8 @@ def training_name(config: dict[str, Any]) -> str:
     if (config.get("grad_accum") or 1) > 1:
         parts[-1] += f" x{config['grad_accum']} accumulation"
     parts.append(f"{config.get('epochs', '?')} epochs")
+    if config.get("length_buckets"):
+        parts.append(f"length buckets of {config['length_buckets']} batches")
     if _uses_glove(config) and not config.get("augment_vocab", False):
         parts.append("training words only")  # runs from before the option existed, too
     return ", ".join(parts)

@@ -161,6 +161,19 @@ def test_runs_with_other_training_settings_are_not_averaged_together(tmp_path):
     assert table.loc["adam lr=0.001, batch 10, 4 epochs", "f1_mean"] == 40.0
 
 
+def test_the_training_name_says_what_else_changed_batches_or_updates():
+    sgd = {"optimizer": "sgd", "lr": 0.015, "batch_size": 10, "epochs": 30, "momentum": 0.9}
+    assert results.training_name(sgd) == "sgd lr=0.015, batch 10, 30 epochs"  # defaults unsaid
+    assert results.training_name({**sgd, "momentum": 0.0}) == (
+        "sgd lr=0.015 momentum 0, batch 10, 30 epochs"
+    )
+    bucketed = {**sgd, "length_buckets": 20}
+    assert results.training_name(bucketed).endswith("30 epochs, length buckets of 20 batches")
+    assert results.training_name({**sgd, "optimizer": "adam", "momentum": 0.0}) == (
+        "adam lr=0.015, batch 10, 30 epochs"  # momentum is SGD's
+    )
+
+
 @pytest.mark.parametrize(
     ("model", "options", "variant", "paper_f1"),
     [
