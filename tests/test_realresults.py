@@ -268,6 +268,8 @@ def test_conclusions_reuse_the_reports_sentences(results):
     assert "synthetic (SYNTHETIC images) minus blank is +3.00 F1 over 2 seed(s), won 2 of 2" in text
     assert "real-image caption (blip2) minus text only is +1.00 F1" in text
     assert "40.00" not in text  # the quick (smoke) run meets no sentence
+    # one sentence per model and dataset (the panels' setting); the ablation is in the tables
+    assert "w/o MI" not in text and "The other 1 recorded setting(s)" in text
     assert "nothing to conclude" in comparison.conclusions(results.parent / "empty")
 
 

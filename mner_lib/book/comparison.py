@@ -57,13 +57,18 @@ def conclusions(results_dir: str | Path = "results") -> str:
     settings = recorded_settings(None, results_dir)
     if settings.empty:
         return f"No recorded runs under `{results_dir}/`: nothing to conclude yet."
+    from mner_lib.book.realplots import headline_settings
+
     real = settings[settings["protocol"] != SMOKE]
+    shown = headline_settings(real) if not real.empty else real
     lines = [
-        "**Against the papers.** Each setting that meets a paper row (text only, or blank images "
-        "against the paper's row without visual features or its full model), quick smoke runs "
-        "left out:",
+        "**Against the papers.** Per model and dataset, the setting the panels above show (the "
+        "full model under the protocol with the most seeds, then the most data), where it meets "
+        "a paper row (text only, or blank images against the paper's row without visual "
+        f"features or its full model). The other {len(real) - len(shown)} recorded setting(s) are "
+        "in the table under *Every recorded setting*.",
         "",
-        *paper_lines(real),
+        *paper_lines(shown),
     ]
     gaps = _gaps(results_dir)
     if not gaps.empty:
