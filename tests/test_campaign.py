@@ -190,12 +190,32 @@ def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
          "mean": -8.0, "std": 0.1, "wins": 0, "f1": 70.68},
     ])  # fmt: skip
     text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base, effects, pd.DataFrame()))
-    assert "'adam' comes nearest the paper: 76.78 (+0.47, n=2); that change alone accounts" in text
+    assert (
+        "'adam' comes nearest the paper: 76.78 (+0.47, n=2); that change alone brings it within 2 F1"
+        in text
+    )
     assert "hbilstm-crf on twitter2017 reaches 77.00" in text
     assert "No one-change ablation has been measured on this row yet." in text
+    # the same change measured on another baseline row: how far it moves that one from its paper
+    base3 = pd.concat([base, pd.DataFrame([
+        {"model": "bilstm-crf", "dataset": "twitter2015", "mean": 63.5, "std": 0.5, "n": 3,
+         "paper": 64.42, "table": "Table 2", "gap": 63.5 - 64.42},
+    ])], ignore_index=True)  # fmt: skip
+    elsewhere = pd.concat([effects, pd.DataFrame([
+        {"change": "adam", "model": "bilstm-crf", "dataset": "twitter2015", "n": 2, "mean": -3.4,
+         "std": 0.5, "wins": 0, "f1": 60.1},
+    ])], ignore_index=True)  # fmt: skip
+    text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base3, elsewhere, pd.DataFrame()))
+    assert (
+        "The same change elsewhere: bilstm-crf on twitter2015 60.10 (-4.32, outside 2 F1, n=2)."
+        in text
+    )
     far = effects.assign(f1=[72.0, 70.68])
     text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base, far, pd.DataFrame()))
-    assert "'adam' comes nearest the paper: 72.00 (-4.31, n=2); no single measured change" in text
+    assert (
+        "'adam' comes nearest the paper: 72.00 (-4.31, n=2); no single measured change brings it"
+        in text
+    )
 
 
 def test_the_book_shows_the_campaign_tables_as_html_tables(tmp_path):
