@@ -16,8 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from mner_lib.images.conditions import is_text_condition
-from mner_lib.results import aggregate, compare, load_runs, paired_gaps, with_text
+from mner_lib.results import (
+    aggregate,
+    compare,
+    load_runs,
+    paired_gaps,
+    share_backbone,
+    with_text,
+)
 
 #: the order conditions take in a table; others follow alphabetically
 ORDER = ("none", "blank", "synthetic", "real", "shuffled")
@@ -79,8 +85,8 @@ def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame
             f"no training runs in the experiment folders {list(patterns)} under {root}/"
         )
     runs = pd.concat(frames, ignore_index=True)
-    # a caption run records a backbone its blank pixels never used: pair it with text-only runs
-    runs.loc[runs["condition"].map(is_text_condition).astype(bool), "backbone"] = "none"
+    # a caption run records a backbone it never used: it shares its setting's (results.py)
+    runs = share_backbone(runs)
     table = with_text(compare(aggregate(runs)))
     wide = table.pivot_table(index=KEYS, columns="condition", values="test F1", aggfunc="first")
     wide = wide.reset_index()

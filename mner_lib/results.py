@@ -390,6 +390,27 @@ def with_text(compared: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def share_backbone(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with the backbone of text-only runs (conditions ``none``, ``caption:*``,
+    ``knowledge:*``) made comparable. Those runs read no pixels, so the backbone they record
+    (the command line's default) means nothing: each takes the backbone of the pixel runs of
+    its setting (same model, variant, dataset, training, caps and experiment, where that column
+    is present) when those used exactly one, so that a caption row sits beside its blank row and
+    pairs with it by seed; otherwise ``none``, so that it pairs with text-only runs."""
+    if runs.empty:
+        return runs
+    runs = runs.copy()
+    text = runs["condition"].map(is_text_condition).astype(bool) | (runs["condition"] == "none")
+    runs.loc[text, "backbone"] = "none"
+    keys = [k for k in GROUP_KEYS if k not in ("condition", "synthetic", "backbone")]
+    keys += ["experiment"] if "experiment" in runs.columns else []
+    for _, index in runs.groupby(keys, dropna=False, sort=False).groups.items():
+        pixels = runs.loc[index][~text.loc[index]]["backbone"].unique()
+        if len(pixels) == 1:
+            runs.loc[[i for i in index if text.loc[i]], "backbone"] = pixels[0]
+    return runs
+
+
 def paired_gaps(
     runs: pd.DataFrame, condition: str = "synthetic", baseline: str = "blank"
 ) -> pd.DataFrame:

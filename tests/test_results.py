@@ -421,3 +421,28 @@ def test_caption_rows_meet_no_paper_row():
     assert by_condition["none"] == 83.44 and by_condition["caption:blip2"] is None
     assert "no paper row" in table[table["condition"] == "caption:blip2"]["note"].iloc[0]
     assert "efficientnet" not in results.label(table[table["condition"] == "caption:blip2"].iloc[0])
+
+
+def test_a_caption_run_sits_and_pairs_with_the_blank_run_of_its_setting(tmp_path):
+    """Caption runs record the command line's backbone though they read no pixels: HSN's caption
+    run pairs with its blank run, BERT-CRF's with its text-only run, and an ambiguous setting
+    (blank runs at two backbones) leaves the caption run to the text-only side."""
+    for seed in (0, 1):
+        write(tmp_path, f"hsn/blank/seed{seed}", metrics("hsn", seed, 70.0 + seed))
+        write(tmp_path, f"hsn/cap/seed{seed}", metrics("hsn", seed, 72.0 + seed, "caption:blip2"))
+        write(tmp_path, f"bert/none/seed{seed}", metrics("bert-crf", seed, 80.0, "none"))
+        write(tmp_path, f"bert/cap/seed{seed}", metrics("bert-crf", seed, 81.0, "caption:blip2"))
+    runs = results.share_backbone(results.load_runs(tmp_path))
+    hsn = runs[runs["model"] == "hsn"]
+    assert set(hsn["backbone"]) == {"efficientnet-lite0"}  # one row, blank beside caption
+    assert set(runs[runs["model"] == "bert-crf"]["backbone"]) == {"none"}
+    hsn_gap = results.paired_gaps(runs, "caption:blip2", "blank")
+    assert list(hsn_gap["model"]) == ["hsn"] and hsn_gap["gap_mean"].iloc[0] == 2.0
+    bert_gap = results.paired_gaps(runs, "caption:blip2", "none")
+    assert list(bert_gap["model"]) == ["bert-crf"] and bert_gap["n_pairs"].iloc[0] == 2
+    other = metrics("hsn", 0, 60.0)
+    other["backbone"] = "resnet50"
+    write(tmp_path, "hsn/blank-resnet/seed0", other)
+    runs = results.share_backbone(results.load_runs(tmp_path))
+    cap = runs[(runs["model"] == "hsn") & (runs["condition"] == "caption:blip2")]
+    assert set(cap["backbone"]) == {"none"}  # which blank row it belongs to is not known

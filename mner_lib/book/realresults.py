@@ -92,8 +92,7 @@ def recorded_settings(
     ``group`` (its condition column). Empty when there are none."""
     import pandas as pd
 
-    from mner_lib.images.conditions import is_text_condition
-    from mner_lib.results import aggregate, compare, load_runs
+    from mner_lib.results import aggregate, compare, load_runs, share_backbone
 
     root = Path(results_dir)
     runs = load_runs(root, relative_to=root)
@@ -104,9 +103,8 @@ def recorded_settings(
     runs = runs.copy()
     runs["experiment"] = [Path(s).parts[0] for s in runs["source"]]
     runs["source"] = [str(root / s) for s in runs["source"]]
-    # a caption run records a backbone its blank pixels never used (as mner_lib.report does)
-    text = runs["condition"].map(is_text_condition).astype(bool) | (runs["condition"] == "none")
-    runs.loc[text, "backbone"] = "none"
+    # a caption run records a backbone it never used: it shares its setting's (as the reports do)
+    runs = share_backbone(runs)
     frames = []
     for experiment, group in runs.groupby("experiment", sort=True):
         table = aggregate(group)
