@@ -277,7 +277,7 @@ def pending_lines(
         rows.setdefault((job.row.experiment, job.row.model, job.dataset), []).append(job)
     lines = ["| experiment | model | dataset | finished | left | cost left (single-thread h) |"]
     lines += ["|---|---|---|---|---|---|"]
-    total = 0.0
+    total, unknown = 0.0, 0
     for (exp, model, dataset), js in rows.items():
         left = [j for j in js if not finished(j, root.parent)]
         if not left:
@@ -285,14 +285,22 @@ def pending_lines(
         hours = [job_hours(j, speeds) for j in left]
         known = sum(h for h in hours if h is not None)
         total += known
+        unknown += sum(h is None for h in hours)
         cost = f"{known:.1f}" if all(h is not None for h in hours) else "unknown"
         lines.append(
             f"| {exp} | {model} | {dataset} | {len(js) - len(left)} | {len(left)} | {cost} |"
         )
     if len(lines) == 2:
         return ["Every run of the plan has finished."]
+    known_part = (
+        f" for the runs with a recorded speed; {unknown} run(s) have none (no finished run of "
+        "their model and no benchmark file), so their cost is not known"
+        if unknown
+        else ""
+    )
     return lines + ["", f"In all about {total:.1f} single-thread hours left (two workers: about "
-                    f"{total / 2:.1f} h); planned epochs, so early stopping can only shorten it."]  # fmt: skip
+                    f"{total / 2:.1f} h){known_part}; planned epochs, so early stopping can only "
+                    "shorten it."]  # fmt: skip
 
 
 def _reference_lines() -> list[str]:

@@ -154,6 +154,17 @@ def test_report_command_without_experiments_writes_the_campaign_report(tmp_path)
     text = out.read_text()
     assert text.startswith("# The replication campaign") and "No run has finished yet." in text
     assert "## Not finished yet" in text
+    # nothing has run and no benchmark file lies beside the results: the cost is not known,
+    # and the report says so rather than "0.0 hours left"
+    n = sum(1 for _ in campaign.jobs())
+    assert f"{n} run(s) have none (no finished run of their model and no benchmark file)" in text
+
+
+def test_report_on_a_mistyped_results_folder_is_an_error(tmp_path, capsys):
+    missing = tmp_path / "reslts"
+    assert main(["report", "--root", str(missing), "--out", str(tmp_path / "r.md")]) == 2
+    assert f"--root {missing}: no such results folder" in capsys.readouterr().err
+    assert not (tmp_path / "r.md").exists()
 
 
 def test_the_queue_takes_one_seed_of_every_main_row_before_the_next_seed():

@@ -84,8 +84,11 @@ def _report(args: argparse.Namespace) -> int:
     if not args.experiments:  # the campaign report
         from mner_lib.campaign_report import write_campaign_report
 
+        if not root.is_dir():  # a mistyped --root would otherwise report "0 runs finished"
+            raise ValueError(f"--root {root}: no such results folder")
         out = Path(args.out) if args.out else root / "report_campaign.md"
-        bench = Path(args.bench)
+        # recorded speeds: beside the results folder's checkout unless given
+        bench = Path(args.bench) if args.bench else root.parent / "benchmarks" / "bench_cpu.json"
         print(write_campaign_report(root, out, bench).read_text())
         return 0
     out = (
@@ -114,8 +117,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument(
         "--bench",
-        default="benchmarks/bench_cpu.json",
-        help="recorded speeds for the cost of unfinished campaign runs",
+        default=None,
+        help="recorded speeds for the cost of unfinished campaign runs "
+        "(default: <root>/../benchmarks/bench_cpu.json)",
     )
     r.set_defaults(func=_report)
 
