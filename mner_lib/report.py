@@ -139,10 +139,13 @@ def _gap_lines(gaps: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
 
 def verdict(mean: float, std: float, n: int, wins: int) -> str:
     """A paired gap in words: a consistent gain or loss only when every seed agrees and the
-    mean is larger than the seed-to-seed spread; otherwise within the noise."""
-    if n >= 2 and wins == n and mean > std:
+    mean is larger than the seed-to-seed spread; otherwise within the noise. One seed measures
+    no spread, so it gets no verdict."""
+    if n < 2:
+        return "one seed: no verdict yet"
+    if wins == n and mean > std:
         return "a consistent gain"
-    if n >= 2 and wins == 0 and -mean > std:
+    if wins == 0 and -mean > std:
         return "a consistent loss"
     return "within seed-to-seed variation"
 

@@ -408,7 +408,7 @@ def test_verdicts_need_every_seed_and_a_mean_above_the_spread():
     assert verdict(2.0, 3.0, 3, 3) == "within seed-to-seed variation"
     assert verdict(2.0, 1.0, 3, 2) == "within seed-to-seed variation"
     assert verdict(-2.0, 1.0, 3, 0) == "a consistent loss"
-    assert verdict(5.0, 0.0, 1, 1) == "within seed-to-seed variation"
+    assert verdict(5.0, 0.0, 1, 1) == "one seed: no verdict yet"  # one seed measures no spread
 
 
 def test_caption_rows_meet_no_paper_row():
