@@ -325,19 +325,27 @@ def _reference_lines() -> list[str]:
     return lines
 
 
-def write_campaign_report(root: Path, out: Path, bench: Path, plan: Sequence[Row] = PLAN) -> Path:
+def write_campaign_report(
+    root: Path, out: Path, bench: Path | None = None, plan: Sequence[Row] = PLAN
+) -> Path:
     """``results/report_campaign.md`` from whatever has finished (see the module docstring)."""
     out.write_text(campaign_markdown(root, bench, plan))
     return out
 
 
 def campaign_markdown(
-    root: Path, bench: Path, plan: Sequence[Row] = PLAN, depth: int = 1, title: bool = True
+    root: Path,
+    bench: Path | None = None,
+    plan: Sequence[Row] = PLAN,
+    depth: int = 1,
+    title: bool = True,
 ) -> str:
     """The campaign report in Markdown: its title at heading ``depth`` (left out without
     ``title``), its sections one level below (the book's comparison chapter nests it in its own
-    section)."""
+    section). ``bench``: recorded speeds for pricing what is left (default: the checkout's
+    ``benchmarks/bench_cpu.json`` beside ``root``)."""
     root = Path(root)
+    bench = bench or root.resolve().parent / "benchmarks" / "bench_cpu.json"
     runs = load_campaign(root, plan)
     main = [e for e in _experiments(plan, ["main"]) if (root / e).is_dir()]
     tables = report_tables(root, main) if main and not runs.empty else None

@@ -93,9 +93,7 @@ def campaign_section(results_dir: str | Path = "results") -> str:
     recorded speeds (``benchmarks/bench_cpu.json`` beside ``results_dir``, where present)."""
     from mner_lib.campaign_report import campaign_markdown
 
-    root = Path(results_dir)
-    bench = root.resolve().parent / "benchmarks" / "bench_cpu.json"
-    return campaign_markdown(root, bench, depth=2, title=False)
+    return campaign_markdown(Path(results_dir), depth=2, title=False)
 
 
 def markdown_blocks(text: str) -> list[tuple[str, str | pd.DataFrame]]:

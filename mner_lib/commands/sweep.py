@@ -87,8 +87,7 @@ def _report(args: argparse.Namespace) -> int:
         if not root.is_dir():  # a mistyped --root would otherwise report "0 runs finished"
             raise ValueError(f"--root {root}: no such results folder")
         out = Path(args.out) if args.out else root / "report_campaign.md"
-        # recorded speeds: beside the results folder's checkout unless given
-        bench = Path(args.bench) if args.bench else root.parent / "benchmarks" / "bench_cpu.json"
+        bench = Path(args.bench) if args.bench else None  # None: beside the results folder
         print(write_campaign_report(root, out, bench).read_text())
         return 0
     out = (
