@@ -63,10 +63,27 @@ def gap_pairs(conditions: Sequence[str]) -> list[tuple[str, str]]:
     return [(a, b) for a, b in pairs if a in conditions and b in conditions]
 
 
+def check_pattern(pattern: str) -> str:
+    """An experiment name or glob pattern names folders directly under the results folder: not
+    empty, no path separator, no leading dot, no ``**`` (``..`` would read, and name the report
+    after, folders outside it; ``**`` every run folder as an experiment of its own)."""
+    if (
+        not pattern
+        or pattern.startswith(".")
+        or "**" in pattern
+        or any(c in pattern for c in "/\\")
+    ):
+        raise ValueError(
+            f"experiment {pattern!r}: give a folder name or glob pattern directly under the "
+            "results folder (no '/', no leading '.', no '**'), e.g. budget or 'budget_*'"
+        )
+    return pattern
+
+
 def experiment_dirs(root: Path, patterns: Sequence[str]) -> list[Path]:
     found: list[Path] = []
     for pattern in patterns:
-        matches = sorted(p for p in root.glob(pattern) if p.is_dir())
+        matches = sorted(p for p in root.glob(check_pattern(pattern)) if p.is_dir())
         if not matches:
             raise ValueError(f"no experiment folder under {root}/ matches {pattern!r}")
         found += [m for m in matches if m not in found]

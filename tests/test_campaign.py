@@ -167,6 +167,33 @@ def test_report_on_a_mistyped_results_folder_is_an_error(tmp_path, capsys):
     assert not (tmp_path / "r.md").exists()
 
 
+@pytest.mark.parametrize(
+    "experiments", ["..", "../../etc", "/etc", "a/b", ".hidden", "**", "", ","]
+)
+def test_report_experiments_outside_the_results_folder_are_refused(tmp_path, experiments):
+    results = tmp_path / "proj" / "results"
+    (results / "budget").mkdir(parents=True)
+    (tmp_path / "etc").mkdir()  # a folder outside the results root that '..' patterns reach
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(SystemExit) as err:
+        main(["report", "--root", str(results), "--experiments", experiments])
+    message = str(err.value)
+    assert message.startswith("report: ") and ("experiment" in message)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_report_file_is_named_after_the_first_pattern_without_glob_characters(tmp_path):
+    results = tmp_path / "results"
+    run = results / "budget_x" / "bilstm-crf" / "twitter2015" / "none" / "seed0"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(
+        json.dumps(_metrics("bilstm-crf", "twitter2015", "none", 0, 60.0))
+    )
+    (run / "config.json").write_text(json.dumps({"model": "bilstm-crf"}))
+    assert main(["report", "--root", str(results), "--experiments", "budget_[x]*"]) == 0
+    assert [p.name for p in results.glob("report_*.md")] == ["report_budget_x.md"]
+
+
 def test_the_queue_takes_one_seed_of_every_main_row_before_the_next_seed():
     baselines = ("bilstm-crf", "hbilstm-crf")  # their own stage, before the text-gap ablations
     stage = [j for j in campaign.jobs() if j.row.kind == "main" and j.row.model not in baselines]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -78,10 +79,10 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from mner_lib.report import write_report
+    from mner_lib.report import check_pattern, write_report
 
     root = Path(args.root)
-    if not args.experiments:  # the campaign report
+    if args.experiments is None:  # the campaign report
         from mner_lib.campaign_report import write_campaign_report
 
         if not root.is_dir():  # a mistyped --root would otherwise report "0 runs finished"
@@ -90,11 +91,16 @@ def _report(args: argparse.Namespace) -> int:
         bench = Path(args.bench) if args.bench else None  # None: beside the results folder
         print(write_campaign_report(root, out, bench).read_text())
         return 0
-    out = (
-        Path(args.out) if args.out else root / f"report_{_csv(args.experiments)[0].rstrip('*')}.md"
-    )
+    patterns = _csv(args.experiments)
     try:
-        print(write_report(root, _csv(args.experiments), out).read_text())
+        if not patterns:
+            raise ValueError("--experiments is empty: name one experiment folder or more")
+        for pattern in patterns:
+            check_pattern(pattern)
+        # the report's name: the first pattern without its glob characters
+        name = re.sub(r"[^\w.-]", "", patterns[0]) or "experiments"
+        out = Path(args.out) if args.out else root / f"report_{name}.md"
+        print(write_report(root, patterns, out).read_text())
     except ValueError as err:
         raise SystemExit(f"report: {err}") from err
     return 0
