@@ -232,6 +232,19 @@ def test_headline_settings_prefer_more_seeds_then_more_data(results):
     assert set(picked["experiment"]) == {"budget"}  # two seeds beat one seed on more tweets
 
 
+def test_headline_settings_prefer_full_data_with_a_spread_to_more_seeds_on_capped_data(tmp_path):
+    for seed in (0, 1, 2):
+        write_run(tmp_path, "budget", "hsn", "blank", seed, 60.0 + seed)  # capped: 2000 tweets
+    write_run(tmp_path, "campaign", "hsn", "blank", 0, 70.0, max_train=0, max_eval=0, epochs=30)
+    settings = realresults.recorded_settings(["hsn"], tmp_path)
+    assert set(realplots.headline_settings(settings)["experiment"]) == {
+        "budget"
+    }  # one seed: no spread
+    write_run(tmp_path, "campaign", "hsn", "blank", 1, 71.0, max_train=0, max_eval=0, epochs=30)
+    settings = realresults.recorded_settings(["hsn"], tmp_path)
+    assert set(realplots.headline_settings(settings)["experiment"]) == {"campaign"}
+
+
 def test_a_full_model_under_a_named_deviation_is_still_the_headline(tmp_path):
     """Runs from before HSN's per-token gate read ``full (gate=dimension,...)``: still the full
     model's panel, never averaged with today's ``full`` runs (a separate candidate)."""

@@ -63,7 +63,8 @@ def conclusions(results_dir: str | Path = "results") -> str:
     shown = headline_settings(real) if not real.empty else real
     lines = [
         "**Against the papers.** Per model and dataset, the setting the panels above show (the "
-        "full model under the protocol with the most seeds, then the most data), where it meets "
+        "full model under the protocol with the most data among those with two seeds or more), "
+        "where it meets "
         "a paper row (text only, or blank images against the paper's row without visual "
         f"features or its full model). The other {len(real) - len(shown)} recorded setting(s) are "
         "in the table under *Every recorded setting*.",
