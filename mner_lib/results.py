@@ -411,6 +411,24 @@ def share_backbone(runs: pd.DataFrame) -> pd.DataFrame:
     return runs
 
 
+def paired_differences(
+    runs: pd.DataFrame, condition: str = "synthetic", baseline: str = "blank"
+) -> pd.DataFrame:
+    """One row per seed that has both runs of a setting: its keys, ``seed``, ``f1`` (under
+    ``condition``), ``f1_base`` (under ``baseline``) and ``diff`` (the first minus the second)."""
+    keys = [k for k in GROUP_KEYS if k not in ("condition", "synthetic")]
+    columns = keys + ["seed", "f1", "f1_base", "diff"]
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    a = runs[runs["condition"] == condition]
+    b = runs[runs["condition"] == baseline]
+    pairs = a.merge(b, on=keys + ["seed"], suffixes=("", "_base"))
+    pairs["f1"] = pairs["f1"].astype(float)
+    pairs["f1_base"] = pairs["f1_base"].astype(float)
+    pairs["diff"] = pairs["f1"] - pairs["f1_base"]
+    return pairs[columns].reset_index(drop=True)
+
+
 def paired_gaps(
     runs: pd.DataFrame, condition: str = "synthetic", baseline: str = "blank"
 ) -> pd.DataFrame:
@@ -419,14 +437,10 @@ def paired_gaps(
     the number of seeds with both runs, and how many of them ``condition`` won."""
     keys = [k for k in GROUP_KEYS if k not in ("condition", "synthetic")]
     columns = keys + ["n_pairs", "gap_mean", "gap_std", "wins", "seeds"]
-    if runs.empty:
-        return pd.DataFrame(columns=columns)
-    a = runs[runs["condition"] == condition]
-    b = runs[runs["condition"] == baseline]
-    pairs = a.merge(b, on=keys + ["seed"], suffixes=("", "_base"))
+    pairs = paired_differences(runs, condition, baseline)
     rows = []
     for key, group in pairs.groupby(keys, dropna=False, sort=True):
-        diff = (group["f1"].astype(float) - group["f1_base"].astype(float)).to_numpy()
+        diff = group["diff"].to_numpy()
         row = dict(zip(keys, key))
         row["n_pairs"] = len(diff)
         row["gap_mean"] = float(diff.mean())

@@ -147,6 +147,48 @@ def test_the_report_pairs_conditions_meets_papers_and_prices_what_is_left(tmp_pa
     assert "| campaign_hsn_wo-MP | hsn | twitter2015 | 1 | 1 | 0.3 |" in text
 
 
+def test_the_caption_gap_figure_pairs_each_seed_within_the_main_grid(tmp_path):
+    from mner_lib.book.realplots import CAPTION_GAPS, campaign_gap_plot, campaign_gaps
+
+    plan = (
+        campaign.Row("captions_bert", "bert-crf", ("twitter2017",), ("none", campaign.CAPTION)),
+        campaign.Row("campaign", "hsn", ("twitter2015",), ("blank", campaign.CAPTION, campaign.SHUFFLED)),
+        campaign.Row("campaign_hsn_wo-MP", "hsn", ("twitter2015",), (campaign.CAPTION,), kind="ablation"),
+    )  # fmt: skip
+    root = tmp_path / "results"
+    assert campaign_gaps(root, plan).empty and campaign_gap_plot(root, plan) is None
+    runs = {
+        ("captions_bert", "bert-crf", "twitter2017", "none"): [80.0, 81.0],
+        ("captions_bert", "bert-crf", "twitter2017", campaign.CAPTION): [80.5, 80.0],
+        ("campaign", "hsn", "twitter2015", "blank"): [70.0, 71.0],
+        ("campaign", "hsn", "twitter2015", campaign.CAPTION): [72.0, 70.5, 69.0],  # seed 2: no pair
+        ("campaign", "hsn", "twitter2015", campaign.SHUFFLED): [71.0],
+        ("campaign_hsn_wo-MP", "hsn", "twitter2015", campaign.CAPTION): [60.0],  # not the main grid
+    }
+    for (exp, model, dataset, condition), f1s in runs.items():
+        for seed, f1 in enumerate(f1s):
+            folder = root / exp / model / dataset / condition.replace(":", "-") / f"seed{seed}"
+            folder.mkdir(parents=True)
+            m = _metrics(model, dataset, condition, seed, f1)
+            (folder / "metrics.json").write_text(json.dumps(m))
+    gaps = campaign_gaps(root, plan)
+    got = {(r.model, r.baseline, r.seed): round(r.diff, 2) for r in gaps.itertuples()}
+    assert got == {
+        ("bert-crf", "none", 0): 0.5,  # no image input: the caption against text only
+        ("bert-crf", "none", 1): -1.0,
+        ("hsn", "blank", 0): 2.0,
+        ("hsn", "blank", 1): -0.5,
+        ("hsn", campaign.SHUFFLED, 0): 1.0,
+    }
+    fig = campaign_gap_plot(root, plan)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["Twitter-2015", "Twitter-2017"]
+    dots = sum(len(c.get_offsets()) for ax in panels for c in ax.collections)
+    assert dots == len(gaps) == 5  # one dot per paired seed
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [g[0] for g in CAPTION_GAPS]
+    assert "not pixels" in fig.caption and "hsn on Twitter-2015: +1.00 F1 over 1 seed" in fig.alt
+
+
 def test_report_command_without_experiments_writes_the_campaign_report(tmp_path):
     (tmp_path / "results").mkdir()
     out = tmp_path / "rep.md"
@@ -248,6 +290,16 @@ def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
         "The same change elsewhere: bilstm-crf on twitter2015 60.10 (-4.32, outside 2 F1, n=2)."
         in text
     )
+    assert "Measured on all" not in text  # hbilstm-crf on twitter2017 has no 'adam' run yet
+    everywhere = pd.concat([elsewhere, pd.DataFrame([
+        {"change": "adam", "model": "hbilstm-crf", "dataset": "twitter2017", "n": 2, "mean": 2.0,
+         "std": 0.5, "wins": 2, "f1": 79.0},
+    ])], ignore_index=True)  # fmt: skip
+    text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base3, everywhere, pd.DataFrame()))
+    assert (
+        "Measured on all 3 baseline rows, 'adam' puts 2 of them within 2 F1 of their papers."
+        in text
+    )
     far = effects.assign(f1=[72.0, 70.68])
     text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base, far, pd.DataFrame()))
     assert (
@@ -258,6 +310,7 @@ def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
 
 def test_the_book_shows_the_campaign_tables_as_html_tables(tmp_path):
     from IPython.display import HTML, Markdown
+    from matplotlib.figure import Figure
 
     from mner_lib.book import comparison
 
@@ -275,6 +328,21 @@ def test_the_book_shows_the_campaign_tables_as_html_tables(tmp_path):
     assert not [line for line in text.splitlines() if line.startswith("|")]  # no raw table left
     assert any("<td>63.50 ± 0.71 (n=2)</td>" in t and 'class="mner-table"' in t for t in tables)
     assert any("<th>cost left (single-thread h)</th>" in t for t in tables)
+    assert not [o for o in shown if isinstance(o, Figure)]  # no caption pair: no gap figure
+
+    for condition, f1 in (("blank", 70.0), (campaign.CAPTION, 71.0)):  # one paired seed
+        folder = root / "campaign" / "hsn" / "twitter2015" / condition.replace(":", "-") / "seed0"
+        folder.mkdir(parents=True)
+        metrics = _metrics("hsn", "twitter2015", condition, 0, f1)
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    shown = []
+    comparison.show_campaign(root, shown.append)
+    figures = [i for i, o in enumerate(shown) if isinstance(o, Figure)]
+    assert len(figures) == 1  # right after the paired-gaps table and the figure's lead text
+    i = figures[0]
+    assert isinstance(shown[i - 2], HTML) and "+1.00" in shown[i - 2].data
+    assert shown[i - 1].data == comparison.GAP_FIGURE_LEAD
+    assert "Paired gaps" in shown[i - 3].data.splitlines()[-1]
 
 
 def test_markdown_blocks_keep_text_and_ragged_rows():

@@ -130,16 +130,36 @@ def show_campaign(
     results_dir: str | Path = "results", show: Callable[[Any], None] | None = None
 ) -> None:
     """Display :func:`campaign_section`: its text as Markdown, its tables as the book's
-    fixed-layout HTML tables."""
+    fixed-layout HTML tables, and after the table of paired gaps the same gaps one dot per seed
+    (:func:`mner_lib.book.realplots.campaign_gap_plot`)."""
     from IPython.display import HTML, Markdown
+
+    from mner_lib.book.realplots import campaign_gap_plot
 
     if show is None:
         from IPython.display import display as show
+    heading = ""
     for _kind, block in markdown_blocks(campaign_section(results_dir)):
         if isinstance(block, str):
             show(Markdown(block))
-        else:
-            show(HTML(STYLE + plain_table(block)))
+            headings = [line for line in block.splitlines() if line.startswith("#")]
+            heading = headings[-1] if headings else heading
+            continue
+        show(HTML(STYLE + plain_table(block)))
+        if "Paired gaps" in heading:
+            figure = campaign_gap_plot(results_dir)
+            if figure is not None:
+                show(Markdown(GAP_FIGURE_LEAD))
+                show(figure)
+        heading = ""
+
+
+GAP_FIGURE_LEAD = (
+    "The same gaps, one dot per seed: what the real-image caption adds over blank images (over "
+    "text only for BERT-CRF, which has no image input), and over another tweet's caption. A gain "
+    "over blank that the shuffled caption also gets comes from having caption text at all, not "
+    "from this photo's."
+)
 
 
 def papers_html() -> str:
