@@ -202,12 +202,14 @@ def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str
         f"nearest the paper: {float(near['f1']):.2f} ({gap:+.2f}, n={near['n']}); {verdict_}."
     )
     others = []
+    inside = {(near["model"], near["dataset"]): abs(gap) <= WITHIN}
     same = effects[(effects["change"] == near["change"]) & ~effects.index.isin([near.name])]
     for _, e in same.iterrows():
         paper = base[(base["model"] == e["model"]) & (base["dataset"] == e["dataset"])]
         if paper.empty:
             continue
         off = float(e["f1"]) - float(paper["paper"].iloc[0])
+        inside[(e["model"], e["dataset"])] = abs(off) <= WITHIN
         where = "within" if abs(off) <= WITHIN else "outside"
         others.append(
             f"{e['model']} on {e['dataset']} {float(e['f1']):.2f} ({off:+.2f}, {where} "
@@ -215,6 +217,13 @@ def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str
         )
     if others:
         text += " The same change elsewhere: " + "; ".join(others) + "."
+    rows = set(zip(base["model"], base["dataset"]))
+    if rows and rows <= set(inside):  # the change was measured on every baseline row
+        n_in = sum(inside[r] for r in rows)
+        text += (
+            f" Measured on all {len(rows)} baseline rows, '{near['change']}' puts {n_in} of "
+            f"them within {WITHIN:g} F1 of their papers."
+        )
     return text
 
 
