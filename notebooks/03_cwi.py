@@ -207,7 +207,9 @@ print(f"word feature: {tuple(word.shape)}; share of training words not in GloVe:
 # The full ImageNet classifier (InceptionV3 in the paper, EfficientNet-Lite0 here) names the top-5
 # classes of the image; each class name is embedded and an LSTM over the five gives the image
 # feature, shared by every token of the tweet. On synthetic probe drawings the classifier's names
-# are of course unrelated to the drawn icons: ImageNet has no "red disc for a person" class.
+# are unrelated to the drawn icons (ImageNet has no "red disc for a person" class) but consistent:
+# the same icon gets the same names, so they can still tell the entity type; the comparison
+# chapter's paired gaps measure what they are worth.
 # Under a caption condition (`condition="caption:blip2"`, not in the paper) the image words are the
 # content words of the caption an image model wrote from the real image (stop words out), read by
 # the same LSTM.

@@ -36,9 +36,11 @@ if "google.colab" in sys.modules:
 # per token. The paper reports 80.00 F1 on Twitter-2015, far above every other system on that
 # dataset; a faithful rebuild that lands lower is a finding to report, not a bug to hide.
 #
-# No captioner reaches these machines: the "caption" here is the text of the image's top-k
-# recognised ImageNet labels, and the object features are the backbone's region vectors. Each block
-# below runs on four training tweets with a fresh, untrained model; then the model is trained.
+# No captioning model runs on these machines. With pixels, the "caption" is the text of the image's
+# top-k recognised ImageNet labels; under a caption condition (`caption:blip2`) it is the caption
+# BLIP-2 wrote from the real photo (shipped as text with the data, section *Visual* below). The
+# object features are the backbone's region vectors. Each block below runs on four training tweets
+# with a fresh, untrained model; then the model is trained.
 
 # %% [markdown] tags=["book-header"]
 # **The paper.** Mosab Alfaqeeh: *TriMod fusion for multimodal named entity recognition in social media*. arXiv 2501.08267, 2025 {cite}`alfaqeeh2025trimod`.

@@ -71,12 +71,16 @@ if "google.colab" in sys.modules:
 #
 # - what each paper reports, read from `mner_lib.results`, beside what this project measured with
 #   the same protocol where one exists;
-# - how the models hold up when the image changes (real, blank, synthetic, shuffled, missing);
+# - how the models hold up when the image input changes (blank and synthetic images, captions
+#   written from the real photos and their shuffled control; real, shuffled or missing photos
+#   where a run had them);
 # - how to tell a replication from a capped or synthetic run in every table.
 
 # %% tags=["parameters"]
 results_dir = "results"  # folder holding results/**/metrics.json
-conditions = ["real", "blank", "synthetic", "shuffled", "missing:0.5"]  # robustness table columns
+conditions = [  # robustness table columns, in this order (one never run has no column)
+    "blank", "synthetic", "caption:blip2", "caption-shuffled:blip2", "real", "shuffled", "missing:0.5"
+]
 runs_dir = "runs/book"  # this build's own runs (shown apart, in the last section)
 
 # %% tags=["hide-input"]
@@ -142,8 +146,8 @@ display(Markdown(conclusions(P["results_dir"])))
 #
 # The best replication these machines allow (issue 15): full training, dev and test sets, the papers'
 # epochs with early stopping on dev F1 (BERT-based models: 3 epochs for every condition), seeds 0-2,
-# both datasets, real-image BLIP-2 captions as the visual signal. The grid runs for days on two CPU
-# cores, so the section says what has finished and prices what has not.
+# both datasets, real-image BLIP-2 captions as the visual signal. On two CPU cores the grid outlasts
+# a working session, so the section says what has finished and prices what has not.
 
 # %% tags=["remove-input"]
 from mner_lib.book.comparison import show_campaign
@@ -190,10 +194,13 @@ display(HTML(gaps_html(P["results_dir"])))
 # %% [markdown]
 # ## Robustness over image conditions
 #
-# The same models under the image conditions this chapter's `conditions` parameter lists: `real`
-# (the tweet's own photo, where available), `blank` (the papers' "without visual features"),
-# `synthetic` (the probe), `shuffled` (another tweet's image), `missing:p` (a fraction p blank).
-# Cells on synthetic images say so; a condition never run has no column.
+# The same models under the image conditions this chapter's `conditions` parameter lists: `blank`
+# (the papers' "without visual features"), `synthetic` (the probe), `caption:blip2` (text BLIP-2
+# wrote from the real photo, read instead of pixels), `caption-shuffled:blip2` (another tweet's
+# caption: the control), and, where a run had the photos, `real` (the tweet's own photo),
+# `shuffled` (another tweet's photo) and `missing:p` (a fraction p blank). A condition no recorded
+# run used has no column; on these machines the photos are out of reach, so `real`, `shuffled` and
+# `missing:p` have none.
 
 # %% tags=["hide-input"]
 from mner_lib.book.realresults import robustness_html
@@ -230,8 +237,8 @@ display(HTML(build_runs_html(P["runs_dir"])))
 #
 # Each exercise changes one parameter. Write down what you expect before you run it.
 #
-# 1. Only the image-free conditions in the robustness table, `conditions=["blank", "synthetic"]`.
-#    Which models will have no row?
+# 1. Only the conditions that carry nothing of the real photos in the robustness table,
+#    `conditions=["blank", "synthetic"]`. Which models will have no row?
 #
 #    ```bash
 #    papermill notebooks/07_comparison.ipynb try_07_conditions.ipynb -y 'conditions: [blank, synthetic]'

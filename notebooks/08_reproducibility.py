@@ -226,7 +226,7 @@ else:
 # ## Rebuilding the book
 #
 # ```bash
-# python -m mner_lib book run --profile quick                  # the whole book, about 10 minutes on 2 cores
+# python -m mner_lib book run --profile quick                  # the whole book (timed: benchmarks/quick_book_time.txt)
 # python -m mner_lib book run --profile quick --only hsn       # one chapter, then the build
 # MNER_DATA_DIR=/path/to/data python -m mner_lib book run --profile cpu
 # python -m mner_lib book sweep --notebook hsn --grid models=hsn datasets=twitter2015 seeds=0,1,2 conditions=blank,synthetic

@@ -294,6 +294,9 @@ def test_comparison_tables_fit_and_name_synthetic(results):
     rob = realresults.robustness_html(settings, ["blank", "synthetic"])
     assert "synthetic (SYNTHETIC images)" in rob
     assert "No recorded run under" in realresults.robustness_html(settings, ["real"])
+    rob = realresults.robustness_html(settings, ["blank", "caption:blip2", "real"])
+    assert "real-image caption (blip2)" in rob and "caption:blip2" not in rob
+    assert ">real<" not in rob  # never run: no column
     assert "SYNTHETIC images" in comparison.per_type_html(results)
     assert "train tweets/s" in comparison.speed_html(results)
 
@@ -312,4 +315,9 @@ def test_written_reports_carry_the_same_sentences_against_the_papers(results, tm
 def test_the_comparison_shows_every_setting_open_with_its_notes(results):
     html = realresults.recorded_runs_html(None, results, name="all", collapsed=False)
     assert "<details" not in html and "SYNTHETIC images are the probe images" in html
+    # a caption column is text written from the photo, never pixels through the backbone
+    assert "Image columns (blank, synthetic): pixels through efficientnet-lite0." in html
+    assert "Caption columns read no pixels" in html
+    pixels_only = realresults.recorded_runs_html(["hsn"], results, name="hsn", collapsed=False)
+    assert "Caption columns" not in pixels_only
     assert html.count("<tr>") == 1 + 4  # header; hsn full, w/o MI, quick; bert-crf

@@ -446,3 +446,25 @@ def test_a_caption_run_sits_and_pairs_with_the_blank_run_of_its_setting(tmp_path
     runs = results.share_backbone(results.load_runs(tmp_path))
     cap = runs[(runs["model"] == "hsn") & (runs["condition"] == "caption:blip2")]
     assert set(cap["backbone"]) == {"none"}  # which blank row it belongs to is not known
+
+
+def test_results_readme_names_every_experiment_folder():
+    """Every committed experiment folder is described (what it measured, the command that wrote
+    it) by a row of results/README.md's table."""
+    import fnmatch
+    import re
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parent.parent / "results"
+    table = results.joinpath("README.md").read_text().split("## Experiments", 1)[1]
+    patterns = [
+        p.rstrip("/")
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for p in re.findall(r"`([^`]+/)`", line.split("|")[1])
+    ]
+    assert patterns
+    not_experiments = {"book", "hashtags", "images_demo"}  # described in the README's prose
+    folders = [p.name for p in results.iterdir() if p.is_dir() and p.name not in not_experiments]
+    missing = [f for f in folders if not any(fnmatch.fnmatch(f, p) for p in patterns)]
+    assert not missing, f"results/README.md does not describe {missing}"

@@ -321,6 +321,8 @@ def robustness_html(settings: pd.DataFrame, conditions: Sequence[str]) -> str:
     one column per condition in the order given (test F1, mean ± std over seeds, n)."""
     import pandas as pd
 
+    from mner_lib.report import condition_name
+
     if settings.empty:
         return "<p>No recorded runs.</p>"
     rows = settings[settings["condition"].isin(list(conditions))]
@@ -340,7 +342,7 @@ def robustness_html(settings: pd.DataFrame, conditions: Sequence[str]) -> str:
         }
         for c in present:
             r = part[part["condition"] == c]
-            name = "synthetic (SYNTHETIC images)" if c == "synthetic" else c
+            name = condition_name(c)  # synthetic and caption columns say what they are
             row[name] = "" if r.empty else seeds_cell(
                 r["f1_mean"].iloc[0], r["f1_std"].iloc[0], int(r["n_seeds"].iloc[0]),
                 int(r["dirty_runs"].iloc[0]),
@@ -367,7 +369,16 @@ def notes(settings: pd.DataFrame) -> list[str]:
     )
     backbones = sorted(set(settings["backbone"]) - {"none"})
     if backbones:
-        lines.append(f"Image rows: pixels through {', '.join(map(html.escape, backbones))}.")
+        lines.append(
+            f"Image columns (blank, synthetic): pixels through "
+            f"{', '.join(map(html.escape, backbones))}."
+        )
+    if settings["condition"].astype(str).str.startswith(("caption", "knowledge")).any():
+        lines.append(
+            "Caption columns read no pixels: the image input is blank and the text an image "
+            "model wrote from the real photo (or, shuffled, from another tweet's photo) takes "
+            "its place."
+        )
     if settings["synthetic"].astype(bool).any():
         lines.append(
             "SYNTHETIC images are the probe images of mner_lib.images.probe: they test whether "
