@@ -14,8 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from mner_lib.campaign import PLAN, Job, Row, finished, job_hours, jobs, recorded_speeds
-from mner_lib.report import condition_name, report_tables, verdict
+from mner_lib.campaign import (
+    CAPTION,
+    PLAN,
+    Job,
+    Row,
+    finished,
+    job_hours,
+    jobs,
+    recorded_speeds,
+)
+from mner_lib.report import caption_leak, condition_name, report_tables, verdict
 from mner_lib.results import load_runs, mean_std, paper_table
 
 WITHIN = 2.0  # F1: a text baseline "replicates" when within this of the paper
@@ -47,6 +56,26 @@ def _gap_lines(gaps: pd.DataFrame) -> list[str]:
             f"{g['wins']} of {g['n_pairs']} |"
         )
     return lines
+
+
+def _leak_lines(runs: pd.DataFrame) -> list[str]:
+    """What part of a caption's gain can be plain reading: per dataset, the share of test
+    entities whose string occurs in their tweet's own caption (recorded by the caption runs)."""
+    if runs.empty or "caption_leak" not in runs.columns:
+        return []
+    parts = [
+        f"{dataset}: {caption_leak(runs, dataset, CAPTION)}"
+        for dataset in sorted(runs[runs["condition"] == CAPTION]["dataset"].unique())
+    ]
+    parts = [p for p in parts if not p.endswith("—")]
+    if not parts:
+        return []
+    return [
+        "",
+        "Caption leak, the share of test entities whose string occurs in their tweet's own "
+        "BLIP-2 caption (read in the image or recognised: real visual signal, but not scene "
+        "understanding): " + "; ".join(parts) + ".",
+    ]
 
 
 def text_baselines(runs: pd.DataFrame) -> pd.DataFrame:
@@ -387,6 +416,7 @@ def campaign_markdown(
             f"{h} Paired gaps (same seed, same tweets, same initialisation)",
             "",
             *_gap_lines(gaps),
+            *_leak_lines(runs),
         ]
     if not base.empty:
         lines += [

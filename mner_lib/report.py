@@ -145,7 +145,7 @@ def _gap_lines(gaps: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
     ]
     for _, g in gaps.iterrows():
         spread = f" ± {g['gap_std']:.2f}" if g["n_pairs"] > 1 else ""
-        leak = _leak(runs, g["dataset"], g["condition"])
+        leak = caption_leak(runs, g["dataset"], g["condition"])
         lines.append(
             f"| {g['model']} | {g['variant']} | {g['dataset']} | {g['training']} | "
             f"{condition_name(g['condition'])} − {condition_name(g['baseline'])} | "
@@ -180,7 +180,7 @@ def conclusion_lines(gaps: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _leak(runs: pd.DataFrame, dataset: str, condition: str) -> str:
+def caption_leak(runs: pd.DataFrame, dataset: str, condition: str) -> str:
     """The share of test entities whose string occurs in their tweet's caption, as recorded."""
     rows = runs[(runs["dataset"] == dataset) & (runs["condition"] == condition)]
     shares = rows["caption_leak"].dropna().astype(float)
