@@ -259,6 +259,15 @@ def test_the_queue_takes_one_seed_of_every_main_row_before_the_next_seed():
     assert order.index("ablation") > max(i for i, k in enumerate(order) if k == "main")
 
 
+def _plus(frame: pd.DataFrame, **row) -> pd.DataFrame:
+    return pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
+
+
+def _said(base: pd.DataFrame, effects: pd.DataFrame) -> str:
+    """The conclusion on the baselines alone (no gaps, no ablations)."""
+    return "\n".join(campaign_report.conclusion(pd.DataFrame(), base, effects, pd.DataFrame()))
+
+
 def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
     base = pd.DataFrame([
         {"model": "bilstm-crf", "dataset": "twitter2017", "mean": 78.68, "std": 0.2, "n": 3,
@@ -272,7 +281,7 @@ def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
         {"change": "momentum0", "model": "bilstm-crf", "dataset": "twitter2017", "n": 2,
          "mean": -8.0, "std": 0.1, "wins": 0, "f1": 70.68},
     ])  # fmt: skip
-    text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base, effects, pd.DataFrame()))
+    text = _said(base, effects)
     assert (
         "'adam' comes nearest the paper: 76.78 (+0.47, n=2); that change alone brings it within 2 F1"
         in text
@@ -280,31 +289,23 @@ def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
     assert "hbilstm-crf on twitter2017 reaches 77.00" in text
     assert "No one-change ablation has been measured on this row yet." in text
     # the same change measured on another baseline row: how far it moves that one from its paper
-    base3 = pd.concat([base, pd.DataFrame([
-        {"model": "bilstm-crf", "dataset": "twitter2015", "mean": 63.5, "std": 0.5, "n": 3,
-         "paper": 64.42, "table": "Table 2", "gap": 63.5 - 64.42},
-    ])], ignore_index=True)  # fmt: skip
-    elsewhere = pd.concat([effects, pd.DataFrame([
-        {"change": "adam", "model": "bilstm-crf", "dataset": "twitter2015", "n": 2, "mean": -3.4,
-         "std": 0.5, "wins": 0, "f1": 60.1},
-    ])], ignore_index=True)  # fmt: skip
-    text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base3, elsewhere, pd.DataFrame()))
+    base3 = _plus(base, model="bilstm-crf", dataset="twitter2015", mean=63.5, std=0.5, n=3,
+                  paper=64.42, table="Table 2", gap=63.5 - 64.42)  # fmt: skip
+    elsewhere = _plus(effects, change="adam", model="bilstm-crf", dataset="twitter2015", n=2,
+                      mean=-3.4, std=0.5, wins=0, f1=60.1)  # fmt: skip
+    text = _said(base3, elsewhere)
     assert (
         "The same change elsewhere: bilstm-crf on twitter2015 60.10 (-4.32, outside 2 F1, n=2)."
         in text
     )
     assert "Measured on all" not in text  # hbilstm-crf on twitter2017 has no 'adam' run yet
-    everywhere = pd.concat([elsewhere, pd.DataFrame([
-        {"change": "adam", "model": "hbilstm-crf", "dataset": "twitter2017", "n": 2, "mean": 2.0,
-         "std": 0.5, "wins": 2, "f1": 79.0},
-    ])], ignore_index=True)  # fmt: skip
-    text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base3, everywhere, pd.DataFrame()))
+    everywhere = _plus(elsewhere, change="adam", model="hbilstm-crf", dataset="twitter2017", n=2,
+                       mean=2.0, std=0.5, wins=2, f1=79.0)  # fmt: skip
     assert (
         "Measured on all 3 baseline rows, 'adam' puts 2 of them within 2 F1 of their papers."
-        in text
+        in _said(base3, everywhere)
     )
-    far = effects.assign(f1=[72.0, 70.68])
-    text = "\n".join(campaign_report.conclusion(pd.DataFrame(), base, far, pd.DataFrame()))
+    text = _said(base, effects.assign(f1=[72.0, 70.68]))
     assert (
         "'adam' comes nearest the paper: 72.00 (-4.31, n=2); no single measured change brings it"
         in text
