@@ -371,6 +371,19 @@ def write_campaign_report(
     return out
 
 
+def baselines_markdown(root: Path, plan: Sequence[Row] = PLAN) -> str:
+    """The campaign's GloVe baselines against their papers, their one-change ablations and what
+    the report concludes of them (the sections of :func:`campaign_markdown` on the baselines), for
+    the Foundations chapter; ``""`` before any baseline run has finished."""
+    runs = load_campaign(Path(root), plan)
+    base = text_baselines(runs) if not runs.empty else pd.DataFrame()
+    if base.empty:
+        return ""
+    effects = text_gap_effects(runs)
+    said = conclusion(pd.DataFrame(), base, effects, pd.DataFrame())
+    return "\n".join([*_baseline_lines(base, effects), "", *said]) + "\n"
+
+
 def campaign_markdown(
     root: Path,
     bench: Path | None = None,

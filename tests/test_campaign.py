@@ -355,3 +355,29 @@ def test_markdown_blocks_keep_text_and_ragged_rows():
     table = blocks[1][1]
     assert table.values.tolist() == [["1", ""], ["2", "3"]]  # short rows padded, long cut
     assert blocks[2][1] == "after"
+
+
+def test_the_foundations_chapter_shows_the_baselines_and_their_explanation(tmp_path):
+    from IPython.display import HTML, Markdown
+
+    from mner_lib.book import comparison
+
+    root = tmp_path / "results"
+    shown = []
+    comparison.show_campaign_baselines(root, shown.append)
+    assert [o.data for o in shown] == [f"No campaign baseline run under `{root}/` yet."]
+    runs = {"campaign": (78.5, 78.9), "campaign_text_lowercase": (77.0, 77.2)}
+    for exp, f1s in runs.items():
+        for seed, f1 in enumerate(f1s):
+            folder = root / exp / "bilstm-crf" / "twitter2017" / "none" / f"seed{seed}"
+            folder.mkdir(parents=True)
+            options = {"lowercase": True} if exp != "campaign" else {}
+            metrics = _metrics("bilstm-crf", "twitter2017", "none", seed, f1, options)
+            (folder / "metrics.json").write_text(json.dumps(metrics))
+    shown = []
+    comparison.show_campaign_baselines(root, shown.append)
+    tables = [o.data for o in shown if isinstance(o, HTML)]
+    text = "\n".join(o.data for o in shown if isinstance(o, Markdown))
+    assert len(tables) == 2 and "<td>+2.39</td>" in tables[0]  # 78.70 against the paper's 76.31
+    assert "<td>-1.60 ± 0.14 (n=2)</td>" in tables[1]  # lowercase, paired by seed
+    assert "'lowercase' comes nearest the paper: 77.10 (+0.79, n=2)" in text

@@ -132,26 +132,64 @@ def show_campaign(
     """Display :func:`campaign_section`: its text as Markdown, its tables as the book's
     fixed-layout HTML tables, and after the table of paired gaps the same gaps one dot per seed
     (:func:`mner_lib.book.realplots.campaign_gap_plot`)."""
-    from IPython.display import HTML, Markdown
+    from IPython.display import Markdown
 
     from mner_lib.book.realplots import campaign_gap_plot
 
     if show is None:
         from IPython.display import display as show
+
+    def after_table(heading: str) -> None:
+        if "Paired gaps" in heading:
+            figure = campaign_gap_plot(results_dir)
+            if figure is not None:
+                show(Markdown(GAP_FIGURE_LEAD))
+                show(figure)
+
+    show_markdown(campaign_section(results_dir), show, after_table)
+
+
+def show_markdown(
+    text: str,
+    show: Callable[[Any], None] | None = None,
+    after_table: Callable[[str], None] | None = None,
+) -> None:
+    """Display Markdown ``text`` with its tables as the book's fixed-layout HTML tables (a
+    Markdown output's tables render as plain text in the book). ``after_table`` is called after
+    each table with the last heading above it."""
+    from IPython.display import HTML, Markdown
+
+    if show is None:
+        from IPython.display import display as show
     heading = ""
-    for _kind, block in markdown_blocks(campaign_section(results_dir)):
+    for _kind, block in markdown_blocks(text):
         if isinstance(block, str):
             show(Markdown(block))
             headings = [line for line in block.splitlines() if line.startswith("#")]
             heading = headings[-1] if headings else heading
             continue
         show(HTML(STYLE + plain_table(block)))
-        if "Paired gaps" in heading:
-            figure = campaign_gap_plot(results_dir)
-            if figure is not None:
-                show(Markdown(GAP_FIGURE_LEAD))
-                show(figure)
+        if after_table is not None:
+            after_table(heading)
         heading = ""
+
+
+def show_campaign_baselines(
+    results_dir: str | Path = "results", show: Callable[[Any], None] | None = None
+) -> None:
+    """The campaign's GloVe baselines against their papers, with the one-change ablations that
+    explain the gaps (:func:`mner_lib.campaign_report.baselines_markdown`)."""
+    from IPython.display import Markdown
+
+    from mner_lib.campaign_report import baselines_markdown
+
+    text = baselines_markdown(Path(results_dir))
+    if show is None:
+        from IPython.display import display as show
+    if not text:
+        show(Markdown(f"No campaign baseline run under `{results_dir}/` yet."))
+        return
+    show_markdown(text, show)
 
 
 GAP_FIGURE_LEAD = (

@@ -375,9 +375,8 @@ def notes(settings: pd.DataFrame) -> list[str]:
         )
     if settings["condition"].astype(str).str.startswith(("caption", "knowledge")).any():
         lines.append(
-            "Caption columns read no pixels: the image input is blank and the text an image "
-            "model wrote from the real photo (or, shuffled, from another tweet's photo) takes "
-            "its place."
+            "Caption columns read no pixels: text an image model wrote from the real photo "
+            "(shuffled: from another tweet's photo) stands in for the image."
         )
     if settings["synthetic"].astype(bool).any():
         lines.append(
