@@ -63,11 +63,11 @@ def _leak_lines(runs: pd.DataFrame) -> list[str]:
     entities whose string occurs in their tweet's own caption (recorded by the caption runs)."""
     if runs.empty or "caption_leak" not in runs.columns:
         return []
+    recorded = runs[(runs["condition"] == CAPTION) & runs["caption_leak"].notna()]
     parts = [
         f"{dataset}: {caption_leak(runs, dataset, CAPTION)}"
-        for dataset in sorted(runs[runs["condition"] == CAPTION]["dataset"].unique())
+        for dataset in sorted(recorded["dataset"].unique())
     ]
-    parts = [p for p in parts if not p.endswith("—")]
     if not parts:
         return []
     return [

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mner_lib.book.realresults import CONDITION_COLUMNS, dataset_name
+from mner_lib.campaign import SHUFFLED
 from mner_lib.figure import BookFigure
 
 #: colours of the paired plot: the paper and ours per condition group
@@ -257,7 +258,7 @@ def paired_plot(settings: pd.DataFrame, models: list[str] | None = None, ncols: 
 #: the campaign's caption gaps: (label, baselines in order of preference), one marker row each
 CAPTION_GAPS = (
     ("caption − blank images (BERT-CRF: − text only)", ("blank", "none")),
-    ("caption − shuffled caption (the control)", ("caption-shuffled:blip2",)),
+    ("caption − shuffled caption (the control)", (SHUFFLED,)),
 )
 GAP_COLOURS = ("#55a868", "#8c8c8c")
 

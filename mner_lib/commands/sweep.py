@@ -79,7 +79,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from mner_lib.report import check_pattern, write_report
+    from mner_lib.report import write_report
 
     root = Path(args.root)
     if args.experiments is None:  # the campaign report
@@ -95,8 +95,7 @@ def _report(args: argparse.Namespace) -> int:
     try:
         if not patterns:
             raise ValueError("--experiments is empty: name one experiment folder or more")
-        for pattern in patterns:
-            check_pattern(pattern)
+        # each pattern is checked (report.check_pattern) before anything is read or written;
         # the report's name: the first pattern without its glob characters
         name = re.sub(r"[^\w.-]", "", patterns[0]) or "experiments"
         out = Path(args.out) if args.out else root / f"report_{name}.md"
