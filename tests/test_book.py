@@ -370,7 +370,7 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
 def assert_tables_fit_at_1280(html: Path, keys: list[str], profile_dir: Path) -> None:
     """Every executed chapter at 1280 px: the page does not scroll sideways and its real-results
     tables (``mner-table``) fit the text column."""
-    from mner_lib.book.realresults import TABLE_CLASS
+    from mner_lib.book.tables import TABLE_CLASS
 
     wide, missing = {}, []
     for key in keys:
@@ -392,7 +392,7 @@ def test_layout_sees_a_table_wider_than_the_page(tmp_path):
         pytest.skip("headless chromium is not installed (apt-get install -y chromium)")
     import pandas as pd
 
-    from mner_lib.book.realresults import STYLE, TABLE_CLASS, html_table
+    from mner_lib.book.tables import STYLE, TABLE_CLASS, html_table
 
     cells = pd.DataFrame({f"column {i}": ["unbreakable" * 8] for i in range(8)})
     page = tmp_path / "page.html"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mner_lib.book import comparison, realplots, realresults
+from mner_lib.book import comparison, realplots, realresults, tables
 from mner_lib.report import paper_lines
 
 
@@ -157,19 +157,17 @@ def test_caption_runs_get_their_own_column_and_meet_no_paper_row(results):
 
 def test_html_tables_have_a_fixed_layout_that_fills_the_column_and_escape_text():
     frame = pd.DataFrame({"setting": ["<b>x</b>"], "a": ["1"], "b": ["2"]})
-    html = realresults.html_table(frame, {"setting": 50})
+    html = tables.html_table(frame, {"setting": 50})
     widths = [float(w) for w in re.findall(r'<col style="width:([\d.]+)%">', html)]
     assert widths == [50.0, 25.0, 25.0]
-    assert (
-        f'class="{realresults.TABLE_CLASS}"' in html and "table-layout:fixed" in realresults.STYLE
-    )
-    plain = realresults.plain_table(pd.DataFrame({"v": ["<script>"], "f": [1.234]}))
+    assert f'class="{tables.TABLE_CLASS}"' in html and "table-layout:fixed" in tables.STYLE
+    plain = tables.plain_table(pd.DataFrame({"v": ["<script>"], "f": [1.234]}))
     assert "&lt;script&gt;" in plain and "<td>1.23</td>" in plain
 
 
 def test_csv_link_carries_the_whole_table(results):
     full = realresults.full_table(realresults.recorded_settings(None, results))
-    link = realresults.csv_link(full, "all.csv")
+    link = tables.csv_link(full, "all.csv")
     data = re.search(r'href="data:text/csv;base64,([^"]+)"', link).group(1)
     back = pd.read_csv(__import__("io").StringIO(base64.b64decode(data).decode()))
     assert len(back) == len(full) and list(back.columns) == realresults.FULL_COLUMNS
@@ -321,3 +319,23 @@ def test_the_comparison_shows_every_setting_open_with_its_notes(results):
     pixels_only = realresults.recorded_runs_html(["hsn"], results, name="hsn", collapsed=False)
     assert "Caption columns" not in pixels_only
     assert html.count("<tr>") == 1 + 4  # header; hsn full, w/o MI, quick; bert-crf
+
+
+def test_the_caption_note_follows_the_text_conditions_of_the_image_module():
+    def notes(*conditions):
+        settings = pd.DataFrame({
+            "condition": list(conditions), "paper_source": [None] * len(conditions),
+            "backbone": ["none"] * len(conditions), "synthetic": [False] * len(conditions),
+            "dirty_runs": [0] * len(conditions),
+        })  # fmt: skip
+        return " ".join(realresults.notes(settings))
+
+    for text in (
+        "caption:blip2",
+        "caption-shuffled:owl",
+        "knowledge:pgim",
+        "knowledge-shuffled:pgim",
+    ):
+        assert "Caption columns read no pixels" in notes("blank", text), text
+    # a pixel condition whose name merely starts like a text one is not a caption
+    assert "Caption columns" not in notes("blank", "captionless", "text")

@@ -399,7 +399,7 @@ def show_table(table: pd.DataFrame, show: Callable[[Any], None]) -> None:
     backbone in a note below it), and the note on synthetic images where a row used them."""
     from IPython.display import HTML, Markdown
 
-    from mner_lib.book.realresults import STYLE, plain_table
+    from mner_lib.book.tables import STYLE, plain_table
 
     frame = table[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
     frame["synthetic"] = frame["synthetic"].map({True: "SYNTHETIC", False: ""})

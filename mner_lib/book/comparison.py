@@ -11,7 +11,7 @@ HTML or Markdown built from ``results/`` (nothing typed by hand):
   settings the ours-vs-paper plot shows;
 - :func:`build_runs_html`: this build's own (demo or capped) runs, apart.
 
-Every table is a :func:`mner_lib.book.realresults.html_table`: it fits the text column.
+Every table is a :func:`mner_lib.book.tables.html_table`: it fits the text column.
 """
 
 from __future__ import annotations
@@ -20,13 +20,8 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mner_lib.book.realresults import (
-    STYLE,
-    csv_link,
-    dataset_name,
-    plain_table,
-    recorded_settings,
-)
+from mner_lib.book.realresults import dataset_name, recorded_settings
+from mner_lib.book.tables import STYLE, csv_link, plain_table
 
 if TYPE_CHECKING:
     import pandas as pd
