@@ -30,6 +30,9 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear-warmup", "inverse-decay")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
+#: the largest magnitudes a number field takes (torch's int32 sizes, float32; NumPy's seeds)
+INT_MAX, FLOAT_MAX = 2**31 - 1, 3.4e38
+MAXIMUM = {"seed": 2**32 - 1}
 
 
 def _opt(
@@ -179,10 +182,14 @@ def check_field(name: str, value: Any) -> str:
             return f"expected an integer, got {value!r}"
         if not math.isfinite(value):
             return f"must be a finite number, got {value!r}"
+        if abs(value) > (most := MAXIMUM.get(name, INT_MAX if kind is int else FLOAT_MAX)):
+            return f"must be at most {most:{'g' if kind is float else 'd'}}, got {value!r}"
         if meta.get("positive") and value <= 0:
             return f"must be positive, got {value!r}"
         if meta.get("minimum") is not None and value < meta["minimum"]:
             return f"must be at least {meta['minimum']:g}, got {value!r}"
+    if name == "out" and not str(value).strip():
+        return "must name a folder, got an empty string"
     choices = meta.get("choices")
     if name == "dataset":
         choices = _datasets()

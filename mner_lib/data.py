@@ -6,12 +6,11 @@ byte-order mark, ``-DOCSTART-`` lines, spaces after the tag and trailing blank l
 else is a :class:`DataFormatError` naming the file, the line and what was found, among them a
 line of 3 tab-separated columns (``token<TAB>POS<TAB>tag``, never read as a token holding a tab),
 a space-separated line (``token B-PER``: no tab, the last field a tag; never glued into one long
-token), a token over :data:`MAX_TOKEN_CHARS` characters, a file that is not a regular file (a
-FIFO, a device: refused before it is opened), over :data:`MAX_DATA_BYTES` or unreadable, and a
-file without a tweet (``read_tweets(allow_empty=False)``: an empty ``train.txt`` never trains on
-0 tweets). An IMGID repeated within a file keeps every tweet and gives the file one
-:class:`DuplicateIdWarning` with the count. Whether an IMGID is a safe image file name is checked
-where images are looked up (:func:`mner_lib.images.loading.tweet_image_path`).
+token), a token over :data:`MAX_TOKEN_CHARS` characters, an IMGID over 255 or with control
+characters, a file that is not a regular file (refused unopened), over :data:`MAX_DATA_BYTES` or
+unreadable, and a file without a tweet (``read_tweets(allow_empty=False)``). A repeated IMGID
+keeps every tweet and gives the file one :class:`DuplicateIdWarning` with the count; a safe image
+file name is checked where images are looked up (:func:`mner_lib.images.loading.tweet_image_path`).
 
 Tags are normalised to BIO2 over ``PER LOC ORG MISC`` (``OTHER`` becomes ``MISC``).
 
@@ -239,8 +238,10 @@ def _parse_tweets(lines: Iterable[str], source: str, orphan_policy: str) -> Iter
             if tweet is not None:
                 yield tweet
             image_id = line[len("IMGID:") :].strip()
-            if not image_id:
-                raise DataFormatError(f"{source}:{number}: empty image id in {_excerpt(line)}")
+            if not image_id or len(image_id) > 255 or not image_id.isprintable():
+                why = "an image id of over 255 or control characters (CR line ends?)"
+                why = why if image_id else "empty image id"
+                raise DataFormatError(f"{source}:{number}: {why} in {_excerpt(line)}")
             start = number
             continue
         if image_id is None:

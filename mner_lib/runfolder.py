@@ -8,33 +8,36 @@ older versions (a pickled model.pt or checkpoint_last.pt) are refused: a pickle 
 
 from __future__ import annotations
 
-import base64
 import errno
 import hashlib
 import io
 import json
 import os
-import random
 import re
 import secrets
 import shutil
-import subprocess
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as _st_load
 from safetensors.torch import save as _st_save
 
+from mner_lib.runstate import provenance, rng_state, set_rng_state  # noqa: F401 - re-exported
+from mner_lib.safe_read import RefusedFileError, read_regular_file
+
 CONFIG, METRICS, HISTORY, MANIFEST = "config.json", "metrics.json", "history.jsonl", "manifest.json"
 MODEL, MODEL_META, CHECKPOINT = "model.safetensors", "model.json", "checkpoint"
 LEGACY_FILES = ("model.pt", "checkpoint_last.pt")
 OWNED_FILES = (CONFIG, METRICS, HISTORY, MANIFEST, MODEL, MODEL_META, *LEGACY_FILES)
+#: the prefix of a finished run's files set aside by --overwrite until the new run finishes
+REPLACED = "replaced."
+_PREDICTIONS_RE = re.compile(r"^predictions_[A-Za-z0-9_-]+\.txt$")
+#: the most a run file may hold when read back (a model, a JSON file)
+MODEL_CAP, JSON_CAP = 8 << 30, 256 << 20
 TRUST_FLAG = "--trust-legacy-pickle"
 FORMAT = "mner-runfolder-1"
 # config keys that may change between a run and its resumption
@@ -45,7 +48,6 @@ _HINTS = dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "the disk is full; free som
 _HINTS.update(dict.fromkeys((errno.EROFS, errno.EACCES, errno.EPERM), "choose a writable --out"))
 # tests simulate a kill: _hook(stage, path), stage "before_replace" or "after_replace"
 _hook: Callable[[str, Path], None] | None = None
-_has_cuda = torch.cuda.is_available
 
 
 class RunFolderError(ValueError):
@@ -156,52 +158,6 @@ def safe_child(root: str | Path, name: str) -> Path:
     raise RunFolderError(f"{text!r} is not a name inside {root}: {why}; use a name such as 'exp1'")
 
 
-def rng_state() -> dict[str, Any]:
-    """The states of Python's, NumPy's and torch's global generators (and CUDA's where there is
-    one) as JSON data, so that a resumed run draws exactly the numbers it would have drawn."""
-    version, internal, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
-    numpy_state = [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]
-    states = [torch.get_rng_state(), *(torch.cuda.get_rng_state_all() if _has_cuda() else [])]
-    coded = [base64.b64encode(t.cpu().numpy().tobytes()).decode("ascii") for t in states]
-    state = {"python": [version, list(internal), gauss], "numpy": numpy_state, "torch": coded[0]}
-    return {**state, "cuda": coded[1:]} if _has_cuda() else state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` returned (the CUDA states only on a machine with as many
-    GPUs: a run resumed on another kind of device cannot replay its GPU draws)."""
-    try:
-        (version, internal, gauss), (kind, keys, *rest) = state["python"], state["numpy"]
-        random.setstate((version, tuple(internal), gauss))
-        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))
-        coded = [state["torch"], *state.get("cuda", [])]
-        states = [torch.tensor(list(base64.b64decode(c)), dtype=torch.uint8) for c in coded]
-        torch.set_rng_state(states[0])
-        if len(states) > 1 and _has_cuda() and len(states) - 1 == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(states[1:])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise RunFolderError(f"the saved random-generator state is malformed ({exc})") from None
-
-
-def provenance(root: str | Path | None = None) -> dict[str, Any]:
-    """``{"commit": sha, "dirty": bool, "diff_sha256": SHA-256 of git diff HEAD or None}`` of the
-    repository holding mner_lib (or ``root``); untracked files do not count. Without git, outside
-    a repository, or for an installed copy: ``{"commit": "unknown", "dirty": None, ...}``."""
-    root = Path(root) if root is not None else Path(__file__).resolve().parent.parent
-    git = partial(subprocess.run, cwd=root, capture_output=True, check=True, timeout=10)
-    try:
-        top = git(["git", "rev-parse", "--show-toplevel"]).stdout.decode().strip()
-        if Path(top).resolve() != root.resolve():  # e.g. site-packages inside some repository
-            raise OSError("mner_lib is not the top of a repository")
-        commit = git(["git", "rev-parse", "HEAD"]).stdout.decode().strip()
-        dirty = bool(git(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip())
-        diff = git(["git", "diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv"]).stdout
-    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
-        return {"commit": "unknown", "dirty": None, "diff_sha256": None}
-    return {"commit": commit, "dirty": dirty, "diff_sha256": _sha256(diff) if dirty else None}
-
-
 def load_legacy_model(path: str | Path, trust: bool, map_location: str = "cpu") -> Any:
     """The object pickled in an old ``model.pt``, read only when ``trust`` is True (the
     :data:`TRUST_FLAG` of the command line); otherwise :class:`LegacyRunError`, file unopened."""
@@ -226,7 +182,9 @@ class RunFolder:
     predictions_*, and checkpoint/: model-G.safetensors (tensors, the JSON state in its header),
     optimizer-G.pt and best-G.safetensors (a link to the best model then) of a generation G, and
     manifest.json naming them with sizes and SHA-256, written last, older generations removed
-    after it: a kill at any moment leaves the previous complete checkpoint or the new one."""
+    after it: a kill at any moment leaves the previous complete checkpoint or the new one.
+    ``--overwrite`` sets a finished run's files aside as replaced.<name> until the new run
+    finishes, so an interrupted replacement loses nothing."""
 
     def __init__(self, path: str | Path, command: str | None = None):
         self.path = Path(path)
@@ -254,9 +212,33 @@ class RunFolder:
         extra = " --overwrite" if overwrite and "--overwrite" not in self.command else ""
         return f"rerun: {self.command}{extra}"
 
-    def _corrupt(self, file: Path, why: str, in_checkpoint: bool = False) -> CorruptRunError:
+    def corrupt(self, file: Path, why: str, in_checkpoint: bool = False) -> CorruptRunError:
         fix = f"delete {self.checkpoint_dir} and {self._rerun()}" if in_checkpoint else None
         return CorruptRunError(" ".join(f"{file} is {why}; {fix or self._rerun(True)}".split()))
+
+    def read(self, path: Path, cap: int = JSON_CAP, in_checkpoint: bool = False) -> bytes:
+        """The bytes of a run file; a FIFO, a device or an oversized file (a stranger's folder)
+        is :class:`CorruptRunError` naming it, never a hang; a missing one FileNotFoundError."""
+        try:
+            return read_regular_file(path, cap, "run file")
+        except RefusedFileError as exc:
+            raise self.corrupt(path, f"refused ({exc})", in_checkpoint) from None
+
+    def _foreign(self) -> list[str]:
+        """The entries of the folder that are not a run's (a new run never starts among them)."""
+        if not self.path.is_dir():
+            return []
+        ours = {*OWNED_FILES, CHECKPOINT}
+        return sorted(
+            p.name
+            for p in self.path.iterdir()
+            if not (
+                p.name in ours
+                or _PREDICTIONS_RE.match(p.name)
+                or _TMP_RE.match(p.name)
+                or p.name.startswith(REPLACED)
+            )
+        )
 
     def open(
         self,
@@ -272,6 +254,14 @@ class RunFolder:
         this module owns (others stay); then config.json is written atomically."""
         text = _dumps(config, self.path / CONFIG) + "\n"
         state, mode = self.state, "new"
+        if state == "new" and (foreign := self._foreign()):
+            shown = ", ".join(foreign[:3]) + (
+                f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            )
+            raise RunFolderError(
+                f"{self.path} is not a run folder: it holds {shown}; a run starts only in a new or "
+                "empty folder (or its own), so choose another --out folder"
+            )
         if state == "legacy" and not overwrite:
             raise LegacyRunError(self._legacy_file(), self._rerun(overwrite=True))
         if state == "finished" and not overwrite:
@@ -282,12 +272,12 @@ class RunFolder:
         if state == "unfinished" and not overwrite:
             ignored = set(identity_keys_ignored)
             try:
-                old = json.loads((self.path / CONFIG).read_bytes())
+                old = json.loads(self.read(self.path / CONFIG))
                 old = {k: v for k, v in old.items() if k not in ignored}
             except FileNotFoundError:  # part of a run without its config: another configuration
                 old = {}
             except (ValueError, OSError, AttributeError) as exc:
-                raise self._corrupt(self.path / CONFIG, f"unreadable ({exc})") from None
+                raise self.corrupt(self.path / CONFIG, f"unreadable ({exc})") from None
             new = {k: v for k, v in json.loads(text).items() if k not in ignored}
             differ = sorted(k for k in {*old, *new} if old.get(k, ...) != new.get(k, ...))
             if differ:
@@ -300,6 +290,12 @@ class RunFolder:
                 mode = "resume"
         try:
             self.path.mkdir(parents=True, exist_ok=True)
+            if state in ("finished", "legacy"):  # kept until the new run finishes
+                for old in self.path.glob(REPLACED + "*"):
+                    old.unlink()
+                for name in self._owned_names():
+                    if (self.path / name).is_file():
+                        os.replace(self.path / name, self.path / (REPLACED + name))
             for name in self._owned_names() if mode == "new" else ():
                 (self.path / name).unlink(missing_ok=True)
             if mode == "new" and self.checkpoint_dir.is_dir():
@@ -313,10 +309,10 @@ class RunFolder:
         return mode
 
     def _owned_names(self) -> set[str]:
-        names = set(OWNED_FILES) | {p.name for p in self.path.glob("predictions_*")}
-        with suppress(OSError, ValueError, KeyError, TypeError):
-            names |= set(json.loads((self.path / MANIFEST).read_bytes())["files"])
-        return {n for n in names if isinstance(n, str) and "/" not in n and not n.startswith(".")}
+        """The files this module writes (never a name read from the folder: a stranger's
+        manifest.json must not choose what a new run deletes)."""
+        predictions = {p.name for p in self.path.glob("predictions_*")}
+        return set(OWNED_FILES) | {n for n in predictions if _PREDICTIONS_RE.match(n)}
 
     def write_bytes(self, name: str, data: bytes) -> None:
         """Write ``name`` atomically, inside the folder only (:func:`safe_child`)."""
@@ -338,6 +334,8 @@ class RunFolder:
                 files[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
         atomic_write_json(self.path / MANIFEST, {"format": FORMAT, "files": files})
         shutil.rmtree(self.checkpoint_dir, ignore_errors=True)  # a leftover would be harmless
+        for old in self.path.glob(REPLACED + "*"):  # the run --overwrite replaced
+            _unlink_quietly(old)
 
     def save_model(self, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Save the best model: its tensors and the JSON ``meta`` in one safetensors file
@@ -353,7 +351,7 @@ class RunFolder:
             header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
             return tensors, json.loads(header["__metadata__"][key])
         except (SafetensorError, ValueError, KeyError, TypeError) as exc:
-            raise self._corrupt(path, f"truncated or corrupt ({exc})", in_checkpoint) from None
+            raise self.corrupt(path, f"truncated or corrupt ({exc})", in_checkpoint) from None
 
     def load_model(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The best model's tensors (on the CPU) and meta, checked against manifest.json once the
@@ -363,15 +361,15 @@ class RunFolder:
             if (legacy := self._legacy_file()) is not None:
                 raise LegacyRunError(legacy, self._rerun(overwrite=True))
             raise RunFolderError(f"no {MODEL} in {self.path}: the run saved no model yet")
-        data, entry = path.read_bytes(), None
+        data, entry = self.read(path, MODEL_CAP), None
         if manifest.exists():
             try:
-                entry = json.loads(manifest.read_bytes())["files"].get(MODEL)
+                entry = json.loads(self.read(manifest))["files"].get(MODEL)
             except (ValueError, KeyError, TypeError, AttributeError):
-                raise self._corrupt(manifest, "not a valid manifest") from None
+                raise self.corrupt(manifest, "not a valid manifest") from None
         if entry and (entry.get("size"), entry.get("sha256")) != (len(data), _sha256(data)):
             why = f"changed or truncated ({len(data)} bytes; manifest.json: {entry.get('size')})"
-            raise self._corrupt(path, why)
+            raise self.corrupt(path, why)
         return self._parse_model(path, data)
 
     def save_checkpoint(self, tensors: dict, optimizer_state: dict, state: dict) -> None:
@@ -418,14 +416,15 @@ class RunFolder:
             size, sha = entry["size"], entry["sha256"]
         except (RunFolderError, KeyError, TypeError) as exc:
             why = f"not a valid checkpoint manifest ({exc})"
-            raise self._corrupt(self.checkpoint_dir / MANIFEST, why, True) from None
-        if not path.is_file():
-            raise self._corrupt(path, "missing", in_checkpoint=True)
-        if (found := path.stat().st_size) != size:
+            raise self.corrupt(self.checkpoint_dir / MANIFEST, why, True) from None
+        if not path.exists():
+            raise self.corrupt(path, "missing", in_checkpoint=True)
+        blob = self.read(path, MODEL_CAP, in_checkpoint=True)
+        if (found := len(blob)) != size:
             why = f"truncated ({found} bytes; the checkpoint manifest says {size})"
-            raise self._corrupt(path, why, in_checkpoint=True)
-        if _sha256(blob := path.read_bytes()) != sha:
-            raise self._corrupt(path, "corrupt (its SHA-256 differs from the manifest)", True)
+            raise self.corrupt(path, why, in_checkpoint=True)
+        if _sha256(blob) != sha:
+            raise self.corrupt(path, "corrupt (its SHA-256 differs from the manifest)", True)
         return path, blob
 
     def load_checkpoint(self, map_location: str | torch.device = "cpu") -> tuple | None:
@@ -436,7 +435,7 @@ class RunFolder:
         model, and history.jsonl loses the epochs after ``state["epoch"]``."""
         path = self.checkpoint_dir / MANIFEST
         try:
-            files = json.loads(path.read_bytes())["files"]
+            files = json.loads(self.read(path, in_checkpoint=True))["files"]
             blobs = {role: self._verified(files[role])[1] for role in ("model", "optimizer")}
         except FileNotFoundError:
             return None
@@ -444,7 +443,7 @@ class RunFolder:
             if isinstance(exc, RunFolderError):
                 raise
             why = f"not a valid checkpoint manifest, truncated or corrupt ({exc})"
-            raise self._corrupt(path, why, in_checkpoint=True) from None
+            raise self.corrupt(path, why, in_checkpoint=True) from None
         try:
             tensors, state = self._parse_model(self.checkpoint_dir, blobs["model"], True, "state")
             optimizer_state = torch.load(
@@ -452,7 +451,7 @@ class RunFolder:
             )
         except Exception as exc:  # noqa: BLE001 - whatever fails to read is a corrupt file
             why = f"unreadable ({str(exc)[:200]})"
-            raise self._corrupt(self.checkpoint_dir, why, in_checkpoint=True) from None
+            raise self.corrupt(self.checkpoint_dir, why, in_checkpoint=True) from None
         self._restore_best(files.get("best"))
         if isinstance(state, dict) and isinstance(epoch := state.get("epoch"), int):
             history = self.history()
@@ -476,13 +475,16 @@ class RunFolder:
     def history(self) -> list[dict[str, Any]]:
         """The epoch records of history.jsonl, in order."""
         path = self.path / HISTORY
-        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        try:
+            lines = self.read(path).decode("utf-8").splitlines() if path.exists() else []
+        except UnicodeDecodeError:
+            raise self.corrupt(path, "not UTF-8 text") from None
         records = []
         for number, line in enumerate(lines, 1):
             try:
                 records.append(json.loads(line))
             except ValueError:
-                raise self._corrupt(path, f"not JSON at line {number}") from None
+                raise self.corrupt(path, f"not JSON at line {number}") from None
         return records
 
     def _write_history(self, records: list[dict[str, Any]]) -> None:

@@ -29,7 +29,7 @@ from mner_lib.config import FIELDS, TrainConfig, command_line, portable_config, 
 from mner_lib.data import Dataset, format_tweets, load_dataset, seeded_subset
 from mner_lib.metrics import evaluate
 from mner_lib.models import Tagger, build_model, get_model_class
-from mner_lib.runfolder import RunFolder, rng_state, set_rng_state
+from mner_lib.runfolder import RunFolder, RunFolderError, rng_state, set_rng_state
 from mner_lib.runtime import autocast, environment_info, pick_device, provenance, set_seed
 
 
@@ -80,8 +80,15 @@ def run_training(
     cfg.validate()
     wall_start = time.time()
     folder = RunFolder(cfg.out, command=command_line(cfg))
-    folder.open(portable_config(cfg), NOT_IDENTITY, overwrite=cfg.overwrite, resume=cfg.resume)
-    prepared = prepare(cfg, dataset)
+    mode = folder.open(
+        portable_config(cfg), NOT_IDENTITY, overwrite=cfg.overwrite, resume=cfg.resume
+    )
+    try:
+        prepared = prepare(cfg, dataset)
+    except BaseException:  # nothing trained: the folder must not hold this run's config, or
+        if mode == "new":  # the same command with a corrected value would be refused
+            (folder.path / "config.json").unlink(missing_ok=True)
+        raise
     progress = fit(prepared, folder, stop_after_epochs)
     return finish(prepared, folder, progress, wall_start)
 
@@ -354,11 +361,22 @@ def resume(prepared: Prepared, folder: RunFolder, optimizer, scheduler) -> Progr
     if loaded is None:
         return Progress()
     tensors, optimizer_state, state = loaded
-    prepared.model.load_state_dict(tensors)
-    optimizer.load_state_dict(optimizer_state)
-    scheduler.load_state_dict(state["scheduler"])
-    set_rng_state(state["rng"])
-    progress = Progress(**state["progress"])
+    try:  # a checkpoint whose hashes match but whose content is not this run's (a stranger's)
+        prepared.model.load_state_dict(tensors)
+        optimizer.load_state_dict(optimizer_state)
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        progress = Progress(**state["progress"])
+        problems = [
+            k
+            for k in ("epoch", "best_epoch", "bad_epochs", "train_tweets")
+            if type(getattr(progress, k)) is not int or getattr(progress, k) < -1
+        ]
+        if problems or progress.epoch < 0 or not isinstance(progress.history, list):
+            raise ValueError(f"progress fields {', '.join(problems) or 'epoch, history'} invalid")
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
+        why = f"not a checkpoint of this run ({type(exc).__name__}: {str(exc)[:200]})"
+        raise folder.corrupt(folder.checkpoint_dir, why, in_checkpoint=True) from None
     if prepared.cfg.progress:
         print(f"resuming {folder.path} after epoch {progress.epoch}", file=sys.stderr)
     return progress
@@ -440,8 +458,33 @@ def load_run(
         tensors, meta = old["state_dict"], {k: old[k] for k in ("model", "config", "vocab")}
     else:
         tensors, meta = folder.load_model()
-    config = json.loads((folder.path / "config.json").read_text(encoding="utf-8"))
+    config_path = folder.path / "config.json"
     try:
-        return Tagger.from_state(tensors, meta).to(map_location), config
+        config = json.loads(folder.read(config_path).decode("utf-8"))
+    except FileNotFoundError:
+        raise RunFolderError(f"no config.json in {folder.path}: not a run folder") from None
+    except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSON errors
+        raise folder.corrupt(config_path, f"not valid JSON ({str(err)[:200]})") from None
+    try:
+        model = Tagger.from_state(tensors, meta).to(map_location)
     except ValueError as err:
         raise ValueError(f"{folder.path / 'model.safetensors'}: {err}") from None
+    return _local_segmenter(model, folder), config
+
+
+def _local_segmenter(model: Tagger, folder: RunFolder) -> Tagger:
+    """A model that segments hashtags with a learned segmenter file reads it from its run folder
+    only (a stranger's run must not make it open a path elsewhere on the machine)."""
+    from mner_lib.hashtags import BASELINES
+
+    name = getattr(model.config, "segmenter", None)
+    if not isinstance(name, str) or name in BASELINES:
+        return model
+    local = folder.path / Path(name).name
+    if Path(name).name in ("", ".", "..") or local.is_symlink() or not local.is_file():
+        raise RunFolderError(
+            f"{folder.path}: the model segments hashtags with the learned segmenter {name!r}, "
+            f"which predict reads only from the run folder; copy it there as {local.name or '?'}"
+        )
+    model.config.segmenter = str(local)
+    return model

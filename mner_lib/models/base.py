@@ -9,6 +9,7 @@ new text.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -379,4 +380,10 @@ def _type_problem(hint: Any, value: Any) -> str:
     else:
         ok = isinstance(value, origin) if isinstance(origin, type) else True
     name = getattr(origin, "__name__", str(hint))
-    return "" if ok else f"expected {name}, got {type(value).__name__}"
+    if not ok:
+        return f"expected {name}, got {type(value).__name__}"
+    if origin is int and not 0 <= value <= 2**31 - 1:  # sizes, counts, indices
+        return "must be between 0 and 2147483647"
+    if origin is float and not math.isfinite(value):
+        return "must be a finite number"
+    return ""

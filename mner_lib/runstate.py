@@ -1,0 +1,72 @@
+"""What a run needs to be repeated: the state of its random generators (saved with every
+checkpoint, so a resumed run draws exactly the numbers an uninterrupted one draws) and the commit
+of the code that ran it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import subprocess
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+_has_cuda = torch.cuda.is_available
+
+
+class RunStateError(ValueError):
+    """A saved random-generator state that cannot be restored."""
+
+
+def rng_state() -> dict[str, Any]:
+    """The states of Python's, NumPy's and torch's global generators (and CUDA's where there is
+    one) as JSON data, so that a resumed run draws exactly the numbers it would have drawn."""
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    numpy_state = [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+    states = [torch.get_rng_state(), *(torch.cuda.get_rng_state_all() if _has_cuda() else [])]
+    coded = [base64.b64encode(t.cpu().numpy().tobytes()).decode("ascii") for t in states]
+    state = {"python": [version, list(internal), gauss], "numpy": numpy_state, "torch": coded[0]}
+    return {**state, "cuda": coded[1:]} if _has_cuda() else state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned (the CUDA states only on a machine with as many
+    GPUs: a run resumed on another kind of device cannot replay its GPU draws)."""
+    try:
+        (version, internal, gauss), (kind, keys, *rest) = state["python"], state["numpy"]
+        random.setstate((version, tuple(internal), gauss))
+        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))
+        coded = [state["torch"], *state.get("cuda", [])]
+        states = [torch.tensor(list(base64.b64decode(c)), dtype=torch.uint8) for c in coded]
+        torch.set_rng_state(states[0])
+        if len(states) > 1 and _has_cuda() and len(states) - 1 == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(states[1:])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise RunStateError(f"the saved random-generator state is malformed ({exc})") from None
+
+
+def provenance(root: str | Path | None = None) -> dict[str, Any]:
+    """``{"commit": sha, "dirty": bool, "diff_sha256": SHA-256 of git diff HEAD or None}`` of the
+    repository holding mner_lib (or ``root``); untracked files do not count. Without git, outside
+    a repository, or for an installed copy: ``{"commit": "unknown", "dirty": None, ...}``."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parent.parent
+    git = partial(subprocess.run, cwd=root, capture_output=True, check=True, timeout=10)
+    try:
+        top = git(["git", "rev-parse", "--show-toplevel"]).stdout.decode().strip()
+        if Path(top).resolve() != root.resolve():  # e.g. site-packages inside some repository
+            raise OSError("mner_lib is not the top of a repository")
+        commit = git(["git", "rev-parse", "HEAD"]).stdout.decode().strip()
+        dirty = bool(git(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip())
+        diff = git(["git", "diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv"]).stdout
+    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
+        return {"commit": "unknown", "dirty": None, "diff_sha256": None}
+    return {
+        "commit": commit,
+        "dirty": dirty,
+        "diff_sha256": hashlib.sha256(diff).hexdigest() if dirty else None,
+    }
