@@ -14,7 +14,7 @@ for every condition (what fits on 2 CPU cores), said in every table's ``training
 
 from __future__ import annotations
 
-import json
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
@@ -244,6 +244,8 @@ def job_hours(job: Job, speeds: dict[str, tuple[float, float]]) -> float | None:
     if job.row.model not in speeds:
         return None
     train_rate, infer_rate = speeds[job.row.model]
+    if not (_positive(train_rate) and _positive(infer_rate)):
+        return None  # never divided by
     n_train, n_dev, n_test = _TRAIN_SIZES.get(job.dataset, (0, 0, 0))
     cap = _arg(job.row.args, "--max-train")
     n_train = min(n_train, int(cap)) if cap else n_train
@@ -260,15 +262,46 @@ def recorded_speeds(
     bench: Path, runs: pd.DataFrame | None = None
 ) -> dict[str, tuple[float, float]]:
     """Tweets/s per model: the mean over finished campaign runs where there are some (real
-    conditions, this machine), else ``benchmarks/bench_cpu.json`` (blank images, 5 steps)."""
+    conditions, this machine), else ``benchmarks/bench_cpu.json`` (blank images, 5 steps).
+
+    No benchmark file (or none at ``bench``) means no recorded speeds; a file that is not a
+    regular file, not JSON or not ``{"models": [{"model": ..., ...}, ...]}`` is a ValueError
+    naming it. A model whose recorded speeds are not positive numbers (a benchmark that timed
+    nothing records NaN) gets none from the file, with a warning naming it."""
     speeds: dict[str, tuple[float, float]] = {}
-    if bench.is_file():
-        for m in json.loads(bench.read_text()).get("models", []):
-            speeds[m["model"]] = (m["train_tweets_per_second"], m["inference_tweets_per_second"])
+    if bench.exists():
+        for name, rates in _bench_entries(bench):
+            if all(_positive(r) for r in rates):
+                speeds[name] = (float(rates[0]), float(rates[1]))
+            else:
+                warnings.warn(f"{bench}: model {name!r}: speeds {rates!r:.60} are not positive "
+                              "numbers; its cost is not known", stacklevel=2)  # fmt: skip
     if runs is not None and not runs.empty:
         for model, group in runs.groupby("model"):
             train = group["train_tweets_per_second"].astype(float).mean()
             infer = group["inference_tweets_per_second"].astype(float).mean()
-            if train > 0 and infer > 0:
+            if _positive(train) and _positive(infer):
                 speeds[str(model)] = (float(train), float(infer))
     return speeds
+
+
+def _positive(value: object) -> bool:
+    """A finite number above 0 (not a bool, not a string)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e300
+
+
+def _bench_entries(bench: Path) -> list[tuple[str, tuple[object, object]]]:
+    """``(model, (train, inference tweets/s))`` of each entry of a benchmark file."""
+    from mner_lib.results import read_json
+
+    data = read_json(bench, what="benchmark file")
+    models = data.get("models", []) if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        raise ValueError(f'{bench}: not a benchmark file ({{"models": [...]}} expected)')
+    entries = []
+    for k, m in enumerate(models):
+        if not isinstance(m, dict) or not isinstance(m.get("model"), str):
+            raise ValueError(f"{bench}: models[{k}] is {m!r:.40}, not an entry naming its model")
+        rates = (m.get("train_tweets_per_second"), m.get("inference_tweets_per_second"))
+        entries.append((m["model"], rates))
+    return entries

@@ -24,7 +24,14 @@ from mner_lib.campaign import (
     jobs,
     recorded_speeds,
 )
-from mner_lib.report import caption_leak, condition_name, report_tables, verdict
+from mner_lib.report import (
+    caption_leak,
+    check_out,
+    condition_name,
+    report_tables,
+    verdict,
+    write_text,
+)
 from mner_lib.results import load_runs, mean_std, paper_table
 
 WITHIN = 2.0  # F1: a text baseline "replicates" when within this of the paper
@@ -366,9 +373,10 @@ def _reference_lines() -> list[str]:
 def write_campaign_report(
     root: Path, out: Path, bench: Path | None = None, plan: Sequence[Row] = PLAN
 ) -> Path:
-    """``results/report_campaign.md`` from whatever has finished (see the module docstring)."""
-    out.write_text(campaign_markdown(root, bench, plan))
-    return out
+    """``results/report_campaign.md`` from whatever has finished (see the module docstring);
+    an ``out`` inside a run folder is refused before anything is read (:func:`check_out`)."""
+    check_out(out)
+    return write_text(out, campaign_markdown(root, bench, plan))
 
 
 def baselines_markdown(root: Path, plan: Sequence[Row] = PLAN) -> str:

@@ -11,6 +11,8 @@ recognised), so a reader can weigh the gain.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -212,8 +214,51 @@ def _runs_lines(runs: pd.DataFrame) -> list[str]:
     ]
 
 
+def check_out(out: Path) -> Path:
+    """A report's ``--out``, refused (a ValueError naming it, before anything is written) where
+    writing it would replace a file of a run folder (``mner_lib.runfolder``'s own files,
+    ``predictions_*``, ``checkpoint/``) or put the report into a run folder (one that holds
+    ``config.json`` or ``metrics.json``), also through a symbolic link; or where it is there
+    and not a regular file (a FIFO would hang the writer, and the command reading it back)."""
+    from mner_lib.runfolder import CHECKPOINT, CONFIG, METRICS, OWNED_FILES
+    from mner_lib.safe_read import file_kind
+
+    if os.path.lexists(out) and not Path(out).is_file():
+        what = file_kind(os.stat(out).st_mode) if Path(out).exists() else "a broken link"
+        raise ValueError(f"--out {out}: {what}, not a regular file")
+
+    for path in dict.fromkeys((Path(out), Path(out).resolve())):
+        folder = path.parent.parent if path.parent.name == CHECKPOINT else path.parent
+        if path.name in (*OWNED_FILES, CHECKPOINT) or path.name.startswith("predictions_"):
+            why = f"{path.name} is the name of a run folder's file"
+        elif any(os.path.lexists(folder / name) for name in (CONFIG, METRICS)):
+            why = f"{folder} is a run folder (it holds {CONFIG} or {METRICS})"
+        else:
+            continue
+        raise ValueError(f"--out {out}: {why}; a report goes elsewhere, e.g. beside the results")
+    return Path(out)
+
+
+def write_text(out: Path, text: str) -> Path:
+    """``text`` into ``out`` (:func:`check_out` first); a FIFO nobody reads is an error, not a
+    hang (opened without blocking)."""
+    check_out(out)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(out, flags, 0o666)
+    except OSError as err:
+        if err.errno == errno.ENXIO:  # a FIFO without a reader
+            raise ValueError(f"--out {out}: a FIFO that nobody reads") from None
+        raise
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return Path(out)
+
+
 def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
     """One markdown report over several experiments (folder name patterns under ``root``)."""
+    check_out(out)
     tables = report_tables(root, patterns)
     wide, gaps, runs = tables["settings"], tables["gaps"], tables["runs"]
     lines = [
@@ -255,8 +300,7 @@ def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
     against = paper_lines(tables["compared"])
     if against:
         lines += ["", "## Against the papers", "", "Generated from the table above.", "", *against]
-    out.write_text("\n".join(lines + _runs_lines(runs)))
-    return out
+    return write_text(out, "\n".join(lines + _runs_lines(runs)))
 
 
 def _protocol(row: pd.Series) -> str:

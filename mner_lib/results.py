@@ -19,44 +19,19 @@ import pandas as pd
 
 from mner_lib.config import TrainConfig
 from mner_lib.images.conditions import is_text_condition
+from mner_lib.safe_read import read_regular_file
 from mner_lib.spec import paper_variant
 
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 #: columns that identify a setting; runs that share them differ only in their seed
-GROUP_KEYS = (
-    "model",
-    "dataset",
-    "condition",
-    "synthetic",
-    "backbone",
-    "text_encoder",
-    "max_train",
-    "max_eval",
-    "variant",
-    "training",
-)
+GROUP_KEYS = ("model", "dataset", "condition", "synthetic", "backbone", "text_encoder",
+              "max_train", "max_eval", "variant", "training")  # fmt: skip
 RUN_COLUMNS = GROUP_KEYS + (
-    "seed",
-    "precision",
-    "recall",
-    "f1",
-    "dev_f1",
-    *(f"f1_{t}" for t in ENTITY_TYPES),
-    "epochs_run",
-    "train_tweets",
-    "train_tweets_per_second",
-    "inference_tweets_per_second",
-    "wall_seconds",
-    "device",
-    "gpu",
-    "cpu_count",
-    "python",
-    "torch",
-    "commit",
-    "dirty",
-    "caption_leak",
-    "source",
-)
+    "seed", "precision", "recall", "f1", "dev_f1", *(f"f1_{t}" for t in ENTITY_TYPES),
+    "epochs_run", "train_tweets", "train_tweets_per_second", "inference_tweets_per_second",
+    "wall_seconds", "device", "gpu", "cpu_count", "python", "torch", "commit", "dirty",
+    "caption_leak", "source",
+)  # fmt: skip
 
 
 def variant_name(model: str, options: dict[str, Any], dataset: str | None = None) -> str:
@@ -130,14 +105,65 @@ def _missing(value: Any) -> Any:
     return "none" if value is None else value
 
 
+#: the most a metrics.json may hold (they are a few KB)
+MAX_METRICS_BYTES = 16 * 2**20
+_PER_TYPE = " ".join(f"test.per_type.{t}" for t in ENTITY_TYPES)
+#: what :func:`run_row` reads of a metrics.json, by kind (a dotted field lies inside a dict);
+#: any field may be absent or null but ``model``, ``dataset`` and ``test``
+_SCHEMA = {
+    "dict": f"test dev environment config images provenance model_config {_PER_TYPE} "
+    "test.per_type images.leak config.model_options",
+    "text": "model dataset condition variant backbone text_encoder commit config.optimizer "
+    "config.model environment.device environment.gpu environment.python environment.torch",
+    "bool": "synthetic provenance.dirty",
+    "int": "seed",
+    "count": "max_train max_eval epochs_run train_tweets environment.cpu_count config.batch_size "
+    "config.grad_accum config.epochs config.length_buckets",
+    "number": "config.lr config.encoder_lr config.head_lr config.momentum dev.f1 "
+    + " ".join(f"{t}.f1" for t in _PER_TYPE.split()),
+    "rate": "train_tweets_per_second inference_tweets_per_second wall_seconds images.leak.share",
+    "score": "test.precision test.recall test.f1",  # percent: what a report prints
+}
+_WANT = {"dict": "an object", "text": "a string", "bool": "true or false", "int": "an integer",
+         "count": "a whole number >= 0", "number": "a finite number", "rate": "a finite number >= 0",
+         "score": "a number from 0 to 100 (percent)"}  # fmt: skip
+
+
+def _is(kind: str, v: Any) -> bool:
+    if kind in ("dict", "text", "bool"):
+        return isinstance(v, {"dict": dict, "text": str, "bool": bool}[kind])
+    if isinstance(v, bool) or not isinstance(v, int | float) or not -(2**63) < v < 2**63:
+        return False  # NaN and infinities too
+    if isinstance(v, float) and kind in ("int", "count"):
+        return False
+    return kind in ("int", "number") or (v >= 0 and (kind != "score" or v <= 100))
+
+
+def check_metrics(metrics: dict[str, Any], source: str) -> None:
+    """A ValueError naming ``source`` and the first field :func:`run_row` reads that is not of
+    its kind (:data:`_SCHEMA`): a string, an object, a finite F1 from 0 to 100..."""
+    fields = [(f, kind) for kind, names in _SCHEMA.items() for f in names.split()]
+    for field, kind in sorted(fields, key=lambda fk: fk[0].count(".")):
+        value: Any = metrics
+        for part in field.split("."):  # the dicts above it are checked first
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None and field not in ("model", "dataset", "test"):
+            continue
+        if not _is(kind, value):
+            want = _WANT[kind]
+            raise ValueError(f"{source}: metrics.json field {field!r} is {value!r:.40}, not {want}")
+
+
 def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
-    """One table row from one ``metrics.json`` (as written by :func:`mner_lib.train.run_training`)."""
+    """One table row from one ``metrics.json`` (as written by :func:`mner_lib.train.run_training`);
+    a field of the wrong kind is a ValueError naming the file and the field (:func:`check_metrics`)."""
     for key in ("model", "dataset", "test"):
         if key not in metrics:
             raise ValueError(f"{source}: metrics.json has no {key!r} field (not a training run?)")
+    check_metrics(metrics, source)
     test = metrics["test"]
-    env = metrics.get("environment", {}) or {}
-    per_type = test.get("per_type", {})
+    env = metrics.get("environment") or {}
+    per_type = test.get("per_type") or {}
     config = metrics.get("config") or {}
     options = config.get("model_options") or {}
     row = {
@@ -195,19 +221,31 @@ def is_training_run(metrics: dict[str, Any]) -> bool:
     return all(key in metrics for key in ("model", "dataset", "test"))
 
 
+def read_json(path: Path, max_bytes: int = MAX_METRICS_BYTES, what: str = "run file") -> Any:
+    """The JSON of a run's file; not a regular file of at most ``max_bytes`` (a FIFO, a device:
+    :class:`mner_lib.safe_read.RefusedFileError`) or not JSON: a ValueError naming the file."""
+    data = read_regular_file(path, max_bytes, what=what)
+    try:
+        return json.loads(data)  # UTF-8 (or -16, -32)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+    except RecursionError:
+        raise ValueError(f"{path}: not valid JSON (nested too deep)") from None
+    except ValueError as err:  # not UTF-8; an integer of thousands of digits
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+
+
 def load_runs(
     root: str | Path = "results", relative_to: str | Path | None = None, strict: bool = False
 ) -> pd.DataFrame:
     """Every training run under ``root`` as one row; ``source`` is the file path (relative to
     ``relative_to`` when given). Files that are not training runs are skipped and listed in
-    ``frame.attrs["skipped"]`` (an error with ``strict``); unreadable JSON is an error naming
-    the file and line."""
+    ``frame.attrs["skipped"]`` (an error with ``strict``); a file that is not a regular file
+    (:func:`read_json`), unreadable JSON or a training run's field of the wrong kind
+    (:func:`check_metrics`) is an error naming the file (and the line or the field)."""
     rows, skipped = [], []
     for path in find_metrics(root):
-        try:
-            metrics = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+        metrics = read_json(path)
         source = path
         if relative_to is not None:
             try:
@@ -290,18 +328,8 @@ def label(row: dict[str, Any] | pd.Series) -> str:
 
 
 # ----------------------------------------------------------------------------- paper numbers
-PAPER_COLUMNS = [
-    "model",
-    "reported_as",
-    "dataset",
-    "variant",
-    "precision",
-    "recall",
-    "f1",
-    *(f"f1_{t}" for t in ENTITY_TYPES),
-    "paper",
-    "table",
-]
+PAPER_COLUMNS = ["model", "reported_as", "dataset", "variant", "precision", "recall", "f1",
+                 *(f"f1_{t}" for t in ENTITY_TYPES), "paper", "table"]  # fmt: skip
 
 
 def paper_table() -> pd.DataFrame:
@@ -333,14 +361,8 @@ def compare(ours: pd.DataFrame, papers: pd.DataFrame | None = None) -> pd.DataFr
     paper's "w/o VF" row where the paper has one (HSN), else its full row with a note. Synthetic
     rows get no paper number: they are not comparable with real images."""
     papers = paper_table() if papers is None else papers
-    rows = papers[["model", "dataset", "variant", "f1", "paper", "table"]].rename(
-        columns={
-            "variant": "paper_variant",
-            "f1": "paper_f1",
-            "paper": "paper_source",
-            "table": "paper_table",
-        }
-    )
+    names = dict(variant="paper_variant", f1="paper_f1", paper="paper_source", table="paper_table")
+    rows = papers[["model", "dataset", "variant", "f1", "paper", "table"]].rename(columns=names)
     have = set(zip(rows["model"], rows["dataset"], rows["paper_variant"]))
     merged = ours.copy()
     wanted = []

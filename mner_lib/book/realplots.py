@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from mner_lib.book.realresults import CONDITION_COLUMNS, dataset_name
 from mner_lib.campaign import SHUFFLED
 from mner_lib.figure import BookFigure
+from mner_lib.safe_read import read_regular_file
 
 #: colours of the paired plot: the paper and ours per condition group
 COLOURS = {
@@ -44,18 +45,31 @@ LEGEND = {
 
 def read_history(metrics_file: str | Path) -> list[dict[str, Any]]:
     """The per-epoch lines of the run whose ``metrics.json`` is given (its ``history.jsonl``);
-    empty when the run has none. A line that is not JSON is an error naming file and line."""
+    empty when the run has none. A line that is not JSON, or not an object with an integer
+    ``epoch`` and a ``dev_f1`` from 0 to 100, is an error naming file and line; a history that
+    is not a regular file (a FIFO, a device) or is over 16 MB is an error naming the file."""
     path = Path(metrics_file).with_name("history.jsonl")
-    if not path.is_file():
+    if not path.exists():
         return []
+    text = read_regular_file(path, 16 * 2**20, what="run history").decode("utf-8", "replace")
     lines = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
-                lines.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number}: not valid JSON ({err.msg})") from err
-    return lines
+                lines.append((number, json.loads(line)))
+            except (ValueError, RecursionError) as err:
+                raise ValueError(f"{path}:{number}: not valid JSON ({_reason(err)})") from None
+    for number, h in lines:
+        epoch, dev_f1 = (h.get("epoch"), h.get("dev_f1")) if isinstance(h, dict) else (None, None)
+        if not (type(epoch) is int and 0 <= epoch < 10**6 and type(dev_f1) in (int, float)):
+            raise ValueError(f"{path}:{number}: not an object with an integer epoch and a dev_f1")
+        if not 0 <= dev_f1 <= 100:  # NaN and infinities too
+            raise ValueError(f"{path}:{number}: dev_f1 {dev_f1!r:.40} is not from 0 to 100")
+    return [h for _, h in lines]
+
+
+def _reason(err: BaseException) -> str:
+    return err.msg if isinstance(err, json.JSONDecodeError) else str(err) or "nested too deep"
 
 
 def short_training(training: str) -> str:
@@ -284,7 +298,7 @@ def campaign_gaps(
     runs = share_backbone(runs)
     frames = []
     for label, baselines in CAPTION_GAPS:
-        for (model, dataset), part in runs.groupby(["model", "dataset"], sort=True):
+        for (_model, _dataset), part in runs.groupby(["model", "dataset"], sort=True):
             for baseline in baselines:  # the first baseline the setting has
                 pairs = paired_differences(part, CAPTION, baseline)
                 if not pairs.empty:
