@@ -18,7 +18,32 @@ import pandas as pd
 from mner_lib.grid import run_dir
 from mner_lib.results import aggregate, compare, label, load_runs, mean_std
 
-__all__ = ["run_dir", "run_grid", "summary_table", "write_summary"]
+__all__ = ["check_experiment", "run_dir", "run_grid", "summary_table", "write_summary"]
+
+
+def check_experiment(root: Path, experiment: str) -> Path:
+    """``root/experiment``, the experiment's folder, when ``experiment`` is one plain folder
+    name (:func:`mner_lib.report.check_pattern`: not empty, no ``/`` or ``\\``, no leading dot;
+    no glob character; :func:`mner_lib.runfolder.safe_child`: no NUL, no symbolic link leading
+    out of ``root``); else a ``ValueError`` naming it. Checked before anything runs or is
+    written: the grid's run folders and ``root/summary_<experiment>.*`` stay inside ``root``."""
+    from mner_lib.report import check_pattern
+    from mner_lib.runfolder import safe_child
+
+    leaves = Path(experiment).is_absolute() or ".." in Path(experiment).parts
+    why = (
+        f"experiment {experiment!r} "
+        + ("leaves the results root" if leaves else "is not one folder name in the results root")
+        + f" {root}/: give one plain folder name (no '/', no '\\', no leading '.', no glob "
+        "character), e.g. 'baselines'"
+    )
+    try:
+        check_pattern(experiment)
+    except ValueError:
+        raise ValueError(why) from None
+    if any(c in experiment for c in "*?["):
+        raise ValueError(why)
+    return safe_child(root, experiment)
 
 
 def run_grid(
@@ -43,6 +68,7 @@ def run_grid(
     from mner_lib.grid import run_points, train_points
     from mner_lib.models import get_model_class
 
+    check_experiment(root, experiment)
     specs = []
     for model in models:
         cls = get_model_class(model)
@@ -109,14 +135,21 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def write_summary(root: Path, experiment: str) -> Path:
+    """``root/summary_<experiment>.json`` and ``.md`` (each written atomically); the ``.md``."""
+    from mner_lib.runfolder import atomic_write_text
+
+    check_experiment(root, experiment)
     table = summary_table(root, experiment)
-    (root / f"summary_{experiment}.json").write_text(table.to_json(orient="records", indent=2))
+    atomic_write_text(
+        root / f"summary_{experiment}.json", table.to_json(orient="records", indent=2)
+    )
     md = root / f"summary_{experiment}.md"
-    md.write_text(
+    atomic_write_text(
+        md,
         f"# {experiment}: test F1 over seeds\n\nWritten by `python -m mner_lib sweep` from the "
         f"`metrics.json` files under `{root}/{experiment}/`; paper numbers from "
         "`mner_lib.results.paper_table` (each names its paper and table).\n\n"
         + markdown_table(table)
-        + "\n"
+        + "\n",
     )
     return md

@@ -10,12 +10,18 @@ A chapter that fails stops the run with a message naming the notebook, the cell 
 the executed notebook with the traceback stays in ``book/_executed/`` for inspection. A chapter
 not executed in this run (``--only``) keeps its last executed copy, or gets a one-cell stub that
 says how to run it, so the table of contents always resolves.
+
+A profile (:func:`load_profile`) is checked whole before anything runs: a key, chapter or value
+of another shape is an error naming the file and the key; its ``env:`` may set only
+:data:`PROFILE_ENV` and the library's ``MNER_*`` variables (never ``PATH``, ``LD_PRELOAD``, ...).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import reprlib
 import shutil
 import subprocess
 import sys
@@ -76,14 +82,69 @@ class Profile:
     per_chapter: dict[str, dict[str, Any]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     cell_timeout: int = 900
+    source: str = ""  # the profile file, named in errors
 
 
 def profile_names() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yml"))
 
 
+#: what a profile's ``env:`` may set for the notebook kernel: the library's own ``MNER_*``
+#: settings (data, cache and image folders, precision, downloads; not ``MNER_BOOK_BATCH``, the
+#: runner's) and these. Anything else (``PATH``, ``PYTHONPATH``, ``LD_PRELOAD``, ...) could make
+#: the kernel run other code, so a profile that sets it is refused.
+PROFILE_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+_MNER_ENV = re.compile(r"MNER_[A-Z0-9_]+")
+PROFILE_KEYS = ("description", "chapters", "common", "chapters_params", "env", "cell_timeout")
+
+
+def profile_env(env: Any, where: str) -> dict[str, str]:
+    """A profile's ``env:`` checked against :data:`PROFILE_ENV` (numbers become strings);
+    ``ValueError`` naming ``where`` (the profile file) and the variable otherwise."""
+    if env is None:
+        return {}
+    if not isinstance(env, dict):
+        raise ValueError(f"{where}: env: must be a mapping NAME: value, got {reprlib.repr(env)}")
+    out = {}
+    for name, value in env.items():
+        if not isinstance(name, str) or not (
+            name in PROFILE_ENV or (_MNER_ENV.fullmatch(name) and name != "MNER_BOOK_BATCH")
+        ):
+            raise ValueError(
+                f"{where}: env: variable {name!r} may not be set by a profile; allowed: "
+                f"{', '.join(PROFILE_ENV)} and MNER_* (but MNER_BOOK_BATCH)"
+            )
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(
+                f"{where}: env: {name}: give a string value, got {reprlib.repr(value)}"
+            )
+        if "\x00" in str(value):
+            raise ValueError(f"{where}: env: {name}: the value holds a NUL character")
+        out[name] = str(value)
+    return out
+
+
+def _mapping(value: Any, where: str, key: str) -> dict[str, Any]:
+    """``value`` (``None``: empty) as a mapping with string keys, else a ``ValueError``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(
+            f"{where}: {key}: must be a mapping of names to values, got {reprlib.repr(value)}"
+        )
+    return dict(value)
+
+
+def _chapter_key(key: Any, where: str, field_: str) -> str:
+    try:
+        return chapter(key).key
+    except ValueError as err:
+        raise ValueError(f"{where}: {field_}: {err}") from None
+
+
 def load_profile(name_or_path: str) -> Profile:
-    """A profile by name (``mner_lib/profiles/<name>.yml``) or by path."""
+    """A profile by name (``mner_lib/profiles/<name>.yml``) or by path; a file of another shape
+    is a ``ValueError`` naming the file and the key."""
     import yaml
 
     path = Path(name_or_path)
@@ -93,27 +154,49 @@ def load_profile(name_or_path: str) -> Profile:
         raise FileNotFoundError(
             f"profile {name_or_path!r} not found ({path}); valid: {', '.join(profile_names())}"
         )
-    data = yaml.safe_load(path.read_text()) or {}
-    allowed = {"description", "chapters", "common", "chapters_params", "env", "cell_timeout"}
-    bad = sorted(set(data) - allowed)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
+        why = getattr(err, "problem", None) or " ".join(str(err).split())
+        raise ValueError(f"{where}: not a valid YAML profile ({why})") from None
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a profile is a mapping of {', '.join(PROFILE_KEYS)}")
+    bad = sorted(str(k) for k in data if k not in PROFILE_KEYS)
     if bad:
         raise ValueError(
-            f"{path}: unknown key(s) {', '.join(bad)}; valid: {', '.join(sorted(allowed))}"
+            f"{path}: unknown key(s) {', '.join(bad)}; valid: {', '.join(sorted(PROFILE_KEYS))}"
         )
-    chapters = data.get("chapters") or list(CHAPTER_KEYS)
-    for key in chapters:
-        chapter(key)
-    per_chapter = data.get("chapters_params") or {}
-    for key in per_chapter:
-        chapter(key)
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        raise ValueError(f"{path}: description: must be text, got {reprlib.repr(description)}")
+    chapters = data.get("chapters")
+    chapters = list(CHAPTER_KEYS) if chapters in (None, []) else chapters
+    if not isinstance(chapters, list):
+        raise ValueError(
+            f"{path}: chapters: must be a list of chapter names, got {reprlib.repr(chapters)}"
+        )
+    per_chapter = {}
+    for key, values in _mapping(data.get("chapters_params"), path, "chapters_params").items():
+        per_chapter[_chapter_key(key, path, "chapters_params")] = _mapping(
+            values, path, f"chapters_params: {key}"
+        )
+    timeout = data.get("cell_timeout", 900)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise ValueError(
+            f"{path}: cell_timeout: must be a whole number of seconds, got {reprlib.repr(timeout)}"
+        )
     return Profile(
         name=path.stem,
-        description=str(data.get("description", "")),
-        chapters=[chapter(k).key for k in chapters],
-        common=dict(data.get("common") or {}),
-        per_chapter={chapter(k).key: dict(v or {}) for k, v in per_chapter.items()},
-        env={k: str(v) for k, v in (data.get("env") or {}).items()},
-        cell_timeout=int(data.get("cell_timeout", 900)),
+        description=description,
+        chapters=[_chapter_key(k, path, "chapters") for k in chapters],
+        common=_mapping(data.get("common"), path, "common"),
+        per_chapter=per_chapter,
+        env=profile_env(data.get("env"), str(path)),
+        cell_timeout=timeout,
+        source=str(path),
     )
 
 
@@ -123,6 +206,19 @@ def chapter_parameters(
     """The parameters papermill injects into chapter ``key``: the profile's common values the
     chapter knows, then the chapter's own; ``dataset: auto`` becomes the real dataset when a data
     folder is set (argument or, with ``use_env``, ``$MNER_DATA_DIR``), else the demo corpus."""
+    from mner_lib.params import ParameterError
+
+    try:
+        return _chapter_parameters(profile, key, data_dir, use_env)
+    except ParameterError as err:
+        if not profile.source:
+            raise
+        raise ParameterError(f"profile {profile.source}: {err}") from None
+
+
+def _chapter_parameters(
+    profile: Profile, key: str, data_dir: str | None, use_env: bool
+) -> dict[str, Any]:
     from mner_lib.params import schema, validate
 
     known = schema(key)
@@ -143,7 +239,9 @@ def chapter_parameters(
 # ----------------------------------------------------------------------------- running
 def _kernel_env(extra: dict[str, str]) -> None:
     """Make the kernel the current interpreter: its folder first on PATH (the kernelspec says
-    ``python``), a non-interactive matplotlib, and the profile's variables."""
+    ``python``), a non-interactive matplotlib, and the profile's variables (only those
+    :func:`profile_env` allows)."""
+    os.environ.update(profile_env(extra, "the profile"))
     bin_dir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bin_dir):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
@@ -151,7 +249,6 @@ def _kernel_env(extra: dict[str, str]) -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     os.environ["MNER_BOOK_BATCH"] = "1"  # mner_lib.explorer: no live widget in a batch run
-    os.environ.update(extra)
 
 
 def failure_message(chapter_: Chapter, output: Path, err: Exception) -> str:

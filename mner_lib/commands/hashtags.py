@@ -1,8 +1,10 @@
 """``python -m mner_lib hashtags train|segment|evaluate``: the hashtag segmenter of TriMod.
 
-- ``train --dataset NAME [--dataset NAME2] [--data-dir D] --out FILE [--epochs N --seed S]``:
-  self-supervised training on the datasets' training text (a seeded tenth of the tweets is held
-  out), then the held-out scores of the model and both dictionary baselines.
+- ``train --dataset NAME [--dataset NAME2] [--data-dir D] --out FILE [--epochs N --seed S]
+  [--overwrite]``: self-supervised training on the datasets' training text (a seeded tenth of
+  the tweets is held out), then the held-out scores of the model and both dictionary baselines.
+  FILE is checked before training (not a folder; an existing file is replaced only with
+  ``--overwrite``) and written atomically.
 - ``segment (--model FILE | --baseline wordsegment|wordninja) "#tag1" "#tag2" ...``: one line per
   tag, ``#tag<TAB>word word word``.
 - ``evaluate --model FILE [--data-dir D] [--json OUT]``: rebuilds the held-out phrases the model
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from mner_lib.data import load_dataset
@@ -34,6 +37,47 @@ def _corpus(datasets: list[str], data_dir: str | None) -> list:
     for name in datasets:
         tweets.extend(load_dataset(name, data_dir).train)
     return tweets
+
+
+#: what a model file's ``meta["split"]`` holds (written by ``hashtags train``)
+SPLIT_FIELDS = {"seed": int, "test_fraction": float, "min_words": int, "max_words": int}
+
+
+def trained_on(meta: dict, path: str) -> tuple[list[str], dict]:
+    """The datasets and held-out split a model file says it was trained with, checked for shape,
+    type and range; a ``ValueError`` names the file and the field."""
+    from mner_lib.data import DATASETS
+
+    if "split" not in meta or "datasets" not in meta:
+        raise ValueError(
+            f"{path}: the model file does not say which data it was trained on "
+            "(meta 'datasets'/'split' missing); train it with 'hashtags train'"
+        )
+    datasets, split = meta["datasets"], meta["split"]
+    if not isinstance(datasets, list) or not datasets:
+        raise ValueError(
+            f"{path}: meta.datasets: must be a list of dataset names, got {datasets!r}"
+        )
+    for name in datasets:
+        if not isinstance(name, str) or name not in DATASETS:
+            raise ValueError(
+                f"{path}: meta.datasets: unknown dataset {name!r}; valid: {', '.join(DATASETS)}"
+            )
+    if not isinstance(split, dict):
+        raise ValueError(f"{path}: meta.split: must be a mapping of {', '.join(SPLIT_FIELDS)}")
+    for key in sorted(set(split) | set(SPLIT_FIELDS)):
+        if key not in SPLIT_FIELDS:
+            raise ValueError(f"{path}: meta.split: unknown field {key!r}")
+        if key not in split:
+            raise ValueError(f"{path}: meta.split.{key}: missing")
+        value, kind = split[key], SPLIT_FIELDS[key]
+        if isinstance(value, bool) or not isinstance(value, int | kind):
+            raise ValueError(f"{path}: meta.split.{key}: must be a number, got {value!r}")
+    if not 0 < split["test_fraction"] < 1:
+        raise ValueError(f"{path}: meta.split.test_fraction: must be in (0, 1)")
+    if not 1 <= split["min_words"] <= split["max_words"]:
+        raise ValueError(f"{path}: meta.split: need 1 <= min_words <= max_words")
+    return datasets, split
 
 
 def _heldout(meta: dict, data_dir: str | None) -> tuple[list[JoinedExample], list[JoinedExample]]:
@@ -63,7 +107,27 @@ def _print_scores(scores: dict[str, dict]) -> None:
         )
 
 
+def check_out(out: Path, overwrite: bool = False) -> None:
+    """Refuse, before training, an ``--out`` the model could not be saved to or that would
+    replace a file without ``--overwrite``; a missing parent folder is created at saving."""
+    if out.is_dir():
+        raise ValueError(f"--out {out}: is a folder; give a model file, e.g. {out / 'seg.pt'}")
+    if out.exists() or out.is_symlink():
+        if not out.is_file():
+            raise ValueError(f"--out {out}: exists and is not a regular file")
+        if not overwrite:
+            raise ValueError(
+                f"--out {out}: the file exists; choose another --out or replace it with --overwrite"
+            )
+    parent = next(p for p in out.absolute().parents if p.exists())
+    if not parent.is_dir():
+        raise ValueError(f"--out {out}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: cannot write in {parent}")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    check_out(Path(args.out), args.overwrite)
     tweets = _corpus(args.dataset, args.data_dir)
     split = {
         "seed": args.seed,
@@ -101,12 +165,10 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise ValueError(f"--limit must be 0 (all) or more, got {args.limit}")
     model = HashtagSegmenter.load(args.model)
-    if "split" not in model.meta or "datasets" not in model.meta:
-        raise ValueError(
-            f"{args.model}: the model file does not say which data it was trained on "
-            "(meta 'datasets'/'split' missing); train it with 'hashtags train'"
-        )
+    trained_on(model.meta, args.model)
     _, heldout = _heldout(model.meta, args.data_dir)
     if args.limit:
         heldout = heldout[: args.limit]
@@ -126,6 +188,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--dataset", action="append", required=True, help="repeat to combine")
     train.add_argument("--data-dir", default=None)
     train.add_argument("--out", required=True, help="model file to write (.pt)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--test-fraction", type=float, default=0.1)

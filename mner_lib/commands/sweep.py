@@ -46,8 +46,16 @@ def engine_options(args: argparse.Namespace) -> dict[str, object]:
 
 def _sweep(args: argparse.Namespace) -> int:
     from mner_lib.config import overrides_from_args
-    from mner_lib.sweep import run_grid, write_summary
+    from mner_lib.sweep import check_experiment, run_grid, write_summary
 
+    try:  # before anything runs, in every mode: the summary is root/summary_<experiment>.*
+        folder = check_experiment(Path(args.root), args.experiment)
+    except ValueError as err:
+        raise ValueError(f"--experiment: {err}") from None
+    if args.summary_only and not folder.is_dir():  # no empty summary over a good one
+        raise ValueError(
+            f"--summary-only: no experiment folder {Path(args.root) / args.experiment}"
+        )
     per_run = ("dataset", "seed", "condition", "out", "data_dir", "overwrite")
     options = {
         k: v for k, v in overrides_from_args(args).items() if v is not None and k not in per_run

@@ -4,6 +4,7 @@ a "space after this character" decision, with its configuration and its one-file
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,10 +142,9 @@ class HashtagSegmenter(_ChunkSegmenter, nn.Module):
         return [split_by_labels(c, lab) for c, lab in zip(chunks, self.predict_labels(chunks))]
 
     # -- persistence
-    def save(self, path: str | Path) -> None:
-        """One file: format tag, config, char vocabulary, meta and weights."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def to_bytes(self) -> bytes:
+        """The one-file format: format tag, config, char vocabulary, meta and weights."""
+        buffer = io.BytesIO()
         torch.save(
             {
                 "format": FILE_FORMAT,
@@ -153,23 +153,90 @@ class HashtagSegmenter(_ChunkSegmenter, nn.Module):
                 "meta": self.meta,
                 "state_dict": self.state_dict(),
             },
-            path,
+            buffer,
         )
+        return buffer.getvalue()
+
+    def save(self, path: str | Path) -> None:
+        """One file (:meth:`to_bytes`), written atomically: ``path`` holds the old file or the
+        new one, never a part (a missing parent folder is created)."""
+        from mner_lib.runfolder import atomic_write_bytes
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path) -> HashtagSegmenter:
+        """A model file of :meth:`save`, read with ``torch.load(weights_only=True)`` (nothing is
+        unpickled); a file of another shape is a ``ValueError`` naming the file and the field."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"hashtag segmenter file not found: {path}")
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # noqa: BLE001 - any unpickling failure means "not our file"
-            raise ValueError(f"{path}: not a hashtag segmenter file ({err})") from err
+            lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+            why = f"{type(err).__name__}: {lines[0] if lines else err!r}"
+            if lines and lines[0].startswith("Weights only load failed"):  # torch's refusal
+                reason = next((x for x in lines[1:] if not x.startswith(("Please", "Check"))), "")
+                why = f"it holds more than tensors and plain data, refused unread: {reason}"
+            raise ValueError(f"{path}: not a hashtag segmenter file ({why})") from None
         if not isinstance(blob, dict) or blob.get("format") != FILE_FORMAT:
             raise ValueError(
                 f"{path}: not a hashtag segmenter file (expected format {FILE_FORMAT})"
             )
-        model = cls(HashtagSegmenterConfig(**blob["config"]), blob["chars"], blob.get("meta"))
-        model.load_state_dict(blob["state_dict"])
+        config, chars, meta, state = _checked_fields(blob, path)
+        try:
+            with torch.device("meta"):  # no memory: the shapes the config asks for
+                expected = cls(config, chars).state_dict()
+        except (RuntimeError, ValueError, OverflowError) as err:
+            raise ValueError(f"{path}: config: sizes that give no model ({err})") from None
+        if set(state) != set(expected):
+            differ = sorted(set(state) ^ set(expected))
+            raise ValueError(f"{path}: state_dict: tensors missing or unknown: {differ[:5]}")
+        for name, tensor in expected.items():
+            if state[name].shape != tensor.shape:
+                raise ValueError(
+                    f"{path}: state_dict: {name} has shape {tuple(state[name].shape)}, the "
+                    f"config and chars give {tuple(tensor.shape)}"
+                )
+        model = cls(config, chars, meta)
+        model.load_state_dict(state)
         model.eval()
         return model
+
+
+def _checked_fields(
+    blob: dict, path: Path
+) -> tuple[HashtagSegmenterConfig, list[str], dict[str, Any], dict[str, torch.Tensor]]:
+    """The config, chars, meta and weights of a loaded model file, each checked for shape and
+    type; a ``ValueError`` names the file and the field."""
+    fields = {f.name: f.type for f in dataclasses.fields(HashtagSegmenterConfig)}
+    raw = blob.get("config")
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: config: must be a mapping, got {type(raw).__name__}")
+    for key, value in raw.items():
+        if key not in fields:
+            raise ValueError(f"{path}: config: unknown field {key!r}; valid: {', '.join(fields)}")
+        kind = float if key == "dropout" else int
+        if isinstance(value, bool) or not isinstance(value, int | kind):
+            raise ValueError(f"{path}: config.{key}: must be a number, got {value!r}")
+    try:
+        config = HashtagSegmenterConfig(**raw)
+    except ValueError as err:
+        raise ValueError(f"{path}: config: {err}") from None
+    chars = blob.get("chars")
+    if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
+        raise ValueError(f"{path}: chars: must be a list of single characters")
+    if len(set(chars)) != len(chars):
+        raise ValueError(f"{path}: chars: a character repeats")
+    meta = blob.get("meta") or {}
+    if not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
+        raise ValueError(f"{path}: meta: must be a mapping with text keys")
+    state = blob.get("state_dict")
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise ValueError(f"{path}: state_dict: must be a mapping of names to tensors")
+    return config, chars, meta, state
