@@ -209,10 +209,12 @@ def _dirty(metrics: dict[str, Any]) -> bool:
 
 
 def find_metrics(root: str | Path) -> list[Path]:
+    """Every ``metrics.json`` under ``root``; a symbolic link is no run (it would count another
+    run twice, or read a file outside the results folder)."""
     root = Path(root)
-    if not root.exists():
-        return []
-    return sorted(root.rglob("metrics.json"))
+    return (
+        sorted(p for p in root.rglob("metrics.json") if not p.is_symlink()) if root.exists() else []
+    )
 
 
 def is_training_run(metrics: dict[str, Any]) -> bool:

@@ -84,12 +84,18 @@ def test_a_fifo_metrics_json_is_refused_by_name_without_hanging(tmp_path):
     assert not list(tmp_path.glob("report_*.md"))  # nothing written
 
 
-def test_a_metrics_json_linked_to_dev_zero_is_refused_not_read(tmp_path):
-    folder = tmp_path / "exp1" / "zero"
-    folder.mkdir(parents=True)
-    (folder / "metrics.json").symlink_to("/dev/zero")
+def test_a_linked_metrics_json_is_no_run_and_dev_zero_is_refused_not_read(tmp_path):
+    real = write_run(tmp_path, metrics(), "good")
+    for name, target in (("zero", "/dev/zero"), ("twice", real), ("outside", tmp_path / "x")):
+        folder = tmp_path / "exp1" / name
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").symlink_to(target)
+    (tmp_path / "x").write_text(json.dumps(metrics(seed=7)))
+    with deadline():
+        assert results.find_metrics(tmp_path) == [real]
+        assert list(results.load_runs(tmp_path)["seed"]) == [0]
     with deadline(), pytest.raises(RefusedFileError, match=r"zero/metrics.json: a character dev"):
-        results.load_runs(tmp_path)
+        results.read_json(tmp_path / "exp1" / "zero" / "metrics.json")
 
 
 def test_an_oversized_run_file_is_refused_by_name(tmp_path):
