@@ -103,9 +103,12 @@ class Vocabularies:
 
     @classmethod
     def from_dict(cls, d: dict) -> Vocabularies:
-        return cls(
-            Vocab.from_dict(d["words"]), Vocab.from_dict(d["chars"]), Vocab.from_dict(d["tags"])
-        )
+        """The vocabularies :meth:`to_dict` wrote; tags other than the fixed BIO2 set (a
+        stranger's model printing tags no scorer knows) are a ValueError."""
+        tags = Vocab.from_dict(d["tags"])
+        if tags.itos != list(TAGS):
+            raise ValueError(f"tags {tags.itos[:12]!r} are not the BIO2 tags {list(TAGS)}")
+        return cls(Vocab.from_dict(d["words"]), Vocab.from_dict(d["chars"]), tags)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")

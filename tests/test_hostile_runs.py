@@ -175,3 +175,15 @@ def test_an_image_id_that_is_a_whole_cr_only_file_is_refused_in_a_short_message(
     path.write_text("IMGID:" + "7" * 300 + "\nParis\tB-LOC\n")
     with pytest.raises(DataFormatError, match="over 255"):
         read_tweets(path)
+
+
+def test_a_model_whose_tags_are_not_the_bio2_set_is_refused(tmp_path):
+    from mner_lib.data import DEMO_DIR
+    from mner_lib.models.base import Tagger
+
+    tweets = read_tweets(DEMO_DIR / "train.txt")[:5]
+    tensors, meta = build_model("bilstm-crf", tweets, {"use_glove": False, "hidden": 8}).to_state()
+    assert Tagger.from_state(tensors, meta).vocab.tags.itos[0] == "O"
+    meta["vocab"]["tags"]["itos"] = ["O", "B-EVIL", *meta["vocab"]["tags"]["itos"][2:]]
+    with pytest.raises(ValueError, match="'B-EVIL'.* are not the BIO2 tags"):
+        Tagger.from_state(tensors, meta)
