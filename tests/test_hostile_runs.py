@@ -187,3 +187,28 @@ def test_a_model_whose_tags_are_not_the_bio2_set_is_refused(tmp_path):
     meta["vocab"]["tags"]["itos"] = ["O", "B-EVIL", *meta["vocab"]["tags"]["itos"][2:]]
     with pytest.raises(ValueError, match="'B-EVIL'.* are not the BIO2 tags"):
         Tagger.from_state(tensors, meta)
+
+
+def test_command_line_numbers_and_files_are_refused_by_name(tmp_path, capsys):
+    def refused(argv, named):
+        try:
+            code = cli.main(argv)
+        except SystemExit as stop:  # argparse's own refusals
+            code = int(stop.code)
+        err = capsys.readouterr().err
+        assert code == 2 and named in err and "Traceback" not in err, err
+
+    sweep = ["sweep", "--experiment", "e", "--models", "bilstm-crf", "--root", str(tmp_path)]
+    refused([*sweep, "--seeds", "a"], "--seeds: expected integers such as 0,1,2, got 'a'")
+    refused([*sweep, "--seeds", "0,-1"], "--seeds: expected integers from 0")
+    refused(["bench", "--batch-size", "0"], "--batch-size: must be at least 1")
+    out = tmp_path / "run"
+    assert cli.main([*TRAIN, "--out", str(out)]) == 0
+    binary = tmp_path / "tweets.txt"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    refused(["predict", "--run", str(out), "--file", str(binary)], f"{binary}: not UTF-8 text")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.txt")
+        with deadline():
+            refused(["predict", "--run", str(out), "--file", str(tmp_path / "fifo.txt")], "FIFO")
+    assert not list(tmp_path.glob("e*"))  # the refused sweeps wrote nothing

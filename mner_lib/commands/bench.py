@@ -7,6 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
+from mner_lib.commands.core import _positive_int
+
 
 def _bench(args: argparse.Namespace) -> int:
     from mner_lib.bench import format_bench, run_bench
@@ -48,7 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--models", default=",".join(GRID_MODELS), help="comma-separated model names")
     p.add_argument("--steps", type=int, default=20, help="timed optimiser steps per model")
-    p.add_argument("--batch-size", type=int, default=None, help="default: each model's paper batch")
+    p.add_argument(
+        "--batch-size", type=_positive_int, default=None, help="default: each model's paper batch"
+    )
     p.add_argument("--precision", choices=PRECISIONS, default="auto")
     p.add_argument("--dataset", choices=DATASETS, default="twitter2015")
     p.add_argument("--data-dir", default=None)

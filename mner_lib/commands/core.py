@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mner_lib.data import (
     DATASETS,
+    MAX_DATA_BYTES,
     ORPHAN_POLICIES,
     DataFormatError,
     Tweet,
@@ -16,6 +17,7 @@ from mner_lib.data import (
     load_dataset,
     read_tweets,
 )
+from mner_lib.safe_read import read_regular_file
 
 
 def _data_stats(args: argparse.Namespace) -> int:
@@ -84,9 +86,12 @@ def _read_raw(args: argparse.Namespace) -> list[Tweet]:
     lines: list[str] = []
     if args.file:
         path = Path(args.file)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"file of tweets not found: {path}")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = read_regular_file(path, MAX_DATA_BYTES, "file of tweets").decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not UTF-8 text (byte {err.start})") from None
         if text.lstrip("\ufeff").startswith("IMGID:"):
             return [
                 Tweet(t.id, t.tokens, ["O"] * len(t.tokens), t.source, t.line)

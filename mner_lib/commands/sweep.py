@@ -69,7 +69,7 @@ def _sweep(args: argparse.Namespace) -> int:
                 args.experiment,
                 _csv(args.models),
                 _csv(args.datasets),
-                [int(s) for s in _csv(args.seeds)],
+                args.seeds,
                 _csv(args.conditions),
                 root=root,
                 data_dir=args.data_dir,
@@ -113,6 +113,17 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seeds(text: str) -> list[int]:
+    """``--seeds``: comma-separated integers from 0 (each a NumPy seed)."""
+    try:
+        seeds = [int(s) for s in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers such as 0,1,2, got {text!r}") from None
+    if not seeds or any(not 0 <= s < 2**32 for s in seeds):
+        raise argparse.ArgumentTypeError(f"expected integers from 0 to 2**32 - 1, got {text!r}")
+    return seeds
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("report", help="one markdown report over several experiments under results/")
     r.add_argument(
@@ -139,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--experiment", required=True)
     p.add_argument("--models", required=True, help="comma-separated model names")
     p.add_argument("--datasets", default="demo")
-    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--seeds", default="0,1,2", type=_seeds, help="comma-separated seeds")
     p.add_argument(
         "--conditions",
         default="none,blank",
