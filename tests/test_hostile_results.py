@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,22 +16,7 @@ from mner_lib.book import realplots
 from mner_lib.cli import main
 from mner_lib.report import check_out
 from mner_lib.safe_read import RefusedFileError
-
-
-@contextmanager
-def deadline(seconds: int = 20):
-    """Fail (instead of hanging the suite) when the body blocks, e.g. opening a FIFO."""
-
-    def expire(*_):
-        raise TimeoutError(f"blocked for {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+from tests.deadline import deadline
 
 
 def metrics(**changes) -> dict:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,27 +18,12 @@ from mner_lib.config import check_field
 from mner_lib.data import DataFormatError, read_tweets
 from mner_lib.models import build_model
 from mner_lib.trainer import _local_segmenter
+from tests.deadline import deadline
 
 CONFIG = {"model": "bilstm-crf", "seed": 0}
 TINY = ["--option", "use_glove=false", "--option", "hidden=8", "--option", "word_dim=8"]
 TRAIN = ["train", "--model", "bilstm-crf", "--max-train", "20", "--max-eval", "10", "--epochs", "1"]
 TRAIN += ["--batch-size", "10", "--threads", "1", "--quiet", *TINY]
-
-
-@contextmanager
-def deadline(seconds: int = 20):
-    """Fail (instead of hanging the suite) when the body blocks, e.g. on a FIFO."""
-
-    def expire(*_):
-        raise TimeoutError(f"blocked for {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _finished(folder: Path, f1: float = 50.0) -> rf.RunFolder:
