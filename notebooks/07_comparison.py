@@ -118,9 +118,11 @@ print(f"{int(settings['n_seeds'].sum()) if not settings.empty else 0} training r
 # "w/o VF" row, the others the full model's row) beside ours per condition, mean ± standard
 # deviation over seeds. Each panel shows the full model under one protocol, named under its dataset:
 # among those with two seeds or more, the one with the most training data (a full-data replication
-# before a capped budget run), then the most seeds. SYNTHETIC images (hatched) are probes and
-# meet no paper number; a caption run is text an image model wrote from the real image and meets
-# none either. CWI's result tables are lost from its text, so it has no paper bar.
+# before a capped budget run), then the most seeds; never a baseline ablation (the GloVe baselines
+# trained with one deliberate change, such as Adam) while the baseline itself was run. SYNTHETIC
+# images (hatched) are probes and meet no paper number; a caption run is text an image model wrote
+# from the real image and meets none either. CWI's result tables are lost from its text, so it has
+# no paper bar.
 
 # %% tags=["hide-input"]
 from mner_lib.book.realplots import paired_plot

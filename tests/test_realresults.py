@@ -243,6 +243,18 @@ def test_headline_settings_prefer_full_data_with_a_spread_to_more_seeds_on_cappe
     assert set(realplots.headline_settings(settings)["experiment"]) == {"campaign"}
 
 
+def test_a_baseline_ablation_never_takes_the_headline_from_the_campaign_baseline(tmp_path):
+    """Adam instead of SGD keeps variant "full" (a training change) with as many seeds and as
+    much data as the campaign's baseline: the panel still shows the baseline."""
+    for experiment in ("campaign_text_adam", "campaign"):
+        for seed in (0, 1, 2):
+            write_run(tmp_path, experiment, "bilstm-crf", "none", seed, 60.0 + seed,
+                      max_train=0, max_eval=0, epochs=30)  # fmt: skip
+    picked = realplots.headline_settings(realresults.recorded_settings(["bilstm-crf"], tmp_path))
+    assert set(picked["experiment"]) == {"campaign"}
+    assert set(picked["protocol"]) == {"replication campaign"}
+
+
 def test_a_full_model_under_a_named_deviation_is_still_the_headline(tmp_path):
     """Runs from before HSN's per-token gate read ``full (gate=dimension,...)``: still the full
     model's panel, never averaged with today's ``full`` runs (a separate candidate)."""

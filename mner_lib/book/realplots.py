@@ -144,7 +144,8 @@ def headline_settings(settings: pd.DataFrame) -> pd.DataFrame:
     before one without, then the uncapped or larger training set (a full-data replication with
     two seeds before a capped budget run with three), then the most seeds, then the current
     vocabulary rule (not ``training words only``), then the most conditions, then the most
-    epochs. Quick (smoke) runs only when nothing else was run."""
+    epochs. Quick (smoke) runs only when nothing else was run; a baseline ablation (one
+    deliberate change to the campaign's baseline, e.g. Adam) only when nothing else was."""
     from mner_lib.spec import paper_variant
 
     # the full model, also under a named deviation: ``full (gate=dimension,oov_init=uniform)``
@@ -159,6 +160,7 @@ def headline_settings(settings: pd.DataFrame) -> pd.DataFrame:
             protocol, training, max_train, _variant = key
             rank = (
                 protocol != "quick (smoke)",
+                not str(protocol).startswith("baseline ablation"),  # a deliberate change
                 min(int(group["n_seeds"].max()), 2),  # a spread at all
                 not max_train,
                 int(max_train or 0),
