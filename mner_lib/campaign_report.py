@@ -288,6 +288,17 @@ def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
             f"{best['model']} on {best['dataset']}: {best['gap_mean']:+.2f} F1, "
             f"{verdict(best['gap_mean'], best['gap_std'], best['n_pairs'], best['wins'])}."
         )
+    plain = caption.drop(control.index) if not caption.empty else caption
+    if not plain.empty:  # over blank images (text only for a model without an image input)
+        top = plain.sort_values("gap_mean").iloc[-1]
+        mine = (control["model"] == top["model"]) & (control["dataset"] == top["dataset"])
+        lines.append(
+            f"- The largest gain of a caption over {condition_name(top['baseline'])}: "
+            f"{top['model']} on {top['dataset']}, {top['gap_mean']:+.2f} F1, "
+            f"{verdict(top['gap_mean'], top['gap_std'], top['n_pairs'], top['wins'])}"
+            + ("." if mine.any() else f"; {top['model']} has no shuffled-caption control in the "
+               "plan, so the gain may come from caption text as such, not from this photo's.")
+        )  # fmt: skip
     for _, r in base.iterrows():
         close = _within(r["gap"]).replace("yes", f"within {WITHIN:g} F1")
         lines.append(
