@@ -240,9 +240,8 @@ def check_out(out: Path) -> Path:
 
 
 def write_text(out: Path, text: str) -> Path:
-    """``text`` into ``out`` (:func:`check_out` first); a FIFO nobody reads is an error, not a
-    hang (opened without blocking)."""
-    check_out(out)
+    """``text`` into ``out``, which the caller passed through :func:`check_out` before reading
+    anything; a FIFO nobody reads is an error, not a hang (opened without blocking)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(out, flags, 0o666)

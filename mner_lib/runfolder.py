@@ -228,16 +228,11 @@ class RunFolder:
         """The entries of the folder that are not a run's (a new run never starts among them)."""
         if not self.path.is_dir():
             return []
-        ours = {*OWNED_FILES, CHECKPOINT}
+        ours = {*self._owned_names(), CHECKPOINT}
         return sorted(
             p.name
             for p in self.path.iterdir()
-            if not (
-                p.name in ours
-                or _PREDICTIONS_RE.match(p.name)
-                or _TMP_RE.match(p.name)
-                or p.name.startswith(REPLACED)
-            )
+            if not (p.name in ours or _TMP_RE.match(p.name) or p.name.startswith(REPLACED))
         )
 
     def open(

@@ -29,7 +29,7 @@ from mner_lib.config import FIELDS, TrainConfig, command_line, portable_config, 
 from mner_lib.data import Dataset, format_tweets, load_dataset, seeded_subset
 from mner_lib.metrics import evaluate
 from mner_lib.models import Tagger, build_model, get_model_class
-from mner_lib.runfolder import RunFolder, RunFolderError, rng_state, set_rng_state
+from mner_lib.runfolder import CONFIG, RunFolder, RunFolderError, rng_state, set_rng_state
 from mner_lib.runtime import autocast, environment_info, pick_device, provenance, set_seed
 
 
@@ -87,7 +87,7 @@ def run_training(
         prepared = prepare(cfg, dataset)
     except BaseException:  # nothing trained: the folder must not hold this run's config, or
         if mode == "new":  # the same command with a corrected value would be refused
-            (folder.path / "config.json").unlink(missing_ok=True)
+            (folder.path / CONFIG).unlink(missing_ok=True)
         raise
     progress = fit(prepared, folder, stop_after_epochs)
     return finish(prepared, folder, progress, wall_start)
@@ -458,11 +458,11 @@ def load_run(
         tensors, meta = old["state_dict"], {k: old[k] for k in ("model", "config", "vocab")}
     else:
         tensors, meta = folder.load_model()
-    config_path = folder.path / "config.json"
+    config_path = folder.path / CONFIG
     try:
         config = json.loads(folder.read(config_path).decode("utf-8"))
     except FileNotFoundError:
-        raise RunFolderError(f"no config.json in {folder.path}: not a run folder") from None
+        raise RunFolderError(f"no {CONFIG} in {folder.path}: not a run folder") from None
     except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSON errors
         raise folder.corrupt(config_path, f"not valid JSON ({str(err)[:200]})") from None
     try:

@@ -115,12 +115,16 @@ def _report(args: argparse.Namespace) -> int:
 
 def _seeds(text: str) -> list[int]:
     """``--seeds``: comma-separated integers from 0 (each a NumPy seed)."""
+    from mner_lib.config import MAXIMUM, check_field
+
     try:
         seeds = [int(s) for s in _csv(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected integers such as 0,1,2, got {text!r}") from None
-    if not seeds or any(not 0 <= s < 2**32 for s in seeds):
-        raise argparse.ArgumentTypeError(f"expected integers from 0 to 2**32 - 1, got {text!r}")
+    if not seeds or any(check_field("seed", s) for s in seeds):  # the trainer's own bounds
+        raise argparse.ArgumentTypeError(
+            f"expected integers from 0 to {MAXIMUM['seed']}, got {text!r}"
+        )
     return seeds
 
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from mner_lib.config import INT_MAX
 from mner_lib.crf import CRF
 from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
@@ -382,8 +383,8 @@ def _type_problem(hint: Any, value: Any) -> str:
     name = getattr(origin, "__name__", str(hint))
     if not ok:
         return f"expected {name}, got {type(value).__name__}"
-    if origin is int and not 0 <= value <= 2**31 - 1:  # sizes, counts, indices
-        return "must be between 0 and 2147483647"
+    if origin is int and not 0 <= value <= INT_MAX:  # sizes, counts, indices
+        return f"must be between 0 and {INT_MAX}"
     if origin is float and not math.isfinite(value):
         return "must be a finite number"
     return ""
