@@ -108,6 +108,7 @@ def _missing(value: Any) -> Any:
 #: the most a metrics.json may hold (they are a few KB)
 MAX_METRICS_BYTES = 16 * 2**20
 _PER_TYPE = " ".join(f"test.per_type.{t}" for t in ENTITY_TYPES)
+MAX_TEXT = 200  #: the longest string a report prints in a table cell (a model, a GPU's name)
 #: what :func:`run_row` reads of a metrics.json, by kind (a dotted field lies inside a dict);
 #: any field may be absent or null but ``model``, ``dataset`` and ``test``
 _SCHEMA = {
@@ -124,14 +125,17 @@ _SCHEMA = {
     "rate": "train_tweets_per_second inference_tweets_per_second wall_seconds images.leak.share",
     "score": "test.precision test.recall test.f1",  # percent: what a report prints
 }
-_WANT = {"dict": "an object", "text": "a string", "bool": "true or false", "int": "an integer",
+_WANT = {"dict": "an object", "bool": "true or false", "int": "an integer",
+         "text": f"one line of at most {MAX_TEXT} printable characters, without '|'",
          "count": "a whole number >= 0", "number": "a finite number", "rate": "a finite number >= 0",
          "score": "a number from 0 to 100 (percent)"}  # fmt: skip
 
 
 def _is(kind: str, v: Any) -> bool:
-    if kind in ("dict", "text", "bool"):
-        return isinstance(v, {"dict": dict, "text": str, "bool": bool}[kind])
+    if kind == "text":  # a report prints it in a Markdown table cell: no '|', no line break
+        return isinstance(v, str) and len(v) <= MAX_TEXT and v.isprintable() and "|" not in v
+    if kind in ("dict", "bool"):
+        return isinstance(v, {"dict": dict, "bool": bool}[kind])
     if isinstance(v, bool) or not isinstance(v, int | float) or not -(2**63) < v < 2**63:
         return False  # NaN and infinities too
     if isinstance(v, float) and kind in ("int", "count"):
@@ -211,10 +215,8 @@ def _dirty(metrics: dict[str, Any]) -> bool:
 def find_metrics(root: str | Path) -> list[Path]:
     """Every ``metrics.json`` under ``root``; a symbolic link is no run (it would count another
     run twice, or read a file outside the results folder)."""
-    root = Path(root)
-    return (
-        sorted(p for p in root.rglob("metrics.json") if not p.is_symlink()) if root.exists() else []
-    )
+    found = Path(root).rglob("metrics.json") if Path(root).exists() else []
+    return sorted(p for p in found if not p.is_symlink())
 
 
 def is_training_run(metrics: dict[str, Any]) -> bool:

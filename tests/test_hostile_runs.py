@@ -195,3 +195,39 @@ def test_command_line_numbers_and_files_are_refused_by_name(tmp_path, capsys):
         with deadline():
             refused(["predict", "--run", str(out), "--file", str(tmp_path / "fifo.txt")], "FIFO")
     assert not list(tmp_path.glob("e*"))  # the refused sweeps wrote nothing
+
+
+def test_other_output_files_are_checked_before_the_work_and_never_hang(
+    tmp_path, capsys, monkeypatch
+):
+    """``bench --out`` and ``hashtags evaluate --json``: a folder or a FIFO is refused by name
+    before the (minutes-long) work; the file is written whole (a rename), never through a FIFO;
+    ``bench --models ''`` is refused, not an empty "0 h" estimate."""
+    import mner_lib.bench as bench
+    from mner_lib.commands.sweep import _read_back
+
+    ran = []
+    monkeypatch.setattr(bench, "run_bench", lambda **kw: ran.append(kw) or {"models": []})
+    monkeypatch.setattr(bench, "format_bench", lambda result: "formatted")
+    bench_argv = ["bench", "--device", "cpu", "--models", "bilstm-crf", "--dataset", "demo"]
+
+    def refused(argv, named):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert named in err and "Traceback" not in err, err
+
+    refused(["bench", "--models", ""], "--models is empty: name one model or more")
+    refused([*bench_argv, "--out", str(tmp_path)], f"--out {tmp_path}: is a folder")
+    model = tmp_path / "seg.pt"
+    refused(["hashtags", "evaluate", "--model", str(model), "--json", str(tmp_path)], "--json")
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "fifo.json"
+        os.mkfifo(fifo)
+        with deadline():
+            refused([*bench_argv, "--out", str(fifo)], "exists and is not a regular file")
+            with pytest.raises(ValueError, match="fifo.json: .*FIFO"):
+                _read_back(fifo)
+    assert ran == []  # every refusal came before the benchmark
+    out = tmp_path / "new" / "bench.json"
+    assert cli.main([*bench_argv, "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == {"models": []} and len(ran) == 1

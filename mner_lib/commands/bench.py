@@ -7,7 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-from mner_lib.commands.core import _positive_int
+from mner_lib.commands.core import _positive_int, check_out_file
+from mner_lib.runfolder import atomic_write_json
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -17,8 +18,12 @@ def _bench(args: argparse.Namespace) -> int:
     models = [m for m in args.models.split(",") if m]
     valid = available_models()
     bad = [m for m in models if m not in valid]
+    if not models:
+        raise ValueError(f"--models is empty: name one model or more, from {', '.join(valid)}")
     if bad:
         raise ValueError(f"--models: unknown model(s) {', '.join(bad)}; valid: {', '.join(valid)}")
+    if args.out:
+        check_out_file(Path(args.out))  # before the benchmark, which can take minutes
     result = run_bench(
         device=args.device,
         models=models,
@@ -31,7 +36,7 @@ def _bench(args: argparse.Namespace) -> int:
     )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2))
+        atomic_write_json(args.out, result)
     print(json.dumps(result, indent=2) if args.json else format_bench(result))
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from mner_lib.data import (
@@ -124,6 +125,26 @@ def _predict(args: argparse.Namespace) -> int:
             ents = [f"[{' '.join(tweet.tokens[s:e])}]{t}" for s, e, t in extract_entities(pred)]
             print(" ".join(tweet.tokens), "=>", ", ".join(ents) if ents else "(no entities)")
     return 0
+
+
+def check_out_file(out: Path, flag: str = "--out", overwrite: bool = True) -> None:
+    """Refuse, before the work that fills it, an output file that could not be written or
+    (without ``overwrite``) would replace a file; a missing parent folder is created at saving.
+    A FIFO or a device is refused, never opened (writing to it would hang or go astray)."""
+    if out.is_dir():
+        raise ValueError(f"{flag} {out}: is a folder; give a file, e.g. {out / 'out.json'}")
+    if out.exists() or out.is_symlink():
+        if not out.is_file():
+            raise ValueError(f"{flag} {out}: exists and is not a regular file")
+        if not overwrite:
+            raise ValueError(
+                f"{flag} {out}: the file exists; choose another {flag} or replace it with --overwrite"
+            )
+    parent = next(p for p in out.absolute().parents if p.exists())
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {out}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {out}: cannot write in {parent}")
 
 
 def _positive_int(text: str) -> int:

@@ -15,10 +15,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from pathlib import Path
 
+from mner_lib.commands.core import check_out_file
 from mner_lib.data import load_dataset
 from mner_lib.hashtags import (
     BASELINES,
@@ -30,6 +29,7 @@ from mner_lib.hashtags import (
     heldout_split,
     train_segmenter,
 )
+from mner_lib.runfolder import atomic_write_json
 
 
 def _corpus(datasets: list[str], data_dir: str | None) -> list:
@@ -107,27 +107,8 @@ def _print_scores(scores: dict[str, dict]) -> None:
         )
 
 
-def check_out(out: Path, overwrite: bool = False) -> None:
-    """Refuse, before training, an ``--out`` the model could not be saved to or that would
-    replace a file without ``--overwrite``; a missing parent folder is created at saving."""
-    if out.is_dir():
-        raise ValueError(f"--out {out}: is a folder; give a model file, e.g. {out / 'seg.pt'}")
-    if out.exists() or out.is_symlink():
-        if not out.is_file():
-            raise ValueError(f"--out {out}: exists and is not a regular file")
-        if not overwrite:
-            raise ValueError(
-                f"--out {out}: the file exists; choose another --out or replace it with --overwrite"
-            )
-    parent = next(p for p in out.absolute().parents if p.exists())
-    if not parent.is_dir():
-        raise ValueError(f"--out {out}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out}: cannot write in {parent}")
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    check_out(Path(args.out), args.overwrite)
+    check_out_file(Path(args.out), "--out", args.overwrite)
     tweets = _corpus(args.dataset, args.data_dir)
     split = {
         "seed": args.seed,
@@ -167,6 +148,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise ValueError(f"--limit must be 0 (all) or more, got {args.limit}")
+    if args.json:
+        check_out_file(Path(args.json), "--json")
     model = HashtagSegmenter.load(args.model)
     trained_on(model.meta, args.model)
     _, heldout = _heldout(model.meta, args.data_dir)
@@ -176,7 +159,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     _print_scores(scores)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
+        atomic_write_json(args.json, scores)
     return 0
 
 

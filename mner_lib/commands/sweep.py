@@ -82,8 +82,16 @@ def _sweep(args: argparse.Namespace) -> int:
         except ImportError as err:  # --engine ray without Ray installed
             print(f"error: {err}", file=sys.stderr)
             return 2
-    print(write_summary(root, args.experiment).read_text())
+    print(_read_back(write_summary(root, args.experiment)))
     return 0
+
+
+def _read_back(path: Path) -> str:
+    """The file just written, to print; refused, not read, if it was swapped for a FIFO since."""
+    from mner_lib.results import MAX_METRICS_BYTES
+    from mner_lib.safe_read import read_regular_file
+
+    return read_regular_file(path, MAX_METRICS_BYTES, what="report").decode("utf-8")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -97,7 +105,7 @@ def _report(args: argparse.Namespace) -> int:
             raise ValueError(f"--root {root}: no such results folder")
         out = Path(args.out) if args.out else root / "report_campaign.md"
         bench = Path(args.bench) if args.bench else None  # None: beside the results folder
-        print(write_campaign_report(root, out, bench).read_text())
+        print(_read_back(write_campaign_report(root, out, bench)))
         return 0
     patterns = _csv(args.experiments)
     try:
@@ -107,7 +115,7 @@ def _report(args: argparse.Namespace) -> int:
         # the report's name: the first pattern without its glob characters
         name = re.sub(r"[^\w.-]", "", patterns[0]) or "experiments"
         out = Path(args.out) if args.out else root / f"report_{name}.md"
-        print(write_report(root, patterns, out).read_text())
+        print(_read_back(write_report(root, patterns, out)))
     except ValueError as err:
         raise SystemExit(f"report: {err}") from err
     return 0
