@@ -24,17 +24,15 @@ from mner_lib.campaign import (
     jobs,
     recorded_speeds,
 )
+from mner_lib.campaign_words import conclusion, within_band
 from mner_lib.report import (
     caption_leak,
     check_out,
     condition_name,
     report_tables,
-    verdict,
     write_text,
 )
 from mner_lib.results import load_runs, mean_std, paper_table
-
-WITHIN = 2.0  # F1: a text baseline "replicates" when within this of the paper
 
 
 def _experiments(plan: Sequence[Row], kinds: Sequence[str]) -> list[str]:
@@ -166,18 +164,12 @@ def ablation_effects(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _within(gap: float) -> str:
-    if abs(gap) <= WITHIN:
-        return "yes"
-    return "no: above the paper" if gap > 0 else "no: below the paper"
-
-
 def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
     lines = ["| model | dataset | ours | paper | gap | within 2 F1 |", "|---|---|---|---|---|---|"]
     for _, r in base.iterrows():
         lines.append(
             f"| {r['model']} | {r['dataset']} | {mean_std(r['mean'], r['std'], r['n'])} | "
-            f"{r['paper']:.2f} ({r['table']}) | {r['gap']:+.2f} | {_within(r['gap'])} |"
+            f"{r['paper']:.2f} ({r['table']}) | {r['gap']:+.2f} | {within_band(r['gap'])} |"
         )
     if not effects.empty:
         lines += ["", "One change at a time against the baseline above, paired by seed:", ""]
@@ -214,113 +206,6 @@ def load_campaign(root: Path, plan: Sequence[Row] = PLAN) -> pd.DataFrame:
             if not frame.empty:
                 frames.append(frame.assign(experiment=exp))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str:
-    """For a baseline row outside the band: the measured one-change ablation that brings it
-    nearest the paper, whether that change alone brings it within the band, and what the same change
-    does to the other baseline rows it was measured on (a cause should not push them out)."""
-    if abs(row["gap"]) <= WITHIN or effects.empty:
-        return ""
-    mine = effects[(effects["model"] == row["model"]) & (effects["dataset"] == row["dataset"])]
-    if mine.empty:
-        return " No one-change ablation has been measured on this row yet."
-    distance = (mine["f1"].astype(float) - row["paper"]).abs()
-    near = mine.loc[distance.idxmin()]
-    gap = float(near["f1"]) - row["paper"]
-    verdict_ = (
-        f"that change alone brings it within {WITHIN:g} F1 of the paper"
-        if abs(gap) <= WITHIN
-        else "no single measured change brings it within the band"
-    )
-    text = (
-        f" Of the {len(mine)} one-change ablations measured on it, '{near['change']}' comes "
-        f"nearest the paper: {float(near['f1']):.2f} ({gap:+.2f}, n={near['n']}); {verdict_}."
-    )
-    others = []
-    inside = {(near["model"], near["dataset"]): abs(gap) <= WITHIN}
-    same = effects[(effects["change"] == near["change"]) & ~effects.index.isin([near.name])]
-    for _, e in same.iterrows():
-        paper = base[(base["model"] == e["model"]) & (base["dataset"] == e["dataset"])]
-        if paper.empty:
-            continue
-        off = float(e["f1"]) - float(paper["paper"].iloc[0])
-        inside[(e["model"], e["dataset"])] = abs(off) <= WITHIN
-        where = "within" if abs(off) <= WITHIN else "outside"
-        others.append(
-            f"{e['model']} on {e['dataset']} {float(e['f1']):.2f} ({off:+.2f}, {where} "
-            f"{WITHIN:g} F1, n={e['n']})"
-        )
-    if others:
-        text += " The same change elsewhere: " + "; ".join(others) + "."
-    rows = set(zip(base["model"], base["dataset"]))
-    if rows and rows <= set(inside):  # the change was measured on every baseline row
-        n_in = sum(inside[r] for r in rows)
-        text += (
-            f" Measured on all {len(rows)} baseline rows, '{near['change']}' puts {n_in} of "
-            f"them within {WITHIN:g} F1 of their papers."
-        )
-    return text
-
-
-def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
-               ablations: pd.DataFrame) -> list[str]:  # fmt: skip
-    """The findings in words, each computed from a table above."""
-    lines = []
-    caption = gaps[gaps["condition"].str.startswith("caption:")] if not gaps.empty else gaps
-    for (model, dataset), g in caption.groupby(["model", "dataset"]) if not caption.empty else ():
-        parts = [
-            f"{g2['gap_mean']:+.2f} against {condition_name(g2['baseline'])} "
-            f"({verdict(g2['gap_mean'], g2['gap_std'], g2['n_pairs'], g2['wins'])}, "
-            f"{g2['wins']} of {g2['n_pairs']} seeds)"
-            for _, g2 in g.iterrows()
-        ]
-        lines.append(f"- Real BLIP-2 captions for {model} on {dataset}: " + "; ".join(parts) + ".")
-    control = (
-        caption[caption["baseline"].str.startswith("caption-shuffled")]
-        if not caption.empty
-        else caption
-    )
-    if not control.empty:
-        best = control.sort_values("gap_mean").iloc[-1]
-        lines.append(
-            f"- The model that uses the caption's content best (caption minus shuffled caption) is "
-            f"{best['model']} on {best['dataset']}: {best['gap_mean']:+.2f} F1, "
-            f"{verdict(best['gap_mean'], best['gap_std'], best['n_pairs'], best['wins'])}."
-        )
-    plain = caption.drop(control.index) if not caption.empty else caption
-    if not plain.empty:  # over blank images (text only for a model without an image input)
-        top = plain.sort_values("gap_mean").iloc[-1]
-        mine = (control["model"] == top["model"]) & (control["dataset"] == top["dataset"])
-        lines.append(
-            f"- The largest gain of a caption over {condition_name(top['baseline'])}: "
-            f"{top['model']} on {top['dataset']}, {top['gap_mean']:+.2f} F1, "
-            f"{verdict(top['gap_mean'], top['gap_std'], top['n_pairs'], top['wins'])}"
-            + ("." if mine.any() else f"; {top['model']} has no shuffled-caption control in the "
-               "plan, so the gain may come from caption text as such, not from this photo's.")
-        )  # fmt: skip
-    for _, r in base.iterrows():
-        close = _within(r["gap"]).replace("yes", f"within {WITHIN:g} F1")
-        lines.append(
-            f"- {r['model']} on {r['dataset']} reaches {r['mean']:.2f} against the paper's "
-            f"{r['paper']:.2f} ({r['n']} seeds): {close}." + _explained(r, effects, base)
-        )
-    if not effects.empty:
-        top = effects.loc[effects["mean"].abs().idxmax()]
-        lines.append(
-            f"- Of the one-change baseline ablations, '{top['change']}' moves {top['model']} on "
-            f"{top['dataset']} most: {top['mean']:+.2f} F1 (n={top['n']})."
-        )
-    for _, a in ablations.iterrows():
-        if a["paper"] is None or pd.isna(a["paper"]):
-            continue
-        agree = "agrees with" if (a["mean"] > 0) == (a["paper"] > 0) else "disagrees with"
-        lines.append(
-            f"- {a['model']} {a['ablation']} on {a['dataset']}: removing it costs us "
-            f"{a['mean']:+.2f} F1 (n={a['n']}) and the paper {a['paper']:+.2f}; the sign {agree} "
-            "the paper's."
-        )
-    return lines or ["- No finished pair of runs yet."]
 
 
 def pending_lines(

@@ -8,7 +8,7 @@ import shlex
 import pandas as pd
 import pytest
 
-from mner_lib import campaign, campaign_report
+from mner_lib import campaign, campaign_report, campaign_words
 from mner_lib.book.comparison import markdown_blocks
 from mner_lib.cli import build_parser, main
 from mner_lib.config import overrides_from_args, resolve_config
@@ -269,7 +269,7 @@ def _plus(frame: pd.DataFrame, **row) -> pd.DataFrame:
 
 def _said(base: pd.DataFrame, effects: pd.DataFrame) -> str:
     """The conclusion on the baselines alone (no gaps, no ablations)."""
-    return "\n".join(campaign_report.conclusion(pd.DataFrame(), base, effects, pd.DataFrame()))
+    return "\n".join(campaign_words.conclusion(pd.DataFrame(), base, effects, pd.DataFrame()))
 
 
 def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
@@ -385,3 +385,34 @@ def test_the_foundations_chapter_shows_the_baselines_and_their_explanation(tmp_p
     assert len(tables) == 2 and "<td>+2.39</td>" in tables[0]  # 78.70 against the paper's 76.31
     assert "<td>-1.60 ± 0.14 (n=2)</td>" in tables[1]  # lowercase, paired by seed
     assert "'lowercase' comes nearest the paper: 77.10 (+0.79, n=2)" in text
+
+
+def _gap(model, condition, baseline, mean, n=2, wins=2):
+    return {"model": model, "dataset": "twitter2017", "condition": condition, "baseline": baseline,
+            "gap_mean": mean, "gap_std": 0.1, "n_pairs": n, "wins": wins}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "control, said",
+    [
+        (0.5, "it gains +0.50 (n=2), so most of the gain (75%) comes with any tweet's caption and "
+              "25% needs this photo's own."),
+        (1.5, "it gains +1.50 (n=2), so most of the gain (75%) needs this photo's own caption."),
+        (3.0, "so most of the gain (100%) needs this photo's own caption."),
+        (-0.2, "so none of the gain needs this photo's caption: any tweet's caption gives it."),
+    ],
+)  # fmt: skip
+def test_the_largest_caption_gain_says_how_much_of_it_needs_the_photos_own_caption(control, said):
+    gaps = pd.DataFrame([
+        _gap("gmf", campaign.CAPTION, "blank", 2.0),
+        _gap("gmf", campaign.CAPTION, campaign.SHUFFLED, control),
+        _gap("hsn", campaign.CAPTION, "blank", 0.5),
+    ])  # fmt: skip
+    text = "\n".join(
+        campaign_words.conclusion(gaps, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    )
+    line = next(s for s in text.splitlines() if s.startswith("- The largest gain"))
+    assert line.startswith(
+        "- The largest gain of a caption over blank: gmf on twitter2017, +2.00 F1"
+    )
+    assert said in line, line
