@@ -173,22 +173,26 @@ PLAN: tuple[Row, ...] = (
         args=ADAM + _options(use_hashtag="false"),
         kind="ablation",
     ),  # fmt: skip
-    *(
-        Row(
-            f"campaign_gmf_{name}",
-            "gmf",
-            ("twitter2017",),
-            (CAPTION,),
-            args=BERT_EPOCHS + _options(**{o: "false" for o in off}),
-            kind="ablation",
-        )  # fmt: skip
-        for name, off in (
-            ("wo-VCG", ("use_vcg",)),
-            ("wo-CSA", ("use_csa",)),
-            ("wo-CM", ("use_cm",)),
-            ("wo-all", ("use_vcg", "use_csa", "use_cm")),
-        )
-    ),
+    # Table 4 under captions: only w/o CM; the other three are refused there (NOT_RUN)
+    Row(
+        "campaign_gmf_wo-CM",
+        "gmf",
+        ("twitter2017",),
+        (CAPTION,),
+        args=BERT_EPOCHS + _options(use_cm="false"),
+        kind="ablation",
+    ),  # fmt: skip
+)
+
+
+#: rows of the issue's table that the plan leaves out, and why (the report prints them)
+NOT_RUN: tuple[str, ...] = (
+    "GMF w/o VCG, w/o CSA and w/o all (Table 4) on Twitter-2017 under BLIP-2 captions: VCG (the "
+    "dynamic gate over CNN stages) and CSA (cross-scale attention) act on the image's pyramid; a "
+    "caption has one scale, so under captions GMF bypasses both (`mner_lib/models/gmf.py`) and "
+    "these runs would differ from the full model only in their random initialisation (the model "
+    "refuses them). Under captions w/o all is w/o CM, which is run. Measuring them needs the real "
+    "images, which these machines cannot reach.",
 )
 
 

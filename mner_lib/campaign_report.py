@@ -16,6 +16,7 @@ import pandas as pd
 
 from mner_lib.campaign import (
     CAPTION,
+    NOT_RUN,
     PLAN,
     Job,
     Row,
@@ -344,6 +345,9 @@ def campaign_markdown(
         ]
     if not ablations.empty:
         lines += ["", f"{h} Ablations against the papers'", "", *_ablation_lines(ablations)]
+    not_run = NOT_RUN if plan is PLAN else ()  # the reasons are the plan's, not a test plan's
+    if not_run:
+        lines += ["", f"{h} Not run, and why", "", *(f"- {why}" for why in not_run)]
     lines += ["", f"{h} What the numbers say", "", "Generated from the tables above.", ""]
     lines += conclusion(gaps, base, effects, ablations)
     lines += ["", f"{h} Not finished yet", "", *pending_lines(root, runs, bench, plan)]

@@ -54,6 +54,11 @@ def test_the_plan_covers_the_issues_table_with_three_seeds_on_both_datasets():
     hsn = {a.name for a in get_spec("hsn").ablations if a.options}
     planned = {_config(j).variant.split(" (")[0] for j in campaign.jobs() if j.row.model == "hsn"}
     assert hsn <= planned  # Table 5's model ablations (w/o VF is the blank row)
+    # Table 4 under captions: w/o CM is run; the three the model refuses there are said, not run
+    gmf = {a.name for a in get_spec("gmf").ablations if a.options}
+    planned = {_config(j).variant.split(" (")[0] for j in campaign.jobs() if j.row.model == "gmf"}
+    assert gmf & planned == {"w/o CM"}
+    assert all(name in campaign.NOT_RUN[0] for name in gmf - planned), gmf - planned
 
 
 def test_the_queue_lines_and_finished_runs(tmp_path, capsys):
@@ -135,6 +140,7 @@ def test_the_report_pairs_conditions_meets_papers_and_prices_what_is_left(tmp_pa
     )
     text = out.read_text()
     assert "9 of 10 planned runs" in text
+    assert "Not run, and why" not in text  # the reasons belong to the campaign's own plan
     assert (
         "| bilstm-crf | twitter2015 | 63.50 ± 0.71 (n=2) | 64.42 (Table 2) | -0.92 | yes |" in text
     )
@@ -207,6 +213,8 @@ def test_report_command_without_experiments_writes_the_campaign_report(tmp_path)
     # and the report says so rather than "0.0 hours left"
     n = sum(1 for _ in campaign.jobs())
     assert f"{n} run(s) have none (no finished run of their model and no benchmark file)" in text
+    # the issue's rows the plan leaves out are named with the reason (GMF w/o VCG... captions)
+    assert "## Not run, and why\n\n- GMF w/o VCG, w/o CSA and w/o all (Table 4)" in text
 
 
 def test_report_on_a_mistyped_results_folder_is_an_error(tmp_path, capsys):

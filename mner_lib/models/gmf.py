@@ -26,7 +26,9 @@ instead of the image: one vector per caption word from the frozen MiniLM encoder
 in place of eq. 5-6), the same tokens for every layer, through the same W_phi (eq. 11-13) and
 prefix attention; padding words are masked. A caption has one scale, so the cross-scale
 attention (eq. 1-4) and the dynamic gate over CNN stages (eq. 7-9) have nothing to act on and
-are bypassed (``attentions["gates"]`` is then (B, L, 0)). For consistency matching P_g is the
+are bypassed (``attentions["gates"]`` is then (B, L, 0)); switching them off (``w/o VCG``,
+``w/o CSA``, ``w/o all``) would change nothing but the random initialisation, so a caption
+condition refuses those switches (:data:`CAPTION_BYPASSES`). For consistency matching P_g is the
 mean of the caption's word vectors. Crops are not used.
 
 Readings (the paper is silent or vague; each is a config field):
@@ -70,9 +72,11 @@ from mner_lib.models.gmf_blocks import (
     DynamicGate,
     PrefixProjection,
     StructuredMapping,
+    build_encoder,
     cosine_similarity_matrix,
     encode_with_prefix,
     gated_sum,
+    stage_channels,
     symmetric_info_nce,
 )
 from mner_lib.spec import GMF_PAPER, Ablation, FormerDefault, PaperSpec, ReportedRow, per_type
@@ -80,6 +84,14 @@ from mner_lib.vocab import Vocabularies, pad_sequences
 
 CM_TEXT_SOURCES = ("fused", "text")
 VISUAL_INPUTS = ("pixels", "caption")
+#: why w/o VCG, w/o CSA and w/o all are refused under a caption condition (module docstring)
+CAPTION_BYPASSES = (
+    "GMF: use_vcg=False and use_csa=False (w/o VCG, w/o CSA, w/o all) switch off parts that act on "
+    "the image's CNN pyramid; under a caption condition (visual_input='caption') the prefix is the "
+    "caption's words, one scale, and both parts are bypassed, so such a run would differ from the "
+    "full model only in its random initialisation. Ablate them under an image condition (blank, "
+    "synthetic, real), or ablate use_cm under captions"
+)
 
 
 @dataclass
@@ -130,35 +142,8 @@ class GMFConfig(TaggerConfig):
                 f"GMFConfig.visual_input: unknown value {self.visual_input!r}; valid: "
                 f"{', '.join(VISUAL_INPUTS)}"
             )
-
-
-def stage_channels(backbone: str) -> tuple[int, ...]:
-    from mner_lib.data import unknown
-    from mner_lib.images.backbones import STAGE_CHANNELS
-
-    if backbone not in STAGE_CHANNELS:
-        raise unknown("image backbone", backbone, STAGE_CHANNELS)
-    return STAGE_CHANNELS[backbone]
-
-
-def build_encoder(config: GMFConfig, pretrained: bool):
-    """The text encoder of ``config`` (architecture overrides only with random weights)."""
-    from mner_lib.encoders import build_text_encoder
-
-    overrides: dict[str, int] = {}
-    if config.encoder_layers is not None:
-        overrides["num_hidden_layers"] = config.encoder_layers
-    if config.hidden is not None:
-        overrides["hidden_size"] = config.hidden
-        overrides["intermediate_size"] = 4 * config.hidden
-    if config.heads is not None:
-        overrides["num_attention_heads"] = config.heads
-    if overrides and config.pretrained:
-        raise ValueError(
-            f"GMFConfig: encoder_layers/hidden/heads ({sorted(overrides)}) change the architecture "
-            "and need pretrained=False"
-        )
-    return build_text_encoder(config.encoder, pretrained=pretrained, **overrides)
+        if self.visual_input == "caption" and not (self.use_vcg and self.use_csa):
+            raise ValueError(CAPTION_BYPASSES)
 
 
 def _row(dataset, table, name, variant, p, r, f1, *types, system=None):

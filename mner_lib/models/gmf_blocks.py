@@ -49,6 +49,7 @@ Readings where the paper is vague (ours, stated in :mod:`mner_lib.models.gmf` to
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -311,3 +312,35 @@ def symmetric_info_nce(
     text_to_image = F.cross_entropy(logits, target)  # eq. 15, averaged over i
     image_to_text = F.cross_entropy(logits.T, target)  # eq. 14
     return lam * image_to_text + (1.0 - lam) * text_to_image
+
+
+# ----------------------------------------------------------------------------- builders
+def stage_channels(backbone: str) -> tuple[int, ...]:
+    """The channels of the four CNN stages ``backbone`` gives (the pyramid VCG maps)."""
+    from mner_lib.data import unknown
+    from mner_lib.images.backbones import STAGE_CHANNELS
+
+    if backbone not in STAGE_CHANNELS:
+        raise unknown("image backbone", backbone, STAGE_CHANNELS)
+    return STAGE_CHANNELS[backbone]
+
+
+def build_encoder(config: Any, pretrained: bool):
+    """The text encoder of a :class:`mner_lib.models.gmf.GMFConfig` (architecture overrides
+    only with random weights)."""
+    from mner_lib.encoders import build_text_encoder
+
+    overrides: dict[str, int] = {}
+    if config.encoder_layers is not None:
+        overrides["num_hidden_layers"] = config.encoder_layers
+    if config.hidden is not None:
+        overrides["hidden_size"] = config.hidden
+        overrides["intermediate_size"] = 4 * config.hidden
+    if config.heads is not None:
+        overrides["num_attention_heads"] = config.heads
+    if overrides and config.pretrained:
+        raise ValueError(
+            f"GMFConfig: encoder_layers/hidden/heads ({sorted(overrides)}) change the architecture "
+            "and need pretrained=False"
+        )
+    return build_text_encoder(config.encoder, pretrained=pretrained, **overrides)

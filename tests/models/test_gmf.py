@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mner_lib.config import resolve_config
 from mner_lib.data import Tweet, load_dataset
 from mner_lib.images.api import ImageBatch
 from mner_lib.models import Tagger, build_model
@@ -313,3 +314,16 @@ def test_the_papers_learning_rate_and_ours_for_the_tagging_head(demo):
     assert cfg.batch_size == 16
     assert resolve_config("gmf", dataset="twitter2017").batch_size == 32
     assert resolve_config("gmf", lr=1e-3).encoder_lr == 5e-5  # --lr moves the new layers only
+
+
+@pytest.mark.parametrize("off", [{"use_vcg": False}, {"use_csa": False},
+                                 {"use_vcg": False, "use_csa": False, "use_cm": False}])  # fmt: skip
+def test_a_caption_condition_refuses_the_switches_it_would_bypass(off):
+    """Under captions VCG and CSA are bypassed: switching them off would change nothing but the
+    random initialisation, so the config refuses it, with the reason and what to do instead."""
+    with pytest.raises(ValueError, match="bypassed.*only in its random initialisation.*use_cm"):
+        GMFConfig(visual_input="caption", **off)
+    GMFConfig(visual_input="pixels", **off)  # an image condition keeps every ablation
+    GMFConfig(visual_input="caption", use_cm=False)  # w/o CM means something under captions
+    with pytest.raises(ValueError, match="w/o VCG"):  # what the command line says
+        resolve_config("gmf", condition="caption:blip2", model_options=off)
