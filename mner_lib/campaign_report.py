@@ -159,6 +159,7 @@ def ablation_effects(runs: pd.DataFrame) -> pd.DataFrame:
                 "n": len(diff),
                 "mean": diff.mean(),
                 "std": diff.std(ddof=1) if len(diff) > 1 else 0.0,
+                "wins": int((diff > 0).sum()),  # seeds where the full model beat the ablation
                 "paper": paper,
             }  # fmt: skip
         )

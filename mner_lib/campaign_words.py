@@ -83,6 +83,24 @@ def _own_share(top: pd.Series, control: pd.Series) -> str:
     return said + f"most of the gain ({share:.0%}) needs this photo's own caption."
 
 
+def _ablation_sentence(a: pd.Series) -> str:
+    """What removing a component does in our runs (full minus ablation, paired by seed), and
+    whether that agrees with the paper's full minus ablation: a sign is compared only where our
+    seeds agree beyond their spread (:func:`mner_lib.report.verdict`)."""
+    words = verdict(a["mean"], a["std"], a["n"], a["wins"])
+    said = (
+        f"- {a['model']} {a['ablation']} on {a['dataset']}: the full model minus the ablation is "
+        f"{a['mean']:+.2f} F1 in our runs ({words}, full better in {a['wins']} of {a['n']} seeds)"
+    )
+    if a["paper"] is None or pd.isna(a["paper"]):
+        return said + "; the paper reports no such row."
+    said += f", {a['paper']:+.2f} in the paper's"
+    if not words.startswith("a consistent"):
+        return said + "; ours can tell no sign, so it neither confirms nor contradicts the paper's."
+    agree = "agrees with" if (a["mean"] > 0) == (a["paper"] > 0) else "disagrees with"
+    return said + f"; the sign {agree} the paper's."
+
+
 def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
                ablations: pd.DataFrame) -> list[str]:  # fmt: skip
     """The findings in words, each computed from a table above."""
@@ -132,13 +150,5 @@ def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
             f"- Of the one-change baseline ablations, '{top['change']}' moves {top['model']} on "
             f"{top['dataset']} most: {top['mean']:+.2f} F1 (n={top['n']})."
         )
-    for _, a in ablations.iterrows():
-        if a["paper"] is None or pd.isna(a["paper"]):
-            continue
-        agree = "agrees with" if (a["mean"] > 0) == (a["paper"] > 0) else "disagrees with"
-        lines.append(
-            f"- {a['model']} {a['ablation']} on {a['dataset']}: removing it costs us "
-            f"{a['mean']:+.2f} F1 (n={a['n']}) and the paper {a['paper']:+.2f}; the sign {agree} "
-            "the paper's."
-        )
+    lines += [_ablation_sentence(a) for _, a in ablations.iterrows()]
     return lines or ["- No finished pair of runs yet."]

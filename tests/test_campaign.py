@@ -153,7 +153,12 @@ def test_the_report_pairs_conditions_meets_papers_and_prices_what_is_left(tmp_pa
     )
     # the paper's w/o MP costs 74.18 - 73.71 = 0.47; ours (seed 0 only): 72.0 - 71.0
     assert "| hsn | twitter2015 | w/o MP | +1.00 ± 0.00 (n=1) | +0.47 |" in text
-    assert "the sign agrees with the paper's" in text
+    # one seed measures no spread: no sign is compared with the paper's
+    assert (
+        "- hsn w/o MP on twitter2015: the full model minus the ablation is +1.00 F1 in our runs "
+        "(one seed: no verdict yet, full better in 1 of 1 seeds), +0.47 in the paper's; ours can "
+        "tell no sign, so it neither confirms nor contradicts the paper's." in text
+    )
     # within the band, no explanation is asked for
     assert "comes nearest the paper" not in text
     # the unfinished run, priced at the speed the finished runs recorded (hsn: 100 tweets/s)
@@ -424,3 +429,25 @@ def test_the_largest_caption_gain_says_how_much_of_it_needs_the_photos_own_capti
         "- The largest gain of a caption over blank: gmf on twitter2017, +2.00 F1"
     )
     assert said in line, line
+
+
+@pytest.mark.parametrize(
+    "mean, std, wins, paper, said",
+    [
+        (1.2, 0.3, 3, 0.47, "(a consistent gain, full better in 3 of 3 seeds), +0.47 in the "
+                            "paper's; the sign agrees with the paper's."),
+        (-1.2, 0.3, 0, 0.47, "the sign disagrees with the paper's."),
+        (0.2, 0.9, 2, 0.47, "ours can tell no sign, so it neither confirms nor contradicts"),
+        (1.2, 0.3, 3, None, "full better in 3 of 3 seeds); the paper reports no such row."),
+    ],
+)  # fmt: skip
+def test_an_ablation_is_compared_with_the_papers_sign_only_beyond_the_seed_spread(
+    mean, std, wins, paper, said
+):
+    ablations = pd.DataFrame([{"model": "hsn", "dataset": "twitter2015", "ablation": "w/o MP",
+                               "n": 3, "mean": mean, "std": std, "wins": wins, "paper": paper}])  # fmt: skip
+    text = "\n".join(
+        campaign_words.conclusion(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), ablations)
+    )
+    assert text.startswith("- hsn w/o MP on twitter2015: the full model minus the ablation is ")
+    assert said in text, text
