@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from mner_lib.book.realresults import CONDITION_COLUMNS, dataset_name
 from mner_lib.campaign import SHUFFLED
 from mner_lib.figure import BookFigure
+from mner_lib.results import MAX_METRICS_BYTES
 from mner_lib.safe_read import read_regular_file
 
 #: colours of the paired plot: the paper and ours per condition group
@@ -51,7 +52,7 @@ def read_history(metrics_file: str | Path) -> list[dict[str, Any]]:
     path = Path(metrics_file).with_name("history.jsonl")
     if not path.exists():
         return []
-    text = read_regular_file(path, 16 * 2**20, what="run history").decode("utf-8", "replace")
+    text = read_regular_file(path, MAX_METRICS_BYTES, what="run history").decode("utf-8", "replace")
     lines = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
