@@ -101,6 +101,14 @@ def _ablation_sentence(a: pd.Series) -> str:
     return said + f"; the sign {agree} the paper's."
 
 
+def _against(baseline: str) -> str:
+    """A gap's baseline in a sentence: the shuffled caption named as the control in words, not
+    with the tables' parenthesis (which would sit beside the verdict's)."""
+    if baseline.startswith("caption-shuffled"):
+        return "the shuffled-caption control"
+    return condition_name(baseline)
+
+
 def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
                ablations: pd.DataFrame) -> list[str]:  # fmt: skip
     """The findings in words, each computed from a table above."""
@@ -108,7 +116,7 @@ def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
     caption = gaps[gaps["condition"].str.startswith("caption:")] if not gaps.empty else gaps
     for (model, dataset), g in caption.groupby(["model", "dataset"]) if not caption.empty else ():
         parts = [
-            f"{g2['gap_mean']:+.2f} against {condition_name(g2['baseline'])} "
+            f"{g2['gap_mean']:+.2f} against {_against(g2['baseline'])} "
             f"({verdict(g2['gap_mean'], g2['gap_std'], g2['n_pairs'], g2['wins'])}, "
             f"{g2['wins']} of {g2['n_pairs']} seeds)"
             for _, g2 in g.iterrows()

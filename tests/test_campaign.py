@@ -429,6 +429,8 @@ def test_the_largest_caption_gain_says_how_much_of_it_needs_the_photos_own_capti
         "- The largest gain of a caption over blank: gmf on twitter2017, +2.00 F1"
     )
     assert said in line, line
+    # the per-model line names the control in words, without a parenthesis beside the verdict's
+    assert "against the shuffled-caption control (" in text and ") (" not in text, text
 
 
 @pytest.mark.parametrize(
