@@ -349,8 +349,10 @@ static_view(examples, limit=2)
 #    papermill notebooks/06_gmf.ipynb try_06_tau.ipynb -y 'model_options: {temperature: 0.05}'
 #    ```
 #
-# 3. Train without the visual prefix too (`w/o VCG`). Which of the figures above will have nothing
-#    to show, and how much F1 is lost?
+# 3. Train without the visual clue guidance too (`w/o VCG`: every layer's prefix comes from the
+#    last CNN stage alone, with no dynamic gate; the image still enters). Which of the figures
+#    above will have nothing to show, and how much F1 is lost? Under a caption condition GMF
+#    refuses `w/o VCG` and `w/o CSA`: a caption has one scale, so both are bypassed there.
 #
 #    ```bash
 #    papermill notebooks/06_gmf.ipynb try_06_no_vcg.ipynb -y 'ablations: ["w/o VCG"]'
