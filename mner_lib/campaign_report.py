@@ -218,9 +218,12 @@ def pending_lines(
     rows: dict[tuple, list[Job]] = {}
     for job in jobs(plan, root=root.name):
         rows.setdefault((job.row.experiment, job.row.model, job.dataset), []).append(job)
-    lines = ["| experiment | model | dataset | finished | left | cost left (single-thread h) |"]
-    lines += ["|---|---|---|---|---|---|"]
-    total, unknown = 0.0, 0
+    lines = [
+        "| experiment | model | dataset | finished | left | cost left (single-thread h) "
+        "| at the wall time of finished runs (h) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    total, unknown, walls = 0.0, 0, []
     for (exp, model, dataset), js in rows.items():
         left = [j for j in js if not finished(j, root.parent)]
         if not left:
@@ -230,8 +233,11 @@ def pending_lines(
         total += known
         unknown += sum(h is None for h in hours)
         cost = f"{known:.1f}" if all(h is not None for h in hours) else "unknown"
+        wall = _wall_hours(runs, model, dataset)
+        walls.append(None if wall is None else wall * len(left))
         lines.append(
-            f"| {exp} | {model} | {dataset} | {len(js) - len(left)} | {len(left)} | {cost} |"
+            f"| {exp} | {model} | {dataset} | {len(js) - len(left)} | {len(left)} | {cost} | "
+            f"{'unknown' if wall is None else f'{wall * len(left):.1f}'} |"
         )
     if len(lines) == 2:
         return ["Every run of the plan has finished."]
@@ -241,9 +247,29 @@ def pending_lines(
         if unknown
         else ""
     )
-    return lines + ["", f"In all about {total:.1f} single-thread hours left (two workers: about "
-                    f"{total / 2:.1f} h){known_part}; planned epochs, so early stopping can only "
-                    "shorten it."]  # fmt: skip
+    said = [f"In all about {total:.1f} single-thread hours left (two workers: about "
+            f"{total / 2:.1f} h){known_part}; planned epochs, so early stopping can only "
+            "shorten it."]  # fmt: skip
+    if walls and None not in walls:
+        wall = sum(walls)
+        said.append(
+            f"At the wall time the finished full-data runs of the same model took (early "
+            f"stopping included; the same dataset where it has one), about {wall:.1f} hours "
+            f"(two workers: about {wall / 2:.1f} h)."
+        )
+    return lines + ["", " ".join(said)]
+
+
+def _wall_hours(runs: pd.DataFrame, model: str, dataset: str) -> float | None:
+    """Mean wall hours of the finished full-data runs of ``model`` on ``dataset`` (on any
+    dataset when it has none there); None without any."""
+    if runs.empty or "wall_seconds" not in runs.columns:
+        return None
+    everything = runs["max_train"].fillna(0) == 0  # 0: the whole training set
+    full = runs[(runs["model"] == model) & everything & runs["wall_seconds"].notna()]
+    same = full[full["dataset"] == dataset]
+    pick = same if not same.empty else full
+    return float(pick["wall_seconds"].astype(float).mean()) / 3600 if not pick.empty else None
 
 
 def _reference_lines() -> list[str]:

@@ -95,6 +95,31 @@ def test_cost_of_a_run_from_recorded_speeds(tmp_path):
     )
 
 
+def test_what_is_left_is_also_priced_at_the_wall_time_finished_runs_took(tmp_path):
+    from mner_lib import results
+
+    plan = (campaign.Row("campaign", "hsn", campaign.BOTH, ("blank",), (0, 1, 2)),)
+    root = tmp_path / "results"
+    root.mkdir()
+
+    def row(dataset, wall, max_train=0):  # 0: the whole training set (as run_row records it)
+        return {"model": "hsn", "dataset": dataset, "wall_seconds": wall, "max_train": max_train}
+
+    # Twitter-2015 has a finished run (30 min); a capped probe run (2 h) is not the full protocol
+    runs = results.runs_frame([row("twitter2015", 1800.0), row("twitter2015", 7200.0, 1000)])
+    lines = campaign_report.pending_lines(root, runs, tmp_path / "none.json", plan)
+    assert "| campaign | hsn | twitter2015 | 0 | 3 | unknown | 1.5 |" in lines  # 3 x 0.5 h
+    # no finished run on Twitter-2017: the model's runs on the other dataset price it
+    assert "| campaign | hsn | twitter2017 | 0 | 3 | unknown | 1.5 |" in lines
+    assert "about 3.0 hours (two workers: about 1.5 h)." in lines[-1]
+    # no finished run of the model at all: unknown, and no wall-time total is claimed
+    lines = campaign_report.pending_lines(
+        root, results.runs_frame([]), tmp_path / "none.json", plan
+    )
+    assert "| campaign | hsn | twitter2015 | 0 | 3 | unknown | unknown |" in lines
+    assert "At the wall time" not in lines[-1]
+
+
 def _metrics(model, dataset, condition, seed, f1, options=None):
     return {
         "model": model, "dataset": dataset, "condition": condition, "seed": seed,

@@ -271,7 +271,7 @@ def test_a_bench_speed_that_is_not_positive_is_skipped_by_name(tmp_path, speed):
     root.mkdir()
     with pytest.warns(UserWarning):
         lines = campaign_report.pending_lines(root, results.runs_frame([]), bench, plan)
-    assert "| campaign | hsn | twitter2015 | 0 | 1 | unknown |" in lines
+    assert "| campaign | hsn | twitter2015 | 0 | 1 | unknown | unknown |" in lines
 
 
 def test_a_bench_fifo_is_refused_and_a_missing_one_means_no_speeds(tmp_path):
