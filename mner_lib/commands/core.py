@@ -127,12 +127,14 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_out_file(out: Path, flag: str = "--out", overwrite: bool = True) -> None:
+def check_out_file(
+    out: Path, flag: str = "--out", overwrite: bool = True, example: str = "out.json"
+) -> None:
     """Refuse, before the work that fills it, an output file that could not be written or
     (without ``overwrite``) would replace a file; a missing parent folder is created at saving.
     A FIFO or a device is refused, never opened (writing to it would hang or go astray)."""
     if out.is_dir():
-        raise ValueError(f"{flag} {out}: is a folder; give a file, e.g. {out / 'out.json'}")
+        raise ValueError(f"{flag} {out}: is a folder; give a file, e.g. {out / example}")
     if out.exists() or out.is_symlink():
         if not out.is_file():
             raise ValueError(f"{flag} {out}: exists and is not a regular file")

@@ -108,7 +108,7 @@ def _print_scores(scores: dict[str, dict]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    check_out_file(Path(args.out), "--out", args.overwrite)
+    check_out_file(Path(args.out), "--out", args.overwrite, example="seg.pt")
     tweets = _corpus(args.dataset, args.data_dir)
     split = {
         "seed": args.seed,
