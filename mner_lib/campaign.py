@@ -7,9 +7,10 @@ differ from the model's paper settings. ``python -m mner_lib campaign jobs`` pri
 workers; ``python -m mner_lib report`` (no ``--experiments``) writes ``results/report_campaign.md``
 from whatever has finished, and says which rows have not, with what they would cost.
 
-Protocol: full training, dev and test sets. Small models: the paper's epochs with early
-stopping on dev F1 (the trainer keeps the best dev epoch). BERT-based models: 3 epochs, the same
-for every condition (what fits on 2 CPU cores), said in every table's ``training`` column.
+Protocol: full training, dev and test sets. Small models: the epochs of their specs (the paper's
+where it gives them, else 30) with early stopping on dev F1 (the trainer keeps the best dev
+epoch). BERT-based models: 3 epochs, the same for every condition (what fits on 2 CPU cores),
+said in every table's ``training`` column.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ NOT_RUN: tuple[str, ...] = (
     "dynamic gate over CNN stages) and CSA (cross-scale attention) act on the image's pyramid; a "
     "caption has one scale, so under captions GMF bypasses both (`mner_lib/models/gmf.py`) and "
     "these runs would differ from the full model only in their random initialisation (the model "
-    "refuses them). Under captions w/o all is w/o CM, which is run. Measuring them needs the real "
+    "refuses them). Under captions w/o all is w/o CM, which the plan runs. Measuring them needs the real "
     "images, which these machines cannot reach.",
 )
 

@@ -27,6 +27,7 @@ from mner_lib.campaign import (
 )
 from mner_lib.campaign_words import conclusion, within_band
 from mner_lib.report import (
+    PAIRING,
     caption_leak,
     check_out,
     condition_name,
@@ -248,8 +249,8 @@ def pending_lines(
         else ""
     )
     said = [f"In all about {total:.1f} single-thread hours left (two workers: about "
-            f"{total / 2:.1f} h){known_part}; planned epochs, so early stopping can only "
-            "shorten it."]  # fmt: skip
+            f"{total / 2:.1f} h){known_part}: training and evaluation at the planned epochs "
+            "(early stopping shortens it; loading and set-up are not counted)."]  # fmt: skip
     if walls and None not in walls:
         wall = sum(walls)
         said.append(
@@ -276,8 +277,10 @@ def _reference_lines() -> list[str]:
     from mner_lib.spec import FIELD_REFERENCES, ITA_PAPER, PGIM_PAPER
 
     lines = [
-        "The caption rows meet no paper row: none of the four papers feeds captions. The field's "
-        "reference for text written from the image:",
+        "The caption rows meet no paper row. Of the four papers only TriMod reads a caption, from "
+        "its own captioner (a ResNet-50 encoder and an RNN decoder, over real images: the setting "
+        "of its Table III row, not ours); the others read pixels. The field's reference for text "
+        "written from the image:",
         "",
     ]
     for r in FIELD_REFERENCES:
@@ -343,10 +346,11 @@ def campaign_markdown(
     lines += [
         "Written by `python -m mner_lib report` from the finished runs of the campaign's plan "
         f"(`mner_lib/campaign.py`): {n_done} of {n_planned} planned runs. Full training, dev and "
-        "test sets; small models at their paper's epochs with early stopping on dev F1; BERT-based "
-        "models at 3 epochs for every condition. Test F1, mean ± std over seeds (sample std). "
-        "Captions are BLIP-2's, written from the real images (the only real visual signal here); "
-        '`blank` is the papers\' "w/o VF". The budget-protocol results stay in '
+        "test sets; small models at the epochs of their specs (`mner_lib/models/`: the paper's "
+        "where it gives them, else 30) with early stopping on dev F1; BERT-based models at 3 "
+        "epochs for every condition. Test F1, mean ± std over seeds (sample std). Captions are "
+        "BLIP-2's, written from the real images (the only real visual signal here); `blank` meets "
+        'HSN\'s "w/o VF" row (the other papers have none). The budget-protocol results stay in '
         "`report_budget.md`, labelled as such.",
         "",
         f"{h} Test F1 per row",
@@ -358,7 +362,9 @@ def campaign_markdown(
     if not gaps.empty:
         lines += [
             "",
-            f"{h} Paired gaps (same seed, same tweets, same initialisation)",
+            f"{h} Paired gaps (same seed)",
+            "",
+            PAIRING,
             "",
             *_gap_lines(gaps),
             *_leak_lines(runs),

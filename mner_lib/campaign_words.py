@@ -41,6 +41,18 @@ def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str
         f" Of the {len(mine)} one-change ablations measured on it, '{near['change']}' comes "
         f"nearest the paper: {float(near['f1']):.2f} ({gap:+.2f}, n={near['n']}); {verdict_}."
     )
+    also = [
+        f"'{e['change']}' ({float(e['f1']):.2f}, {float(e['f1']) - row['paper']:+.2f})"
+        for i, e in mine.iterrows()
+        if i != near.name and abs(float(e["f1"]) - row["paper"]) <= WITHIN
+    ]
+    if also:
+        text += f" {' and '.join(also)} also bring it within {WITHIN:g} F1."
+    if row["gap"] > 0:
+        text += (
+            " The row is above its paper, so any change that costs F1 can close the gap: a change "
+            "explains it only if it leaves the other rows within the band too."
+        )
     others = []
     inside = {(near["model"], near["dataset"]): abs(gap) <= WITHIN}
     same = effects[(effects["change"] == near["change"]) & ~effects.index.isin([near.name])]
@@ -56,7 +68,7 @@ def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str
             f"{WITHIN:g} F1, n={e['n']})"
         )
     if others:
-        text += " The same change elsewhere: " + "; ".join(others) + "."
+        text += f" '{near['change']}' elsewhere: " + "; ".join(others) + "."
     rows = set(zip(base["model"], base["dataset"]))
     if rows and rows <= set(inside):  # the change was measured on every baseline row
         n_in = sum(inside[r] for r in rows)
@@ -65,6 +77,20 @@ def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str
             f"them within {WITHIN:g} F1 of their papers."
         )
     return text
+
+
+def _own_help(best: pd.Series, plain: pd.DataFrame) -> str:
+    """Whether the caption that beats the shuffled control also beats no caption: if not, the
+    margin is the wrong caption's harm more than this caption's help."""
+    mine = plain[(plain["model"] == best["model"]) & (plain["dataset"] == best["dataset"])]
+    if mine.empty or mine["gap_mean"].iloc[0] > 0:
+        return "."
+    g = mine.iloc[0]
+    return (
+        f"; but its caption does not beat {condition_name(g['baseline'])} "
+        f"({g['gap_mean']:+.2f}), so the margin is the shuffled caption's harm more than this "
+        "caption's help."
+    )
 
 
 def _own_share(top: pd.Series, control: pd.Series) -> str:
@@ -127,14 +153,15 @@ def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
         if not caption.empty
         else caption
     )
+    plain = caption.drop(control.index) if not caption.empty else caption
     if not control.empty:
         best = control.sort_values("gap_mean").iloc[-1]
         lines.append(
             f"- The model that uses the caption's content best (caption minus shuffled caption) is "
             f"{best['model']} on {best['dataset']}: {best['gap_mean']:+.2f} F1, "
-            f"{verdict(best['gap_mean'], best['gap_std'], best['n_pairs'], best['wins'])}."
+            f"{verdict(best['gap_mean'], best['gap_std'], best['n_pairs'], best['wins'])}"
+            + _own_help(best, plain)
         )
-    plain = caption.drop(control.index) if not caption.empty else caption
     if not plain.empty:  # over blank images (text only for a model without an image input)
         top = plain.sort_values("gap_mean").iloc[-1]
         mine = (control["model"] == top["model"]) & (control["dataset"] == top["dataset"])
@@ -147,10 +174,13 @@ def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
                "as such, not from this photo's.")
         )  # fmt: skip
     for _, r in base.iterrows():
-        close = within_band(r["gap"]).replace("yes", f"within {WITHIN:g} F1")
+        inside = abs(r["gap"]) <= WITHIN
+        side = "" if inside else (" (above the paper)" if r["gap"] > 0 else " (below the paper)")
         lines.append(
             f"- {r['model']} on {r['dataset']} reaches {r['mean']:.2f} against the paper's "
-            f"{r['paper']:.2f} ({r['n']} seeds): {close}." + _explained(r, effects, base)
+            f"{r['paper']:.2f} ({r['n']} seeds): {r['gap']:+.2f}, "
+            f"{'within' if inside else 'outside'} {WITHIN:g} F1{side}."
+            + _explained(r, effects, base)
         )
     if not effects.empty:
         top = effects.loc[effects["mean"].abs().idxmax()]

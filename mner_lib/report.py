@@ -2,9 +2,8 @@
 
 Conditions side by side (text only, blank, synthetic, real-image captions and their shuffled
 controls, language-model knowledge), each setting beside the paper row it meets, and paired gaps
-(the same seed trains on the same tweets from the same initialisation, so a difference isolates
-the condition): synthetic minus blank; a caption minus text only, minus blank and minus the same
-source's shuffled captions. Beside each caption result: the share of its test entities whose
+(what a pair shares: :data:`PAIRING`): synthetic minus blank; a caption minus text only, minus
+blank and minus the same source's shuffled captions. Beside each caption result: the share of its test entities whose
 string occurs in the tweet's caption (text the captioner read in the image, or a famous name it
 recognised), so a reader can weigh the gain.
 """
@@ -29,6 +28,13 @@ from mner_lib.results import (
 
 #: the order conditions take in a table; others follow alphabetically
 ORDER = ("none", "blank", "synthetic", "real", "shuffled")
+#: what a pair of runs with the same seed shares, said wherever paired gaps are shown
+PAIRING = (
+    "The same seed trains on the same tweets in the same order, from the same initialisation "
+    "wherever both conditions build the same model (images against images, a caption against its "
+    "shuffled control); a model that reads a caption through layers of its own starts a "
+    "caption-minus-blank pair from another initialisation too."
+)
 KEYS = ["model", "variant", "dataset", "backbone", "training", "max_train", "max_eval"]
 
 
@@ -278,8 +284,7 @@ def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
             "",
             "## Paired gaps",
             "",
-            "The same seed trains on the same tweets from the same initialisation, so the "
-            "difference isolates the condition. The synthetic probe draws the tweet's entity types "
+            PAIRING + " The synthetic probe draws the tweet's entity types "
             "(mner_lib.images.probe). A caption is text an image model wrote from the real image; "
             "its shuffled control gives each tweet another tweet's caption (a seeded derangement), "
             "so caption minus shuffled caption is what this image adds beyond captions in general. "

@@ -184,9 +184,10 @@ display(HTML(recorded_runs_html(None, P["results_dir"], name="all", collapsed=Fa
 # %% [markdown]
 # ## Paired gaps
 #
-# A condition minus its baseline for the same seed (same training tweets, same initialisation):
-# SYNTHETIC images minus blank images, a real-image caption minus text only and minus the shuffled
-# caption control. Settings with one seed are left out.
+# A condition minus its baseline for the same seed (the same training tweets in the same order; the
+# same initialisation wherever both conditions build the same model): SYNTHETIC images minus blank
+# images, a real-image caption minus text only and minus the shuffled caption control. Settings
+# with one seed are left out.
 
 # %% tags=["hide-input"]
 from mner_lib.book.comparison import gaps_html

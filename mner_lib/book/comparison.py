@@ -47,7 +47,7 @@ def conclusions(results_dir: str | Path = "results") -> str:
     """The chapter's conclusion in Markdown, every sentence generated from the recorded runs:
     ours against the papers (quick smoke runs left out), then what an image condition changes
     against its baseline, paired by seed."""
-    from mner_lib.report import conclusion_lines, paper_lines
+    from mner_lib.report import PAIRING, conclusion_lines, paper_lines
 
     settings = recorded_settings(None, results_dir)
     if settings.empty:
@@ -70,8 +70,7 @@ def conclusions(results_dir: str | Path = "results") -> str:
     if not gaps.empty:
         lines += [
             "",
-            "**What the image condition changes.** The same seed trains on the same tweets from "
-            "the same initialisation, so a paired difference isolates the condition; a gap counts "
+            f"**What the image condition changes.** {PAIRING} A gap counts "
             "as consistent only when every seed agrees in sign and the mean exceeds the standard "
             "deviation of the differences (settings with one seed left out). SYNTHETIC images "
             "are probes, not photos: a gain there says the fusion can use visual evidence, not "
