@@ -165,13 +165,14 @@ def _gap_lines(gaps: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
 def verdict(mean: float, std: float, n: int, wins: int) -> str:
     """A paired gap in words: a consistent gain or loss only when every seed agrees and the
     mean is larger than the seed-to-seed spread; otherwise within the noise. One seed measures
-    no spread, so it gets no verdict."""
+    no spread, so it gets no verdict; two that agree are called tentative, not consistent (two
+    seeds agree in sign half the time by chance)."""
     if n < 2:
         return "one seed: no verdict yet"
     if wins == n and mean > std:
-        return "a consistent gain"
+        return "a consistent gain" if n > 2 else "a gain in both seeds (tentative at two)"
     if wins == 0 and -mean > std:
-        return "a consistent loss"
+        return "a consistent loss" if n > 2 else "a loss in both seeds (tentative at two)"
     return "within seed-to-seed variation"
 
 
@@ -297,7 +298,8 @@ def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
             "## What the numbers say",
             "",
             "Generated from the paired gaps above: a gap counts as consistent only when every "
-            "seed agrees in sign and the mean exceeds the standard deviation of the differences.",
+            "seed agrees in sign and the mean exceeds the standard deviation of the differences, "
+            "with three seeds or more (two that agree are called tentative).",
             "",
             *conclusion_lines(gaps),
         ]

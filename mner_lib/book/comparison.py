@@ -72,7 +72,8 @@ def conclusions(results_dir: str | Path = "results") -> str:
             "",
             f"**What the image condition changes.** {PAIRING} A gap counts "
             "as consistent only when every seed agrees in sign and the mean exceeds the standard "
-            "deviation of the differences (settings with one seed left out). SYNTHETIC images "
+            "deviation of the differences, with three seeds or more (two that agree are called "
+            "tentative; settings with one seed left out). SYNTHETIC images "
             "are probes, not photos: a gain there says the fusion can use visual evidence, not "
             "that the paper's images would help.",
             "",
