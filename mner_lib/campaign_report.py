@@ -167,6 +167,34 @@ def ablation_effects(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _encoder_words(runs: pd.DataFrame) -> str:
+    """The text encoders the BERT-based runs used, against the papers' bert-base-uncased: a paper
+    number beside such a row is not like for like."""
+    if runs.empty or "text_encoder" not in runs.columns:
+        return ""
+    used = sorted({str(e) for e in runs["text_encoder"].dropna() if e not in ("none", "")})
+    if not used or used == ["bert-base-uncased"]:
+        return ""
+    return (
+        f" The BERT-based rows ran on the text encoder {', '.join(used)}, where the papers use "
+        "bert-base-uncased (not reachable here), so their paper numbers are not like for like."
+    )
+
+
+def _source_lines(models: Sequence[str]) -> list[str]:
+    """Which paper each model's paper numbers quote (the tables' cells name only row and table):
+    the baselines' numbers are the GMF paper's, for instance."""
+    papers = paper_table()
+    quoted: dict[str, list[str]] = {}
+    for model in sorted(set(models)):
+        for source in dict.fromkeys(papers.loc[papers["model"] == model, "paper"]):
+            quoted.setdefault(str(source), []).append(model)
+    if not quoted:
+        return []
+    parts = [f"{', '.join(ms)}: {source}" for source, ms in quoted.items()]
+    return ["", "Paper numbers quote, per model: " + "; ".join(parts) + "."]
+
+
 def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
     lines = ["| model | dataset | ours | paper | gap | within 2 F1 |", "|---|---|---|---|---|---|"]
     for _, r in base.iterrows():
@@ -174,6 +202,7 @@ def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
             f"| {r['model']} | {r['dataset']} | {mean_std(r['mean'], r['std'], r['n'])} | "
             f"{r['paper']:.2f} ({r['table']}) | {r['gap']:+.2f} | {within_band(r['gap'])} |"
         )
+    lines += _source_lines(base["model"])
     if not effects.empty:
         lines += ["", "One change at a time against the baseline above, paired by seed:", ""]
         lines += ["| change | model | dataset | F1 with it | change in F1 | seeds better |"]
@@ -351,11 +380,12 @@ def campaign_markdown(
         "epochs for every condition. Test F1, mean ± std over seeds (sample std). Captions are "
         "BLIP-2's, written from the real images (the only real visual signal here); `blank` meets "
         'HSN\'s "w/o VF" row (the other papers have none). The budget-protocol results stay in '
-        "`report_budget.md`, labelled as such.",
+        "`report_budget.md`, labelled as such." + _encoder_words(runs),
         "",
         f"{h} Test F1 per row",
         "",
         *(_main_lines(tables) if tables is not None else ["No run has finished yet."]),
+        *(_source_lines(tables["settings"]["model"]) if tables is not None else []),
         "",
         *_reference_lines(),
     ]

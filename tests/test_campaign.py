@@ -170,6 +170,9 @@ def test_the_report_pairs_conditions_meets_papers_and_prices_what_is_left(tmp_pa
         "| bilstm-crf | twitter2015 | 63.50 ± 0.71 (n=2) | 64.42 (Table 2) | -0.92 | yes |" in text
     )
     assert "| adam | bilstm-crf | twitter2015 | 65.25 | +1.75 ± 0.35 (n=2) | 2 of 2 |" in text
+    # a paper cell names row and table; the note under the table names the paper it quotes
+    assert "Paper numbers quote, per model: bilstm-crf: GMF (visual clue guidance" in text
+    assert "; hsn: Tian et al., Neurocomputing 2021, papers/hsn.txt." in text
     assert "real-image caption (blip2) − blank | +2.25 ± 0.35 | 2 of 2 |" in text
     assert "understanding): twitter2015: 12.5% of test entities." in text  # the caption leak
     assert (
@@ -505,3 +508,16 @@ def test_the_best_use_of_caption_content_says_when_the_caption_does_not_beat_no_
         campaign_words.conclusion(helped, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
     )
     assert "+0.96 F1, a consistent gain.\n" in said and "harm" not in said
+
+
+def test_the_report_says_when_bert_rows_ran_on_another_encoder_than_the_papers():
+    from mner_lib import results
+
+    def runs(*encoders):
+        return results.runs_frame([{"model": "gmf", "text_encoder": e} for e in encoders])
+
+    said = campaign_report._encoder_words(runs("minilm-l6", "none"))
+    assert "ran on the text encoder minilm-l6, where the papers use bert-base-uncased" in said
+    assert "not like for like" in said
+    assert campaign_report._encoder_words(runs("bert-base-uncased")) == ""  # the papers' own
+    assert campaign_report._encoder_words(runs("none")) == ""  # no BERT-based row
