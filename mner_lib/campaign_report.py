@@ -212,7 +212,22 @@ def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
                 f"| {e['change']} | {e['model']} | {e['dataset']} | {e['f1']:.2f} | "
                 f"{e['mean']:+.2f} ± {e['std']:.2f} (n={e['n']}) | {e['wins']} of {e['n']} |"
             )
+        lines += _change_legend(effects["change"])
     return lines
+
+
+def _change_legend(changes: Sequence[str]) -> list[str]:
+    """What each one-change name means: the ``train`` arguments its plan row adds to the
+    baseline's (SGD, lr 0.015, momentum 0.9, inverse-time decay, batch 10, cased words)."""
+    args = {
+        r.experiment.removeprefix("campaign_text_"): " ".join(r.args)
+        for r in PLAN
+        if r.kind == "text-gap"
+    }
+    named = [f"{c}: `{args[c]}`" for c in dict.fromkeys(changes) if c in args]
+    if not named:
+        return []
+    return ["", "Each change is the baseline's command plus: " + "; ".join(named) + "."]
 
 
 def _ablation_lines(effects: pd.DataFrame) -> list[str]:

@@ -170,6 +170,8 @@ def test_the_report_pairs_conditions_meets_papers_and_prices_what_is_left(tmp_pa
         "| bilstm-crf | twitter2015 | 63.50 ± 0.71 (n=2) | 64.42 (Table 2) | -0.92 | yes |" in text
     )
     assert "| adam | bilstm-crf | twitter2015 | 65.25 | +1.75 ± 0.35 (n=2) | 2 of 2 |" in text
+    # the change's name is spelled out as the arguments the plan adds to the baseline's command
+    assert "Each change is the baseline's command plus: adam: `--optimizer adam --lr 1e-3" in text
     # a paper cell names row and table; the note under the table names the paper it quotes
     assert "Paper numbers quote, per model: bilstm-crf: GMF (visual clue guidance" in text
     assert "; hsn: Tian et al., Neurocomputing 2021, papers/hsn.txt." in text
