@@ -46,11 +46,21 @@ def _main_lines(tables: dict) -> list[str]:
     head = ["model", "dataset", "training"] + [condition_name(c) for c in conditions] + ["paper"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in wide.sort_values(["model", "dataset"]).iterrows():
-        cells = [r["model"] + ("" if r["variant"] == "full" else f" ({r['variant']})")]
+        cells = [_model_cell(r["model"], r["variant"])]
         cells += [r["dataset"], r["training"]]
         cells += [r[c] if isinstance(r.get(c), str) else "" for c in conditions]
         lines.append("| " + " | ".join(cells + [r["paper"]]) + " |")
     return lines
+
+
+def _model_cell(model: str, variant: str) -> str:
+    """``trimod, segmenter=wordsegment`` for a full model with a named setting, ``hsn w/o MI
+    (interaction=concat)`` for an ablation, ``hsn`` for the plain full model."""
+    if variant == "full":
+        return model
+    if variant.startswith("full (") and variant.endswith(")"):
+        return f"{model}, {variant[len('full (') : -1]}"
+    return f"{model} {variant}"
 
 
 def _gap_lines(gaps: pd.DataFrame) -> list[str]:

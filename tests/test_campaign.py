@@ -523,3 +523,15 @@ def test_the_report_says_when_bert_rows_ran_on_another_encoder_than_the_papers()
     assert "not like for like" in said
     assert campaign_report._encoder_words(runs("bert-base-uncased")) == ""  # the papers' own
     assert campaign_report._encoder_words(runs("none")) == ""  # no BERT-based row
+
+
+@pytest.mark.parametrize(
+    "variant, cell",
+    [
+        ("full", "hsn"),
+        ("full (segmenter=wordsegment)", "hsn, segmenter=wordsegment"),
+        ("w/o MI (interaction=concat)", "hsn w/o MI (interaction=concat)"),
+    ],
+)
+def test_a_rows_model_cell_names_its_setting_without_nested_parentheses(variant, cell):
+    assert campaign_report._model_cell("hsn", variant) == cell
