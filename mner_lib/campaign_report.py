@@ -443,6 +443,19 @@ def campaign_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _capped_words(runs: pd.DataFrame) -> str:
+    """How many of the runs are capped probes (the plan's probe rows), which no table above
+    shows: the tables are full-data runs."""
+    capped = runs[runs["max_train"].fillna(0) > 0]
+    if capped.empty:
+        return ""
+    names = ", ".join(sorted(capped["experiment"].unique())) if "experiment" in capped else ""
+    return (
+        f", {len(capped)} of them capped probes that no table above shows ({names}: at most "
+        f"{int(capped['max_train'].max())} training tweets)"
+    )
+
+
 def _provenance_lines(runs: pd.DataFrame, h: str = "##") -> list[str]:
     if runs.empty:
         return []
@@ -457,7 +470,8 @@ def _provenance_lines(runs: pd.DataFrame, h: str = "##") -> list[str]:
         "",
         f"{h} The runs",
         "",
-        f"- {len(runs)} runs; seeds {', '.join(map(str, sorted(runs['seed'].unique())))}; "
+        f"- {len(runs)} runs{_capped_words(runs)}; seeds "
+        f"{', '.join(map(str, sorted(runs['seed'].unique())))}; "
         f"{runs['wall_seconds'].astype(float).sum() / 3600:.1f} h of wall time in all.",
         f"- Commits: {', '.join(commits)}. Hardware: {'; '.join(hardware)}.",
         "- Each run's config, per-epoch history and metrics are in its folder under `results/`.",

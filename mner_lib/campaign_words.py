@@ -144,7 +144,7 @@ def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
         parts = [
             f"{g2['gap_mean']:+.2f} against {_against(g2['baseline'])} "
             f"({verdict(g2['gap_mean'], g2['gap_std'], g2['n_pairs'], g2['wins'])}, "
-            f"{g2['wins']} of {g2['n_pairs']} seeds)"
+            f"caption better in {g2['wins']} of {g2['n_pairs']} seeds)"
             for _, g2 in g.iterrows()
         ]
         lines.append(f"- Real BLIP-2 captions for {model} on {dataset}: " + "; ".join(parts) + ".")

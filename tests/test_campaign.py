@@ -535,3 +535,13 @@ def test_the_report_says_when_bert_rows_ran_on_another_encoder_than_the_papers()
 )
 def test_a_rows_model_cell_names_its_setting_without_nested_parentheses(variant, cell):
     assert campaign_report._model_cell("hsn", variant) == cell
+
+
+def test_the_run_count_says_how_many_are_capped_probes():
+    from mner_lib import results
+
+    runs = results.runs_frame([{"max_train": 0}, {"max_train": 1000}, {"max_train": 0}])
+    assert campaign_report._capped_words(runs.assign(experiment=["c", "probe_x", "c"])) == (
+        ", 1 of them capped probes that no table above shows (probe_x: at most 1000 training tweets)"
+    )
+    assert campaign_report._capped_words(runs.iloc[[0, 2]]) == ""
