@@ -22,7 +22,8 @@ def within_band(gap: float) -> str:
 
 def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str:
     """For a baseline row outside the band: the measured one-change ablation that brings it
-    nearest the paper, whether that change alone brings it within the band, and what the same change
+    nearest the paper, whether that change alone brings it within the band, the other changes
+    that do too (for a row above its paper any handicap can: said), and what the nearest change
     does to the other baseline rows it was measured on (a cause should not push them out)."""
     if abs(row["gap"]) <= WITHIN or effects.empty:
         return ""
