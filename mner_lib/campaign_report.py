@@ -185,9 +185,17 @@ def _encoder_words(runs: pd.DataFrame) -> str:
     used = sorted({str(e) for e in runs["text_encoder"].dropna() if e not in ("none", "")})
     if not used or used == ["bert-base-uncased"]:
         return ""
+    bert = runs[runs["text_encoder"].isin(used) & (runs["max_train"].fillna(0) == 0)]
+    last = bert[bert["best_epoch"].notna() & (bert["best_epoch"] == bert["epochs_run"])]
     return (
         f" The BERT-based rows ran on the text encoder {', '.join(used)}, where the papers use "
-        "bert-base-uncased (not reachable here), so their paper numbers are not like for like."
+        "bert-base-uncased (not reachable here), so their paper numbers are not like for like"
+        + (
+            f"; their best dev epoch was the last one in {len(last)} of {len(bert)} full-data "
+            "runs, so more epochs would likely raise them."
+            if len(bert)
+            else "."
+        )
     )
 
 

@@ -2,11 +2,10 @@
 
 :func:`load_runs` reads every ``metrics.json`` under a folder into one row per run (model,
 dataset, image condition, synthetic flag, backbone, text encoder, seed, test and dev P/R/F1,
-per-type F1, speed, hardware, and the file it came from). :func:`aggregate` groups runs that
-differ only in their seed and reports mean ± std over seeds, keeping the synthetic flag and the
-list of source files. :func:`paper_table` holds the numbers the papers print, one row per
-(paper, table, model, dataset, variant), each row naming the paper file and table it quotes.
-"""
+per-type F1, epochs, speed, hardware, and the file it came from). :func:`aggregate` groups runs
+that differ only in their seed and reports mean ± std over seeds, keeping the synthetic flag and
+the source files. :func:`paper_table` holds the numbers the papers print, one row per (paper,
+table, model, dataset, variant), each row naming the paper file and table it quotes."""
 
 from __future__ import annotations
 
@@ -28,9 +27,9 @@ GROUP_KEYS = ("model", "dataset", "condition", "synthetic", "backbone", "text_en
               "max_train", "max_eval", "variant", "training")  # fmt: skip
 RUN_COLUMNS = GROUP_KEYS + (
     "seed", "precision", "recall", "f1", "dev_f1", *(f"f1_{t}" for t in ENTITY_TYPES),
-    "epochs_run", "train_tweets", "train_tweets_per_second", "inference_tweets_per_second",
-    "wall_seconds", "device", "gpu", "cpu_count", "python", "torch", "commit", "dirty",
-    "caption_leak", "source",
+    "epochs_run", "best_epoch", "train_tweets", "train_tweets_per_second",
+    "inference_tweets_per_second", "wall_seconds", "device", "gpu", "cpu_count", "python", "torch",
+    "commit", "dirty", "caption_leak", "source",
 )  # fmt: skip
 
 
@@ -118,8 +117,8 @@ _SCHEMA = {
     "config.model environment.device environment.gpu environment.python environment.torch",
     "bool": "synthetic provenance.dirty",
     "int": "seed",
-    "count": "max_train max_eval epochs_run train_tweets environment.cpu_count config.batch_size "
-    "config.grad_accum config.epochs config.length_buckets",
+    "count": "max_train max_eval epochs_run best_epoch train_tweets environment.cpu_count "
+    "config.batch_size config.grad_accum config.epochs config.length_buckets",
     "number": "config.lr config.encoder_lr config.head_lr config.momentum dev.f1 "
     + " ".join(f"{t}.f1" for t in _PER_TYPE.split()),
     "rate": "train_tweets_per_second inference_tweets_per_second wall_seconds images.leak.share",
@@ -187,6 +186,7 @@ def run_row(metrics: dict[str, Any], source: str) -> dict[str, Any]:
         "f1": test.get("f1"),
         "dev_f1": (metrics.get("dev") or {}).get("f1"),
         "epochs_run": metrics.get("epochs_run"),
+        "best_epoch": metrics.get("best_epoch"),
         "train_tweets": metrics.get("train_tweets"),
         "train_tweets_per_second": metrics.get("train_tweets_per_second"),
         "inference_tweets_per_second": metrics.get("inference_tweets_per_second"),
@@ -459,7 +459,7 @@ def paired_gaps(
     runs: pd.DataFrame, condition: str = "synthetic", baseline: str = "blank"
 ) -> pd.DataFrame:
     """Per setting, test F1 under ``condition`` minus test F1 under ``baseline`` for the same
-    seed (the same training subset and initialisation): mean ± std of the paired differences,
+    seed (what such a pair shares: :data:`mner_lib.report.PAIRING`): mean ± std of the differences,
     the number of seeds with both runs, and how many of them ``condition`` won."""
     keys = [k for k in GROUP_KEYS if k not in ("condition", "synthetic")]
     columns = keys + ["n_pairs", "gap_mean", "gap_std", "wins", "seeds"]

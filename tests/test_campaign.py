@@ -522,6 +522,15 @@ def test_the_report_says_when_bert_rows_ran_on_another_encoder_than_the_papers()
     assert "ran on the text encoder minilm-l6, where the papers use bert-base-uncased" in said
     assert "not like for like" in said
     assert campaign_report._encoder_words(runs("bert-base-uncased")) == ""  # the papers' own
+    # still improving when the epochs ran out: the best dev epoch is the last one
+    epochs = results.runs_frame([
+        {"model": "gmf", "text_encoder": "minilm-l6", "max_train": 0, "epochs_run": 3, "best_epoch": b}
+        for b in (3, 3, 2)
+    ] + [{"model": "gmf", "text_encoder": "minilm-l6", "max_train": 1000, "epochs_run": 3,
+          "best_epoch": 3}])  # fmt: skip
+    assert "their best dev epoch was the last one in 2 of 3 full-data runs, so more epochs" in (
+        campaign_report._encoder_words(epochs)
+    )
     assert campaign_report._encoder_words(runs("none")) == ""  # no BERT-based row
 
 
