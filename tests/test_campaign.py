@@ -554,3 +554,14 @@ def test_the_run_count_says_how_many_are_capped_probes():
         ", 1 of them capped probes that no table above shows (probe_x: at most 1000 training tweets)"
     )
     assert campaign_report._capped_words(runs.iloc[[0, 2]]) == ""
+
+
+def test_the_report_names_the_rows_trained_with_other_settings_than_their_papers():
+    plan = (
+        campaign.Row("campaign", "cwi", ("twitter2015",), ("blank",), args=campaign.ADAM),
+        campaign.Row("campaign", "hsn", ("twitter2015",), ("blank",)),
+    )
+    said = campaign_report._deviation_words(plan)
+    assert said.startswith(" cwi train with `--optimizer adam --lr 1e-3")
+    assert "instead of their papers' optimiser settings" in said and "hsn" not in said
+    assert campaign_report._deviation_words(plan[1:]) == ""
