@@ -456,7 +456,7 @@ def campaign_markdown(
     not_run = NOT_RUN if plan is PLAN else ()  # the reasons are the plan's, not a test plan's
     if not_run:
         lines += ["", f"{h} Not run, and why", "", *(f"- {why}" for why in not_run)]
-    lines += ["", f"{h} What the numbers say", "", "Generated from the tables above.", ""]
+    lines += ["", f"{h} What the campaign says", "", "Generated from the tables above.", ""]
     lines += conclusion(gaps, base, effects, ablations)
     lines += ["", f"{h} Not finished yet", "", *pending_lines(root, runs, bench, plan)]
     lines += _provenance_lines(runs, h)
