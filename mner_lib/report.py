@@ -170,9 +170,9 @@ def verdict(mean: float, std: float, n: int, wins: int) -> str:
     if n < 2:
         return "one seed: no verdict yet"
     if wins == n and mean > std:
-        return "a consistent gain" if n > 2 else "a gain in both seeds (tentative at two)"
+        return "a consistent gain" if n > 2 else "a gain in both seeds, tentative at two"
     if wins == 0 and -mean > std:
-        return "a consistent loss" if n > 2 else "a loss in both seeds (tentative at two)"
+        return "a consistent loss" if n > 2 else "a loss in both seeds, tentative at two"
     return "within seed-to-seed variation"
 
 

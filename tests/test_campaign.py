@@ -179,7 +179,7 @@ def test_the_report_pairs_conditions_meets_papers_and_prices_what_is_left(tmp_pa
     assert "understanding): twitter2015: 12.5% of test entities." in text  # the caption leak
     assert (
         "- The largest gain of a caption over blank: hsn on twitter2015, +2.25 F1, a gain in "
-        "both seeds (tentative at two); hsn has no shuffled-caption control in the plan" in text
+        "both seeds, tentative at two; hsn has no shuffled-caption control in the plan" in text
     )
     # the paper's w/o MP costs 74.18 - 73.71 = 0.47; ours (seed 0 only): 72.0 - 71.0
     assert "| hsn | twitter2015 | w/o MP | +1.00 ± 0.00 (n=1) | +0.47 |" in text

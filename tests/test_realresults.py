@@ -298,7 +298,7 @@ def test_conclusions_reuse_the_reports_sentences(results):
 
 def test_comparison_tables_fit_and_name_synthetic(results):
     gaps = comparison.gaps_html(results)
-    assert "a gain in both seeds (tentative at two)" in gaps and "SYNTHETIC" in gaps
+    assert "a gain in both seeds, tentative at two" in gaps and "SYNTHETIC" in gaps
     assert 'download="paper_numbers.csv"' in comparison.papers_html()
     settings = realresults.recorded_settings(None, results)
     rob = realresults.robustness_html(settings, ["blank", "synthetic"])

@@ -396,8 +396,8 @@ def test_report_pairs_caption_runs_with_text_and_shuffled_captions_and_shows_the
     assert "+1.50 ± 1.41 (n=2)" in caption_vs_shuffled
     said = text[text.index("## What the numbers say") :]
     assert (
-        "minus text only is +2.00 F1 over 2 seed(s), won 2 of 2: a gain in both seeds (tentative "
-        "at two)." in said
+        "minus text only is +2.00 F1 over 2 seed(s), won 2 of 2: a gain in both seeds, tentative "
+        "at two." in said
     )
     assert "minus shuffled blip2 caption (control) is +1.50 F1" in said
 
@@ -411,8 +411,8 @@ def test_verdicts_need_every_seed_and_a_mean_above_the_spread():
     assert verdict(-2.0, 1.0, 3, 0) == "a consistent loss"
     assert verdict(5.0, 0.0, 1, 1) == "one seed: no verdict yet"  # one seed measures no spread
     # two seeds agree in sign half the time by chance: tentative, never "consistent"
-    assert verdict(2.0, 1.0, 2, 2) == "a gain in both seeds (tentative at two)"
-    assert verdict(-2.0, 1.0, 2, 0) == "a loss in both seeds (tentative at two)"
+    assert verdict(2.0, 1.0, 2, 2) == "a gain in both seeds, tentative at two"
+    assert verdict(-2.0, 1.0, 2, 0) == "a loss in both seeds, tentative at two"
 
 
 def test_caption_rows_meet_no_paper_row():
