@@ -8,7 +8,7 @@ import shlex
 import pandas as pd
 import pytest
 
-from mner_lib import campaign, campaign_report, campaign_words
+from mner_lib import campaign, campaign_cost, campaign_report, campaign_words
 from mner_lib.book.comparison import markdown_blocks
 from mner_lib.cli import build_parser, main
 from mner_lib.config import overrides_from_args, resolve_config
@@ -107,13 +107,13 @@ def test_what_is_left_is_also_priced_at_the_wall_time_finished_runs_took(tmp_pat
 
     # Twitter-2015 has a finished run (30 min); a capped probe run (2 h) is not the full protocol
     runs = results.runs_frame([row("twitter2015", 1800.0), row("twitter2015", 7200.0, 1000)])
-    lines = campaign_report.pending_lines(root, runs, tmp_path / "none.json", plan)
+    lines = campaign_cost.pending_lines(root, runs, tmp_path / "none.json", plan)
     assert "| campaign | hsn | twitter2015 | 0 | 3 | unknown | 1.5 |" in lines  # 3 x 0.5 h
     # no finished run on Twitter-2017: the model's runs on the other dataset price it
     assert "| campaign | hsn | twitter2017 | 0 | 3 | unknown | 1.5 |" in lines
     assert "about 3.0 hours (two workers: about 1.5 h)." in lines[-1]
     # no finished run of the model at all: unknown, and no wall-time total is claimed
-    lines = campaign_report.pending_lines(
+    lines = campaign_cost.pending_lines(
         root, results.runs_frame([]), tmp_path / "none.json", plan
     )
     assert "| campaign | hsn | twitter2015 | 0 | 3 | unknown | unknown |" in lines

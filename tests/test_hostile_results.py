@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import campaign, campaign_report, results
+from mner_lib import campaign, campaign_cost, results
 from mner_lib.book import realplots
 from mner_lib.cli import main
 from mner_lib.report import check_out
@@ -270,7 +270,7 @@ def test_a_bench_speed_that_is_not_positive_is_skipped_by_name(tmp_path, speed):
     root = tmp_path / "results"
     root.mkdir()
     with pytest.warns(UserWarning):
-        lines = campaign_report.pending_lines(root, results.runs_frame([]), bench, plan)
+        lines = campaign_cost.pending_lines(root, results.runs_frame([]), bench, plan)
     assert "| campaign | hsn | twitter2015 | 0 | 1 | unknown | unknown |" in lines
 
 
