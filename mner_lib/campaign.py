@@ -269,8 +269,10 @@ def job_hours(job: Job, speeds: dict[str, tuple[float, float]]) -> float | None:
 def recorded_speeds(
     bench: Path, runs: pd.DataFrame | None = None
 ) -> dict[str, tuple[float, float]]:
-    """Tweets/s per model: the mean over finished campaign runs where there are some (real
-    conditions, this machine), else ``benchmarks/bench_cpu.json`` (blank images, 5 steps).
+    """Tweets/s per model: the median over finished campaign runs where there are some (real
+    conditions, this machine; the median, so that a run paused for a while, whose wall time
+    includes the pause, does not move it), else ``benchmarks/bench_cpu.json`` (blank images,
+    5 steps).
 
     No benchmark file (or none at ``bench``) means no recorded speeds; a file that is not a
     regular file, not JSON or not ``{"models": [{"model": ..., ...}, ...]}`` is a ValueError
@@ -286,8 +288,8 @@ def recorded_speeds(
                               "numbers; its cost is not known", stacklevel=2)  # fmt: skip
     if runs is not None and not runs.empty:
         for model, group in runs.groupby("model"):
-            train = group["train_tweets_per_second"].astype(float).mean()
-            infer = group["inference_tweets_per_second"].astype(float).mean()
+            train = group["train_tweets_per_second"].astype(float).median()
+            infer = group["inference_tweets_per_second"].astype(float).median()
             if _positive(train) and _positive(infer):
                 speeds[str(model)] = (float(train), float(infer))
     return speeds

@@ -2,7 +2,9 @@
 yet" section of the campaign report (:mod:`mner_lib.campaign_report`).
 
 Two prices per row: the planned epochs at the recorded tweets/s (:func:`mner_lib.campaign.job_hours`)
-and the mean wall time of the finished full-data runs of the same model (early stopping included).
+and the median wall time of the finished full-data runs of the same model (early stopping included).
+Both use medians over runs: a run paused for a while (its wall time includes the pause) does not
+move them.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def pending_lines(
         rows.setdefault((job.row.experiment, job.row.model, job.dataset), []).append(job)
     lines = [
         "| experiment | model | dataset | finished | left | cost left (single-thread h) "
-        "| at the wall time of finished runs (h) |",
+        "| at the median wall time of finished runs (h) |",
         "|---|---|---|---|---|---|---|",
     ]
     total, unknown, walls = 0.0, 0, []
@@ -64,7 +66,7 @@ def pending_lines(
     if walls and None not in walls:
         wall = sum(walls)
         said.append(
-            f"At the wall time the finished full-data runs of the same model took (early "
+            f"At the median wall time of the finished full-data runs of the same model (early "
             f"stopping included; the same dataset where it has one), about {wall:.1f} hours "
             f"(two workers: about {wall / 2:.1f} h)."
         )
@@ -72,11 +74,11 @@ def pending_lines(
 
 
 def _wall_hours(runs: pd.DataFrame, model: str, dataset: str) -> float | None:
-    """Mean wall hours of the finished full-data runs of ``model`` on ``dataset`` (on any
+    """Median wall hours of the finished full-data runs of ``model`` on ``dataset`` (on any
     dataset when it has none there); None without any."""
     if runs.empty or "wall_seconds" not in runs.columns:
         return None
     full = runs[(runs["model"] == model) & full_data(runs) & runs["wall_seconds"].notna()]
     same = full[full["dataset"] == dataset]
     pick = same if not same.empty else full
-    return float(pick["wall_seconds"].astype(float).mean()) / 3600 if not pick.empty else None
+    return float(pick["wall_seconds"].astype(float).median()) / 3600 if not pick.empty else None

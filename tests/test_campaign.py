@@ -113,11 +113,28 @@ def test_what_is_left_is_also_priced_at_the_wall_time_finished_runs_took(tmp_pat
     assert "| campaign | hsn | twitter2017 | 0 | 3 | unknown | 1.5 |" in lines
     assert "about 3.0 hours (two workers: about 1.5 h)." in lines[-1]
     # no finished run of the model at all: unknown, and no wall-time total is claimed
-    lines = campaign_cost.pending_lines(
-        root, results.runs_frame([]), tmp_path / "none.json", plan
-    )
+    lines = campaign_cost.pending_lines(root, results.runs_frame([]), tmp_path / "none.json", plan)
     assert "| campaign | hsn | twitter2015 | 0 | 3 | unknown | unknown |" in lines
-    assert "At the wall time" not in lines[-1]
+    assert "At the median wall time" not in lines[-1]
+
+
+def test_a_paused_run_does_not_move_the_price_of_what_is_left(tmp_path):
+    """A run paused for a while (its wall time and tweets/s include the pause) is one of several:
+    both prices are medians over runs, so it moves neither."""
+    from mner_lib import results
+
+    plan = (campaign.Row("campaign", "hsn", ("twitter2015",), ("blank",), (0, 1, 2, 3)),)
+    root = tmp_path / "results"
+    root.mkdir()
+    runs = results.runs_frame([
+        {"model": "hsn", "dataset": "twitter2015", "wall_seconds": wall, "max_train": 0,
+         "train_tweets_per_second": rate, "inference_tweets_per_second": 1000.0}
+        for wall, rate in ((1800.0, 100.0), (1800.0, 100.0), (1800.0 + 3600, 25.0))
+    ])  # fmt: skip
+    assert campaign.recorded_speeds(tmp_path / "none.json", runs)["hsn"] == (100.0, 1000.0)
+    lines = campaign_cost.pending_lines(root, runs, tmp_path / "none.json", plan)
+    # 4 x (30 x (4000 / 100 + 1000 / 1000) + 3.257) s at the median speed; 4 x 0.5 h at the median wall
+    assert "| campaign | hsn | twitter2015 | 0 | 4 | 1.4 | 2.0 |" in lines
 
 
 def _metrics(model, dataset, condition, seed, f1, options=None):
