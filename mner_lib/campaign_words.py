@@ -98,7 +98,8 @@ def _own_share(top: pd.Series, control: pd.Series) -> str:
     """How much of a caption's gain over blank images needs this tweet's own caption: the gain
     over another tweet's caption, as a share of the gain over blank."""
     c = control["gap_mean"]
-    said = f"; against another tweet's caption it gains {c:+.2f} (n={control['n_pairs']}), so "
+    moves = f"gains {c:+.2f}" if c > 0 else f"does no better: {c:+.2f}"
+    said = f"; against another tweet's caption it {moves} (n={control['n_pairs']}), so "
     if top["gap_mean"] <= 0:
         return "."
     if c <= 0:

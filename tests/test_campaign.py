@@ -466,7 +466,8 @@ def _gap(model, condition, baseline, mean, n=2, wins=2):
               "25% needs this photo's own."),
         (1.5, "it gains +1.50 (n=2), so most of the gain (75%) needs this photo's own caption."),
         (3.0, "so most of the gain (100%) needs this photo's own caption."),
-        (-0.2, "so none of the gain needs this photo's caption: any tweet's caption gives it."),
+        (-0.2, "it does no better: -0.20 (n=2), so none of the gain needs this photo's caption: "
+               "any tweet's caption gives it."),
     ],
 )  # fmt: skip
 def test_the_largest_caption_gain_says_how_much_of_it_needs_the_photos_own_caption(control, said):
