@@ -148,8 +148,9 @@ display(Markdown(conclusions(P["results_dir"])))
 #
 # The best replication these machines allow (issue 15): full training, dev and test sets, the papers'
 # epochs with early stopping on dev F1 (BERT-based models: 3 epochs for every condition), seeds 0-2,
-# both datasets, real-image BLIP-2 captions as the visual signal. On two CPU cores the grid outlasts
-# a working session, so the section says what has finished and prices what has not.
+# both datasets, real-image BLIP-2 captions as the visual signal. On two CPU cores the grid took
+# several working sessions; the section says what has finished, prices whatever has not, and ends
+# with the runs' commits, hardware and wall time.
 
 # %% tags=["remove-input"]
 from mner_lib.book.comparison import show_campaign
