@@ -126,7 +126,9 @@ def _ablation_sentence(a: pd.Series) -> str:
     if not words.startswith("a consistent"):
         return said + "; ours can tell no sign, so it neither confirms nor contradicts the paper's."
     agree = "agrees with" if (a["mean"] > 0) == (a["paper"] > 0) else "disagrees with"
-    return said + f"; the sign {agree} the paper's."
+    return said + (
+        f"; the sign {agree} the paper's (ours read BLIP-2 captions, the paper's model its images)."
+    )
 
 
 def _against(baseline: str) -> str:

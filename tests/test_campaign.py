@@ -492,8 +492,9 @@ def test_the_largest_caption_gain_says_how_much_of_it_needs_the_photos_own_capti
     "mean, std, wins, paper, said",
     [
         (1.2, 0.3, 3, 0.47, "(a consistent gain, full better in 3 of 3 seeds), +0.47 in the "
-                            "paper's; the sign agrees with the paper's."),
-        (-1.2, 0.3, 0, 0.47, "the sign disagrees with the paper's."),
+                            "paper's; the sign agrees with the paper's (ours read BLIP-2 "
+                            "captions, the paper's model its images)."),
+        (-1.2, 0.3, 0, 0.47, "the sign disagrees with the paper's (ours read BLIP-2 captions"),
         (0.2, 0.9, 2, 0.47, "ours can tell no sign, so it neither confirms nor contradicts"),
         (1.2, 0.3, 3, None, "full better in 3 of 3 seeds); the paper reports no such row."),
     ],
