@@ -70,3 +70,13 @@ def provenance(root: str | Path | None = None) -> dict[str, Any]:
         "dirty": dirty,
         "diff_sha256": hashlib.sha256(diff).hexdigest() if dirty else None,
     }
+
+
+def code_label(code: dict[str, Any]) -> str:
+    """A run's commit as its tables print it: the sha, ``+dirty`` for a changed tree."""
+    return str(code["commit"]) + ("+dirty" if code["dirty"] else "")
+
+
+def is_code_label(label: object) -> bool:
+    """A commit label a checkpoint may carry: one printable line of at most 80 characters."""
+    return isinstance(label, str) and 0 < len(label) <= 80 and label.isprintable()

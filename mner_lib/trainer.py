@@ -30,6 +30,7 @@ from mner_lib.data import Dataset, format_tweets, load_dataset, seeded_subset
 from mner_lib.metrics import evaluate
 from mner_lib.models import Tagger, build_model, get_model_class
 from mner_lib.runfolder import CONFIG, RunFolder, RunFolderError, rng_state, set_rng_state
+from mner_lib.runstate import code_label, is_code_label
 from mner_lib.runtime import autocast, environment_info, pick_device, provenance, set_seed
 
 
@@ -47,7 +48,7 @@ class Prepared:
     model: Tagger
     device: torch.device
     # the code that runs, read when the run starts (a checkout changed mid-run cannot relabel it)
-    code: dict[str, Any] = field(default_factory=provenance)
+    code: dict[str, Any] = field(default_factory=lambda: provenance())
 
 
 @dataclass
@@ -61,6 +62,8 @@ class Progress:
     train_seconds: float = 0.0
     train_tweets: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    # commits its epochs trained under: more than one when resumed from another checkout
+    commits: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -231,6 +234,8 @@ def fit(prepared: Prepared, folder: RunFolder, stop_after_epochs: int | None = N
     steps = math.ceil(len(prepared.dataset.train) / (cfg.batch_size * cfg.grad_accum))
     scheduler = build_schedule(optimizer, cfg, steps)
     progress = resume(prepared, folder, optimizer, scheduler)
+    if progress.commits[-1:] != [code_label(prepared.code)]:  # a start, or resumed elsewhere
+        progress.commits.append(code_label(prepared.code))
     epochs_this_call = 0
     for epoch in range(progress.epoch, cfg.epochs):
         if progress.bad_epochs >= cfg.patience:
@@ -372,6 +377,8 @@ def resume(prepared: Prepared, folder: RunFolder, optimizer, scheduler) -> Progr
             for k in ("epoch", "best_epoch", "bad_epochs", "train_tweets")
             if type(getattr(progress, k)) is not int or getattr(progress, k) < -1
         ]
+        if not (isinstance(progress.commits, list) and all(map(is_code_label, progress.commits))):
+            problems.append("commits")
         if problems or progress.epoch < 0 or not isinstance(progress.history, list):
             raise ValueError(f"progress fields {', '.join(problems) or 'epoch, history'} invalid")
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as exc:
@@ -396,9 +403,7 @@ def finish(
     for split, tweets, pred in (("dev", dataset.dev, dev_pred), ("test", dataset.test, test_pred)):
         folder.write_text(f"predictions_{split}.txt", format_tweets(tweets, pred))
     metrics = run_metrics(prepared, progress, best, dev_pred, test_pred)
-    metrics["wall_seconds"] = (
-        time.time() - wall_start
-    )  # this call (a resumed run: from its restart)
+    metrics["wall_seconds"] = time.time() - wall_start  # this call (resumed: from its restart)
     metrics["inference_tweets_per_second"] = (len(dataset.dev) + len(dataset.test)) / max(
         infer_seconds, 1e-9
     )
@@ -434,8 +439,8 @@ def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, 
         "dev": evaluate([t.tags for t in dataset.dev], dev_pred),
         "test": evaluate([t.tags for t in dataset.test], test_pred),
         "images": image_info,
-        "commit": code["commit"] + ("+dirty" if code["dirty"] else ""),
-        "provenance": code,
+        "commit": code_label(code),
+        "provenance": {**code, "trained_under": progress.commits or [code_label(code)]},
         "environment": environment_info(prepared.device),
         "train_seconds": progress.train_seconds,
         "train_tweets_per_second": progress.train_tweets / max(progress.train_seconds, 1e-9),

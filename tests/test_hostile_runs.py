@@ -122,7 +122,14 @@ def test_a_checkpoint_with_matching_hashes_but_foreign_state_is_a_one_line_error
         run_training(cfg, stop_after_epochs=1)
     folder = rf.RunFolder(out)
     tensors, optimizer_state, state = folder.load_checkpoint()
-    for hostile in ({**state, "progress": [1]}, {**state, "progress": {"epoch": "x"}}, [1]):
+    commits = [{**state, "progress": {**state["progress"], "commits": bad}}
+               for bad in ("abc", [1], ["x\n" * 5], ["y" * 81])]  # fmt: skip
+    for hostile in (
+        {**state, "progress": [1]},
+        {**state, "progress": {"epoch": "x"}},
+        [1],
+        *commits,
+    ):
         folder.save_checkpoint(tensors, optimizer_state, hostile)  # hashes written to match
         with pytest.raises(rf.CorruptRunError, match="not a checkpoint of this run"):
             run_training(cfg)

@@ -148,6 +148,24 @@ def test_seeded_runs_repeat_and_resume_loses_nothing(run_a, tmp_path):
     assert [json.loads(line)["epoch"] for line in history] == [1, 2, 3]  # no repeated epoch
 
 
+def test_a_run_resumed_from_another_checkout_names_every_commit_it_trained_under(
+    run_a, tmp_path, monkeypatch
+):
+    """metrics.json's ``commit`` is the checkout that finished the run; its provenance lists
+    every commit whose code trained an epoch, so a resume under other code is not hidden."""
+    import mner_lib.trainer as trainer
+
+    assert run_a.metrics["provenance"]["trained_under"] == [run_a.metrics["commit"]]
+    monkeypatch.setattr(trainer, "provenance", lambda: {"commit": "a" * 40, "dirty": False})
+    with pytest.raises(KeyboardInterrupt):
+        run_training(config(tmp_path), stop_after_epochs=1)
+    monkeypatch.setattr(trainer, "provenance", lambda: {"commit": "b" * 40, "dirty": True})
+    done = run_training(config(tmp_path))
+    assert done.metrics["commit"] == "b" * 40 + "+dirty"
+    assert done.metrics["provenance"]["trained_under"] == ["a" * 40, "b" * 40 + "+dirty"]
+    assert scores(done.metrics) == scores(run_a.metrics)  # the code label changes nothing else
+
+
 def test_another_seed_differs(run_a, tmp_path):
     other = run_training(config(tmp_path / "s", seed=8))
     assert [h["loss"] for h in other.history] != [h["loss"] for h in run_a.history]
