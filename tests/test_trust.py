@@ -219,9 +219,10 @@ def test_predict_takes_empty_input(finished, capsys):
 def test_a_run_records_its_commit_and_whether_the_tree_was_dirty(finished):
     m = json.loads((finished / "metrics.json").read_text())
     code = m["provenance"]
-    assert set(code) == {"commit", "dirty", "diff_sha256"}
+    assert set(code) == {"commit", "dirty", "diff_sha256", "trained_under"}
     assert (code["diff_sha256"] is not None) == bool(code["dirty"])
     assert m["commit"].endswith("+dirty") == bool(code["dirty"])
+    assert code["trained_under"] == [m["commit"]]  # one call, one checkout
 
 
 def test_a_stranger_model_file_with_bad_metadata_is_refused_in_one_line(finished, tmp_path, capsys):
