@@ -230,15 +230,10 @@ def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
         for _, e in effects.iterrows():
             lines.append(
                 f"| {e['change']} | {e['model']} | {e['dataset']} | {e['f1']:.2f} | "
-                f"{_signed(e['mean'], e['std'], e['n'])} | {e['wins']} of {e['n']} |"
+                f"{mean_std(e['mean'], e['std'], e['n'], signed=True)} | {e['wins']} of {e['n']} |"
             )
         lines += _change_legend(effects["change"])
     return lines
-
-
-def _signed(mean: float, std: float, n: int) -> str:
-    """``+0.60 ± 0.29 (n=3)``; one seed has no spread, so it prints without ±."""
-    return f"{mean:+.2f}" + (f" ± {std:.2f}" if n > 1 else "") + f" (n={n})"
 
 
 def _change_legend(changes: Sequence[str]) -> list[str]:
@@ -264,7 +259,7 @@ def _ablation_lines(effects: pd.DataFrame) -> list[str]:
         paper = "no row" if e["paper"] is None or pd.isna(e["paper"]) else f"{e['paper']:+.2f}"
         lines.append(
             f"| {e['model']} | {e['dataset']} | {e['ablation']} | "
-            f"{_signed(e['mean'], e['std'], e['n'])} | {paper} |"
+            f"{mean_std(e['mean'], e['std'], e['n'], signed=True)} | {paper} |"
         )
     return lines
 

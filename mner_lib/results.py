@@ -314,11 +314,10 @@ def aggregate(runs: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
     return frame
 
 
-def mean_std(mean: float, std: float, n: int) -> str:
-    """``74.18 ± 0.31 (n=3)``; a single run prints without ±."""
-    if n <= 1:
-        return f"{mean:.2f} (n=1)"
-    return f"{mean:.2f} ± {std:.2f} (n={n})"
+def mean_std(mean: float, std: float, n: int, signed: bool = False) -> str:
+    """``74.18 ± 0.31 (n=3)`` (``+0.60 ± ...`` when ``signed``); a single run prints without ±."""
+    m = f"{mean:{'+' if signed else ''}.2f}"
+    return f"{m} (n=1)" if n <= 1 else f"{m} ± {std:.2f} (n={n})"
 
 
 def label(row: dict[str, Any] | pd.Series) -> str:

@@ -16,6 +16,7 @@ import torch
 from mner_lib.config import DEVICES
 from mner_lib.precision import autocast, resolve_precision
 from mner_lib.runfolder import provenance
+from mner_lib.runstate import code_label
 
 
 def set_seed(seed: int) -> None:
@@ -50,8 +51,7 @@ __all__ = [
 
 def git_commit() -> str:
     """``<sha>``, ``<sha>+dirty`` for a tree with uncommitted changes, or ``unknown``."""
-    info = provenance()
-    return info["commit"] + ("+dirty" if info["dirty"] else "")
+    return code_label(provenance())
 
 
 def environment_info(device: torch.device) -> dict[str, Any]:
