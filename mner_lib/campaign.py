@@ -9,8 +9,10 @@ from whatever has finished, and says which rows have not, with what they would c
 
 Protocol: full training, dev and test sets. Small models: the epochs of their specs (the paper's
 where it gives them, else 30) with early stopping on dev F1 (the trainer keeps the best dev
-epoch). BERT-based models: 3 epochs, the same for every condition (what fits on 2 CPU cores),
-said in every table's ``training`` column.
+epoch). BERT-based models, first round (``campaign``, ``captions_bert``): 3 epochs, the same for
+every condition; in 32 of 39 such runs the best dev epoch was the last. Second round
+(``converged``, issue 27): the specs' epochs as a ceiling with early stopping (:data:`PATIENCE`).
+The ``training`` column of every table says which.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ CAPTION, SHUFFLED = "caption:blip2", "caption-shuffled:blip2"
 #: paper lr 8e-5 and TriMod's SGD with 9-batch accumulation stayed near F1 0 in short runs
 ADAM = ("--optimizer", "adam", "--lr", "1e-3", "--schedule", "constant", "--grad-accum", "1")
 BERT_EPOCHS = ("--epochs", "3")
+KNOWLEDGE, KNOWLEDGE_SHUFFLED = "knowledge:pgim", "knowledge-shuffled:pgim"
+#: the convergence protocol of the BERT side (issue 27): each spec's epochs (the paper's: GMF 30
+#: on Twitter-2015, 50 on Twitter-2017; BERT-CRF 10) as the ceiling, linear warm-up and decay
+#: over that ceiling (the specs' schedule), early stopping after this many epochs without a
+#: better dev F1; the best dev epoch is kept
+PATIENCE = ("--patience", "5")
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,11 @@ class Row:
     conditions: tuple[str, ...]
     seeds: tuple[int, ...] = SEEDS
     args: tuple[str, ...] = ()
-    kind: str = "main"  # main | probe | text-gap | ablation
+    kind: str = "main"  # main | probe | text-gap | ablation | converge-probe | optimiser
     why: str = ""
+    # ``--length-buckets`` of its runs: the first round ran without (the trainer's default then;
+    # since issue 27 the default is 20), so its rows keep 0 and stay paired with what ran
+    length_buckets: int = 0
 
 
 def _probe(name: str, *args: str) -> Row:
@@ -93,9 +104,10 @@ PLAN: tuple[Row, ...] = (
         for a in (0.3, 0.5, 0.7)
     ),
     # length-bucketed batches (pools of 20 batches sorted by length) train GMF ~1.8x faster
-    # (benchmarks/speed_after.md) but cost CWI its visual gain on the demo corpus
-    # (benchmarks/bucket_probe.txt): measured on real tweets, paired by seed with alpha0.3's
-    # runs (the same settings, buckets off), before GMF's 24 campaign runs use them
+    # (benchmarks/speed_after.md); measured on real tweets, paired by seed with alpha0.3's runs
+    # (the same settings, buckets off). A one-seed CWI probe had suggested a cost in accuracy;
+    # it did not hold over more seeds (benchmarks/speed_notes.md), and since issue 27 buckets
+    # are the default. Rows of the first round keep Row.length_buckets=0, as they ran.
     Row(
         "probe_gmf_alpha0.3",
         "gmf",
@@ -112,9 +124,10 @@ PLAN: tuple[Row, ...] = (
         ("twitter2017",),
         (CAPTION,),
         SEEDS,
-        _probe("x").args + _options(alpha=0.3) + ("--length-buckets", "20"),
+        _probe("x").args + _options(alpha=0.3),
         "probe",
         "length-bucketed batches against alpha0.3's runs, paired by seed",
+        length_buckets=20,
     ),
     Row("campaign", "bilstm-crf", BOTH, ("none",)),
     Row("campaign", "hbilstm-crf", BOTH, ("none",)),
@@ -186,6 +199,29 @@ PLAN: tuple[Row, ...] = (
 )
 
 
+# The converged BERT side (issue 27). Its first stage is the probe: seed 0 of each model and
+# dataset, to see where dev F1 peaks before the grid is priced; those runs are also seed 0 of
+# the grid's cells (the same settings). Then the papers' optimisers for CWI and TriMod at full
+# data (one seed each, paired with campaign/'s seed 0 under captions), then the grid.
+_PEAK = "where dev F1 peaks under the convergence protocol (seed 0 of the grid)"
+_OPTIMISER = "the paper's optimiser at full data, paired with campaign/'s Adam run of seed 0"
+PLAN += (
+    Row("converged", "bert-crf", BOTH, ("none",), (0,), PATIENCE, "converge-probe", _PEAK, 20),
+    Row("converged", "gmf", BOTH, (CAPTION,), (0,), PATIENCE, "converge-probe", _PEAK, 20),
+    Row("campaign_paper-optimiser", "cwi", BOTH, (CAPTION,), (0,), (), "optimiser", _OPTIMISER),
+    Row("campaign_paper-optimiser", "trimod", BOTH, (CAPTION,), (0,), (), "optimiser", _OPTIMISER),
+    Row(
+        "converged",
+        "bert-crf",
+        BOTH,
+        ("none", CAPTION, SHUFFLED, KNOWLEDGE, KNOWLEDGE_SHUFFLED),
+        args=PATIENCE,
+        length_buckets=20,
+    ),  # fmt: skip
+    Row("converged", "gmf", BOTH, ("blank", CAPTION, SHUFFLED), args=PATIENCE, length_buckets=20),
+)
+
+
 #: rows of the issue's table that the plan leaves out, and why (the report prints them)
 NOT_RUN: tuple[str, ...] = (
     "GMF w/o VCG, w/o CSA and w/o all (Table 4) on Twitter-2017 under BLIP-2 captions: VCG (the "
@@ -208,7 +244,8 @@ class Job:
     def line(self) -> str:
         """``out|model|dataset|condition|seed|args`` for benchmarks/campaign.sh."""
         fields = (self.out, self.row.model, self.dataset, self.condition, str(self.seed))
-        return "|".join(fields + (" ".join(self.row.args),))
+        args = (*self.row.args, "--length-buckets", str(self.row.length_buckets))
+        return "|".join(fields + (" ".join(args),))
 
 
 def jobs(plan: Sequence[Row] = PLAN, root: str = "results") -> Iterator[Job]:
@@ -218,7 +255,9 @@ def jobs(plan: Sequence[Row] = PLAN, root: str = "results") -> Iterator[Job]:
     main grid, the papers' ablations), taken in plan order. Within a stage the seeds go round by
     round: seed 0 of every row, then seed 1, then seed 2, so that a stopped grid has one seed of
     every row rather than three of a few. Within a round: row, dataset, then condition, so that
-    the paired conditions of a seed finish together."""
+    the paired conditions of a seed finish together. A run folder two rows share (a probe that
+    is also seed 0 of a grid cell) is listed once, at its first place."""
+    seen: set[str] = set()
     for _, stage in groupby(plan, key=lambda row: row.kind):
         rows = list(stage)
         for seed in sorted({s for row in rows for s in row.seeds}):
@@ -229,7 +268,9 @@ def jobs(plan: Sequence[Row] = PLAN, root: str = "results") -> Iterator[Job]:
                     for condition in row.conditions:
                         folder = condition.replace(":", "-")
                         out = f"{root}/{row.experiment}/{row.model}/{dataset}/{folder}/seed{seed}"
-                        yield Job(out, row, dataset, condition, seed)
+                        if out not in seen:
+                            seen.add(out)
+                            yield Job(out, row, dataset, condition, seed)
 
 
 def finished(job: Job, base: Path = Path(".")) -> bool:

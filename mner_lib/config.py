@@ -93,9 +93,10 @@ class TrainConfig:
     )
     grad_accum: int = _opt(1, "batches per optimiser step", minimum=1)
     length_buckets: int = _opt(
-        0,
-        "batches per length bucket: each pool of this many batches is sorted by length (0: off; "
-        "it costs accuracy on small data: benchmarks/bucket_probe.txt)",
+        20,
+        "batches per length bucket: each pool of this many batches is sorted by length, so "
+        "batches pad less (0 or 1: off). Within seed noise of off on F1 "
+        "(benchmarks/bucket_probe.txt, benchmarks/gmf_bucket_probe.txt)",
         minimum=0,
     )
     clip_grad: float | None = _opt(5.0, "gradient norm clip (none: off)", positive=True)

@@ -35,7 +35,7 @@ LEGACY_FILES = ("model.pt", "checkpoint_last.pt")
 OWNED_FILES = (CONFIG, METRICS, HISTORY, MANIFEST, MODEL, MODEL_META, *LEGACY_FILES)
 #: the prefix of a finished run's files set aside by --overwrite until the new run finishes
 REPLACED = "replaced."
-_PREDICTIONS_RE = re.compile(r"^predictions_[A-Za-z0-9_-]+\.txt$")
+_PREDICTIONS_RE = re.compile(r"^(predictions_[A-Za-z0-9_-]+\.txt|tags_[A-Za-z0-9_-]+\.tsv)$")
 #: the most a run file may hold when read back (a model, a JSON file)
 MODEL_CAP, JSON_CAP = 8 << 30, 256 << 20
 TRUST_FLAG = "--trust-legacy-pickle"
@@ -306,7 +306,9 @@ class RunFolder:
     def _owned_names(self) -> set[str]:
         """The files this module writes (never a name read from the folder: a stranger's
         manifest.json must not choose what a new run deletes)."""
-        predictions = {p.name for p in self.path.glob("predictions_*")}
+        predictions = {
+            p.name for p in [*self.path.glob("predictions_*"), *self.path.glob("tags_*")]
+        }
         return set(OWNED_FILES) | {n for n in predictions if _PREDICTIONS_RE.match(n)}
 
     def write_bytes(self, name: str, data: bytes) -> None:

@@ -29,6 +29,7 @@ from mner_lib.config import FIELDS, TrainConfig, command_line, portable_config, 
 from mner_lib.data import Dataset, format_tweets, load_dataset, seeded_subset
 from mner_lib.metrics import evaluate
 from mner_lib.models import Tagger, build_model, get_model_class
+from mner_lib.predictions import format_tags, split_keys, tweet_keys
 from mner_lib.runfolder import CONFIG, RunFolder, RunFolderError, rng_state, set_rng_state
 from mner_lib.runstate import code_label, is_code_label
 from mner_lib.runtime import autocast, environment_info, pick_device, provenance, set_seed
@@ -49,6 +50,8 @@ class Prepared:
     device: torch.device
     # the code that runs, read when the run starts (a checkout changed mid-run cannot relabel it)
     code: dict[str, Any] = field(default_factory=lambda: provenance())
+    # split -> (imgid, occurrence) of each dev / test tweet in its data file (tags_<split>.tsv)
+    keys: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,7 +108,7 @@ def prepare(cfg: TrainConfig, dataset: Dataset | None = None) -> Prepared:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
-    dataset = load_data(cfg, dataset)
+    dataset, keys = load_data(cfg, dataset)
     images = make_image_features(cfg, dataset)
     # Seeded after the features: a feature cache miss builds a backbone (random init draws from
     # torch's generator), so the run must not depend on whether the cache was warm.
@@ -120,12 +123,18 @@ def prepare(cfg: TrainConfig, dataset: Dataset | None = None) -> Prepared:
         else []
     )
     model = build_model(cfg.model, dataset.train, model_options, extra_words).to(device)
-    return Prepared(cfg, dataset, images, model, device)
+    # one tweet collated before anything trains: a setting the model cannot take with these
+    # inputs (TriMod's word_dim under captions) fails here, as a failed start, not mid-epoch
+    model.batch(dataset.train[:1], images, device)
+    return Prepared(cfg, dataset, images, model, device, keys=keys)
 
 
-def load_data(cfg: TrainConfig, dataset: Dataset | None) -> Dataset:
+def load_data(
+    cfg: TrainConfig, dataset: Dataset | None
+) -> tuple[Dataset, dict[str, list[tuple[str, int]]]]:
     """The run's tweets: the dataset (given or read), its seeded training cap and the fixed dev
-    and test sample of ``max_eval``; an empty split is an error naming its file."""
+    and test sample of ``max_eval``; an empty split is an error naming its file. With them, the
+    key of each dev and test tweet in its whole split (:mod:`mner_lib.predictions`)."""
     if dataset is None:
         dataset = load_dataset(
             cfg.dataset, cfg.data_dir, cfg.orphan_policy, cfg.max_train, cfg.seed
@@ -134,14 +143,16 @@ def load_data(cfg: TrainConfig, dataset: Dataset | None) -> Dataset:
         dataset = dataclasses.replace(
             dataset, train=seeded_subset(dataset.train, cfg.max_train, cfg.seed)
         )
+    whole = {split: getattr(dataset, split) for split in ("dev", "test")}
     if cfg.max_eval is not None:
         dataset = cap_eval(dataset, cfg.max_eval, seed=0)  # the same sample for every seed
+    keys = {split: split_keys(getattr(dataset, split), whole[split]) for split in whole}
     paths = getattr(dataset, "paths", {}) or {}
     for split in ("train", "dev", "test"):
         if not getattr(dataset, split):
             where = paths.get(split, f"the {split} split of {cfg.dataset}")
             raise TrainingError(f"{where}: no {split} tweets; a run needs tweets in every split")
-    return dataset
+    return dataset, keys
 
 
 def cap_eval(dataset: Dataset, max_eval: int, seed: int) -> Dataset:
@@ -401,7 +412,11 @@ def finish(
     test_pred = predict(prepared, dataset.test, best)
     infer_seconds = time.time() - t0
     for split, tweets, pred in (("dev", dataset.dev, dev_pred), ("test", dataset.test, test_pred)):
+        # the tweets with their predicted tags (kept locally: they repeat the dataset's text) and
+        # the tags alone, keyed to the data file's tweets (committed with the run)
         folder.write_text(f"predictions_{split}.txt", format_tweets(tweets, pred))
+        keys = prepared.keys.get(split) or tweet_keys(tweets)
+        folder.write_text(f"tags_{split}.tsv", format_tags(tweets, pred, keys))
     metrics = run_metrics(prepared, progress, best, dev_pred, test_pred)
     metrics["wall_seconds"] = time.time() - wall_start  # this call (resumed: from its restart)
     metrics["inference_tweets_per_second"] = (len(dataset.dev) + len(dataset.test)) / max(
@@ -444,6 +459,10 @@ def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, 
         "environment": environment_info(prepared.device),
         "train_seconds": progress.train_seconds,
         "train_tweets_per_second": progress.train_tweets / max(progress.train_seconds, 1e-9),
+        # steady state: the last epoch alone (the first pays for warm-up: allocator, caches)
+        "last_epoch_tweets_per_second": (
+            progress.history[-1]["tweets_per_second"] if progress.history else None
+        ),
         "config": portable_config(cfg),
         "model_config": asdict(best.config),  # every model option, defaults too
     }

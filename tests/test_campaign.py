@@ -70,7 +70,8 @@ def test_the_queue_lines_and_finished_runs(tmp_path, capsys):
         job.condition,
         job.seed,
     )
-    assert shlex.split(args) == list(job.row.args)
+    # the row's arguments, then its length buckets (the first round's rows ran without)
+    assert shlex.split(args) == [*job.row.args, "--length-buckets", "0"]
     assert not campaign.finished(job, tmp_path)
     (tmp_path / out).mkdir(parents=True)
     (tmp_path / out / "metrics.json").write_text("{}")
@@ -305,9 +306,14 @@ def test_report_file_is_named_after_the_first_pattern_without_glob_characters(tm
 
 def test_the_queue_takes_one_seed_of_every_main_row_before_the_next_seed():
     baselines = ("bilstm-crf", "hbilstm-crf")  # their own stage, before the text-gap ablations
-    stage = [j for j in campaign.jobs() if j.row.kind == "main" and j.row.model not in baselines]
-    seeds = [j.seed for j in stage]
-    assert seeds == sorted(seeds), "a later seed is queued before an earlier one"
+    main = [j for j in campaign.jobs() if j.row.kind == "main" and j.row.model not in baselines]
+    # two main stages: the first round, then the converged BERT side (issue 27)
+    stage = [j for j in main if j.row.experiment != "converged"]
+    converged = [j for j in main if j.row.experiment == "converged"]
+    assert main == stage + converged
+    for jobs in (stage, converged):
+        seeds = [j.seed for j in jobs]
+        assert seeds == sorted(seeds), "a later seed is queued before an earlier one"
     assert {j.row.model for j in stage if j.seed == 0} == {
         "hsn",
         "cwi",
@@ -318,9 +324,13 @@ def test_the_queue_takes_one_seed_of_every_main_row_before_the_next_seed():
     # the paired conditions of a seed are next to each other in the queue
     hsn = [j for j in stage if j.row.model == "hsn" and j.seed == 0 and j.dataset == "twitter2015"]
     assert [j.condition for j in hsn] == ["blank", campaign.CAPTION, campaign.SHUFFLED]
-    # stages keep plan order: the papers' ablations come after the whole main grid
-    order = [j.row.kind for j in campaign.jobs()]
-    assert order.index("ablation") > max(i for i, k in enumerate(order) if k == "main")
+    # stages keep plan order: the papers' ablations come after the first round's main grid, the
+    # converged round (probe, papers' optimisers, grid) after them
+    first = [j.row.kind for j in campaign.jobs() if j.row.experiment != "converged"]
+    assert first.index("ablation") > max(i for i, k in enumerate(first) if k == "main")
+    kinds = [j.row.kind for j in campaign.jobs()]
+    last_ablation = max(i for i, k in enumerate(kinds) if k == "ablation")
+    assert kinds.index("converge-probe") > last_ablation
 
 
 def _plus(frame: pd.DataFrame, **row) -> pd.DataFrame:
@@ -584,3 +594,16 @@ def test_the_report_names_the_rows_trained_with_other_settings_than_their_papers
     assert said.startswith(" cwi train with `--optimizer adam --lr 1e-3")
     assert "instead of their papers' optimiser settings" in said and "hsn" not in said
     assert campaign_report._deviation_words(plan[1:]) == ""
+
+
+def test_the_converged_round_lists_each_run_once_with_its_buckets():
+    """Issue 27's probe runs are seed 0 of the converged grid: the queue lists them once, first,
+    and every converged run trains with length buckets (the new default, named explicitly)."""
+    outs = [j.out for j in campaign.jobs()]
+    assert len(outs) == len(set(outs))
+    converged = [j for j in campaign.jobs() if j.out.startswith("results/converged/")]
+    assert [j.row.kind for j in converged[:4]] == ["converge-probe"] * 4
+    assert {j.seed for j in converged[:4]} == {0}
+    cells = {(j.row.model, j.dataset, j.condition) for j in converged}
+    assert len(converged) == 3 * len(cells) == 3 * (2 * 5 + 2 * 3)
+    assert all(j.line().endswith("--patience 5 --length-buckets 20") for j in converged)

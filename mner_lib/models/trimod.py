@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from mner_lib.data import Tweet
+from mner_lib.encoders import GLOVE_DIM
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import glove_rows
 from mner_lib.images.text import caption_words
@@ -266,6 +267,11 @@ class TriMod(Tagger):
             captions = [caption_of(labels, self.config.caption_labels) for labels in images.labels]
             regions = images.regions.float()
             if images.captions is not None:  # the real caption in the caption slot
+                if self.config.word_dim != GLOVE_DIM:  # caption_proj takes word_dim inputs
+                    raise ValueError(
+                        f"TriModConfig.word_dim must be {GLOVE_DIM} for captions (their words are "
+                        f"frozen GloVe {GLOVE_DIM}-d vectors), got {self.config.word_dim}"
+                    )
                 captions = [[w.lower() for w in caption_words(c)] for c in images.captions]
                 batch["caption_vectors"], batch["caption_mask"] = glove_rows(captions)
         else:

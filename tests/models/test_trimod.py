@@ -324,3 +324,14 @@ def test_probe_synthetic_beats_blank(probe_cache, tmp_path):
         f1[condition] = run_training(cfg, dataset=data).metrics["dev"]["f1"]
     assert f1["synthetic"] > f1["blank"] + 20, f1
     assert f1["blank"] < 50, f1  # the text alone cannot tell the types
+
+
+def test_a_caption_with_word_dim_other_than_glove_is_a_clear_error(tweets):
+    """Real captions are frozen GloVe 50-d vectors: word_dim 10 cannot take them (issue 27 found
+    an unexplained shape error instead)."""
+    import dataclasses
+
+    model = tiny(tweets)
+    images = dataclasses.replace(make_images(3), captions=["a dog on grass"] * 3)
+    with pytest.raises(ValueError, match=r"word_dim must be 50 for captions.*got 10"):
+        model.collate(tweets, images)

@@ -1,0 +1,123 @@
+"""What a user's default ``train`` of BERT-CRF and GMF gains over the plain loop (issue 27).
+
+In one sitting, interleaved over ``--rounds`` rounds, one thread each, one process at a time:
+
+* ``hf-plain``: the loop a user would write (``benchmarks/bench_speed.py``'s ``hf_plain``:
+  ``AutoModelForTokenClassification`` on the same MiniLM, batch 16, dynamic padding, AdamW,
+  fp32) over the first ``--max-train`` Twitter-2015 training tweets (a seeded sample);
+* ``python -m mner_lib train --model M --dataset twitter2015 --max-train N --epochs 1
+  --threads 1`` with every other setting at its default, for M in bert-crf, gmf (GMF under its
+  default condition, blank images); the figure is ``last_epoch_tweets_per_second`` of the run's
+  ``metrics.json`` (the only epoch here, so the same as ``train_tweets_per_second``).
+
+The best round of each is kept (the least disturbed by other load). Writes
+``benchmarks/default_speed.json`` and ``.md``. Run from the repository root with the shared data:
+
+    MNER_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_default_speed.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ("bert-crf", "gmf")
+
+
+def plain(args: argparse.Namespace) -> float:
+    """hf-plain's training tweets/s, in its own process."""
+    code = (
+        "import argparse, json, sys; sys.path.insert(0, 'benchmarks'); import bench_speed; "
+        f"a = argparse.Namespace(dataset='twitter2015', max_train={args.max_train}); "
+        "print(json.dumps(bench_speed.hf_plain('fp32', a)))"
+    )
+    out = _run([sys.executable, "-c", code])
+    return float(json.loads(out.splitlines()[-1])["train_tweets_per_second"])
+
+
+def default_train(model: str, args: argparse.Namespace) -> dict:
+    """A default ``train`` of ``model``: its metrics.json speed figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        _run(
+            [sys.executable, "-m", "mner_lib", "train", "--model", model, "--dataset",
+             "twitter2015", "--max-train", str(args.max_train), "--max-eval", "50",
+             "--epochs", "1", "--threads", "1", "--quiet", "--out", str(out)]
+        )  # fmt: skip
+        metrics = json.loads((out / "metrics.json").read_text())
+    return {
+        "last_epoch_tweets_per_second": metrics["last_epoch_tweets_per_second"],
+        "train_tweets_per_second": metrics["train_tweets_per_second"],
+        "length_buckets": metrics["config"]["length_buckets"],
+        "commit": metrics["commit"],
+    }
+
+
+def _run(cmd: list[str]) -> str:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:6])}...: exit {done.returncode}\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--max-train", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "default_speed"))
+    args = parser.parse_args()
+    rounds: list[dict] = []
+    for r in range(args.rounds):
+        entry = {"hf-plain": plain(args)}
+        for model in MODELS:
+            entry[model] = default_train(model, args)
+        rounds.append(entry)
+        print(f"round {r + 1}: {json.dumps(entry)}", file=sys.stderr)
+    best_plain = max(e["hf-plain"] for e in rounds)
+    best = {
+        m: max(rounds, key=lambda e, m=m: e[m]["last_epoch_tweets_per_second"])[m] for m in MODELS
+    }
+    result = {
+        "what": __doc__.split("\n")[0],
+        "max_train": args.max_train,
+        "rounds": rounds,
+        "hf_plain_tweets_per_second": best_plain,
+        "models": best,
+        "ratio_to_plain": {m: best[m]["last_epoch_tweets_per_second"] / best_plain for m in MODELS},
+        "load_average_at_end": os.getloadavg(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    Path(args.out + ".json").write_text(json.dumps(result, indent=1) + "\n")
+    lines = [
+        "# A default `train` against the plain loop (written by benchmarks/bench_default_speed.py)",
+        "",
+        f"{result['date']}, commit {best[MODELS[0]]['commit']}, one thread, Twitter-2015, "
+        f"{args.max_train} training tweets, best of {args.rounds} interleaved rounds; load "
+        f"average at the end {result['load_average_at_end'][0]:.1f}.",
+        "",
+        "| model | length_buckets | train tweets/s (last epoch) | / hf-plain |",
+        "|---|---|---|---|",
+        f"| hf-plain (fp32) | off | {best_plain:.1f} | 1.00 |",
+    ]
+    for m in MODELS:
+        lines.append(
+            f"| {m} (default train) | {best[m]['length_buckets']} | "
+            f"{best[m]['last_epoch_tweets_per_second']:.1f} | {result['ratio_to_plain'][m]:.2f} |"
+        )
+    Path(args.out + ".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
