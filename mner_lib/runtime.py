@@ -54,7 +54,10 @@ def git_commit() -> str:
     return code_label(provenance())
 
 
-def environment_info(device: torch.device) -> dict[str, Any]:
+def environment_info(device: torch.device, precision: str | None = None) -> dict[str, Any]:
+    """Where a run executed. ``precision``: the run's setting, recorded as what it resolved to
+    here ("auto" is bf16 on a GPU or a CPU with AMX-BF16, else fp32: the same command trains in
+    another precision on another machine)."""
     import transformers
 
     info = {
@@ -68,6 +71,8 @@ def environment_info(device: torch.device) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "device": str(device),
     }
+    if precision is not None:
+        info["precision"] = resolve_precision(precision, device)
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info

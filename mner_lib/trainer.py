@@ -456,7 +456,7 @@ def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, 
         "images": image_info,
         "commit": code_label(code),
         "provenance": {**code, "trained_under": progress.commits},
-        "environment": environment_info(prepared.device),
+        "environment": environment_info(prepared.device, cfg.precision),
         "train_seconds": progress.train_seconds,
         "train_tweets_per_second": progress.train_tweets / max(progress.train_seconds, 1e-9),
         # steady state: the last epoch alone (the first pays for warm-up: allocator, caches)
