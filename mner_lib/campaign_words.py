@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mner_lib.report import condition_name, verdict
-
-WITHIN = 2.0  # F1: a text baseline "replicates" when within this of the paper
+from mner_lib.report import condition_name
+from mner_lib.reporting.findings import (
+    WITHIN,
+    Band,
+    Finding,
+    ablation_findings,
+    agrees_with_paper,
+    band,
+    caption_findings,
+    paper_findings,
+)
 
 
 def within_band(gap: float) -> str:
     """Whether ours is within :data:`WITHIN` F1 of the paper, and if not on which side."""
-    if abs(gap) <= WITHIN:
-        return "yes"
-    return "no: above the paper" if gap > 0 else "no: below the paper"
+    return {
+        Band.WITHIN: "yes",
+        Band.ABOVE: "no: above the paper",
+        Band.BELOW: "no: below the paper",
+    }[band(gap)]
 
 
 def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str:
@@ -80,54 +90,55 @@ def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str
     return text
 
 
-def _own_help(best: pd.Series, plain: pd.DataFrame) -> str:
+def _own_help(best: Finding, plain: list[Finding]) -> str:
     """Whether the caption that beats the shuffled control also beats no caption: if not, the
     margin is the wrong caption's harm more than this caption's help."""
-    mine = plain[(plain["model"] == best["model"]) & (plain["dataset"] == best["dataset"])]
-    if mine.empty or mine["gap_mean"].iloc[0] > 0:
+    mine = [f for f in plain if (f.model, f.dataset) == (best.model, best.dataset)]
+    if not mine or mine[0].effect > 0:
         return "."
-    g = mine.iloc[0]
+    g = mine[0]
     return (
-        f"; but its caption does not beat {condition_name(g['baseline'])} "
-        f"({g['gap_mean']:+.2f}), so the margin is the shuffled caption's harm more than this "
+        f"; but its caption does not beat {condition_name(g.baseline)} "
+        f"({g.effect:+.2f}), so the margin is the shuffled caption's harm more than this "
         "caption's help."
     )
 
 
-def _own_share(top: pd.Series, control: pd.Series) -> str:
+def _own_share(top: Finding, control: Finding) -> str:
     """How much of a caption's gain over blank images needs this tweet's own caption: the gain
     over another tweet's caption, as a share of the gain over blank."""
-    c = control["gap_mean"]
+    c = control.effect
     moves = f"gains {c:+.2f}" if c > 0 else f"does no better: {c:+.2f}"
-    said = f"; against another tweet's caption it {moves} (n={control['n_pairs']}), so "
-    if top["gap_mean"] <= 0:
+    said = f"; against another tweet's caption it {moves} (n={control.n}), so "
+    if top.effect <= 0:
         return "."
     if c <= 0:
         return said + "none of the gain needs this photo's caption: any tweet's caption gives it."
-    share = min(c / top["gap_mean"], 1.0)
+    share = min(c / top.effect, 1.0)
     if share < 0.5:
         return said + f"most of the gain ({1 - share:.0%}) comes with any tweet's caption and " \
             f"{share:.0%} needs this photo's own."  # fmt: skip
     return said + f"most of the gain ({share:.0%}) needs this photo's own caption."
 
 
-def _ablation_sentence(a: pd.Series) -> str:
+def _ablation_sentence(a: Finding) -> str:
     """What removing a component does in our runs (full minus ablation, paired by seed), and
     whether that agrees with the paper's full minus ablation: a sign is compared only where our
-    seeds agree beyond their spread (:func:`mner_lib.report.verdict`)."""
-    words = verdict(a["mean"], a["std"], a["n"], a["wins"])
+    seeds agree beyond their spread (:func:`mner_lib.reporting.findings.judge`)."""
     said = (
-        f"- {a['model']} {a['ablation']} on {a['dataset']}: the full model minus the ablation is "
-        f"{a['mean']:+.2f} F1 in our runs ({words}, full better in {a['wins']} of {a['n']} seeds)"
+        f"- {a.model} {a.baseline} on {a.dataset}: the full model minus the ablation is "
+        f"{a.effect:+.2f} F1 in our runs ({a.verdict.words}, full better in {a.wins} of {a.n} "
+        "seeds)"
     )
-    if a["paper"] is None or pd.isna(a["paper"]):
+    if a.reference is None:
         return said + "; the paper reports no such row."
-    said += f", {a['paper']:+.2f} in the paper's"
-    if not words.startswith("a consistent"):
+    said += f", {a.reference:+.2f} in the paper's"
+    agree = agrees_with_paper(a)
+    if agree is None:
         return said + "; ours can tell no sign, so it neither confirms nor contradicts the paper's."
-    agree = "agrees with" if (a["mean"] > 0) == (a["paper"] > 0) else "disagrees with"
     return said + (
-        f"; the sign {agree} the paper's (ours read BLIP-2 captions, the paper's model its images)."
+        f"; the sign {'agrees with' if agree else 'disagrees with'} the paper's (ours read BLIP-2 "
+        "captions, the paper's model its images)."
     )
 
 
@@ -139,58 +150,66 @@ def _against(baseline: str) -> str:
     return condition_name(baseline)
 
 
-def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
-               ablations: pd.DataFrame) -> list[str]:  # fmt: skip
-    """The findings in words, each computed from a table above."""
+def _caption_lines(findings: list[Finding]) -> list[str]:
+    """Per model and dataset, each gap of the real caption; then the model that uses the
+    caption's content best (against the control) and the largest gain over no caption."""
+    caption = [f for f in findings if f.condition.startswith("caption:")]
     lines = []
-    caption = gaps[gaps["condition"].str.startswith("caption:")] if not gaps.empty else gaps
-    for (model, dataset), g in caption.groupby(["model", "dataset"]) if not caption.empty else ():
+    for key in dict.fromkeys((f.model, f.dataset) for f in caption):
         parts = [
-            f"{g2['gap_mean']:+.2f} against {_against(g2['baseline'])} "
-            f"({verdict(g2['gap_mean'], g2['gap_std'], g2['n_pairs'], g2['wins'])}, "
-            f"caption better in {g2['wins']} of {g2['n_pairs']} seeds)"
-            for _, g2 in g.iterrows()
+            f"{f.effect:+.2f} against {_against(f.baseline)} ({f.verdict.words}, caption better "
+            f"in {f.wins} of {f.n} seeds)"
+            for f in caption
+            if (f.model, f.dataset) == key
         ]
-        lines.append(f"- Real BLIP-2 captions for {model} on {dataset}: " + "; ".join(parts) + ".")
-    control = (
-        caption[caption["baseline"].str.startswith("caption-shuffled")]
-        if not caption.empty
-        else caption
-    )
-    plain = caption.drop(control.index) if not caption.empty else caption
-    if not control.empty:
-        best = control.sort_values("gap_mean").iloc[-1]
+        lines.append(f"- Real BLIP-2 captions for {key[0]} on {key[1]}: " + "; ".join(parts) + ".")
+    control = [f for f in caption if f.baseline.startswith("caption-shuffled")]
+    plain = [f for f in caption if f not in control]
+    if control:
+        best = max(control, key=lambda f: f.effect)
         lines.append(
             f"- The model that uses the caption's content best (caption minus shuffled caption) is "
-            f"{best['model']} on {best['dataset']}: {best['gap_mean']:+.2f} F1, "
-            f"{verdict(best['gap_mean'], best['gap_std'], best['n_pairs'], best['wins'])}"
+            f"{best.model} on {best.dataset}: {best.effect:+.2f} F1, {best.verdict.words}"
             + _own_help(best, plain)
         )
-    if not plain.empty:  # over blank images (text only for a model without an image input)
-        top = plain.sort_values("gap_mean").iloc[-1]
-        mine = (control["model"] == top["model"]) & (control["dataset"] == top["dataset"])
+    if plain:  # over blank images (text only for a model without an image input)
+        top = max(plain, key=lambda f: f.effect)
+        mine = [f for f in control if (f.model, f.dataset) == (top.model, top.dataset)]
         lines.append(
-            f"- The largest gain of a caption over {condition_name(top['baseline'])}: "
-            f"{top['model']} on {top['dataset']}, {top['gap_mean']:+.2f} F1, "
-            f"{verdict(top['gap_mean'], top['gap_std'], top['n_pairs'], top['wins'])}"
-            + (_own_share(top, control[mine].iloc[0]) if mine.any() else f"; {top['model']} has "
-               "no shuffled-caption control in the plan, so the gain may come from caption text "
-               "as such, not from this photo's.")
+            f"- The largest gain of a caption over {condition_name(top.baseline)}: "
+            f"{top.model} on {top.dataset}, {top.effect:+.2f} F1, {top.verdict.words}"
+            + (_own_share(top, mine[0]) if mine else f"; {top.model} has no shuffled-caption "
+               "control in the plan, so the gain may come from caption text as such, not from "
+               "this photo's.")
         )  # fmt: skip
-    for _, r in base.iterrows():
-        inside = abs(r["gap"]) <= WITHIN
-        side = "" if inside else (" (above the paper)" if r["gap"] > 0 else " (below the paper)")
+    return lines
+
+
+def _paper_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
+    lines = []
+    for f, (_, r) in zip(paper_findings(base), base.iterrows()):
+        side = band(f.effect)
+        where = "within" if side is Band.WITHIN else "outside"
+        note = {Band.WITHIN: "", Band.ABOVE: " (above the paper)", Band.BELOW: " (below the paper)"}
         lines.append(
-            f"- {r['model']} on {r['dataset']} reaches {r['mean']:.2f} against the paper's "
-            f"{r['paper']:.2f} ({r['n']} seeds): {r['gap']:+.2f}, "
-            f"{'within' if inside else 'outside'} {WITHIN:g} F1{side}."
-            + _explained(r, effects, base)
+            f"- {f.model} on {f.dataset} reaches {r['mean']:.2f} against the paper's "
+            f"{f.reference:.2f} ({f.n} seeds): {f.effect:+.2f}, {where} {WITHIN:g} F1"
+            f"{note[side]}." + _explained(r, effects, base)
         )
+    return lines
+
+
+def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
+               ablations: pd.DataFrame) -> list[str]:  # fmt: skip
+    """The findings in words: each sentence renders a :class:`Finding` record (or, for a
+    baseline outside the band, the measured changes that explain it)."""
+    lines = _caption_lines(caption_findings(gaps)) if not gaps.empty else []
+    lines += _paper_lines(base, effects)
     if not effects.empty:
         top = effects.loc[effects["mean"].abs().idxmax()]
         lines.append(
             f"- Of the one-change baseline ablations, '{top['change']}' moves {top['model']} on "
             f"{top['dataset']} most: {top['mean']:+.2f} F1 (n={top['n']})."
         )
-    lines += [_ablation_sentence(a) for _, a in ablations.iterrows()]
+    lines += [_ablation_sentence(a) for a in ablation_findings(ablations)]
     return lines or ["- No finished pair of runs yet."]
