@@ -1,4 +1,5 @@
-"""Tweet CoNLL reader, dataset registry, tag normalisation and corpus statistics.
+"""Tweet CoNLL reader, dataset registry and tag normalisation (the corpus statistics are in
+:mod:`mner_lib.data_stats`).
 
 The format (``../shared/data/README.md``): each tweet is an ``IMGID:<id>`` line, then one
 ``token<TAB>tag`` line per token, then a blank line. The reader tolerates CRLF line ends, a
@@ -6,7 +7,8 @@ byte-order mark, ``-DOCSTART-`` lines, spaces after the tag and trailing blank l
 else is a :class:`DataFormatError` naming the file, the line and what was found, among them a
 line of 3 tab-separated columns (``token<TAB>POS<TAB>tag``, never read as a token holding a tab),
 a space-separated line (``token B-PER``: no tab, the last field a tag; never glued into one long
-token), a token over :data:`MAX_TOKEN_CHARS` characters, an IMGID over 255 or with control
+token), a token over :data:`MAX_TOKEN_CHARS` characters, a tweet over :data:`MAX_TWEET_TOKENS`
+tokens, a file over :data:`MAX_FILE_TWEETS` tweets, an IMGID over 255 or with control
 characters, a file that is not a regular file (refused unopened), over :data:`MAX_DATA_BYTES` or
 unreadable, and a file without a tweet (``read_tweets(allow_empty=False)``). A repeated IMGID
 keeps every tweet and gives the file one :class:`DuplicateIdWarning` with the count; a safe image
@@ -32,12 +34,11 @@ import os
 import random
 import re
 import warnings
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mner_lib.safe_read import RefusedFileError, read_regular_file
+from mner_lib.safe_read import RefusedFileError, excerpt, read_regular_file
 
 ENTITY_TYPES: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")
 TYPE_ALIASES: dict[str, str] = {"OTHER": "MISC"}
@@ -47,8 +48,14 @@ SPLITS = ("train", "dev", "test")
 #: The longest token accepted. Real tweet tokens are at most a few dozen characters (43 in the
 #: three benchmarks); a longer one means a missing line break or tab.
 MAX_TOKEN_CHARS = 1000
-#: The largest data file read (the largest benchmark file is about 2 MB).
-MAX_DATA_BYTES = 512 * 2**20
+#: The most tokens in one tweet (the benchmarks' longest has 50; Twitter's 280 characters allow
+#: at most 280). Training time and memory grow with it: a 100k-token tweet took a BiLSTM-CRF
+#: epoch past 10 minutes and 9.7 GB.
+MAX_TWEET_TOKENS = 512
+#: The most tweets in one data file (the benchmarks' largest file has 7000).
+MAX_FILE_TWEETS = 500_000
+#: The largest data file read (the largest benchmark file is about 1 MB).
+MAX_DATA_BYTES = 64 * 2**20
 _TAG_LIKE = re.compile(r"O|[BIES]-[A-Za-z]+")
 
 
@@ -82,6 +89,12 @@ class Tweet:
         if len(self.tokens) != len(self.tags):
             raise ValueError(
                 f"tweet {self.id}: {len(self.tokens)} tokens but {len(self.tags)} tags"
+            )
+        if len(self.tokens) > MAX_TWEET_TOKENS:
+            where = f"{self.source}:{self.line}: " if self.source else ""
+            raise ValueError(
+                f"{where}tweet {self.id}: {len(self.tokens)} tokens, over the limit of "
+                f"MAX_TWEET_TOKENS={MAX_TWEET_TOKENS}"
             )
 
     def __len__(self) -> int:
@@ -123,11 +136,7 @@ def repair_orphans(tags: Sequence[str]) -> list[str]:
     return fixed
 
 
-def _excerpt(line: str, limit: int = 60) -> str:
-    """``repr`` of a line, cut to ``limit`` characters so a 1 MB line gives a short message."""
-    if len(line) <= limit:
-        return repr(line)
-    return f"{line[:limit]!r}... ({len(line)} characters)"
+_excerpt = excerpt
 
 
 def _split_token_line(line: str, where: str) -> tuple[str, str]:
@@ -185,7 +194,11 @@ def parse_lines(
         raise unknown("orphan_policy", orphan_policy, ORPHAN_POLICIES)
     first_line: dict[str, int] = {}
     repeats: list[tuple[str, int]] = []
-    for tweet in _parse_tweets(lines, source, orphan_policy):
+    for count, tweet in enumerate(_parse_tweets(lines, source, orphan_policy), start=1):
+        if count > MAX_FILE_TWEETS:
+            raise DataFormatError(
+                f"{source}:{tweet.line}: more than MAX_FILE_TWEETS={MAX_FILE_TWEETS} tweets"
+            )
         if tweet.id in first_line:
             repeats.append((tweet.id, tweet.line))
         else:
@@ -255,6 +268,11 @@ def _parse_tweets(lines: Iterable[str], source: str, orphan_policy: str) -> Iter
             raise DataFormatError(
                 f"{source}:{number}: unknown tag {_excerpt(raw_tag)} "
                 f"(expected O or B-/I- with one of {', '.join(ENTITY_TYPES + ('OTHER',))})"
+            )
+        if len(tokens) == MAX_TWEET_TOKENS:
+            raise DataFormatError(
+                f"{source}:{number}: tweet IMGID:{image_id} (line {start}) has more than "
+                f"MAX_TWEET_TOKENS={MAX_TWEET_TOKENS} tokens (is a blank line missing?)"
             )
         tokens.append(token)
         tags.append(tag)
@@ -441,7 +459,7 @@ def load_dataset(
     return Dataset(name, splits["train"], splits["dev"], splits["test"], images, named)
 
 
-# ----------------------------------------------------------------------------- statistics
+# ----------------------------------------------------------------------------- entities
 def entity_starts(tags: Sequence[str]) -> list[tuple[int, str]]:
     """(position, type) of every entity start the conlleval way: B-X, or I-X after a non-X."""
     out = []
@@ -453,48 +471,13 @@ def entity_starts(tags: Sequence[str]) -> list[tuple[int, str]]:
     return out
 
 
-def corpus_stats(tweets: Sequence[Tweet]) -> dict:
-    """Tweets, tokens, entities per type (B- count and conlleval count), orphans, hashtags."""
-    b_counts: Counter[str] = Counter()
-    conll_counts: Counter[str] = Counter()
-    orphans = 0
-    tokens = 0
-    hashtags = 0
-    for tweet in tweets:
-        tokens += len(tweet)
-        hashtags += len(tweet.hashtags)
-        for tag in tweet.tags:
-            if tag.startswith("B-"):
-                b_counts[tag[2:]] += 1
-        for _, etype in entity_starts(tweet.tags):
-            conll_counts[etype] += 1
-        orphans += len(orphan_positions(tweet.tags))
-    return {
-        "tweets": len(tweets),
-        "tokens": tokens,
-        "entities_b": {t: b_counts[t] for t in ENTITY_TYPES},
-        "entities_conlleval": {t: conll_counts[t] for t in ENTITY_TYPES},
-        "orphan_i": orphans,
-        "hashtags": hashtags,
-    }
+#: The corpus statistics live in :mod:`mner_lib.data_stats`; these names still import from here.
+_MOVED_TO_STATS = ("corpus_stats", "dataset_stats", "format_stats")
 
 
-def dataset_stats(dataset: Dataset) -> dict:
-    return {s: corpus_stats(dataset.split(s)) for s in SPLITS}
+def __getattr__(name: str):
+    if name in _MOVED_TO_STATS:
+        from mner_lib import data_stats
 
-
-def format_stats(name: str, stats: dict) -> str:
-    lines = [
-        f"dataset {name}: tweets and entities per type "
-        "(B- count; conlleval count, where an orphan I- starts an entity, in brackets)",
-        f"{'split':<6} {'tweets':>7} "
-        + " ".join(f"{t:>12}" for t in ENTITY_TYPES)
-        + f" {'orphan I-':>10}",
-    ]
-    for split in SPLITS:
-        s = stats[split]
-        cells = " ".join(
-            f"{s['entities_b'][t]:>5} ({s['entities_conlleval'][t]:>4})" for t in ENTITY_TYPES
-        )
-        lines.append(f"{split:<6} {s['tweets']:>7} {cells} {s['orphan_i']:>10}")
-    return "\n".join(lines)
+        return getattr(data_stats, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

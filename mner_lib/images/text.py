@@ -24,29 +24,30 @@ never to be reported as a gain from vision.
 A tweet without a caption, or with an empty one, gets the empty caption and a flag (``missing``,
 ``empty``): never another tweet's caption. The data folder follows the datasets' rule
 (``--data-dir`` / ``$MNER_DATA_DIR``, :func:`mner_lib.data.resolve_data_dir`); a missing folder or
-file is an error naming the path that was expected.
+file is an error naming the path that was expected. The readers, and the caps on what they read
+(:data:`MAX_IMAGE_TEXT_BYTES` per file or inflated zip member, :data:`MAX_CAPTION_CHARS` per
+text), are in :mod:`mner_lib.images.text_readers`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import re
-import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mner_lib.data import (
-    SPLITS,
-    DataFormatError,
-    Dataset,
-    Tweet,
-    load_dataset,
-    normalise_tag,
-    resolve_data_dir,
-    unknown,
+from mner_lib.data import SPLITS, Dataset, Tweet, load_dataset, resolve_data_dir, unknown
+from mner_lib.images.text_readers import (  # noqa: F401 - the readers' names, as before
+    MAX_CAPTION_CHARS,
+    MAX_IMAGE_TEXT_BYTES,
+    PGIM_SPLIT_FILES,
+    PgimBlock,
+    parse_pgim,
+    read_blip2,
+    read_catr,
+    read_owl,
+    read_pgim,
 )
 
 FOLDER = "image_text"
@@ -80,9 +81,7 @@ FILES: dict[str, dict[str, tuple[str, ...]]] = {
         "demo": ("demo.zip",),
     },
 }
-PGIM_SPLIT_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
 FLAGS = ("", "empty", "missing")
-_OWL_RECORD = re.compile(r"^imgid:([^#\n]+)###(.*?)(?=^imgid:|\Z)", re.M | re.S)
 _WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
 
 
@@ -113,233 +112,6 @@ class CaptionTable:
         return (text, "") if text else ("", "empty")
 
 
-# ----------------------------------------------------------------------------- readers
-def _strip_jpg(name: str) -> str:
-    name = name.strip()
-    return name[:-4] if name.lower().endswith(".jpg") else name
-
-
-def _add(table: dict, origin: dict, key: str, text: str, where: str, strict: bool) -> None:
-    if key in table:
-        if strict:
-            raise DataFormatError(f"{where}: image {key!r} again (first at {origin[key]})")
-        return  # a later file of a union does not override an earlier one
-    table[key] = text
-    origin[key] = where
-
-
-def read_blip2(
-    path: str | os.PathLike, into: dict | None = None, origin: dict | None = None
-) -> dict[str, str]:
-    """``<id>.jpg :<caption>`` lines (split on the first ``" :"``; CRLF and a BOM tolerated).
-
-    An id twice in one file is an error naming both lines; with ``into`` given (a union of
-    files), ids already there keep their first text.
-    """
-    path = Path(path)
-    text = _read_text(path)
-    out: dict[str, str] = {}
-    where_map: dict[str, str] = {}
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip("\r")
-        if number == 1:
-            line = line.lstrip("\ufeff")
-        if not line.strip():
-            continue
-        name, sep, caption = line.partition(" :")
-        if not sep:
-            name, sep, caption = line.partition(":")
-        if not sep or not name.strip():
-            raise DataFormatError(
-                f"{path}:{number}: malformed line {line!r} (expected '<id>.jpg :<caption>')"
-            )
-        _add(out, where_map, _strip_jpg(name), caption.strip(), f"{path}:{number}", True)
-    return _merge(out, where_map, into, origin)
-
-
-def read_catr(
-    path: str | os.PathLike, into: dict | None = None, origin: dict | None = None
-) -> dict[str, str]:
-    """``{"<id>.jpg": "<caption>"}`` JSON (a null caption counts as empty)."""
-    path = Path(path)
-    try:
-        data = json.loads(_read_text(path))
-    except json.JSONDecodeError as err:
-        raise DataFormatError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
-    if not isinstance(data, dict):
-        raise DataFormatError(f'{path}:1: expected a JSON object {{"<id>.jpg": caption}}')
-    out: dict[str, str] = {}
-    where_map: dict[str, str] = {}
-    for name, caption in data.items():
-        if caption is not None and not isinstance(caption, str):
-            raise DataFormatError(f"{path}: caption of {name!r} is not a string: {caption!r}")
-        _add(out, where_map, _strip_jpg(name), (caption or "").strip(), f"{path}", True)
-    return _merge(out, where_map, into, origin)
-
-
-def read_owl(
-    path: str | os.PathLike, into: dict | None = None, origin: dict | None = None
-) -> dict[str, str]:
-    """mPLUG-Owl records: ``imgid:<id>###<text>`` up to the next line that starts ``imgid:``
-    (blank lines inside a record are part of it; the text is whitespace-normalised)."""
-    path = Path(path)
-    text = _read_text(path).replace("\r\n", "\n").lstrip("\ufeff")
-    first = text.lstrip("\n")
-    if first and not first.startswith("imgid:"):
-        line = text[: len(text) - len(first)].count("\n") + 1
-        raise DataFormatError(f"{path}:{line}: expected a record 'imgid:<id>###<text>'")
-    out: dict[str, str] = {}
-    where_map: dict[str, str] = {}
-    for match in _OWL_RECORD.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        body = " ".join(match.group(2).split())
-        _add(out, where_map, _strip_jpg(match.group(1)), body, f"{path}:{line}", True)
-    starts = len(re.findall(r"^imgid:", text, re.M))
-    if starts != len(out):
-        raise DataFormatError(
-            f"{path}: {starts} lines start 'imgid:' but {len(out)} records parse "
-            "(a record without '###'?)"
-        )
-    return _merge(out, where_map, into, origin)
-
-
-def _merge(out: dict, where: dict, into: dict | None, origin: dict | None) -> dict[str, str]:
-    if into is None:
-        if origin is not None:
-            origin.update(where)
-        return out
-    for key, value in out.items():
-        if key not in into:
-            into[key] = value
-            if origin is not None:
-                origin[key] = where[key]
-    return into
-
-
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise FileNotFoundError(f"image text file not found: {path}")
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataFormatError(f"{path}:{line}: not valid UTF-8 ({err.reason})") from err
-
-
-@dataclass
-class PgimBlock:
-    tokens: list[str]
-    tags: list[str]
-    knowledge: str
-    line: int  # 1-based line of the block's first token
-
-
-def parse_pgim(text: str, source: str) -> list[PgimBlock]:
-    """PGIM's blocks: ``token<TAB>tag`` lines, ``<EOS><TAB>X``, then knowledge words (``X``)."""
-    blocks: list[PgimBlock] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    words: list[str] = []
-    start = 0
-    after_eos = False
-
-    def finish() -> None:
-        nonlocal tokens, tags, words, after_eos
-        if tokens:
-            if not after_eos:
-                raise DataFormatError(f"{source}:{start}: block without an '<EOS>' line")
-            blocks.append(PgimBlock(tokens, tags, " ".join(words), start))
-        tokens, tags, words, after_eos = [], [], [], False
-
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip("\r")
-        if number == 1:
-            line = line.lstrip("\ufeff")
-        if not line.strip():
-            finish()
-            continue
-        token, sep, tag = line.rpartition("\t")
-        if not sep:
-            raise DataFormatError(f"{source}:{number}: malformed line {line!r} (no TAB)")
-        if not tokens and not after_eos:
-            start = number
-        if token == "<EOS>":
-            after_eos = True
-        elif after_eos:
-            words.append(token)
-        else:
-            norm = normalise_tag(tag.strip())
-            if norm is None:
-                raise DataFormatError(f"{source}:{number}: unknown tag {tag!r} before <EOS>")
-            tokens.append(token)
-            tags.append(norm)
-    finish()
-    return blocks
-
-
-def _zip_member(archive: zipfile.ZipFile, path: Path, name: str) -> str:
-    for member in archive.namelist():
-        if member == name or member.endswith("/" + name):
-            return member
-    raise FileNotFoundError(
-        f"{path}: no member {name!r} (members: {', '.join(archive.namelist())})"
-    )
-
-
-def read_pgim(
-    path: str | os.PathLike, splits: dict[str, Sequence[Tweet]]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """PGIM's knowledge per tweet id, aligned by position with ``splits`` (split -> tweets).
-
-    Block i of ``<split>.txt`` belongs to tweet i: its tokens must equal the tweet's, token by
-    token, else a :class:`DataFormatError` names ``zip:member:line`` and the dataset's
-    ``file:line``. Trailing tweets without a block are left out (their flag is ``missing``);
-    more blocks than tweets is an error. Returns ``(texts, origin)``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image text file not found: {path}")
-    texts: dict[str, str] = {}
-    origin: dict[str, str] = {}
-    with zipfile.ZipFile(path) as archive:
-        for split, tweets in splits.items():
-            member = _zip_member(archive, path, PGIM_SPLIT_FILES[split])
-            source = f"{path}:{member}"
-            raw = archive.read(member)
-            try:
-                text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", newline="").read()
-            except UnicodeDecodeError as err:
-                raise DataFormatError(f"{source}: not valid UTF-8 ({err.reason})") from err
-            blocks = parse_pgim(text, source)
-            if len(blocks) > len(tweets):
-                raise DataFormatError(
-                    f"{source}:{blocks[len(tweets)].line}: {len(blocks)} blocks but the dataset's "
-                    f"{split} split has {len(tweets)} tweets"
-                )
-            for block, tweet in zip(blocks, tweets):
-                _check_aligned(block, tweet, source)
-                texts[tweet.id] = block.knowledge
-                origin[tweet.id] = f"{source}:{block.line}"
-    return texts, origin
-
-
-def _check_aligned(block: PgimBlock, tweet: Tweet, source: str) -> None:
-    where = f"{tweet.source}:{tweet.line}" if tweet.source else "the dataset"
-    for k, (mine, theirs) in enumerate(zip(block.tokens, tweet.tokens)):
-        if mine != theirs:
-            raise DataFormatError(
-                f"{source}:{block.line + k}: token {mine!r} where tweet IMGID:{tweet.id} "
-                f"({where}) has {theirs!r} at position {k + 1}: PGIM's blocks do not align "
-                "with the dataset here"
-            )
-    if len(block.tokens) != len(tweet.tokens):
-        raise DataFormatError(
-            f"{source}:{block.line}: block has {len(block.tokens)} tokens, tweet IMGID:{tweet.id} "
-            f"({where}) has {len(tweet.tokens)}: PGIM's blocks do not align with the dataset here"
-        )
-
-
 # ----------------------------------------------------------------------------- locating
 def image_text_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """``<data-dir>/image_text``; an error naming the expected folder when it is not there."""
@@ -366,7 +138,7 @@ def source_paths(
     folder = image_text_dir(data_dir) / SOURCES[source][0]
     paths = [folder / name for name in FILES[source][dataset]]
     for path in paths:
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(
                 f"image text {source!r} for {dataset!r}: file not found: {path}"
             )
