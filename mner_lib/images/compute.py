@@ -19,6 +19,9 @@ from mner_lib.images.crops import saliency_boxes
 
 GRID = 7
 BASE_NAMES = ("regions", "global", "pyr0", "pyr1", "pyr2", "logits")
+CROP_NAMES = ("crops", "mask", "boxes")
+#: How an image is resized to the backbone's input (part of the feature cache's identity).
+RESAMPLING = "bicubic"
 
 
 @dataclass
@@ -33,7 +36,8 @@ class FeatureComputer:
 
     def _tensor(self, images: Sequence[Image.Image]) -> torch.Tensor:
         size = (self.image_size, self.image_size)
-        arrays = [np.asarray(im.resize(size, Image.BICUBIC), dtype=np.float32) for im in images]
+        method = {"bicubic": Image.BICUBIC}[RESAMPLING]
+        arrays = [np.asarray(im.resize(size, method), dtype=np.float32) for im in images]
         batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2) / 255.0
         mean = torch.tensor(self.model.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.model.std).view(1, 3, 1, 1)
@@ -53,8 +57,14 @@ class FeatureComputer:
             "logits": out.logits.numpy(),
         }
 
-    def _crop_key(self, key: str) -> str:
-        return f"{key}|{self.crops}{self.max_crops}"
+    def _crop_key(self, plan: _Plan) -> str:
+        """The crops' cache key: the image's, the crop mode and count, and for boxes read from
+        an annotation file, that file's content hash (the boxes depend on the tweet's file, not
+        only on the image's bytes)."""
+        key = f"{plan.key}|{self.crops}{self.max_crops}"
+        if self.crops == "boxes" and plan.source[0] == "file":
+            key += "|xml-" + self._boxes_digest(plan.source[2])
+        return key
 
     def _crop_arrays(
         self, image: Image.Image, regions: np.ndarray, boxes: list, none: bool = False
@@ -84,7 +94,7 @@ class FeatureComputer:
         todo = {p.key: p for p in plans if p.key in missing_keys}
         crop_todo: dict[str, _Plan] = {}
         if self.crops != "none":
-            crop_keys = {self._crop_key(p.key): p for p in plans}
+            crop_keys = {self._crop_key(p): p for p in plans}
             missing = set(self.crop_store.missing(list(crop_keys)))
             crop_todo = {k: p for k, p in crop_keys.items() if k in missing}
         work = list(todo.values()) + [p for p in crop_todo.values() if p.key not in todo]
@@ -107,7 +117,7 @@ class FeatureComputer:
                     self._record_failure(key, loaded[i][1])
             self.computed += len(need)
             for i, plan in enumerate(chunk):
-                crop_key = self._crop_key(plan.key)
+                crop_key = self._crop_key(plan)
                 if crop_key not in crop_todo:
                     continue
                 if plan.key in todo:

@@ -11,7 +11,9 @@ No grounding model reaches these machines, so the providers are:
   <id>.xml``), scaled to the image when its size differs from the xml's; for synthetic probe
   images, the icons' own boxes (oracle boxes: they say where the type icons are).
 
-Boxes are ``(x0, y0, x1, y1)`` in pixels of the image they crop.
+Boxes are ``(x0, y0, x1, y1)`` in pixels of the image they crop. At most :data:`MAX_CROPS`
+crops per image (each is one more backbone pass, and stored); an annotation file is read only
+when it is a regular file of at most :data:`MAX_XML_BYTES` (a FIFO never hangs a run).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ import numpy as np
 
 CROP_MODES = ("none", "saliency", "boxes")
 CROP_CELLS = 3.0
+#: The most object crops per image (GMF's m; the paper keeps a handful).
+MAX_CROPS = 16
+#: The largest Pascal-VOC annotation file read (a real one is under 2 KB).
+MAX_XML_BYTES = 2**20
 
 Box = tuple[int, int, int, int]
 
@@ -50,13 +56,20 @@ def saliency_boxes(energy: np.ndarray, width: int, height: int, m: int) -> list[
     return boxes
 
 
-def read_voc_boxes(path: str | os.PathLike) -> tuple[tuple[int, int] | None, list[tuple[str, Box]]]:
-    """``((width, height) or None, [(name, box), ...])`` from a Pascal-VOC annotation file."""
+def read_voc_boxes(
+    path: str | os.PathLike, data: bytes | None = None
+) -> tuple[tuple[int, int] | None, list[tuple[str, Box]]]:
+    """``((width, height) or None, [(name, box), ...])`` from a Pascal-VOC annotation file
+    (``data``: its bytes, when already read)."""
+    from mner_lib.safe_read import read_regular_file
+
     path = Path(path)
+    if data is None:
+        data = read_regular_file(path, MAX_XML_BYTES, "annotation file")
     try:
-        root = ET.parse(path).getroot()
+        root = ET.fromstring(data)
     except ET.ParseError as err:
-        raise ValueError(f"{path}: not a Pascal-VOC xml file ({err})") from err
+        raise ValueError(f"{path}: not a Pascal-VOC xml file ({err})") from None
     size = None
     size_node = root.find("size")
     if size_node is not None:

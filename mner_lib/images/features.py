@@ -36,8 +36,15 @@ Caching
 -------
 Features are stored by content key (:mod:`mner_lib.images.cache`): the SHA-1 of the image file's
 bytes, the probe's drawing arguments (the drawing is a pure function of them), or ``blank``,
-under a folder named by backbone, weights and image size. ``shuffled`` therefore reuses the
-features of the images it permutes, and a second run computes nothing.
+under a folder named by everything else that decides them (backbone, weights, image size,
+preprocessing, code version: :func:`mner_lib.images.settings.feature_identity`). ``shuffled``
+therefore reuses the features of the images it permutes, and a second run computes nothing.
+The store verifies what it reads (shard checksums, index lines) and computes again what fails.
+
+Sizes are capped before any work (:func:`mner_lib.images.settings.check_feature_settings`):
+``image_size`` up to :data:`~mner_lib.images.settings.MAX_IMAGE_SIZE`, ``batch_size`` times the
+image's pixels up to :data:`~mner_lib.images.settings.MAX_BATCH_PIXELS`, ``max_crops`` up to
+:data:`~mner_lib.images.crops.MAX_CROPS`.
 """
 
 from __future__ import annotations
@@ -62,11 +69,11 @@ from mner_lib.images.backbones import (
     build_image_backbone,
     imagenet_class_names,
 )
-from mner_lib.images.cache import FeatureStore, default_cache_dir, store_name
+from mner_lib.images.cache import FailureLog, FeatureStore, default_cache_dir, store_name
 from mner_lib.images.captions import CaptionEncoder, CaptionProvider
-from mner_lib.images.compute import BASE_NAMES, FeatureComputer, _Plan
+from mner_lib.images.compute import BASE_NAMES, GRID, FeatureComputer, _Plan
 from mner_lib.images.conditions import parse_condition, unit_hash
-from mner_lib.images.crops import CROP_MODES, read_voc_boxes, scale_boxes
+from mner_lib.images.crops import CROP_MODES, MAX_XML_BYTES, read_voc_boxes, scale_boxes
 from mner_lib.images.loading import (
     DEFAULT_MAX_PIXELS,
     LOGGER,
@@ -77,8 +84,9 @@ from mner_lib.images.loading import (
     tweet_image_path,
 )
 from mner_lib.images.probe import draw_probe, probe_key, probe_types
+from mner_lib.images.settings import FEATURE_VERSION, check_feature_settings, feature_identity
+from mner_lib.safe_read import RefusedFileError, read_regular_file
 
-FEATURE_VERSION = 1
 BLANK_KEY = "blank"
 
 
@@ -114,12 +122,7 @@ class ImageFeatures(FeatureComputer):
             )
         if crops not in CROP_MODES:
             raise UnknownNameError(f"unknown crops {crops!r}; valid: {', '.join(CROP_MODES)}")
-        if crops != "none" and max_crops < 1:
-            raise ValueError(f"crops={crops!r} needs max_crops >= 1, got {max_crops}")
-        if image_size < 32:
-            raise ValueError(f"image_size must be at least 32 pixels, got {image_size}")
-        if not 1 <= top_k <= 1000:
-            raise ValueError(f"top_k must be in 1..1000, got {top_k}")
+        check_feature_settings(image_size, batch_size, crops, max_crops, top_k, max_pixels)
         self.dataset = dataset
         self.data_dir = data_dir
         self.backbone_name = backbone
@@ -149,13 +152,15 @@ class ImageFeatures(FeatureComputer):
         self.global_dim: int = channels[-1]
         self.region_dim: int = channels[-1]
         self.cache_root = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-        name = store_name(backbone, pretrained, image_size, FEATURE_VERSION, seed)
+        self.identity = feature_identity(backbone, pretrained, seed, image_size, max_pixels)
+        name = store_name(backbone, pretrained, image_size, FEATURE_VERSION, seed, self.identity)
         self.store_dir = self.cache_root / name
         self._store: FeatureStore | None = None
         self._crop_store: FeatureStore | None = None
         self._model: ImageBackbone | None = None
         self._file_keys: dict[str, str] = {}
-        self._failures: dict[str, str] | None = None
+        self._boxes: dict[str, tuple[str, bytes | None, Path | None]] = {}
+        self._failures = FailureLog(self.store_dir / "failures.tsv")
         self._pool: dict[str, Tweet] | None = None
         self._partner: dict[str, str] = {}
         self.flag_counts: Counter = Counter()
@@ -183,13 +188,22 @@ class ImageFeatures(FeatureComputer):
     @property
     def store(self) -> FeatureStore:
         if self._store is None:
-            self._store = FeatureStore(self.store_dir)
+            c = self.pyramid_channels
+            shapes = {
+                "regions": (GRID * GRID, self.region_dim),
+                "global": (self.global_dim,),
+                **{f"pyr{i}": (c[i], GRID, GRID) for i in range(3)},
+                "logits": (1000,),
+            }
+            self._store = FeatureStore(self.store_dir, shapes=shapes, identity=self.identity)
         return self._store
 
     @property
     def crop_store(self) -> FeatureStore:
         if self._crop_store is None:
-            self._crop_store = FeatureStore(self.store_dir / "crops", shard_rows=256)
+            m = self.max_crops
+            shapes = {"crops": (m, self.global_dim), "mask": (m,), "boxes": (m, 4)}
+            self._crop_store = FeatureStore(self.store_dir / "crops", shard_rows=256, shapes=shapes)
         return self._crop_store
 
     @property
@@ -238,21 +252,8 @@ class ImageFeatures(FeatureComputer):
         return info
 
     # -- which image a tweet gets --------------------------------------------------------------
-    def _failures_map(self) -> dict[str, str]:
-        if self._failures is None:
-            self._failures = {}
-            path = self.store_dir / "failures.tsv"
-            if path.is_file():
-                for line in path.read_text(encoding="utf-8").splitlines():
-                    key, _, flag = line.partition("\t")
-                    self._failures[key] = flag
-        return self._failures
-
     def _record_failure(self, key: str, flag: str) -> None:
-        self._failures_map()[key] = flag
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.store_dir / "failures.tsv", "a", encoding="utf-8") as f:
-            f.write(f"{key}\t{flag}\n")
+        self._failures.record(key, flag)
 
     def _file_plan(self, tweet_id: str) -> _Plan:
         if not self.has_images:
@@ -265,7 +266,7 @@ class ImageFeatures(FeatureComputer):
                 return _Plan(BLANK_KEY, found.flag, ("blank",))
             key = "file-" + hashlib.sha1(found.data).hexdigest()
             self._file_keys[str(path)] = key
-        return _Plan(key, self._failures_map().get(key, ""), ("file", str(path), tweet_id))
+        return _Plan(key, self._failures.get(key, ""), ("file", str(path), tweet_id))
 
     def _probe_plan(self, tweet: Tweet, flag: str) -> _Plan:
         types = probe_types(tweet.tags)
@@ -348,7 +349,11 @@ class ImageFeatures(FeatureComputer):
             boxes = self._file_boxes(plan.source[2], result.image.size)
         return result.image, "", boxes
 
-    def _file_boxes(self, tweet_id: str, size: tuple[int, int]) -> list:
+    def _boxes_file(self, tweet_id: str) -> tuple[str, bytes | None, Path | None]:
+        """(content hash or "none", bytes, path) of the tweet's annotation file, read once: a
+        regular file of at most MAX_XML_BYTES, named by a safe IMGID, inside the boxes folder."""
+        if tweet_id in self._boxes:
+            return self._boxes[tweet_id]
         folder = self.boxes_dir
         if folder is None:
             try:
@@ -357,13 +362,28 @@ class ImageFeatures(FeatureComputer):
                 root = resolve_data_dir(self.data_dir)
             except FileNotFoundError:
                 root = None
-            if root is None:
-                return []
-            folder = root / "twitter10000" / "xml"
-        path = folder / f"{tweet_id}.xml"
-        if not path.is_file():
+            folder = root / "twitter10000" / "xml" if root is not None else None
+        path = tweet_image_path(folder, tweet_id, ".xml") if folder is not None else None
+        found: tuple[str, bytes | None, Path | None] = ("none", None, None)
+        if path is not None and (path.exists() or path.is_symlink()):
+            inside = path.resolve().is_relative_to(Path(folder).resolve())
+            try:
+                data = read_regular_file(path, MAX_XML_BYTES, "annotation file") if inside else None
+            except (FileNotFoundError, RefusedFileError) as err:
+                raise ValueError(str(err)) from None
+            if data is not None:
+                found = (hashlib.sha1(data).hexdigest(), data, path)
+        self._boxes[tweet_id] = found
+        return found
+
+    def _boxes_digest(self, tweet_id: str) -> str:
+        return self._boxes_file(tweet_id)[0]
+
+    def _file_boxes(self, tweet_id: str, size: tuple[int, int]) -> list:
+        _, data, path = self._boxes_file(tweet_id)
+        if data is None or path is None:
             return []
-        xml_size, named = read_voc_boxes(path)
+        xml_size, named = read_voc_boxes(path, data)
         return scale_boxes([box for _, box in named], xml_size, size)
 
     # -- public -----------------------------------------------------------------------------
@@ -385,7 +405,7 @@ class ImageFeatures(FeatureComputer):
             plans = [self.plan(t) for t in part]
             self._ensure(plans, progress=progress)
             for tweet, p in zip(part, plans):
-                flag = p.flag or self._failures_map().get(p.key, "")
+                flag = p.flag or self._failures.get(p.key, "")
                 report.add(tweet.id, flag)
                 flags[flag] += 1
                 keys.add(p.key)
@@ -404,8 +424,7 @@ class ImageFeatures(FeatureComputer):
         self._ensure(plans)
         keys = [p.key for p in plans]
         arrays = self.store.get(keys, BASE_NAMES)
-        failures = self._failures_map()
-        flags = [p.flag or failures.get(p.key, "") for p in plans]
+        flags = [p.flag or self._failures.get(p.key, "") for p in plans]
         fresh = LoadReport()
         for tweet, flag in zip(tweets, flags):
             self.flag_counts[flag] += 1
@@ -429,7 +448,7 @@ class ImageFeatures(FeatureComputer):
             "keys": keys,
         }
         if self.crops != "none":
-            c = self.crop_store.get([self._crop_key(k) for k in keys], ["crops", "mask", "boxes"])
+            c = self.crop_store.get([self._crop_key(p) for p in plans], ["crops", "mask", "boxes"])
             crops = torch.from_numpy(c["crops"])
             crop_mask = torch.from_numpy(c["mask"]) > 0.5
             meta["crop_boxes"] = torch.from_numpy(c["boxes"])  # (B, M, 4) in [0, 1]

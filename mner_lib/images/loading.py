@@ -2,7 +2,9 @@
 
 :func:`open_rgb` turns whatever a file holds into an RGB :class:`PIL.Image.Image`:
 
-* the format is detected from the bytes (a ``.jpg`` may be a PNG with alpha);
+* the format is detected from the bytes (a ``.jpg`` may be a PNG with alpha), among
+  :data:`IMAGE_FORMATS` only: Pillow's other decoders (PostScript runs Ghostscript, ...) are
+  never tried on a stranger's file;
 * RGBA / LA / palette-with-transparency images are composited on white;
 * CMYK, grayscale, 1-bit, 16-bit (``I;16``) and 32-bit (``I``, ``F``) images are scaled to 8-bit
   RGB;
@@ -50,8 +52,11 @@ from mner_lib.safe_read import RefusedFileError, read_regular_file
 
 LOGGER = logging.getLogger("mner_lib.images")
 
-#: Default pixel limit (width x height): 40 megapixels, far above any tweet image.
+#: Default pixel limit (width x height): 40 megapixels, far above any tweet image (Twitter keeps
+#: at most 4096 x 4096). Checked from the header, before any pixel is decoded.
 DEFAULT_MAX_PIXELS = 40_000_000
+#: The formats a tweet image may be decoded from (Pillow's names).
+IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")  # JPEG opens MPO too
 #: The blank constant image's colour (mid grey).
 BLANK_RGB = (128, 128, 128)
 #: Default file size limit, checked before the file is opened: 20 MB, far above a tweet image.
@@ -179,7 +184,7 @@ def decode_rgb(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     return LoadResult(
