@@ -1,5 +1,8 @@
 """Checks of the built HTML book, offline: every internal link and anchor resolves, no page prints
-a local absolute path or shows papermill's parameter cell, and MathJax comes from the book itself.
+a local absolute path or shows papermill's parameter cell, MathJax comes from the book itself, and
+no page holds active HTML that the theme did not write (:func:`active_html`: a script, an event
+handler attribute, a ``javascript:`` URL, a frame or object), so a value from a results file,
+a data file or a parameter that slipped through unescaped fails the check.
 
 ``python -m mner_lib.book.site _build/html`` prints each problem on one line and exits 1 when
 there is any (the GitHub Pages workflow runs it after the build); the book test calls
@@ -15,6 +18,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from mner_lib.book.site_allow import (
+    ACTIVE_TAGS,
+    DATA_SCRIPT_TYPES,
+    SAFE_DATA_URL,
+    THEME_HANDLERS,
+    URL_ATTRIBUTES,
+    theme_inline_script,
+)
+
 #: an absolute path on a local machine, as a page could print it
 LOCAL_PATH = re.compile(
     r"(?<![\w.:/-])(/(?:work|home|root|tmp|Users|private/var)/[\w.@+-][^\s\"'<>]*)"
@@ -22,13 +34,18 @@ LOCAL_PATH = re.compile(
 
 
 class _Page(HTMLParser):
-    """The ids, links and script sources of one HTML page."""
+    """The ids, links and script sources of one HTML page, and its active HTML: every script
+    (``src``, ``type`` and inline text), every event handler attribute (``on...``), every URL
+    attribute that runs code, every frame or object."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.ids: set[str] = set()
         self.links: list[str] = []
         self.scripts: list[str] = []
+        self.script_tags: list[dict[str, str]] = []  # src, type, text of every <script>
+        self.active: list[str] = []
+        self._script: dict[str, str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -41,6 +58,65 @@ class _Page(HTMLParser):
         if tag == "script" and values.get("src"):
             self.scripts.append(str(values["src"]))
             self.links.append(str(values["src"]))
+        self._check_active(tag, values)
+        if tag == "script":
+            self._script = {
+                "src": str(values.get("src") or ""),
+                "type": str(values.get("type") or "").strip().lower(),
+                "text": "",
+            }
+            self.script_tags.append(self._script)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag == "script":
+            self._script = None
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self._script["text"] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._script = None
+
+    def _check_active(self, tag: str, values: dict[str, str | None]) -> None:
+        if tag in ACTIVE_TAGS:
+            self.active.append(f"a <{tag}> element")
+        for name, value in values.items():
+            text = str(value or "")
+            if name.startswith("on") and (tag, name, text.strip()) not in THEME_HANDLERS:
+                self.active.append(f"an event handler {name}={text[:60]!r} on <{tag}>")
+            elif name in URL_ATTRIBUTES or (tag == "meta" and name == "content"):
+                for url in _urls(name, text):
+                    why = _active_url(url, tag, name)
+                    if why:
+                        self.active.append(f"{why} in <{tag} {name}={text[:60]!r}>")
+
+
+def _urls(name: str, text: str) -> list[str]:
+    """The URLs an attribute holds: ``srcset``'s list, a meta refresh's ``url=``, else itself."""
+    if name == "srcset":
+        return [part.split()[0] for part in text.split(",") if part.split()]
+    if name == "content":
+        found = re.search(r"url\s*=\s*(.*)", text, flags=re.I)
+        return [found.group(1).strip("'\" ")] if found else []
+    if name == "values":  # an SVG animation's list
+        return text.split(";")
+    return [text]
+
+
+def _active_url(url: str, tag: str, name: str) -> str | None:
+    """Why ``url`` would run code, or None: a ``javascript:`` or ``vbscript:`` URL, or a
+    ``data:`` URL that is not an image, a CSV or plain text (browsers drop tabs and newlines in
+    a URL and ignore the case of its scheme, so they are dropped and ignored here too)."""
+    plain = re.sub(r"[\x00-\x20]", "", url).lower()
+    if plain.startswith(("javascript:", "vbscript:")):
+        return f"a {plain.split(':')[0]}: URL"
+    if plain.startswith("data:") and not SAFE_DATA_URL.match(plain):
+        if not (tag == "img" and name in ("src", "srcset") and plain.startswith("data:image/")):
+            return "a data: URL that is not an image, a CSV or text"
+    return None
 
 
 def _parse(path: Path) -> _Page:
@@ -108,9 +184,59 @@ def plumbing(html_dir: Path) -> list[str]:
     return found
 
 
+def active_html(html_dir: Path) -> list[str]:
+    """Every piece of active HTML in every page that the theme or Sphinx did not write: a
+    ``<script>`` other than the theme's own (a file under ``_static/`` or the search index, an
+    inline script of :func:`mner_lib.book.site_allow.theme_inline_script`, or data a browser does
+    not run), an event handler attribute other than the theme's buttons, a ``javascript:``,
+    ``vbscript:`` or active ``data:`` URL, a frame, object, embed or base element."""
+    html_dir = Path(html_dir)
+    root = html_dir.resolve()
+    found = []
+    for path in _pages(html_dir):
+        text = path.read_text(errors="replace")
+        page = _Page()
+        page.feed(text)
+        page.close()
+        where = path.relative_to(html_dir)
+        found += [f"{where}: {what}" for what in page.active]
+        for script in page.script_tags:
+            why = _script_problem(script, path, root)
+            if why:
+                found.append(f"{where}: {why}")
+        opened = len(re.findall(r"<\s*script\b", text, flags=re.I))
+        if opened > len(page.script_tags):  # a tag the parser read otherwise than a browser may
+            found.append(f"{where}: {opened - len(page.script_tags)} <script> tag(s) not parsed")
+    return found
+
+
+def _script_problem(script: dict[str, str], page: Path, root: Path) -> str | None:
+    """Why one ``<script>`` is not the theme's, or None."""
+    kind = script["type"].split(";")[0].strip()
+    if kind in DATA_SCRIPT_TYPES:
+        return None  # data for the theme's scripts: a browser does not run it
+    if script["src"]:
+        parts = urlsplit(script["src"])
+        target = Path(os.path.normpath(page.parent / unquote(parts.path))).resolve()
+        local = not (parts.scheme or parts.netloc) and target.is_relative_to(root)
+        if local and target.is_file():
+            inside = target.relative_to(root)
+            if inside.parts[0] == "_static" or inside.as_posix() == "searchindex.js":
+                return None
+        return f"a script from {script['src'][:80]!r}, not one of the book's theme"
+    if theme_inline_script(script["text"]):
+        return None
+    return f"an inline script {' '.join(script['text'].split())[:60]!r}"
+
+
 def problems(html_dir: Path, extra_paths: tuple[str, ...] = ()) -> list[str]:
     """All the checks of this module on a built book."""
-    return broken_links(html_dir) + local_paths(html_dir, extra_paths) + plumbing(html_dir)
+    return (
+        broken_links(html_dir)
+        + local_paths(html_dir, extra_paths)
+        + plumbing(html_dir)
+        + active_html(html_dir)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m mner_lib.book.site",
-        description="check a built book: internal links and anchors resolve, no local path shows",
+        description="check a built book: internal links and anchors resolve, no local path "
+        "shows, no active HTML but the theme's",
     )
     parser.add_argument("html_dir", nargs="?", default="_build/html", help="default: _build/html")
     html_dir = Path(parser.parse_args(argv).html_dir)
