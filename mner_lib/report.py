@@ -6,17 +6,22 @@ controls, language-model knowledge), each setting beside the paper row it meets,
 blank and minus the same source's shuffled captions. Beside each caption result: the share of its test entities whose
 string occurs in the tweet's caption (text the captioner read in the image, or a famous name it
 recognised), so a reader can weigh the gain.
+
+Every value read from a run (a model, a variant, a GPU's name) enters the Markdown through
+:func:`mner_lib.escape.md_text`, and the file is written through
+:func:`mner_lib.escape.markdown_guard` (no raw HTML or math, whoever wrote the line), atomically:
+a temporary file beside it, renamed over it.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from mner_lib.escape import markdown_guard, md_code, md_text
 from mner_lib.results import (
     aggregate,
     compare,
@@ -88,13 +93,41 @@ def check_pattern(pattern: str) -> str:
     return pattern
 
 
+def check_inside(root: Path, folder: Path) -> Path:
+    """``folder`` (an experiment folder under ``root``), refused (a ValueError naming it) where
+    it, or a folder anywhere inside it, is a symbolic link: a link would read runs from outside
+    the results folder (or count a run twice) and name them as this folder's."""
+    base = Path(root).resolve()
+    for path in [folder, *_linked_dirs(folder)]:
+        if path.is_symlink():
+            target = path.resolve()
+            where = "inside" if target.is_relative_to(base) else "outside"
+            raise ValueError(
+                f"{path}: a symbolic link to a folder {where} {root}/ ({target}); a report reads "
+                "only the folders that are there, not links"
+            )
+    if not folder.resolve().is_relative_to(base):
+        raise ValueError(f"{folder}: not inside {root}/")
+    return folder
+
+
+def _linked_dirs(folder: Path) -> list[Path]:
+    """The symbolic links to folders anywhere under ``folder`` (links are not followed)."""
+    found = []
+    for top, dirs, _files in os.walk(folder, followlinks=False):
+        found += [Path(top, d) for d in dirs if Path(top, d).is_symlink()]
+    return found
+
+
 def experiment_dirs(root: Path, patterns: Sequence[str]) -> list[Path]:
+    """The experiment folders directly under ``root`` that ``patterns`` name (each checked by
+    :func:`check_pattern`, each folder by :func:`check_inside`)."""
     found: list[Path] = []
     for pattern in patterns:
         matches = sorted(p for p in root.glob(check_pattern(pattern)) if p.is_dir())
         if not matches:
             raise ValueError(f"no experiment folder under {root}/ matches {pattern!r}")
-        found += [m for m in matches if m not in found]
+        found += [check_inside(root, m) for m in matches if m not in found]
     return found
 
 
@@ -132,17 +165,22 @@ def report_tables(root: Path, patterns: Sequence[str]) -> dict[str, pd.DataFrame
     }
 
 
+def table_row(cells: Sequence[object]) -> str:
+    """One row of a Markdown table, each cell a value shown as it is (:func:`md_text`)."""
+    return "| " + " | ".join(md_text(c) for c in cells) + " |"
+
+
 def _settings_lines(wide: pd.DataFrame, conditions: Sequence[str]) -> list[str]:
     head = ["model", "variant", "dataset", "training", "train cap", "eval cap"]
     lines = [
-        "| " + " | ".join(head + [condition_name(c) for c in conditions] + ["paper"]) + " |",
+        table_row(head + [condition_name(c) for c in conditions] + ["paper"]),
         "|" + "---|" * (len(head) + len(conditions) + 1),
     ]
     for _, r in wide.iterrows():
         cells = [r["model"], r["variant"], r["dataset"], r["training"]]
         cells += [str(r["max_train"] or "all"), str(r["max_eval"] or "all")]
         cells += [r[c] if c in r and isinstance(r[c], str) else "" for c in conditions]
-        lines.append("| " + " | ".join(cells + [r["paper"]]) + " |")
+        lines.append(table_row(cells + [r["paper"]]))
     return lines
 
 
@@ -153,11 +191,19 @@ def _gap_lines(gaps: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
     ]
     for _, g in gaps.iterrows():
         spread = f" ± {g['gap_std']:.2f}" if g["n_pairs"] > 1 else ""
-        leak = caption_leak(runs, g["dataset"], g["condition"])
         lines.append(
-            f"| {g['model']} | {g['variant']} | {g['dataset']} | {g['training']} | "
-            f"{condition_name(g['condition'])} − {condition_name(g['baseline'])} | "
-            f"{g['gap_mean']:+.2f}{spread} (n={g['n_pairs']}) | {g['wins']} of {g['n_pairs']} | {leak} |"
+            table_row(
+                [
+                    g["model"],
+                    g["variant"],
+                    g["dataset"],
+                    g["training"],
+                    f"{condition_name(g['condition'])} − {condition_name(g['baseline'])}",
+                    f"{g['gap_mean']:+.2f}{spread} (n={g['n_pairs']})",
+                    f"{g['wins']} of {g['n_pairs']}",
+                    caption_leak(runs, g["dataset"], g["condition"]),
+                ]
+            )
         )
     return lines
 
@@ -181,8 +227,9 @@ def conclusion_lines(gaps: pd.DataFrame) -> list[str]:
     lines = []
     for _, g in gaps.iterrows():
         lines.append(
-            f"- {g['model']} ({g['variant']}) on {g['dataset']}: {condition_name(g['condition'])} "
-            f"minus {condition_name(g['baseline'])} is {g['gap_mean']:+.2f} F1 over "
+            f"- {md_text(g['model'])} ({md_text(g['variant'])}) on {md_text(g['dataset'])}: "
+            f"{md_text(condition_name(g['condition']))} minus "
+            f"{md_text(condition_name(g['baseline']))} is {g['gap_mean']:+.2f} F1 over "
             f"{g['n_pairs']} seed(s), won {g['wins']} of {g['n_pairs']}: "
             f"{verdict(g['gap_mean'], g['gap_std'], g['n_pairs'], g['wins'])}."
         )
@@ -207,14 +254,15 @@ def _runs_lines(runs: pd.DataFrame) -> list[str]:
         }
     )
     seeds = ", ".join(str(s) for s in sorted(runs["seed"].unique()))
+    torch = ", ".join(sorted(set(map(str, runs["torch"]))))
     return [
         "",
         "## The runs",
         "",
-        f"- {len(runs)} runs, seeds {seeds}; wall time "
+        f"- {len(runs)} runs, seeds {md_text(seeds)}; wall time "
         f"{runs['wall_seconds'].astype(float).sum() / 60:.0f} min in all.",
-        f"- Hardware: {'; '.join(hardware)}; torch {', '.join(sorted(set(map(str, runs['torch']))))}.",
-        f"- Commits: {', '.join(commits) or 'unknown'}.",
+        f"- Hardware: {md_text('; '.join(hardware))}; torch {md_text(torch)}.",
+        f"- Commits: {md_text(', '.join(commits)) or 'unknown'}.",
         "- Each run's folder (config, per-epoch history, metrics) is listed in the "
         "`summary_<experiment>.md` of its experiment.",
         "",
@@ -247,18 +295,15 @@ def check_out(out: Path) -> Path:
 
 
 def write_text(out: Path, text: str) -> Path:
-    """``text`` into ``out``, which the caller passed through :func:`check_out` before reading
-    anything; a FIFO nobody reads is an error, not a hang (opened without blocking)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(out, flags, 0o666)
-    except OSError as err:
-        if err.errno == errno.ENXIO:  # a FIFO without a reader
-            raise ValueError(f"--out {out}: a FIFO that nobody reads") from None
-        raise
-    os.set_blocking(fd, True)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    """The Markdown ``text`` (through :func:`mner_lib.escape.markdown_guard`) into ``out``,
+    which the caller passed through :func:`check_out` before reading anything: atomically (a
+    temporary file beside it, renamed over it), so a killed or failing report leaves the old
+    report or the new one, never a part; the name is replaced, never opened (a FIFO put there
+    since the check cannot hang it). A folder that cannot be written is a one-line error."""
+    from mner_lib.runfolder import atomic_write_text
+
+    check_out(out)
+    atomic_write_text(out, markdown_guard(text))
     return Path(out)
 
 
@@ -268,10 +313,11 @@ def write_report(root: Path, patterns: Sequence[str], out: Path) -> Path:
     tables = report_tables(root, patterns)
     wide, gaps, runs = tables["settings"], tables["gaps"], tables["runs"]
     lines = [
-        f"# Report: {', '.join(patterns)}",
+        f"# Report: {md_text(', '.join(patterns))}",
         "",
-        f"Written by `python -m mner_lib report --experiments {','.join(patterns)}` from "
-        f"{len(runs)} `metrics.json` files under `{root}/`. Test F1, mean ± std over seeds "
+        f"Written by {md_code('python -m mner_lib report --experiments ' + ','.join(patterns))} "
+        f"from {len(runs)} `metrics.json` files under {md_code(f'{root}/')}. Test F1, mean ± std "
+        "over seeds "
         "(sample std). Paper numbers from `mner_lib.results.paper_table`, each with the row and "
         "table it quotes; rows on synthetic images get none. A capped training set, a capped "
         "test set or few epochs make a row a measurement of this protocol, not a replication.",
@@ -316,7 +362,7 @@ def _protocol(row: pd.Series) -> str:
     if row["max_eval"]:
         caps += f", {int(row['max_eval'])} test tweets"
     name = f"{row['protocol']}: " if "protocol" in row and isinstance(row["protocol"], str) else ""
-    return f"{name}{caps}, {row['training']}"
+    return md_text(f"{name}{caps}, {row['training']}")
 
 
 def paper_lines(compared: pd.DataFrame) -> list[str]:
@@ -334,9 +380,10 @@ def paper_lines(compared: pd.DataFrame) -> list[str]:
         if r["condition"] == "blank" and r["paper_variant"] != "w/o VF":
             images += " (the paper's were real)"
         lines.append(
-            f"- {r['model']} ({r['variant']}) on {r['dataset']}, {images}"
-            f" ({_protocol(r)}): {r['f1_mean']:.2f}{spread} over {r['n_seeds']} seed(s) against "
-            f"the paper's {float(r['paper_f1']):.2f} ({r['paper_variant']}; {r['paper_table']}): "
+            f"- {md_text(r['model'])} ({md_text(r['variant'])}) on {md_text(r['dataset'])}, "
+            f"{md_text(images)} ({_protocol(r)}): {r['f1_mean']:.2f}{spread} over "
+            f"{r['n_seeds']} seed(s) against the paper's {float(r['paper_f1']):.2f} "
+            f"({md_text(r['paper_variant'])}; {md_text(r['paper_table'])}): "
             f"{abs(gap):.2f} F1 {'below' if gap < 0 else 'above'} it."
         )
     full = (rows["max_train"].fillna(0) == 0) & (rows["max_eval"].fillna(0) == 0)

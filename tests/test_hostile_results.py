@@ -162,6 +162,55 @@ def test_a_report_out_that_is_no_regular_file_is_an_error_not_a_hang(tmp_path):
         report(tmp_path, "--out", str(tmp_path / "folder.md"))
 
 
+def test_a_report_replaces_its_file_whole_and_never_writes_into_it(tmp_path, monkeypatch):
+    write_run(tmp_path, metrics())
+    out = tmp_path / "report.md"
+    out.write_text("the old report\n")
+    twin = tmp_path / "twin.md"
+    os.link(out, twin)  # the same file under another name: written in place, both would change
+    report(tmp_path, "--out", str(out))
+    assert out.read_text().startswith("# Report: exp1") and twin.read_text() == "the old report\n"
+
+    def killed(*args):
+        raise OSError(28, "No space left on device")
+
+    before = out.read_bytes()
+    monkeypatch.setattr(os, "replace", killed)  # the rename fails: the new text never lands
+    with pytest.raises(SystemExit, match=rf"^report: cannot write {out}: No space left"):
+        report(tmp_path, "--out", str(out))
+    assert out.read_bytes() == before  # the previous report, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp1", "report.md", "twin.md"]
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_report_refuses_a_linked_experiment_folder_by_name(tmp_path, inside):
+    root = tmp_path / "results"
+    write_run(root, metrics())
+    elsewhere = root / "exp1" if inside else tmp_path / "elsewhere" / "exp9"
+    if not inside:
+        write_run(tmp_path / "elsewhere", metrics(seed=7))
+        (tmp_path / "elsewhere" / "exp1").rename(elsewhere)
+    (root / "linked").symlink_to(elsewhere, target_is_directory=True)
+    where = "inside" if inside else "outside"
+    for pattern in ("linked", "l*", "*"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["report", "--root", str(root), "--experiments", pattern])
+        message = str(exit_.value.code)
+        assert message.startswith(f"report: {root / 'linked'}: a symbolic link to a folder {where}")
+        assert "\n" not in message
+    assert not list(root.glob("report_*.md"))  # nothing written
+
+
+def test_report_refuses_a_linked_run_folder_inside_an_experiment(tmp_path):
+    root = tmp_path / "results"
+    write_run(root, metrics())
+    outside = write_run(tmp_path / "stranger", metrics(seed=7)).parent
+    (root / "exp1" / "seed7").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(SystemExit, match=rf"^report: {root / 'exp1' / 'seed7'}: a symbolic link"):
+        main(["report", "--root", str(root), "--experiments", "exp1"])
+    assert not list(root.glob("report_*.md"))
+
+
 # ----------------------------------------------------------------------------- 3: metrics fields
 HOSTILE = [
     ({"test": [1]}, "test", "not an object"),
