@@ -7,32 +7,70 @@ it is a PNG whose text chunks hold both (``Title``: the caption, ``Description``
 the book's Sphinx extension :mod:`mner_lib.sphinx_figures` reads them back and makes each such
 output a numbered figure with that caption and alt text. A figure drawn with pyplot in a notebook
 gets the same through :func:`captioned`.
+
+Every text of such a figure is drawn as it is (:func:`literal_text`): a title, label or tick
+made from data (a condition, a token, a model name) with ``$...$`` in it is not mathtext, so it
+can neither fail the drawing nor show as a formula.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 CAPTION_KEY = "Title"  # PNG text chunk names (the PNG specification's own keywords)
 ALT_KEY = "Description"
 DPI = 100
+#: the settings under which a figure of the book draws: texts made while drawing (tick labels)
+#: are literal too
+LITERAL = {"text.parse_math": False, "text.usetex": False}
+
+
+def literal_text(fig: Figure) -> Figure:
+    """Every text of ``fig`` (titles, labels, tick labels, legends, annotations) drawn as it is:
+    no mathtext (``$...$``), no TeX; returns ``fig``."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)
+    return fig
+
+
+def literal(build: Callable[..., Any]) -> Callable[..., Any]:
+    """A function that builds a figure, run with every text it makes literal: seaborn measures
+    tick labels while it builds, before any drawing (:meth:`BookFigure.draw` keeps them literal
+    afterwards). Marked ``literal`` (a test finds every figure function without it)."""
+
+    @functools.wraps(build)
+    def literally(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context(LITERAL):
+            return build(*args, **kwargs)
+
+    literally.literal = True  # type: ignore[attr-defined]
+    return literally
 
 
 def png_bytes(fig: Figure, caption: str = "", alt: str = "") -> bytes:
-    """``fig`` as PNG bytes, its caption and alt text in the PNG's text chunks."""
+    """``fig`` as PNG bytes, its caption and alt text in the PNG's text chunks; its texts drawn
+    literally (:func:`literal_text`)."""
     metadata = {"Software": "mner_lib"}
     if caption:
         metadata[CAPTION_KEY] = caption
     if alt:
         metadata[ALT_KEY] = alt
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata)
+    with matplotlib.rc_context(LITERAL):
+        literal_text(fig).savefig(
+            buf, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata
+        )
     return buf.getvalue()
 
 
@@ -73,6 +111,13 @@ class BookFigure(Figure):
         if alt is not None:
             self.alt = alt
         return self
+
+    def draw(self, renderer: Any) -> None:
+        """Draw with every text literal (:func:`literal_text`), however the figure is drawn
+        (``savefig``, ``canvas.draw``, a notebook's inline backend)."""
+        with matplotlib.rc_context(LITERAL):
+            literal_text(self)
+            super().draw(renderer)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         return _mimebundle(self, self.caption, self.alt)

@@ -39,7 +39,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
-from mner_lib.figure import BookFigure, captioned, quote, short, wrap  # noqa: F401
+from mner_lib.figure import BookFigure, captioned, literal, quote, short, wrap  # noqa: F401
 from mner_lib.metrics import extract_entities
 
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
@@ -90,6 +90,7 @@ def _argmax_at(values: np.ndarray, labels: Sequence[str]) -> str:
 
 
 # ----------------------------------------------------------------------------- training
+@literal
 def training_curves(
     histories: Mapping[str, Sequence[Mapping[str, float]]], title: str = ""
 ) -> Figure:
@@ -129,6 +130,7 @@ def training_curves(
     )
 
 
+@literal
 def per_type_f1(
     scores: Mapping[str, Mapping[str, Any]], title: str = "test F1 per entity type"
 ) -> Figure:
@@ -180,6 +182,7 @@ def confusion_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]
     return counts
 
 
+@literal
 def entity_confusion(
     gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], title: str = ""
 ) -> Figure:
@@ -214,6 +217,7 @@ def entity_confusion(
 
 
 # ----------------------------------------------------------------------------- attention
+@literal
 def region_attention(
     image: Any, weights: Any, title: str = "text-to-image attention", grid: int | None = None
 ) -> Figure:
@@ -260,6 +264,7 @@ def region_attention(
     )
 
 
+@literal
 def caption_attention(
     tokens: Sequence[str] | None,
     caption_tokens: Sequence[str],
@@ -319,6 +324,7 @@ def caption_attention(
     )
 
 
+@literal
 def head_attention(heads: Any, title: str = "text-to-image weights per head") -> Figure:
     """HSN's per-head region weights ((e, K), K = g x g) as small heat maps on one colour scale
     with one labelled colour bar, so heads can be compared (eq. 14, before the heads' mean)."""
@@ -352,6 +358,7 @@ def head_attention(heads: Any, title: str = "text-to-image weights per head") ->
     )
 
 
+@literal
 def token_weights(
     tokens: Sequence[str], weights: Mapping[str, Any] | Any, title: str = ""
 ) -> Figure:
@@ -386,6 +393,7 @@ def token_weights(
     )
 
 
+@literal
 def modality_attention(
     tokens: Sequence[str],
     weights: Any,
@@ -427,6 +435,7 @@ def modality_attention(
     )
 
 
+@literal
 def image_words(
     image: Any, labels: Sequence[tuple[str, float]], title: str = "the image's top-5 words"
 ) -> Figure:
@@ -450,6 +459,7 @@ def image_words(
     )
 
 
+@literal
 def segmented_hashtags(
     segments: Mapping[str, Sequence[str]], title: str = "segmented hashtags"
 ) -> Figure:

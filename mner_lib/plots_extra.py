@@ -13,10 +13,11 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from mner_lib.figure import short, wrap
+from mner_lib.figure import literal, short, wrap
 from mner_lib.plots import _array, _cap, _figure, caption_attention, colour_bar, weight_scale
 
 
+@literal
 def layer_gates(
     gates: Any, stages: Sequence[str] = ("F1", "F2", "F3", "F4"), title: str = ""
 ) -> Figure:
@@ -71,6 +72,7 @@ def _grid_part(m: np.ndarray) -> np.ndarray | None:
     return None
 
 
+@literal
 def prefix_attention(
     prefix: Sequence[Any],
     image: Any | None = None,
@@ -140,6 +142,7 @@ def similarity(text: Any, image: Any) -> np.ndarray:
     return t @ v.T
 
 
+@literal
 def similarity_matrices(panels: Mapping[str, tuple[Any, Any]], title: str = "") -> Figure:
     """Batch similarity matrices of the consistency heads, e.g. ``{"before": (t, v), "after": ...}``:
     a matched pair sits on the diagonal (eq. 14-16)."""
@@ -176,6 +179,7 @@ def similarity_matrices(panels: Mapping[str, tuple[Any, Any]], title: str = "") 
     )
 
 
+@literal
 def embedding_pairs(text: Any, image: Any, title: str = "") -> Figure:
     """PCA of text and image embeddings (in one space) to 2-D; each matched pair joined."""
     t = _array(text)
@@ -206,6 +210,7 @@ def embedding_pairs(text: Any, image: Any, title: str = "") -> Figure:
 
 
 # ----------------------------------------------------------------------------- misc
+@literal
 def image_gallery(
     images: Sequence[Any], captions: Sequence[str], title: str = "", cols: int = 4
 ) -> Figure:
@@ -229,6 +234,7 @@ def image_gallery(
     )
 
 
+@literal
 def compare_bars(
     table: Any,
     value: str = "f1_mean",

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from mner_lib.book.realresults import CONDITION_COLUMNS, dataset_name
 from mner_lib.campaign import SHUFFLED
-from mner_lib.figure import BookFigure
+from mner_lib.figure import BookFigure, literal
 from mner_lib.results import MAX_METRICS_BYTES
 from mner_lib.safe_read import read_regular_file
 
@@ -95,6 +95,7 @@ def panel_title(row: pd.Series) -> str:
     return "\n".join(lines + [" ".join(training[1:])] if len(training) > 1 else lines)
 
 
+@literal
 def recorded_curves(settings: pd.DataFrame, ncols: int = 3) -> Figure | None:
     """Dev F1 per epoch of every run of ``settings`` (rows of
     :func:`mner_lib.book.realresults.recorded_settings`), one panel per row, one line per seed.
@@ -234,6 +235,7 @@ def _panel(ax, part: pd.DataFrame, groups: list[str]) -> None:
     ax.tick_params(axis="y", labelsize=7)
 
 
+@literal
 def paired_plot(settings: pd.DataFrame, models: list[str] | None = None, ncols: int = 3) -> Figure:
     """Ours beside the paper, one panel per model (full model, the protocol of
     :func:`headline_settings`): per dataset the paper's test F1 and ours per condition (mean ±
@@ -312,6 +314,7 @@ def campaign_gaps(
     return pd.concat(frames, ignore_index=True)[columns]
 
 
+@literal
 def campaign_gap_plot(
     results_dir: str | Path = "results", plan: Sequence[Any] | None = None
 ) -> Figure | None:
