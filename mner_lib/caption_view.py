@@ -16,13 +16,13 @@ This module turns them into what a reader looks at:
 
 Each ``show_*`` function returns what a notebook displays: the HTML or table, or, without a data
 folder or without the files, a Markdown note that says what is missing (so the book builds on the
-demo corpus alone).
+demo corpus alone). Text from the data folder (a caption, a token, an id, a source's error)
+is escaped for where it is shown (:mod:`mner_lib.escape`).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import os
 from collections.abc import Sequence
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mner_lib.data import SPLITS, Dataset, Tweet, load_dataset, resolve_data_dir
+from mner_lib.escape import html_text, md_code, md_text
 from mner_lib.explorer import TYPE_COLOURS, entities_html
 from mner_lib.images.text import _WORD, SOURCES, CaptionTable, dataset_coverage, load_image_text
 from mner_lib.metrics import extract_entities
@@ -80,15 +81,15 @@ def highlight(caption: str, entities: Sequence[tuple[str, str]]) -> str:
     """``caption`` as HTML with each leaked entity string marked in its type's colour."""
     out, last = [], 0
     for start, end, etype in leaked_spans(caption, entities):
-        out.append(html.escape(caption[last:start]))
+        out.append(html_text(caption[last:start]))
         colour = TYPE_COLOURS.get(etype, "#ddd")
         out.append(
             f'<mark style="background:{colour};padding:1px 2px;border-radius:3px;'
-            f'outline:1.5px solid #444" title="{etype} of the tweet, in the caption">'
-            f"{html.escape(caption[start:end])}</mark>"
+            f'outline:1.5px solid #444" title="{html_text(etype)} of the tweet, in the caption">'
+            f"{html_text(caption[start:end])}</mark>"
         )
         last = end
-    out.append(html.escape(caption[last:]))
+    out.append(html_text(caption[last:]))
     return "".join(out)
 
 
@@ -177,11 +178,11 @@ def samples_html(samples: Sequence[SampleCaptions], width: int = 220) -> str:
         entities = entity_spans(s.tweet) if s.tweet else []
         where = f"{s.dataset} {s.split}".strip() or "no dataset"
         lines = [
-            f'<img src="{_thumbnail(s.path, width)}" alt="image {html.escape(s.image_id)}" '
+            f'<img src="{_thumbnail(s.path, width)}" alt="image {html_text(s.image_id)}" '
             f'style="width:{width}px;height:{round(0.75 * width)}px;object-fit:contain;'
             'background:#f2f2f2;display:block;border-radius:4px">',
-            f"<div style='margin-top:4px'><b>{html.escape(s.image_id)}</b> "
-            f"<span style='color:#666'>({html.escape(where)})</span></div>",
+            f"<div style='margin-top:4px'><b>{html_text(s.image_id)}</b> "
+            f"<span style='color:#666'>({html_text(where)})</span></div>",
         ]
         if s.tweet is not None:
             lines.append(
@@ -189,7 +190,8 @@ def samples_html(samples: Sequence[SampleCaptions], width: int = 220) -> str:
             )
         for source, text in s.captions.items():
             shown = highlight(text, entities) if text else "<i>(none)</i>"
-            lines.append(f"<div><b>{SOURCE_NAMES.get(source, source)}:</b> {shown}</div>")
+            name = html_text(SOURCE_NAMES.get(source, source))
+            lines.append(f"<div><b>{name}:</b> {shown}</div>")
         cards.append(f"<div style='{_CARD.format(w=width)}'>{''.join(lines)}</div>")
     return f"<div class='mner-samples'>{''.join(cards)}</div>"
 
@@ -232,7 +234,7 @@ def tweet_captions_html(rows: Sequence[tuple[Tweet, str]], source: str = "blip2"
     occur in it marked) and whether it leaks an entity."""
     source_name = SOURCE_NAMES.get(source, source)
     head = "".join(
-        f"<th style='{_CELL}'>{name}</th>"
+        f"<th style='{_CELL}'>{html_text(name)}</th>"
         for name in ("tweet", "text and gold entities", f"{source_name} caption", "leak")
     )
     head = f"<tr>{head}</tr>"
@@ -241,7 +243,7 @@ def tweet_captions_html(rows: Sequence[tuple[Tweet, str]], source: str = "blip2"
         entities = entity_spans(tweet)
         leaked = bool(leaked_spans(caption, entities))
         body.append(
-            f"<tr><td style='{_CELL}'>{html.escape(tweet.id)}</td>"
+            f"<tr><td style='{_CELL}'>{html_text(tweet.id)}</td>"
             f"<td style='{_CELL}'>{entities_html(tweet.tokens, tweet.tags)}</td>"
             f"<td style='{_CELL}'>{highlight(caption, entities)}</td>"
             f"<td style='{_CELL};text-align:center'>{'yes' if leaked else ''}</td></tr>"
@@ -266,12 +268,14 @@ def show_tweet_captions(
         table = load_image_text(source, data.name, data_dir)
     except (FileNotFoundError, ValueError) as err:
         return Markdown(
-            f"> **Not shown in this build**: no {SOURCE_NAMES[source]} captions for "
-            f"`{data.name}` ({html.escape(str(err))})."
+            f"> **Not shown in this build**: no {md_text(SOURCE_NAMES.get(source, source))} "
+            f"captions for {md_code(data.name)} ({md_text(err)})."
         )
     rows = pick_tweets(data.split(split), table, n)
     if not rows:
-        return Markdown(f"> No tweet of the {split} split has both an entity and a caption.")
+        return Markdown(
+            f"> No tweet of the {md_text(split)} split has both an entity and a caption."
+        )
     return HTML(tweet_captions_html(rows, source))
 
 
@@ -366,11 +370,11 @@ def show_tables(
     cov = coverage_frame(dataset, data_dir, data)
     out: list[Any] = []
     if cov.attrs["missing"]:
-        listed = "; ".join(f"`{s}`: {html.escape(e)}" for s, e in cov.attrs["missing"].items())
-        out.append(Markdown(f"> Sources not available for `{dataset}`: {listed}"))
+        listed = "; ".join(f"{md_code(s)}: {md_text(e)}" for s, e in cov.attrs["missing"].items())
+        out.append(Markdown(f"> Sources not available for {md_code(dataset)}: {listed}"))
     if cov.empty:
         return out
-    out.append(Markdown(f"**Coverage** of the image text of `{dataset}` (tweets per split)"))
+    out.append(Markdown(f"**Coverage** of the image text of {md_code(dataset)} (tweets per split)"))
     out.append(cov)
     out.append(
         Markdown(

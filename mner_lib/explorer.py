@@ -98,7 +98,7 @@ def entities_html(tokens: Sequence[str], tags: Sequence[str]) -> str:
             colour = TYPE_COLOURS.get(etype, "#ddd")
             parts.append(
                 f'<span style="background:{colour};padding:1px 3px;border-radius:3px">'
-                f"{text} <b style='font-size:70%'>{etype}</b></span>"
+                f"{text} <b style='font-size:70%'>{html.escape(etype)}</b></span>"
             )
             i = end
         else:

@@ -156,11 +156,20 @@ def test_caption_runs_get_their_own_column_and_meet_no_paper_row(results):
 
 
 def test_html_tables_have_a_fixed_layout_that_fills_the_column_and_escape_text():
-    frame = pd.DataFrame({"setting": ["<b>x</b>"], "a": ["1"], "b": ["2"]})
+    from mner_lib.escape import Markup
+
+    frame = pd.DataFrame(
+        {"setting": ["<b>x</b>"], "a": [Markup("<b>1</b>")], "<th>": ["2"]}, dtype=object
+    )
     html = tables.html_table(frame, {"setting": 50})
     widths = [float(w) for w in re.findall(r'<col style="width:([\d.]+)%">', html)]
     assert widths == [50.0, 25.0, 25.0]
     assert f'class="{tables.TABLE_CLASS}"' in html and "table-layout:fixed" in tables.STYLE
+    # a cell is text unless it is Markup (HTML our code built); a heading is text; MathJax
+    # leaves the table alone
+    assert "<td>&lt;b&gt;x&lt;/b&gt;</td><td><b>1</b></td>" in html
+    assert "<th>&lt;th&gt;</th>" in html
+    assert html.startswith('<div class="tex2jax_ignore mathjax_ignore"><table ')
     plain = tables.plain_table(pd.DataFrame({"v": ["<script>"], "f": [1.234]}))
     assert "&lt;script&gt;" in plain and "<td>1.23</td>" in plain
 
@@ -180,6 +189,10 @@ def test_real_results_html_notes_synthetic_and_dirty_runs_and_says_when_empty(re
     assert "Tian et al., Neurocomputing 2021" in html
     assert "No recorded runs of cwi" in realresults.real_results_html(["cwi"], results)
     assert "No recorded runs" in realresults.real_results_html(["hsn"], tmp_path / "none")
+    # the cells built here are HTML (bold mean, small spread), not text showing their tags
+    assert "<td><b>hsn</b><br>Twitter-2015" in html and "&lt;b&gt;" not in html
+    robust = realresults.robustness_html(realresults.recorded_settings(["hsn"], results), ["blank"])
+    assert "<b>hsn</b>" in robust and "&lt;b&gt;" not in robust
 
 
 def test_recorded_runs_html_lists_every_setting_collapsed_with_the_csv(results):

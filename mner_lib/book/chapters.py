@@ -400,6 +400,7 @@ def show_table(table: pd.DataFrame, show: Callable[[Any], None]) -> None:
     from IPython.display import HTML, Markdown
 
     from mner_lib.book.tables import STYLE, plain_table
+    from mner_lib.escape import md_text
 
     frame = table[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
     frame["synthetic"] = frame["synthetic"].map({True: "SYNTHETIC", False: ""})
@@ -407,7 +408,7 @@ def show_table(table: pd.DataFrame, show: Callable[[Any], None]) -> None:
     widths = {"model": 11, "variant": 11, "dataset": 9, "condition": 10, "synthetic": 11}
     show(HTML(STYLE + plain_table(frame, widths)))
     if backbones:
-        show(Markdown(f"Image backbone: {', '.join(backbones)}."))
+        show(Markdown(f"Image backbone: {md_text(', '.join(backbones))}."))
     if table["synthetic"].any():
         show(Markdown(SYNTHETIC_NOTE))
 

@@ -11,17 +11,22 @@ HTML or Markdown built from ``results/`` (nothing typed by hand):
   settings the ours-vs-paper plot shows;
 - :func:`build_runs_html`: this build's own (demo or capped) runs, apart.
 
-Every table is a :func:`mner_lib.book.tables.html_table`: it fits the text column.
+Every table is a :func:`mner_lib.book.tables.html_table`: it fits the text column. Markdown
+is shown through :func:`mner_lib.escape.markdown_guard` (no raw HTML or math from a results
+file, whichever module wrote the sentence), its tables' cells read back as plain text and
+escaped as HTML.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mner_lib.book.realresults import dataset_name, recorded_settings
 from mner_lib.book.tables import STYLE, csv_link, plain_table
+from mner_lib.escape import html_text, markdown_guard, md_code, md_plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +56,7 @@ def conclusions(results_dir: str | Path = "results") -> str:
 
     settings = recorded_settings(None, results_dir)
     if settings.empty:
-        return f"No recorded runs under `{results_dir}/`: nothing to conclude yet."
+        return f"No recorded runs under {md_code(f'{results_dir}/')}: nothing to conclude yet."
     from mner_lib.book.realplots import headline_settings
 
     real = settings[settings["protocol"] != SMOKE]
@@ -79,7 +84,7 @@ def conclusions(results_dir: str | Path = "results") -> str:
             "",
             *conclusion_lines(gaps),
         ]
-    return "\n".join(lines)
+    return markdown_guard("\n".join(lines))
 
 
 def campaign_section(results_dir: str | Path = "results") -> str:
@@ -89,17 +94,37 @@ def campaign_section(results_dir: str | Path = "results") -> str:
     recorded speeds (``benchmarks/bench_cpu.json`` beside ``results_dir``, where present)."""
     from mner_lib.campaign_report import campaign_markdown
 
-    return campaign_markdown(Path(results_dir), depth=2, title=False)
+    return markdown_guard(campaign_markdown(Path(results_dir), depth=2, title=False))
+
+
+_CELL_TOKEN = re.compile(r"\\.|\||[^|\\]+|\\")
+
+
+def table_cells(line: str) -> list[str]:
+    """The cells of a Markdown table row, split at its unescaped ``|`` (a ``\\|`` stays in its
+    cell), each read back as plain text (:func:`mner_lib.escape.md_plain`)."""
+    cells, cell = [], []
+    for token in _CELL_TOKEN.findall(line.strip()):
+        if token == "|":
+            cells.append("".join(cell))
+            cell = []
+        else:
+            cell.append(token)
+    cells.append("".join(cell))
+    if line.strip().startswith("|"):
+        cells = cells[1:]
+    if len(cells) > 1 and not cells[-1].strip():
+        cells = cells[:-1]
+    return [md_plain(c.strip()) for c in cells]
 
 
 def markdown_blocks(text: str) -> list[tuple[str, str | pd.DataFrame]]:
     """``text`` split into ``("markdown", str)`` and ``("table", DataFrame)`` blocks: the book
-    renders a Markdown output's tables as plain text, so tables are shown as HTML instead."""
+    renders a Markdown output's tables as plain text, so tables are shown as HTML instead (the
+    cells as plain text: :func:`table_cells`)."""
     import pandas as pd
 
-    def cells(line: str) -> list[str]:
-        return [c.strip() for c in line.strip().strip("|").split("|")]
-
+    cells = table_cells
     blocks: list[tuple[str, str | pd.DataFrame]] = []
     lines = text.splitlines()
     i = 0
@@ -157,7 +182,7 @@ def show_markdown(
     if show is None:
         from IPython.display import display as show
     heading = ""
-    for _kind, block in markdown_blocks(text):
+    for _kind, block in markdown_blocks(markdown_guard(text)):
         if isinstance(block, str):
             show(Markdown(block))
             headings = [line for line in block.splitlines() if line.startswith("#")]
@@ -182,7 +207,7 @@ def show_campaign_baselines(
     if show is None:
         from IPython.display import display as show
     if not text:
-        show(Markdown(f"No campaign baseline run under `{results_dir}/` yet."))
+        show(Markdown(f"No campaign baseline run under {md_code(f'{results_dir}/')} yet."))
         return
     show_markdown(text, show)
 
@@ -310,7 +335,10 @@ def build_runs_html(runs_dir: str | Path) -> str:
 
     runs = load_runs(runs_dir, relative_to=".")
     if runs.empty:
-        return f"<p>No runs under {runs_dir}/ (the training chapters were not executed in this build).</p>"
+        return (
+            f"<p>No runs under {html_text(runs_dir)}/ (the training chapters were not executed "
+            "in this build).</p>"
+        )
     build = aggregate(runs)
     table = pd.DataFrame(
         {

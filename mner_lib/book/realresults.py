@@ -12,17 +12,19 @@ full data, or a smoke-level quick run.
 those runs (from their ``history.jsonl``, :func:`mner_lib.book.realplots.recorded_curves`), every
 setting in a collapsed block and the complete table, every column, as a CSV link.
 
-Every table is a :func:`mner_lib.book.tables.html_table`: no table is wider than the page.
+Every table is a :func:`mner_lib.book.tables.html_table`: no table is wider than the page. A
+cell built here is :class:`mner_lib.escape.Markup` around values escaped by
+:func:`mner_lib.escape.html_text`; anything else in a table is escaped by the table itself.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mner_lib.book.tables import STYLE, TABLE_CLASS, csv_link, html_table
+from mner_lib.escape import Markup, html_text
 from mner_lib.images.conditions import is_text_condition
 
 if TYPE_CHECKING:  # pandas and the results readers (they import torch) load when a table is made
@@ -108,24 +110,24 @@ def recorded_settings(
 
 
 # ----------------------------------------------------------------------------- cells
-def seeds_cell(mean: float, std: float, n: int, dirty: int = 0) -> str:
+def seeds_cell(mean: float, std: float, n: int, dirty: int = 0) -> Markup:
     """``66.57`` over ``± 0.46, n=3`` (HTML; narrow enough for four condition columns),
     :data:`DIRTY_MARK` when a run came from a tree with uncommitted changes."""
     mark = f" {DIRTY_MARK}" if dirty else ""
     spread = f"± {std:.2f}, " if n > 1 else ""
-    return f"<b>{mean:.2f}</b>{mark}<br><small>{spread}n={n}</small>"
+    return Markup(f"<b>{mean:.2f}</b>{mark}<br><small>{spread}n={int(n)}</small>")
 
 
-def paper_cell(row: pd.Series) -> str:
+def paper_cell(row: pd.Series) -> Markup:
     """The paper's F1 a row meets, with the paper's row name and table, or a dash."""
     import pandas as pd
 
     if row is None or pd.isna(row.get("paper_f1")):
-        return "—"
+        return Markup("—")
     real = row.get("condition") == "blank" and row["paper_variant"] != "w/o VF"
-    return (
-        f"{float(row['paper_f1']):.2f}<br><small>{html.escape(str(row['paper_variant']))}, "
-        f"{html.escape(str(row['paper_table']))}{'; real images there' if real else ''}</small>"
+    return Markup(
+        f"{float(row['paper_f1']):.2f}<br><small>{html_text(row['paper_variant'])}, "
+        f"{html_text(row['paper_table'])}{'; real images there' if real else ''}</small>"
     )
 
 
@@ -137,29 +139,29 @@ def _caps(max_train: Any, max_eval: Any) -> str:
     return f"{train} / {evaluation} tweets"
 
 
-def protocol_cell(row: pd.Series) -> str:
+def protocol_cell(row: pd.Series) -> Markup:
     """The protocol in three short lines: its name, the caps, the training settings (the image
     backbone is in the notes under the table)."""
     lines = [
-        f"<b>{html.escape(str(row['protocol']))}</b>",
-        _caps(row["max_train"], row["max_eval"]),
+        f"<b>{html_text(row['protocol'])}</b>",
+        html_text(_caps(row["max_train"], row["max_eval"])),
     ]
-    lines.append(html.escape(str(row["training"])))
-    return "<br>".join(lines[:2]) + "<br><small>" + "<br>".join(lines[2:]) + "</small>"
+    lines.append(html_text(row["training"]))
+    return Markup("<br>".join(lines[:2]) + "<br><small>" + "<br>".join(lines[2:]) + "</small>")
 
 
-def setting_cell(model: str, variant: str, dataset: str) -> str:
+def setting_cell(model: str, variant: str, dataset: str) -> Markup:
     """The model, its variant (the paper's short name, the options in small type) and the
     dataset."""
     from mner_lib.spec import paper_variant
 
-    head = f"<b>{html.escape(model)}</b><br>{html.escape(dataset_name(dataset))}"
+    head = f"<b>{html_text(model)}</b><br>{html_text(dataset_name(dataset))}"
     if variant == "full":
-        return head
+        return Markup(head)
     short = paper_variant(variant)
     rest = variant[len(short) :].strip()  # paper_variant keeps the start of the name
-    return f"{head}<br>{html.escape(short)}" + (
-        f"<br><small>{html.escape(rest)}</small>" if rest else ""
+    return Markup(
+        f"{head}<br>{html_text(short)}" + (f"<br><small>{html_text(rest)}</small>" if rest else "")
     )
 
 
@@ -225,15 +227,15 @@ def compact_table(
             cells = [
                 seeds_cell(r["f1_mean"], r["f1_std"], int(r["n_seeds"]), int(r["dirty_runs"]))
                 + (
-                    f"<br><small>{html.escape(r['condition'])}</small>"
+                    f"<br><small>{html_text(r['condition'])}</small>"
                     if group not in CONDITION_COLUMNS or group.startswith("caption")
                     else ""
                 )
                 for _, r in part[part["group"] == group].iterrows()
             ]
-            row[CONDITION_COLUMNS.get(group, group)] = "<br>".join(cells) or ""
+            row[CONDITION_COLUMNS.get(group, group)] = Markup("<br>".join(cells))
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, dtype=object)  # object: the cells stay Markup
 
 
 #: relative column widths of the compact table (the condition columns share what is left)
@@ -271,7 +273,8 @@ def robustness_html(settings: pd.DataFrame, conditions: Sequence[str]) -> str:
     rows = rows[rows["protocol"] != "quick (smoke)"]
     present = [c for c in conditions if c in set(rows["condition"])]
     if rows.empty:
-        return f"<p>No recorded run under any of the conditions {', '.join(conditions)}.</p>"
+        listed = html_text(", ".join(map(str, conditions)))
+        return f"<p>No recorded run under any of the conditions {listed}.</p>"
     rows = rows.assign(_order=_row_order(rows, None)).sort_values("_order")
     table = []
     for _, part in rows.groupby(ROW_KEYS, sort=False, dropna=False):
@@ -290,7 +293,8 @@ def robustness_html(settings: pd.DataFrame, conditions: Sequence[str]) -> str:
                 int(r["dirty_runs"].iloc[0]),
             )  # fmt: skip
         table.append(row)
-    return STYLE + html_table(pd.DataFrame(table), {"setting": 20, "protocol": 33})
+    frame = pd.DataFrame(table, dtype=object)  # object: the cells stay Markup
+    return STYLE + html_table(frame, {"setting": 20, "protocol": 33})
 
 
 # ----------------------------------------------------------------------------- what a chapter shows
@@ -301,7 +305,7 @@ def notes(settings: pd.DataFrame) -> list[str]:
     if sources:
         lines.append(
             "Paper: test F1 as the paper prints it (its row and table in the cell), quoted from "
-            + "; ".join(html.escape(s) for s in sources)
+            + "; ".join(html_text(s) for s in sources)
             + ". Only text-only and blank-image runs meet a paper row; a caption or synthetic "
             "run meets none."
         )
@@ -313,7 +317,7 @@ def notes(settings: pd.DataFrame) -> list[str]:
     if backbones:
         lines.append(
             f"Image columns (blank, synthetic): pixels through "
-            f"{', '.join(map(html.escape, backbones))}."
+            f"{', '.join(map(html_text, backbones))}."
         )
     if any(map(is_text_condition, settings["condition"])):
         lines.append(
@@ -340,9 +344,8 @@ def real_results_html(
     when nothing was recorded."""
     settings = recorded_settings(models, results_dir)
     if settings.empty:
-        return (
-            f"<p>No recorded runs of {', '.join(models or ['any model'])} under {results_dir}/.</p>"
-        )
+        listed = html_text(", ".join(models or ["any model"]))
+        return f"<p>No recorded runs of {listed} under {html_text(results_dir)}/.</p>"
     table = compact_table(settings, models, smoke=smoke)
     notes_html = (
         '<div style="font-size:0.8em;line-height:1.35">'
@@ -381,7 +384,7 @@ def recorded_runs_html(
     as a CSV link."""
     settings = recorded_settings(models, results_dir)
     if settings.empty:
-        return f"<p>No recorded runs of these models under {results_dir}/.</p>"
+        return f"<p>No recorded runs of these models under {html_text(results_dir)}/.</p>"
     table = html_table(compact_table(settings, models, smoke=True), WIDTHS)
     what = f"All {len(settings)} recorded settings ({int(settings['n_seeds'].sum())} runs)"
     if collapsed:
