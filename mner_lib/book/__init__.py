@@ -31,10 +31,10 @@ from mner_lib.book.chapters import (
     run_config,
     run_folder,
     show_recorded_runs,
+    show_trained_modality,
     summary,
     train_and_tabulate,
     train_seeds,
-    show_trained_modality,
     trained_on,
 )
 from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep

@@ -16,6 +16,7 @@ from typing import Any
 
 from mner_lib.book.runner import (
     ROOT,
+    BookError,
     _kernel_env,
     chapter,
     chapter_parameters,
