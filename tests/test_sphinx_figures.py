@@ -25,6 +25,7 @@ def output(obj) -> nbformat.NotebookNode:
 def test_captioned_outputs_become_numbered_figures_with_their_alt_text(tmp_path):
     from matplotlib.figure import Figure
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
     from mner_lib.figure import _mimebundle
 
@@ -52,16 +53,17 @@ def test_captioned_outputs_become_numbered_figures_with_their_alt_text(tmp_path)
         'extensions = ["myst_nb", "mner_lib.sphinx_figures"]\n'
         'nb_execution_mode = "off"\nnumfig = True\nexclude_patterns = ["_build"]\n'
     )
-    app = Sphinx(
-        str(src),
-        str(src),
-        str(tmp_path / "html"),
-        str(tmp_path / "doctrees"),
-        "html",
-        status=None,
-        warningiserror=True,
-    )
-    app.build()
+    with docutils_namespace():  # another build in this process registers its nodes anew
+        app = Sphinx(
+            str(src),
+            str(src),
+            str(tmp_path / "html"),
+            str(tmp_path / "doctrees"),
+            "html",
+            status=None,
+            warningiserror=True,
+        )
+        app.build()
     page = (tmp_path / "html" / "index.html").read_text()
     figures = re.findall(r"<figure.*?</figure>", page, flags=re.S)
     assert len(figures) == 3  # two plots in one cell, the HTML cards; the uncaptioned PNG not
@@ -72,3 +74,47 @@ def test_captioned_outputs_become_numbered_figures_with_their_alt_text(tmp_path)
     assert "alt='image 7'" in figures[2] and "Cards." in figures[2]
     outside = re.sub(r"<figure.*?</figure>", "", page, flags=re.S)
     assert len(re.findall(r"<img[^>]*_images/", outside)) == 1  # the uncaptioned one
+
+
+def test_a_hostile_caption_and_alt_text_are_text_in_the_built_page(tmp_path):
+    """A caption or alt text computed from data (a tweet id, a condition) is escaped by the
+    extension's docutils nodes: nothing active reaches the page, and no math."""
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
+
+    from mner_lib.book.site import _Page
+
+    hostile = r"<img src=x onerror=alert(1)> $\undefinedmacro$ <script>alert(2)</script>"
+    curves = plots.training_curves({"a": [{"epoch": 1, "loss": 1.0, "dev_f1": 5.0}]})
+    curves.describe(f"Tweet {hostile}.", f"Alt {hostile}")
+    cards = html_figure("<div>cards</div>", f"Cards {hostile}.")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Chapter"),
+        nbformat.v4.new_code_cell("x", outputs=[output(curves), output(cards)]),
+    ]
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(nb, src / "index.ipynb")
+    (src / "conf.py").write_text(
+        'extensions = ["myst_nb", "mner_lib.sphinx_figures"]\n'
+        'nb_execution_mode = "off"\nnumfig = True\nexclude_patterns = ["_build"]\n'
+    )
+    html = tmp_path / "html"
+    with docutils_namespace():
+        Sphinx(str(src), str(src), str(html), str(tmp_path / "dt"), "html", status=None,
+               warningiserror=True).build()  # fmt: skip
+    page = (html / "index.html").read_text()
+    figures = re.findall(r"<figure.*?</figure>", page, flags=re.S)
+    parsed = _Page()
+    parsed.feed("".join(figures))
+    assert len(figures) == 2 and parsed.active == [] and parsed.script_tags == []
+    assert "Tweet &lt;img src=x onerror=alert(1)&gt; $\\undefinedmacro$" in figures[0]
+    assert 'alt="Alt &lt;img src=x onerror=alert(1)&gt;' in figures[0]
+    assert "Cards &lt;img src=x onerror=alert(1)&gt;" in figures[1]
+    assert 'class="math' not in page
