@@ -32,7 +32,36 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 #: the largest magnitudes a number field takes (torch's int32 sizes, float32; NumPy's seeds)
 INT_MAX, FLOAT_MAX = 2**31 - 1, 3.4e38
-MAXIMUM = {"seed": 2**32 - 1}
+#: The most tweets in one batch (the papers use 10 to 32): a batch's memory grows with it.
+MAX_BATCH_TWEETS = 1024
+#: The most epochs of one run (the papers train 10 to 50).
+MAX_EPOCHS = 1000
+MAXIMUM = {
+    "seed": 2**32 - 1,
+    "batch_size": MAX_BATCH_TWEETS,
+    "eval_batch_size": MAX_BATCH_TWEETS,
+    "epochs": MAX_EPOCHS,
+}
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, else the machine's count): the most
+    ``threads`` a run may ask for (``--threads 10000`` made a tiny run 30x slower)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _dynamic_maximum(name: str) -> int | None:
+    """Caps that depend on the machine or live with their owner."""
+    if name == "threads":
+        return available_cpus()
+    if name == "max_crops":
+        from mner_lib.images.crops import MAX_CROPS
+
+        return MAX_CROPS
+    return None
 
 
 def _opt(
@@ -189,6 +218,10 @@ def check_field(name: str, value: Any) -> str:
             return f"must be positive, got {value!r}"
         if meta.get("minimum") is not None and value < meta["minimum"]:
             return f"must be at least {meta['minimum']:g}, got {value!r}"
+        cap = _dynamic_maximum(name)
+        if cap is not None and value > cap:
+            why = " (the CPUs this machine gives the run)" if name == "threads" else " (MAX_CROPS)"
+            return f"must be at most {cap}{why}, got {value!r}"
     if name == "out" and not str(value).strip():
         return "must name a folder, got an empty string"
     choices = meta.get("choices")

@@ -245,3 +245,77 @@ def test_pgim_knowledge_over_the_character_cap_names_the_block(tmp_path):
 def test_the_real_files_read_within_the_caps(need_data):
     for source in ("blip2", "catr", "owl", "pgim"):
         assert len(load_image_text(source, "twitter2015", need_data).texts) > 8000
+
+
+# ----------------------------------------------------------------------------- run settings
+def exit_code(argv: list[str]) -> int:
+    from mner_lib import cli
+
+    try:
+        return cli.main(argv)
+    except SystemExit as stop:
+        return int(stop.code)
+
+
+def test_threads_are_capped_at_the_cpus_this_machine_gives(capsys):
+    from mner_lib.config import available_cpus, check_field
+
+    cpus = available_cpus()
+    assert check_field("threads", cpus) == ""
+    assert check_field("threads", 10_000) == (
+        f"must be at most {cpus} (the CPUs this machine gives the run), got 10000"
+    )
+    train = ["train", "--model", "bilstm-crf", "--out", "never", "--threads", "10000"]
+    assert exit_code(train) == 2
+    assert "--threads: must be at most" in capsys.readouterr().err
+    assert exit_code(["bench", "--models", "bilstm-crf", "--threads", "10000"]) == 2
+    assert f"must be at most {cpus}" in capsys.readouterr().err
+    assert not Path("never").exists()
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("batch_size", 5000, "must be at most 1024, got 5000"),
+        ("eval_batch_size", 10**6, "must be at most 1024, got 1000000"),
+        ("epochs", 10**6, "must be at most 1000, got 1000000"),
+        ("max_crops", 100, "must be at most 16 (MAX_CROPS), got 100"),
+    ],
+)
+def test_run_sizes_have_stated_caps(name, value, message):
+    from mner_lib.config import check_field
+
+    assert check_field(name, value) == message
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bench", "--steps", "0"], "--steps: must be at least 1, got 0"),
+        (["bench", "--steps", "100000"], "--steps: must be at most 1000, got 100000"),
+        (["hashtags", "segment", "--baseline", "wordsegment", "#" + "a" * 5000], "over the limit"),
+        (["hashtags", "train", "--dataset", "demo", "--out", "x.pt", "--epochs", "0"], "1 to 1000"),
+        (
+            ["hashtags", "train", "--dataset", "demo", "--out", "x.pt", "--test-fraction", "2"],
+            "0 and 1",
+        ),
+        (
+            ["hashtags", "train", "--dataset", "demo", "--out", "x.pt", "--max-words", "99"],
+            "1 to 20",
+        ),
+    ],
+)
+def test_command_sizes_are_refused_in_one_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err.strip().splitlines()[-1] and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_hashtag_training_needs_min_words_at_most_max_words(tmp_path, capsys):
+    out = tmp_path / "x.pt"
+    argv = ["hashtags", "train", "--dataset", "demo", "--out", str(out)]
+    assert exit_code([*argv, "--min-words", "5", "--max-words", "2"]) == 2
+    assert "--min-words 5 is more than --max-words 2" in capsys.readouterr().err
+    assert not out.exists()

@@ -10,6 +10,28 @@ from pathlib import Path
 from mner_lib.commands.core import _positive_int, check_out_file
 from mner_lib.runfolder import atomic_write_json
 
+#: The most timed optimiser steps per model (the default is 20).
+MAX_BENCH_STEPS = 1000
+
+
+def _capped(name: str, most: int | None = None):
+    """An argparse type: a positive integer, at most ``most`` (or what the run config allows
+    for field ``name``: ``threads`` at most this machine's CPUs)."""
+
+    def convert(text: str) -> int:
+        from mner_lib.config import check_field
+
+        value = _positive_int(text)
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most}, got {value}")
+        message = check_field(name, value) if most is None else ""
+        if message:
+            raise argparse.ArgumentTypeError(message)
+        return value
+
+    convert.__name__ = "int"
+    return convert
+
 
 def _bench(args: argparse.Namespace) -> int:
     from mner_lib.bench import format_bench, run_bench
@@ -54,14 +76,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--models", default=",".join(GRID_MODELS), help="comma-separated model names")
-    p.add_argument("--steps", type=int, default=20, help="timed optimiser steps per model")
     p.add_argument(
-        "--batch-size", type=_positive_int, default=None, help="default: each model's paper batch"
+        "--steps",
+        type=_capped("steps", MAX_BENCH_STEPS),
+        default=20,
+        help=f"timed optimiser steps per model (1 to {MAX_BENCH_STEPS})",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_capped("batch_size"),
+        default=None,
+        help="default: each model's paper batch",
     )
     p.add_argument("--precision", choices=PRECISIONS, default="auto")
     p.add_argument("--dataset", choices=DATASETS, default="twitter2015")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument(
+        "--threads",
+        type=_capped("threads"),
+        default=None,
+        help="torch CPU threads (at most the CPUs)",
+    )
     p.add_argument("--out", default=None, help="also write the JSON result here")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_bench)

@@ -39,6 +39,49 @@ def _corpus(datasets: list[str], data_dir: str | None) -> list:
     return tweets
 
 
+#: The longest hashtag ``segment`` takes (a tweet has at most 280 characters).
+MAX_HASHTAG_CHARS = 280
+#: The most training epochs of ``hashtags train`` (the default is 5).
+MAX_SEGMENTER_EPOCHS = 1000
+#: The most words a training phrase joins (``--max-words``; the default is 4).
+MAX_PHRASE_WORDS = 20
+
+
+def _int_in(low: int, high: int):
+    """An argparse type: an integer from ``low`` to ``high``."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from err
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}, got {value}")
+        return value
+
+    convert.__name__ = "int"
+    return convert
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from err
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {value}")
+    return value
+
+
+def _hashtag(text: str) -> str:
+    if len(text) > MAX_HASHTAG_CHARS:
+        raise argparse.ArgumentTypeError(
+            f"a hashtag of {len(text)} characters, over the limit of {MAX_HASHTAG_CHARS} "
+            "(MAX_HASHTAG_CHARS)"
+        )
+    return text
+
+
 #: what a model file's ``meta["split"]`` holds (written by ``hashtags train``)
 SPLIT_FIELDS = {"seed": int, "test_fraction": float, "min_words": int, "max_words": int}
 
@@ -109,6 +152,8 @@ def _print_scores(scores: dict[str, dict]) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     check_out_file(Path(args.out), "--out", args.overwrite, example="seg.pt")
+    if args.min_words > args.max_words:
+        raise ValueError(f"--min-words {args.min_words} is more than --max-words {args.max_words}")
     tweets = _corpus(args.dataset, args.data_dir)
     split = {
         "seed": args.seed,
@@ -172,15 +217,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--data-dir", default=None)
     train.add_argument("--out", required=True, help="model file to write (.pt)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
-    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--test-fraction", type=float, default=0.1)
-    train.add_argument("--min-words", type=int, default=1)
-    train.add_argument("--max-words", type=int, default=4)
+    train.add_argument(
+        "--epochs", type=_int_in(1, MAX_SEGMENTER_EPOCHS), default=TrainConfig.epochs
+    )
+    train.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0)
+    train.add_argument("--test-fraction", type=_fraction, default=0.1)
+    train.add_argument("--min-words", type=_int_in(1, MAX_PHRASE_WORDS), default=1)
+    train.add_argument("--max-words", type=_int_in(1, MAX_PHRASE_WORDS), default=4)
     train.set_defaults(func=cmd_train)
 
     seg = sub.add_parser("segment", help="segment hashtags given on the command line")
-    seg.add_argument("tags", nargs="+", help="hashtags, with or without '#'")
+    seg.add_argument(
+        "tags", nargs="+", type=_hashtag, help="hashtags, with or without '#' (280 characters)"
+    )
     seg.add_argument("--model", default=None, help="a model file from 'hashtags train'")
     seg.add_argument("--baseline", default=None, choices=BASELINES)
     seg.add_argument("--no-case-prior", action="store_true", help="ignore CamelCase boundaries")
@@ -189,6 +238,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluate", help="score a model and the baselines on held-out phrases")
     ev.add_argument("--model", required=True)
     ev.add_argument("--data-dir", default=None)
-    ev.add_argument("--limit", type=int, default=0, help="score only the first N held-out phrases")
+    ev.add_argument(
+        "--limit",
+        type=_int_in(0, 2**31 - 1),
+        default=0,
+        help="score only the first N held-out phrases (0: all)",
+    )
     ev.add_argument("--json", default=None, help="also write the scores to this file")
     ev.set_defaults(func=cmd_evaluate)

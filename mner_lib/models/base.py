@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,14 +28,65 @@ from mner_lib.images.api import ImageBatch
 from mner_lib.spec import PaperSpec
 from mner_lib.vocab import Vocabularies
 
+#: The largest width (embedding, hidden or feature size) a model option may ask for: twice the
+#: largest a backbone gives (2048). A BiLSTM this wide already has 268M parameters.
+MAX_MODEL_WIDTH = 4096
+
 
 @dataclass
 class TaggerConfig:
-    """Fields every model config has; each model's config subclasses it with the paper's values."""
+    """Fields every model config has; each model's config subclasses it with the paper's values.
+
+    Every value is checked when a config is made (:func:`check_config_values`), so a bad
+    ``--option`` fails before a run folder is touched, never inside a layer: an integer field
+    is a size from 1 to :data:`MAX_MODEL_WIDTH` unless the class's ``BOUNDS`` says otherwise,
+    ``dropout`` (and any ``*_rate``) lies in [0, 1), every float is finite. A subclass with its
+    own ``__post_init__`` calls ``super().__post_init__()`` first."""
 
     dropout: float = 0.5
     constrain_bio: bool = False  # forbid impossible BIO transitions in the CRF
     lowercase: bool = False
+    #: field -> (lowest, highest) where the default rule for integers does not fit
+    BOUNDS: ClassVar[dict[str, tuple[int, int]]] = {}
+
+    def __post_init__(self) -> None:
+        check_config_values(self)
+
+
+@cache
+def _config_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def check_config_values(config: TaggerConfig) -> None:
+    """A ``ValueError`` naming the first field of ``config`` out of its range (see
+    :class:`TaggerConfig`)."""
+    cls = type(config)
+    hints = _config_hints(cls)
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        hint = hints[f.name]
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):  # X | None
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        kind = typing.get_origin(hint) or hint
+        where = f"{cls.__name__}.{f.name}"
+        if value is None or isinstance(value, bool) or kind in (bool, str, list):
+            continue
+        if kind is float:
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"{where} must be a finite number, got {value!r}")
+            if (f.name == "dropout" or f.name.endswith("_rate")) and not 0 <= value < 1:
+                raise ValueError(f"{where} must be at least 0 and below 1, got {value!r}")
+            continue
+        low, high = cls.BOUNDS.get(f.name, (1, MAX_MODEL_WIDTH))
+        items = value if kind is tuple else (value,)
+        if kind is tuple and not 1 <= len(items) <= 16:
+            raise ValueError(f"{where} must hold 1 to 16 sizes, got {len(items)}")
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise ValueError(f"{where} must be an integer, got {item!r}")
+            if not low <= item <= high:
+                raise ValueError(f"{where} must be {low} to {high}, got {item!r}")
 
 
 @dataclass

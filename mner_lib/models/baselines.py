@@ -192,6 +192,7 @@ class BertCRFConfig(TaggerConfig):
     max_length: int = 128  # sub-word pieces of the tweet, [CLS] and [SEP] included
     max_caption_length: int = 96  # pieces of an appended caption (cut beyond)
     dropout: float = 0.1
+    BOUNDS = {"max_length": (2, 512), "max_caption_length": (0, 512)}  # the encoder's positions
 
 
 def append_captions(

@@ -48,13 +48,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mner_lib.data import Tweet
+from mner_lib.data import MAX_TOKEN_CHARS, Tweet
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import glove_rows
 from mner_lib.images.text import content_words
 from mner_lib.models import register_model
 from mner_lib.models.attention import ModalityAttention
-from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
+from mner_lib.models.base import MAX_MODEL_WIDTH, Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.cwi_blocks import CWICharEncoder
 from mner_lib.models.embeddings import WordEmbedding, bilstm_over_padding
 from mner_lib.spec import CWI_PAPER, Ablation, PaperSpec
@@ -88,11 +88,36 @@ class CWIConfig(TaggerConfig):
     fusion_hidden: int = 100  # the stacked BiLSTM after fusion, per direction
     attention_dim: int = 100  # cwi-attention: the common size of the three modality features
     dropout: float = 0.5
+    BOUNDS = {
+        "second_word_dim": (0, MAX_MODEL_WIDTH),
+        "word_length": (1, MAX_TOKEN_CHARS),
+        "char_kernels1": (1, MAX_TOKEN_CHARS),
+        "char_kernels2": (1, MAX_TOKEN_CHARS),
+        "char_pool": (1, MAX_TOKEN_CHARS),
+        "image_top_k": (1, 1000),
+    }
 
     def __post_init__(self) -> None:
         # tuples come back from a JSON checkpoint as lists
         for name in ("char_kernels1", "char_filters1", "char_kernels2", "char_filters2"):
-            setattr(self, name, tuple(getattr(self, name)))
+            value = getattr(self, name)
+            setattr(self, name, tuple(value) if isinstance(value, list | tuple) else value)
+        super().__post_init__()
+        for block in ("1", "2"):
+            kernels, filters = (
+                getattr(self, "char_kernels" + block),
+                getattr(self, "char_filters" + block),
+            )
+            if len(kernels) != len(filters):
+                raise ValueError(
+                    f"CWIConfig: char_kernels{block} and char_filters{block} must have as many "
+                    f"sizes, got {len(kernels)} and {len(filters)}"
+                )
+            if any(n % self.gn_groups for n in filters):
+                raise ValueError(
+                    f"CWIConfig.char_filters{block} {filters}: each must split into gn_groups="
+                    f"{self.gn_groups} groups"
+                )
         if self.use_glove and self.word_dim != 50:
             raise ValueError(
                 f"CWIConfig.word_dim must be 50 with use_glove=True (GloVe 6B 50-d), got {self.word_dim}"

@@ -123,8 +123,25 @@ class GMFConfig(TaggerConfig):
     prefix_logit_bias: float | None = None
     visual_input: str = "pixels"  # "caption": the prefix comes from the caption's word vectors
     caption_dim: int = 384  # size of the caption word vectors (MiniLM)
+    BOUNDS = {
+        "encoder_layers": (1, 48),
+        "heads": (1, 64),
+        "max_length": (2, 512),  # the encoder's positions
+        "prefix_grid": (1, 32),  # prefix_grid^2 tokens per image in every layer's attention
+        "csa_dilation": (1, 16),  # the maps are 7x7: a wider dilation reads only padding
+    }
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.hidden is not None and self.heads is not None and self.hidden % self.heads:
+            raise ValueError(
+                f"GMFConfig.hidden {self.hidden} is not a multiple of heads={self.heads}"
+            )
+        if self.csa_reduction > self.visual_dim:
+            raise ValueError(
+                f"GMFConfig.csa_reduction {self.csa_reduction} is more than "
+                f"visual_dim={self.visual_dim}"
+            )
         if self.cm_text not in CM_TEXT_SOURCES:
             raise ValueError(
                 f"GMFConfig.cm_text: unknown value {self.cm_text!r}; valid: {', '.join(CM_TEXT_SOURCES)}"

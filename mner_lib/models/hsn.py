@@ -88,13 +88,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from mner_lib.data import Tweet
+from mner_lib.data import MAX_TOKEN_CHARS, Tweet
 from mner_lib.encoders import OOV_INITS
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import caption_input
 from mner_lib.models import register_model
 from mner_lib.models.attention import ATTENTION_KINDS, MultiHeadHierarchicalAttention
-from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
+from mner_lib.models.base import MAX_MODEL_WIDTH, Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.baselines import collate_words_and_chars
 from mner_lib.models.embeddings import CharCNN, WordEmbedding, bilstm_over_padding
 from mner_lib.pos import NUM_POS_IDS, default_tagger
@@ -134,8 +134,21 @@ class HSNConfig(TaggerConfig):
     dropout: float = 0.5
     visual_input: str = "pixels"  # "caption": V = the caption's word vectors (text conditions)
     caption_dim: int = 384  # size of the caption word vectors (MiniLM)
+    BOUNDS = {
+        "max_word_len": (1, MAX_TOKEN_CHARS),
+        "char_kernel": (1, MAX_TOKEN_CHARS),
+        "highway_layers": (0, 16),
+        "heads": (1, 64),
+        "head_dim": (0, MAX_MODEL_WIDTH),
+    }
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.char_kernel > self.max_word_len:
+            raise ValueError(
+                f"HSNConfig.char_kernel {self.char_kernel} is wider than a word is cut "
+                f"(max_word_len={self.max_word_len})"
+            )
         if self.attention not in ATTENTION_KINDS:
             raise ValueError(
                 f"HSNConfig.attention: unknown value {self.attention!r}; valid: {', '.join(ATTENTION_KINDS)}"

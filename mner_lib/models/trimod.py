@@ -82,8 +82,10 @@ class TriModConfig(TaggerConfig):
     use_text: bool = True
     use_visual: bool = True
     use_hashtag: bool = True
+    BOUNDS = {"caption_labels": (0, 1000)}
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not (self.use_text or self.use_visual or self.use_hashtag):
             raise ValueError(
                 "TriModConfig: use_text, use_visual and use_hashtag are all False; keep at least one"
