@@ -20,6 +20,7 @@ from mner_lib.campaign_words import conclusion, within_band
 from mner_lib.report import (
     PAIRING,
     caption_leak,
+    check_inside,
     check_out,
     condition_name,
     report_tables,
@@ -312,8 +313,8 @@ def load_campaign(root: Path, plan: Sequence[Row] = PLAN) -> pd.DataFrame:
     """Every finished run of the plan's experiments, with an ``experiment`` column."""
     frames = []
     for exp in dict.fromkeys(r.experiment for r in plan):
-        if (root / exp).is_dir():
-            frame = load_runs(root / exp, relative_to=root.parent)
+        if (root / exp).is_dir():  # a linked folder is refused by name (report.check_inside)
+            frame = load_runs(check_inside(root, root / exp), relative_to=root.parent)
             if not frame.empty:
                 frames.append(frame.assign(experiment=exp))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -211,6 +211,20 @@ def test_report_refuses_a_linked_run_folder_inside_an_experiment(tmp_path):
     assert not list(root.glob("report_*.md"))
 
 
+def test_the_campaign_report_refuses_a_linked_experiment_folder(tmp_path, capsys):
+    root = tmp_path / "results"
+    root.mkdir()
+    experiment = next(r.experiment for r in campaign.PLAN if r.kind == "text-gap")
+    outside = tmp_path / "stranger" / experiment
+    (outside / "hsn").mkdir(parents=True)
+    (outside / "hsn" / "metrics.json").write_text(json.dumps(metrics()))
+    (root / experiment).symlink_to(outside, target_is_directory=True)
+    assert main(["report", "--root", str(root), "--out", str(tmp_path / "c.md")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {root / experiment}: a symbolic link to a folder outside")
+    assert err.count("\n") == 1 and not (tmp_path / "c.md").exists()
+
+
 # ----------------------------------------------------------------------------- 3: metrics fields
 HOSTILE = [
     ({"test": [1]}, "test", "not an object"),
