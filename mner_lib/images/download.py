@@ -11,13 +11,19 @@ rest (HTTP ``Range``); a server that ignores the range starts over. Archives (zi
 extracted member by member into ``<data-dir>/<name>_images/`` (the folder the readers expect):
 the members under a folder named ``<name>_images`` anywhere in the archive, with unsafe paths
 (absolute, ``..``) refused.
+
+Sizes are capped, as a URL can name anything: a download stops past :data:`MAX_DOWNLOAD_BYTES`
+(its part file removed); a member over :data:`mner_lib.images.loading.MAX_IMAGE_BYTES` (by its
+header, and counted while it inflates) is skipped, as the image reader would refuse it; an
+archive of more than :data:`MAX_ARCHIVE_MEMBERS` members or :data:`MAX_EXTRACT_BYTES`
+extracted bytes (a zip bomb) is an error naming it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-import shutil
 import tarfile
 import urllib.error
 import urllib.request
@@ -46,6 +52,12 @@ TEXT_SHA256 = {
     },
 }
 CHUNK = 1 << 20
+#: The largest download (the UMT image archive is a few GB).
+MAX_DOWNLOAD_BYTES = 32 * 2**30
+#: The most bytes one archive may extract, and the most members it may hold.
+MAX_EXTRACT_BYTES = 32 * 2**30
+MAX_ARCHIVE_MEMBERS = 1_000_000
+LOGGER = logging.getLogger("mner_lib.images")
 
 
 class ChecksumError(ValueError):
@@ -88,8 +100,18 @@ def fetch(
     if response is not None:
         with response:
             mode = "ab" if have and response.status == 206 else "wb"
+            size = have if mode == "ab" else 0
             with open(part, mode) as f:
-                shutil.copyfileobj(response, f, CHUNK)
+                while block := response.read(CHUNK):
+                    size += len(block)
+                    if size > MAX_DOWNLOAD_BYTES:
+                        f.close()
+                        part.unlink(missing_ok=True)
+                        raise OSError(
+                            f"download {url}: over {MAX_DOWNLOAD_BYTES} bytes "
+                            "(MAX_DOWNLOAD_BYTES); the partial file was removed"
+                        )
+                    f.write(block)
     if sha256 is not None:
         actual = sha256_file(part)
         if actual != sha256:
@@ -114,44 +136,82 @@ def extract_images(archive: str | os.PathLike, data_dir: Path, names: tuple[str,
 
     Returns the number of files written per dataset name.
     """
+    from mner_lib.images.loading import MAX_IMAGE_BYTES
+
     archive = Path(archive)
     counts = {name: 0 for name in names}
     folders = {f"{name}_images": name for name in names}
+    seen = {"members": 0, "bytes": 0, "skipped": 0}
 
-    def place(member_name: str) -> Path | None:
+    def count_member() -> None:
+        seen["members"] += 1
+        if seen["members"] > MAX_ARCHIVE_MEMBERS:
+            raise ValueError(
+                f"{archive}: more than {MAX_ARCHIVE_MEMBERS} members (MAX_ARCHIVE_MEMBERS)"
+            )
+
+    def place(member_name: str) -> tuple[Path, str] | None:
         path = _safe_member(member_name)
         if path is None:
             return None
         for i, part in enumerate(path.parts[:-1]):
             if part in folders:
                 rest = path.parts[i + 1 :]
-                counts[folders[part]] += 1
-                return data_dir.joinpath(part, *rest)
+                return data_dir.joinpath(part, *rest), folders[part]
         return None
 
-    def write(dest: Path, opener: Callable) -> None:
+    def write(target: tuple[Path, str] | None, opener: Callable, declared: int) -> None:
+        if target is None:
+            return
+        dest, name = target
+        if declared > MAX_IMAGE_BYTES:
+            seen["skipped"] += 1
+            return
         dest.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
         with opener() as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, CHUNK)
+            while block := src.read(CHUNK):
+                written += len(block)
+                seen["bytes"] += len(block)
+                if seen["bytes"] > MAX_EXTRACT_BYTES:
+                    raise ValueError(
+                        f"{archive}: extracts to more than {MAX_EXTRACT_BYTES} bytes "
+                        "(MAX_EXTRACT_BYTES)"
+                    )
+                if written > MAX_IMAGE_BYTES:  # a header that lied about the size
+                    break
+                out.write(block)
+        if written > MAX_IMAGE_BYTES:
+            dest.unlink(missing_ok=True)
+            seen["skipped"] += 1
+        else:
+            counts[name] += 1
 
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
+                count_member()
                 if info.is_dir():
                     continue
-                dest = place(info.filename)
-                if dest is not None:
-                    write(dest, lambda info=info: zf.open(info))
+                write(place(info.filename), lambda info=info: zf.open(info), info.file_size)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tf:
             for member in tf:
+                count_member()
                 if not member.isfile():
                     continue
-                dest = place(member.name)
-                if dest is not None:
-                    write(dest, lambda member=member: tf.extractfile(member))
+                opener = lambda member=member: tf.extractfile(member)  # noqa: E731
+                write(place(member.name), opener, member.size)
     else:
         raise ValueError(f"{archive}: not a zip or tar archive")
+    if seen["skipped"]:
+        LOGGER.warning(
+            "%s: %d member(s) over %d bytes (MAX_IMAGE_BYTES) skipped: the image reader would "
+            "refuse them",
+            archive,
+            seen["skipped"],
+            MAX_IMAGE_BYTES,
+        )
     return counts
 
 

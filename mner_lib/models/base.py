@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from mner_lib.config import INT_MAX
+from mner_lib.config import INT_MAX, MAX_BATCH_TWEETS
 from mner_lib.crf import CRF
 from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
@@ -283,8 +283,8 @@ class Tagger(nn.Module):
         with no tokens are skipped). Batches are formed by length (less padding)."""
         from mner_lib.runtime import autocast
 
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not 1 <= batch_size <= MAX_BATCH_TWEETS:
+            raise ValueError(f"batch_size must be 1 to {MAX_BATCH_TWEETS}, got {batch_size}")
         if images is None and self.uses_images:
             images = self.blank_images()
         was_training = self.training

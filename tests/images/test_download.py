@@ -103,3 +103,42 @@ def test_resume_and_checksum(server, tmp_path):
     assert not (tmp_path / "other.zip.part").exists()
     with pytest.raises(OSError, match="HTTP 404"):
         download.fetch(f"{url}/missing.zip", tmp_path / "missing.zip")
+
+
+def test_a_download_past_its_cap_stops_and_leaves_no_part_file(server, tmp_path, monkeypatch):
+    url, root, _ = server
+    monkeypatch.setattr(download, "MAX_DOWNLOAD_BYTES", 1000)
+    target = tmp_path / "archive.zip"
+    with pytest.raises(OSError, match="over 1000 bytes \\(MAX_DOWNLOAD_BYTES\\)"):
+        download.fetch(f"{url}/images.zip", target)
+    assert not target.exists() and not target.with_name("archive.zip.part").exists()
+
+
+def bomb_archive(path, members: dict[str, int]):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, size in members.items():
+            zf.writestr(name, b"\0" * size)
+    return path
+
+
+def test_an_oversize_member_is_skipped_and_an_archive_bomb_refused(tmp_path, monkeypatch, caplog):
+    from mner_lib.images import loading
+
+    monkeypatch.setattr(loading, "MAX_IMAGE_BYTES", 5000)
+    archive = bomb_archive(
+        tmp_path / "a.zip",
+        {"x/twitter2017_images/big.jpg": 9000, "x/twitter2017_images/ok.jpg": 10},
+    )
+    assert download.extract_images(archive, tmp_path / "d", ("twitter2017",)) == {"twitter2017": 1}
+    assert [p.name for p in (tmp_path / "d" / "twitter2017_images").iterdir()] == ["ok.jpg"]
+    assert "1 member(s) over 5000 bytes (MAX_IMAGE_BYTES) skipped" in caplog.text
+    monkeypatch.setattr(download, "MAX_EXTRACT_BYTES", 2000)
+    many = {f"x/twitter2017_images/{i}.jpg": 1000 for i in range(5)}
+    with pytest.raises(ValueError, match="extracts to more than 2000 bytes"):
+        download.extract_images(
+            bomb_archive(tmp_path / "b.zip", many), tmp_path / "e", ("twitter2017",)
+        )
+    monkeypatch.setattr(download, "MAX_EXTRACT_BYTES", 10**9)
+    monkeypatch.setattr(download, "MAX_ARCHIVE_MEMBERS", 3)
+    with pytest.raises(ValueError, match="more than 3 members"):
+        download.extract_images(archive.with_name("b.zip"), tmp_path / "f", ("twitter2017",))

@@ -68,3 +68,15 @@ def test_a_bad_option_is_refused_before_a_run_folder_is_written(tmp_path, capsys
     err = capsys.readouterr().err
     assert "HSNConfig.char_kernel must be 1 to 1000, got 0" in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())  # no config.json to refuse a rerun with
+
+
+@pytest.mark.parametrize("batch_size", [0, 5000])
+def test_tagging_batches_have_a_stated_cap(batch_size):
+    from mner_lib.data import load_dataset
+
+    cls = get_model_class("bilstm-crf")
+    tweets = load_dataset("demo").train[:4]
+    model = cls.from_data(make_config(cls, {"use_glove": False, "hidden": 4}), tweets)
+    with pytest.raises(ValueError, match=f"batch_size must be 1 to 1024, got {batch_size}"):
+        model.run(tweets, batch_size=batch_size)
+    assert len(model.run(tweets, batch_size=1024).predictions) == 4
