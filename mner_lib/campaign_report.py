@@ -17,6 +17,7 @@ import pandas as pd
 from mner_lib.campaign import ADAM, CAPTION, NOT_RUN, PLAN, Row, finished, jobs
 from mner_lib.campaign_cost import full_data, pending_lines
 from mner_lib.campaign_words import conclusion, within_band
+from mner_lib.escape import md_text as _m
 from mner_lib.report import (
     PAIRING,
     caption_leak,
@@ -38,8 +39,8 @@ def _main_lines(tables: dict) -> list[str]:
     head = ["model", "dataset", "training"] + [condition_name(c) for c in conditions] + ["paper"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in wide.sort_values(["model", "dataset"]).iterrows():
-        cells = [_model_cell(r["model"], r["variant"])]
-        cells += [r["dataset"], r["training"]]
+        cells = [_m(_model_cell(r["model"], r["variant"]))]
+        cells += [_m(r["dataset"]), _m(r["training"])]
         cells += [r[c] if isinstance(r.get(c), str) else "" for c in conditions]
         lines.append("| " + " | ".join(cells + [r["paper"]]) + " |")
     return lines
@@ -60,7 +61,7 @@ def _gap_lines(gaps: pd.DataFrame) -> list[str]:
     for _, g in gaps.sort_values(["model", "dataset"]).iterrows():
         spread = f" ± {g['gap_std']:.2f}" if g["n_pairs"] > 1 else ""
         lines.append(
-            f"| {g['model']} | {g['dataset']} | {condition_name(g['condition'])} − "
+            f"| {_m(g['model'])} | {_m(g['dataset'])} | {condition_name(g['condition'])} − "
             f"{condition_name(g['baseline'])} | {g['gap_mean']:+.2f}{spread} | "
             f"{g['wins']} of {g['n_pairs']} |"
         )
@@ -220,8 +221,8 @@ def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
     lines = ["| model | dataset | ours | paper | gap | within 2 F1 |", "|---|---|---|---|---|---|"]
     for _, r in base.iterrows():
         lines.append(
-            f"| {r['model']} | {r['dataset']} | {mean_std(r['mean'], r['std'], r['n'])} | "
-            f"{r['paper']:.2f} ({r['table']}) | {r['gap']:+.2f} | {within_band(r['gap'])} |"
+            f"| {_m(r['model'])} | {_m(r['dataset'])} | {mean_std(r['mean'], r['std'], r['n'])} | "
+            f"{r['paper']:.2f} ({_m(r['table'])}) | {r['gap']:+.2f} | {within_band(r['gap'])} |"
         )
     lines += _source_lines(base["model"])
     if not effects.empty:
@@ -230,7 +231,7 @@ def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
         lines += ["|---|---|---|---|---|---|"]
         for _, e in effects.iterrows():
             lines.append(
-                f"| {e['change']} | {e['model']} | {e['dataset']} | {e['f1']:.2f} | "
+                f"| {_m(e['change'])} | {_m(e['model'])} | {_m(e['dataset'])} | {e['f1']:.2f} | "
                 f"{mean_std(e['mean'], e['std'], e['n'], signed=True)} | {e['wins']} of {e['n']} |"
             )
         lines += _change_legend(effects["change"])
@@ -259,7 +260,7 @@ def _ablation_lines(effects: pd.DataFrame) -> list[str]:
     for _, e in effects.iterrows():
         paper = "no row" if e["paper"] is None or pd.isna(e["paper"]) else f"{e['paper']:+.2f}"
         lines.append(
-            f"| {e['model']} | {e['dataset']} | {e['ablation']} | "
+            f"| {_m(e['model'])} | {_m(e['dataset'])} | {_m(e['ablation'])} | "
             f"{mean_std(e['mean'], e['std'], e['n'], signed=True)} | {paper} |"
         )
     return lines
@@ -292,7 +293,7 @@ def _decomposition_lines(runs: pd.DataFrame) -> list[str]:
         for d in decompose(mine, paper_table(), CAPTION):
             found = True
             lines.append(
-                f"| {name} | {d.model} | {d.dataset} | {d.ours:.2f} ({condition_name(d.condition)})"
+                f"| {name} | {_m(d.model)} | {_m(d.dataset)} | {d.ours:.2f} ({condition_name(d.condition)})"
                 f" | {d.n} | {d.paper:.2f} | {d.total:+.2f} | {cell(d.text_side)} | "
                 f"{cell(d.image_gain)} | {cell(d.remainder)} |"
             )
@@ -334,7 +335,7 @@ def _reference_lines() -> list[str]:
         by = r.source.short if r.source else "its paper"
         lines.append(
             f"- {r.system} ({ITA_PAPER.short}: captions, OCR text and object tags given to a "
-            f"language model): {r.f1:.2f} F1 on {r.dataset}, as {by} prints it ({r.table})."
+            f"language model): {r.f1:.2f} F1 on {_m(r.dataset)}, as {by} prints it ({r.table})."
         )
     lines.append(
         f"- PGIM ({PGIM_PAPER.short}): ChatGPT's knowledge written from the tweet and its BLIP-2 "
@@ -447,7 +448,11 @@ def _capped_words(runs: pd.DataFrame) -> str:
     capped = runs[~full_data(runs)]
     if capped.empty:
         return ""
-    names = ", ".join(sorted(capped["experiment"].unique())) if "experiment" in capped else ""
+    names = (
+        ", ".join(_m(e) for e in sorted(capped["experiment"].unique()))
+        if "experiment" in capped
+        else ""
+    )
     return (
         f", {len(capped)} of them capped probes that no table above shows ({names}: at most "
         f"{int(capped['max_train'].max())} training tweets)"
@@ -463,7 +468,7 @@ def _provenance_lines(runs: pd.DataFrame, h: str = "##") -> list[str]:
             for c in runs["commit"].dropna()
         }
     )
-    hardware = sorted({f"{d}, {c} CPUs" for d, c in zip(runs["device"], runs["cpu_count"])})
+    hardware = sorted({f"{_m(d)}, {_m(c)} CPUs" for d, c in zip(runs["device"], runs["cpu_count"])})
     return [
         "",
         f"{h} The runs",
@@ -471,6 +476,6 @@ def _provenance_lines(runs: pd.DataFrame, h: str = "##") -> list[str]:
         f"- {len(runs)} runs{_capped_words(runs)}; seeds "
         f"{', '.join(map(str, sorted(runs['seed'].unique())))}; "
         f"{runs['wall_seconds'].astype(float).sum() / 3600:.1f} h of wall time in all.",
-        f"- Commits: {', '.join(commits)}. Hardware: {'; '.join(hardware)}.",
+        f"- Commits: {', '.join(_m(c) for c in commits)}. Hardware: {'; '.join(hardware)}.",
         "- Each run's config, per-epoch history and metrics are in its folder under `results/`.",
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mner_lib.escape import md_text as _m
 from mner_lib.report import condition_name
 from mner_lib.reporting.findings import (
     WITHIN,
@@ -49,11 +50,11 @@ def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str
         else "no single measured change brings it within the band"
     )
     text = (
-        f" Of the {len(mine)} one-change ablations measured on it, '{near['change']}' comes "
+        f" Of the {len(mine)} one-change ablations measured on it, '{_m(near['change'])}' comes "
         f"nearest the paper: {float(near['f1']):.2f} ({gap:+.2f}, n={near['n']}); {verdict_}."
     )
     also = [
-        f"'{e['change']}' ({float(e['f1']):.2f}, {float(e['f1']) - row['paper']:+.2f})"
+        f"'{_m(e['change'])}' ({float(e['f1']):.2f}, {float(e['f1']) - row['paper']:+.2f})"
         for i, e in mine.iterrows()
         if i != near.name and abs(float(e["f1"]) - row["paper"]) <= WITHIN
     ]
@@ -75,16 +76,16 @@ def _explained(row: pd.Series, effects: pd.DataFrame, base: pd.DataFrame) -> str
         inside[(e["model"], e["dataset"])] = abs(off) <= WITHIN
         where = "within" if abs(off) <= WITHIN else "outside"
         others.append(
-            f"{e['model']} on {e['dataset']} {float(e['f1']):.2f} ({off:+.2f}, {where} "
+            f"{_m(e['model'])} on {_m(e['dataset'])} {float(e['f1']):.2f} ({off:+.2f}, {where} "
             f"{WITHIN:g} F1, n={e['n']})"
         )
     if others:
-        text += f" '{near['change']}' elsewhere: " + "; ".join(others) + "."
+        text += f" '{_m(near['change'])}' elsewhere: " + "; ".join(others) + "."
     rows = set(zip(base["model"], base["dataset"]))
     if rows and rows <= set(inside):  # the change was measured on every baseline row
         n_in = sum(inside[r] for r in rows)
         text += (
-            f" Measured on all {len(rows)} baseline rows, '{near['change']}' puts {n_in} of "
+            f" Measured on all {len(rows)} baseline rows, '{_m(near['change'])}' puts {n_in} of "
             f"them within {WITHIN:g} F1 of their papers."
         )
     return text
@@ -126,7 +127,7 @@ def _ablation_sentence(a: Finding) -> str:
     whether that agrees with the paper's full minus ablation: a sign is compared only where our
     seeds agree beyond their spread (:func:`mner_lib.reporting.findings.judge`)."""
     said = (
-        f"- {a.model} {a.baseline} on {a.dataset}: the full model minus the ablation is "
+        f"- {_m(a.model)} {_m(a.baseline)} on {_m(a.dataset)}: the full model minus the ablation is "
         f"{a.effect:+.2f} F1 in our runs ({a.verdict.words}, full better in {a.wins} of {a.n} "
         "seeds)"
     )
@@ -162,14 +163,16 @@ def _caption_lines(findings: list[Finding]) -> list[str]:
             for f in caption
             if (f.model, f.dataset) == key
         ]
-        lines.append(f"- Real BLIP-2 captions for {key[0]} on {key[1]}: " + "; ".join(parts) + ".")
+        lines.append(
+            f"- Real BLIP-2 captions for {_m(key[0])} on {_m(key[1])}: " + "; ".join(parts) + "."
+        )
     control = [f for f in caption if f.baseline.startswith("caption-shuffled")]
     plain = [f for f in caption if f not in control]
     if control:
         best = max(control, key=lambda f: f.effect)
         lines.append(
             f"- The model that uses the caption's content best (caption minus shuffled caption) is "
-            f"{best.model} on {best.dataset}: {best.effect:+.2f} F1, {best.verdict.words}"
+            f"{_m(best.model)} on {_m(best.dataset)}: {best.effect:+.2f} F1, {best.verdict.words}"
             + _own_help(best, plain)
         )
     if plain:  # over blank images (text only for a model without an image input)
@@ -177,8 +180,8 @@ def _caption_lines(findings: list[Finding]) -> list[str]:
         mine = [f for f in control if (f.model, f.dataset) == (top.model, top.dataset)]
         lines.append(
             f"- The largest gain of a caption over {condition_name(top.baseline)}: "
-            f"{top.model} on {top.dataset}, {top.effect:+.2f} F1, {top.verdict.words}"
-            + (_own_share(top, mine[0]) if mine else f"; {top.model} has no shuffled-caption "
+            f"{_m(top.model)} on {_m(top.dataset)}, {top.effect:+.2f} F1, {top.verdict.words}"
+            + (_own_share(top, mine[0]) if mine else f"; {_m(top.model)} has no shuffled-caption "
                "control in the plan, so the gain may come from caption text as such, not from "
                "this photo's.")
         )  # fmt: skip
@@ -192,7 +195,7 @@ def _paper_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
         where = "within" if side is Band.WITHIN else "outside"
         note = {Band.WITHIN: "", Band.ABOVE: " (above the paper)", Band.BELOW: " (below the paper)"}
         lines.append(
-            f"- {f.model} on {f.dataset} reaches {r['mean']:.2f} against the paper's "
+            f"- {_m(f.model)} on {_m(f.dataset)} reaches {r['mean']:.2f} against the paper's "
             f"{f.reference:.2f} ({f.n} seeds): {f.effect:+.2f}, {where} {WITHIN:g} F1"
             f"{note[side]}." + _explained(r, effects, base)
         )
@@ -208,8 +211,8 @@ def conclusion(gaps: pd.DataFrame, base: pd.DataFrame, effects: pd.DataFrame,
     if not effects.empty:
         top = effects.loc[effects["mean"].abs().idxmax()]
         lines.append(
-            f"- Of the one-change baseline ablations, '{top['change']}' moves {top['model']} on "
-            f"{top['dataset']} most: {top['mean']:+.2f} F1 (n={top['n']})."
+            f"- Of the one-change baseline ablations, '{_m(top['change'])}' moves {_m(top['model'])} on "
+            f"{_m(top['dataset'])} most: {top['mean']:+.2f} F1 (n={top['n']})."
         )
     lines += [_ablation_sentence(a) for a in ablation_findings(ablations)]
     return lines or ["- No finished pair of runs yet."]
