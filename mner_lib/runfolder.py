@@ -1,4 +1,4 @@
-"""Run folders you can trust: atomic writes, no pickles, no silent overwrite.
+"""Run folders you can trust: one writer, atomic writes, no pickles, no silent overwrite.
 
 Each file is written beside itself, fsynced and renamed over its name, so a kill or a full or
 read-only disk leaves the previous complete file. Tensors are safetensors, the rest JSON, and the
@@ -8,15 +8,12 @@ older versions (a pickled model.pt or checkpoint_last.pt) are refused: a pickle 
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import io
 import json
 import os
 import re
-import secrets
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,18 @@ from safetensors import SafetensorError
 from safetensors.torch import load as _st_load
 from safetensors.torch import save as _st_save
 
+from mner_lib import runlock
+from mner_lib.atomicfile import (  # noqa: F401 - re-exported: the run folder's file layer
+    RunFolderError,
+    _dumps,
+    _sha256,
+    _unlink_quietly,
+    _write_error,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    safe_child,
+)
 from mner_lib.runstate import provenance, rng_state, set_rng_state  # noqa: F401 - re-exported
 from mner_lib.safe_read import RefusedFileError, read_regular_file
 
@@ -44,14 +53,6 @@ FORMAT = "mner-runfolder-1"
 DEFAULT_IGNORED = ("progress", "resume", "device", "data_dir", "out", "threads", "overwrite")
 _TMP_RE = re.compile(r"^\..+\.\d+\.[0-9a-f]{8}\.tmp$")
 _GEN_RE = re.compile(r"^(?:model|optimizer|best)-(\d+)\.")
-_HINTS = dict.fromkeys((errno.ENOSPC, errno.EDQUOT), "the disk is full; free some space and rerun")
-_HINTS.update(dict.fromkeys((errno.EROFS, errno.EACCES, errno.EPERM), "choose a writable --out"))
-# tests simulate a kill: _hook(stage, path), stage "before_replace" or "after_replace"
-_hook: Callable[[str, Path], None] | None = None
-
-
-class RunFolderError(ValueError):
-    """A run folder cannot be used as asked; the message is one line that says what to do."""
 
 
 class RunExistsError(RunFolderError):
@@ -73,89 +74,8 @@ class LegacyRunError(RunFolderError):
         )
 
 
-def _write_error(path: Path, exc: OSError) -> RunFolderError:
-    number = exc.errno or 0
-    message = f"cannot write {path}: {exc.strerror or exc} ({errno.errorcode.get(number, '?')}); "
-    return RunFolderError(" ".join((message + _HINTS.get(number, "check the folder")).split()))
-
-
-def _unlink_quietly(path: Path) -> None:
-    with suppress(OSError):
-        path.unlink()
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` (a temporary file beside it, fsynced, renamed over it): the file
-    holds the old or the new content, never a part. On an OSError (full disk, read-only folder)
-    the temporary file is removed and a one-line :class:`RunFolderError` names path and cause."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise _write_error(path, exc) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if _hook is not None:
-            _hook("before_replace", path)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        _unlink_quietly(tmp)
-        if isinstance(exc, OSError):
-            raise _write_error(path, exc) from None
-        raise
-    if _hook is not None:
-        _hook("after_replace", path)
-    with suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _dumps(obj: Any, what: str | Path, indent: int | None = 2) -> str:
-    try:
-        return json.dumps(obj, indent=indent)
-    except (TypeError, ValueError) as exc:
-        raise RunFolderError(f"{what}: cannot be written as JSON ({exc}); use plain data") from None
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_text(path, _dumps(obj, path) + "\n")
-
-
-def _sha256(data: bytes | Path) -> str:
-    """The SHA-256 of bytes, or of a file read in blocks."""
-    if isinstance(data, bytes):
-        return hashlib.sha256(data).hexdigest()
-    with open(data, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def safe_child(root: str | Path, name: str) -> Path:
-    """``root/name`` resolved; :class:`RunFolderError` unless it lies strictly inside ``root``
-    (an empty name, an absolute path, a ``..`` part or a symbolic link leading out are refused).
-    Used for experiment names and for every file a run writes."""
-    root, text, why = Path(root), str(name), "it is empty or not a file name"
-    if Path(text).is_absolute():
-        why = "it is an absolute path"
-    elif ".." in Path(text).parts:
-        why = "it contains '..'"
-    elif text not in ("", ".") and "\x00" not in text:
-        base = root.resolve()
-        target = (base / text).resolve()
-        if target != base and target.is_relative_to(base):
-            return target
-        why = f"it leads to {target} through a symbolic link"
-    raise RunFolderError(f"{text!r} is not a name inside {root}: {why}; use a name such as 'exp1'")
+class RunBusyError(RunFolderError, runlock.FolderBusyError):
+    """Another process is writing the folder (its run, or an --overwrite of it)."""
 
 
 def load_legacy_model(path: str | Path, trust: bool, map_location: str = "cpu") -> Any:
@@ -190,6 +110,7 @@ class RunFolder:
         self.path = Path(path)
         self.command = command
         self.checkpoint_dir = self.path / CHECKPOINT
+        self._lock: runlock.FolderLock | None = None
 
     @property
     def state(self) -> str:
@@ -232,7 +153,12 @@ class RunFolder:
         return sorted(
             p.name
             for p in self.path.iterdir()
-            if not (p.name in ours or _TMP_RE.match(p.name) or p.name.startswith(REPLACED))
+            if not (
+                p.name in ours
+                or p.name == runlock.LOCK_NAME
+                or _TMP_RE.match(p.name)
+                or p.name.startswith(REPLACED)
+            )
         )
 
     def open(
@@ -242,12 +168,61 @@ class RunFolder:
         overwrite: bool = False,
         resume: bool = True,
     ) -> str:
-        """Start (``"new"``) or resume (``"resume"``) the run of a validated ``config``, deciding
+        """Start (``"new"``) or resume (``"resume"``) the run of a validated ``config``. First the
+        folder's lock (:mod:`mner_lib.runlock`, held until :meth:`finish` or :meth:`close`): while
+        another process writes the folder, :class:`RunBusyError` naming it. Then the decision,
         before writing anything: without ``overwrite``, a finished run is :class:`RunExistsError`,
         a legacy one :class:`LegacyRunError`, an unfinished run of another configuration
         (``identity_keys_ignored`` aside) :class:`RunFolderError`. A "new" start removes the files
-        this module owns (others stay); then config.json is written atomically."""
+        this module owns (others stay); then config.json is written atomically. A refused open
+        releases the lock and leaves the folder as it was."""
         text = _dumps(config, self.path / CONFIG) + "\n"
+        took = self._take_lock()
+        try:
+            return self._start(text, identity_keys_ignored, overwrite, resume)
+        except BaseException:
+            if took:
+                self.close(discard=True)
+            raise
+
+    def _take_lock(self) -> bool:
+        """Hold the folder's lock (False: this object holds it already)."""
+        if self._lock is not None and not self._lock.released:
+            return False
+        try:
+            self._lock = runlock.acquire(self.path, "a run folder", self._rerun(), self.command)
+        except runlock.FolderBusyError as exc:
+            raise RunBusyError(str(exc), exc.holder) from None
+        except ValueError as exc:  # a link or a FIFO in place of the lock file
+            raise RunFolderError(str(exc)) from None
+        except OSError as exc:
+            raise _write_error(Path(exc.filename or self.path), exc) from None
+        return True
+
+    def close(self, discard: bool = False) -> None:
+        """Release the folder's lock (another process may write it now); ``discard``: remove the
+        folders :meth:`open` created if they are still empty. Called by :meth:`finish`; the
+        operating system releases the lock of a process that ends without calling it."""
+        if self._lock is not None:
+            self._lock.release(discard)
+
+    def differences(
+        self, config: dict[str, Any], ignored: Iterable[str] = DEFAULT_IGNORED
+    ) -> dict[str, tuple[Any, Any]]:
+        """The settings (``ignored`` aside) in which the run recorded in config.json differs
+        from ``config``: ``{name: (recorded, given)}``, a missing key as ``...``; empty when the
+        folder has no config.json. An unreadable one is :class:`CorruptRunError`."""
+        try:
+            old = json.loads(self.read(self.path / CONFIG))
+            if not isinstance(old, dict):
+                raise ValueError("not a JSON object")
+        except FileNotFoundError:
+            return {}
+        except (ValueError, OSError) as exc:
+            raise self.corrupt(self.path / CONFIG, f"unreadable ({exc})") from None
+        return _differences(old, config, set(ignored))
+
+    def _start(self, text: str, ignored: Iterable[str], overwrite: bool, resume: bool) -> str:
         state, mode = self.state, "new"
         if state == "new" and (foreign := self._foreign()):
             shown = ", ".join(foreign[:3]) + (
@@ -265,16 +240,10 @@ class RunFolder:
                 f"or replace it with --overwrite ({self._rerun(overwrite=True)})"
             )
         if state == "unfinished" and not overwrite:
-            ignored = set(identity_keys_ignored)
-            try:
-                old = json.loads(self.read(self.path / CONFIG))
-                old = {k: v for k, v in old.items() if k not in ignored}
-            except FileNotFoundError:  # part of a run without its config: another configuration
-                old = {}
-            except (ValueError, OSError, AttributeError) as exc:
-                raise self.corrupt(self.path / CONFIG, f"unreadable ({exc})") from None
-            new = {k: v for k, v in json.loads(text).items() if k not in ignored}
-            differ = sorted(k for k in {*old, *new} if old.get(k, ...) != new.get(k, ...))
+            if (self.path / CONFIG).exists():
+                differ = sorted(self.differences(json.loads(text), ignored))
+            else:  # part of a run without its config: another configuration
+                differ = sorted(set(json.loads(text)) - set(ignored))
             if differ:
                 raise RunFolderError(
                     f"{self.path} holds an unfinished run of another configuration (differs in: "
@@ -284,15 +253,14 @@ class RunFolder:
             if resume and (self.checkpoint_dir / MANIFEST).exists():
                 mode = "resume"
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
             if state in ("finished", "legacy"):  # kept until the new run finishes
-                for old in self.path.glob(REPLACED + "*"):
-                    old.unlink()
-                for name in self._owned_names():
-                    if (self.path / name).is_file():
-                        os.replace(self.path / name, self.path / (REPLACED + name))
-            for name in self._owned_names() if mode == "new" else ():
-                (self.path / name).unlink(missing_ok=True)
+                # metrics.json last: a kill midway leaves a finished run, whose next --overwrite
+                # completes the set-aside (an older set-aside file is replaced by its name only)
+                names = [n for n in self._owned_names() if (self.path / n).is_file()]
+                for name in sorted(names, key=lambda n: (n == METRICS, n)):
+                    os.replace(self.path / name, self.path / (REPLACED + name))
+            for name in self._owned_names() if mode == "new" else (MANIFEST,):
+                (self.path / name).unlink(missing_ok=True)  # resumed: a manifest is stale
             if mode == "new" and self.checkpoint_dir.is_dir():
                 shutil.rmtree(self.checkpoint_dir)
         except OSError as exc:
@@ -322,17 +290,23 @@ class RunFolder:
         self.write_text(name, _dumps(obj, self.path / name) + "\n")
 
     def finish(self, metrics: dict[str, Any]) -> None:
-        """Write metrics.json (the run is finished), then manifest.json (size and SHA-256 of each
-        file this module owns), then remove the checkpoint."""
-        self.write_json(METRICS, metrics)
+        """Write manifest.json (size and SHA-256 of each file this module owns, metrics.json's
+        included), then metrics.json (the run is finished: a finished run always has its
+        manifest), then remove the checkpoint and the run --overwrite replaced; release the
+        lock."""
+        data = (_dumps(metrics, self.path / METRICS) + "\n").encode("utf-8")
         files = {}
-        for name in sorted(self._owned_names() - {MANIFEST, *LEGACY_FILES}):
+        for name in sorted(self._owned_names() - {MANIFEST, METRICS, *LEGACY_FILES}):
             if (path := self.path / name).is_file():
                 files[name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+        files[METRICS] = {"size": len(data), "sha256": _sha256(data)}
+        files = dict(sorted(files.items()))
         atomic_write_json(self.path / MANIFEST, {"format": FORMAT, "files": files})
+        self.write_bytes(METRICS, data)
         shutil.rmtree(self.checkpoint_dir, ignore_errors=True)  # a leftover would be harmless
         for old in self.path.glob(REPLACED + "*"):  # the run --overwrite replaced
             _unlink_quietly(old)
+        self.close()
 
     def save_model(self, state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """Save the best model: its tensors and the JSON ``meta`` in one safetensors file
@@ -494,3 +468,10 @@ class RunFolder:
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1:
             raise RunFolderError(f"a history record needs an integer 'epoch' from 1, got {epoch!r}")
         self._write_history([*(r for r in self.history() if r.get("epoch", 0) < epoch), record])
+
+
+def _differences(old: dict, new: dict, ignored: set[str]) -> dict[str, tuple[Any, Any]]:
+    keys = sorted({*old, *new} - ignored)
+    return {
+        k: (old.get(k, ...), new.get(k, ...)) for k in keys if old.get(k, ...) != new.get(k, ...)
+    }

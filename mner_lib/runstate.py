@@ -1,6 +1,7 @@
 """What a run needs to be repeated: the state of its random generators (saved with every
-checkpoint, so a resumed run draws exactly the numbers an uninterrupted one draws) and the commit
-of the code that ran it."""
+checkpoint, so a resumed run draws exactly the numbers an uninterrupted one draws), the commit
+of the code that ran it, and the SHA-256 of the data files it read (a run resumes only on the
+files it started on)."""
 
 from __future__ import annotations
 
@@ -80,3 +81,41 @@ def code_label(code: dict[str, Any]) -> str:
 def is_code_label(label: object) -> bool:
     """A commit label a checkpoint may carry: one printable line of at most 80 characters."""
     return isinstance(label, str) and 0 < len(label) <= 80 and label.isprintable()
+
+
+# ----------------------------------------------------------------------------- data
+def data_hashes(files: dict[str, str | Path]) -> dict[str, dict[str, str]]:
+    """``{role: {"file": path, "sha256": hash}}`` of the files a run reads (its splits, its
+    caption or knowledge files), hashed once when the run starts: a resumed run compares them
+    (:func:`data_changes`) and metrics.json records them."""
+    from mner_lib.config import portable_path
+
+    out = {}
+    for role, path in sorted(files.items()):
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        out[role] = {"file": portable_path(str(path)), "sha256": digest}
+    return out
+
+
+def data_changes(recorded: object, current: dict[str, dict[str, str]]) -> list[str]:
+    """How the data a run started on (``recorded``, from its checkpoint) differs from what it
+    would read now, one phrase per file (empty: the same files, byte for byte). A malformed
+    record is a :class:`RunStateError`."""
+    if not isinstance(recorded, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in recorded.values()
+    ):
+        raise RunStateError("the checkpoint's record of the data is malformed")
+    changes = []
+    for role in sorted({*recorded, *current}):
+        old, new = recorded.get(role), current.get(role)
+        if old is None:
+            changes.append(f"{new['file']} ({role}) was not read when the run started")
+        elif new is None:
+            changes.append(f"{old.get('file')} ({role}) is no longer read")
+        elif old["sha256"] != new["sha256"]:
+            changes.append(
+                f"{new['file']} ({role}) changed (SHA-256 {new['sha256'][:12]}, the run started "
+                f"on {old['sha256'][:12]})"
+            )
+    return changes

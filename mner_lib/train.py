@@ -2,10 +2,12 @@
 
 The code lives where each part belongs: the run schema and its resolution from the paper specs
 in :mod:`mner_lib.config`, seeds, device and provenance in :mod:`mner_lib.runtime`, the epoch
-loop in :mod:`mner_lib.trainer`, the run folder in :mod:`mner_lib.runfolder`. A killed run
-resumes where its last finished epoch left it when started again with the same configuration
-and output folder; a different configuration in that folder is an error, and a finished run is
-never replaced without ``overwrite``.
+loop in :mod:`mner_lib.trainer` (its optimiser in :mod:`mner_lib.optim`), the run folder in
+:mod:`mner_lib.runfolder` (one writer at a time: :mod:`mner_lib.runlock`), reading a run back in
+:mod:`mner_lib.runload`. A killed run resumes where its last finished epoch left it when started
+again with the same configuration, output folder and data files; a different configuration in
+that folder, or changed data, is an error, and a finished run is never replaced without
+``overwrite``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from mner_lib.config import (
 )
 from mner_lib.models import Tagger
 from mner_lib.models.base import to_device
+from mner_lib.optim import build_optimizer, build_schedule
+from mner_lib.runload import load_run
 from mner_lib.runtime import (
     autocast,
     environment_info,
@@ -35,10 +39,7 @@ from mner_lib.runtime import (
 from mner_lib.trainer import (
     TrainingError,
     TrainResult,
-    build_optimizer,
-    build_schedule,
     cap_eval,
-    load_run,
     make_image_features,
     run_training,
 )

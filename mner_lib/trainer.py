@@ -4,18 +4,19 @@
   model (vocabularies from the training tweets, pretrained parts loaded).
 * :func:`fit`: the epoch loop (Adam / AdamW / SGD and the papers' schedules, gradient
   accumulation, early stopping on dev F1 with patience), with a :class:`Progress` that is
-  checkpointed after every epoch so a killed run resumes where it stopped.
+  checkpointed after every epoch so a killed run resumes where it stopped, on the data files
+  it started on (their SHA-256 are in the checkpoint and in ``metrics.json``).
 * :func:`finish`: the best model's dev and test predictions and ``metrics.json``.
 
-The run folder (:class:`mner_lib.runfolder.RunFolder`) is the only writer: it refuses to touch a
-finished run without ``overwrite``, writes every file atomically, stores weights as safetensors
-and everything else as JSON, so loading a run never runs code. Layout in ``results/README.md``.
+The run folder (:class:`mner_lib.runfolder.RunFolder`) is the only writer, and the run holds its
+lock from start to end (a second process is refused); it refuses to touch a finished run without
+``overwrite``, writes every file atomically, stores weights as safetensors and everything else as
+JSON, so loading a run never runs code. Layout in ``results/README.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -29,9 +30,16 @@ from mner_lib.config import FIELDS, TrainConfig, command_line, portable_config, 
 from mner_lib.data import Dataset, format_tweets, load_dataset, seeded_subset
 from mner_lib.metrics import evaluate
 from mner_lib.models import Tagger, build_model, get_model_class
+from mner_lib.optim import HEAD_PREFIXES, build_optimizer, build_schedule  # noqa: F401
 from mner_lib.predictions import format_tags, split_keys, tweet_keys
 from mner_lib.runfolder import CONFIG, RunFolder, RunFolderError, rng_state, set_rng_state
-from mner_lib.runstate import code_label, is_code_label
+from mner_lib.runstate import (
+    RunStateError,
+    code_label,
+    data_changes,
+    data_hashes,
+    is_code_label,
+)
 from mner_lib.runtime import autocast, environment_info, pick_device, provenance, set_seed
 
 
@@ -52,6 +60,8 @@ class Prepared:
     code: dict[str, Any] = field(default_factory=lambda: provenance())
     # split -> (imgid, occurrence) of each dev / test tweet in its data file (tags_<split>.tsv)
     keys: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # role -> file and SHA-256 of each data file the run reads (runstate.data_hashes)
+    data: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,17 +96,22 @@ def run_training(
     cfg.validate()
     wall_start = time.time()
     folder = RunFolder(cfg.out, command=command_line(cfg))
+    # the folder's lock, held by this process until the run finishes or fails: a second writer
+    # (another train, an --overwrite of this one) is refused, naming this process
     mode = folder.open(
         portable_config(cfg), NOT_IDENTITY, overwrite=cfg.overwrite, resume=cfg.resume
     )
     try:
-        prepared = prepare(cfg, dataset)
-    except BaseException:  # nothing trained: the folder must not hold this run's config, or
-        if mode == "new":  # the same command with a corrected value would be refused
-            (folder.path / CONFIG).unlink(missing_ok=True)
-        raise
-    progress = fit(prepared, folder, stop_after_epochs)
-    return finish(prepared, folder, progress, wall_start)
+        try:
+            prepared = prepare(cfg, dataset)
+        except BaseException:  # nothing trained: the folder must not hold this run's config,
+            if mode == "new":  # or the same command with a corrected value would be refused
+                (folder.path / CONFIG).unlink(missing_ok=True)
+            raise
+        progress = fit(prepared, folder, stop_after_epochs)
+        return finish(prepared, folder, progress, wall_start)
+    finally:
+        folder.close()
 
 
 #: config fields a resumed run may change (where and how it runs, not what it is)
@@ -126,7 +141,19 @@ def prepare(cfg: TrainConfig, dataset: Dataset | None = None) -> Prepared:
     # one tweet collated before anything trains: a setting the model cannot take with these
     # inputs (TriMod's word_dim under captions) fails here, as a failed start, not mid-epoch
     model.batch(dataset.train[:1], images, device)
-    return Prepared(cfg, dataset, images, model, device, keys=keys)
+    data = data_hashes(data_files(dataset, images))
+    return Prepared(cfg, dataset, images, model, device, keys=keys, data=data)
+
+
+def data_files(dataset: Dataset, images: Any | None) -> dict[str, str]:
+    """The files a run reads, by role: its splits' files (a dataset given in memory has none)
+    and the caption or knowledge files of a text condition (``image_text/<source>/<file>``)."""
+    paths = getattr(dataset, "paths", None) or {}
+    files = {s: str(paths[s]) for s in ("train", "dev", "test") if paths.get(s)}
+    table = getattr(getattr(images, "captions", None), "table", None)
+    for path in getattr(table, "paths", None) or []:
+        files[f"image_text/{Path(path).parent.name}/{Path(path).name}"] = str(path)
+    return files
 
 
 def load_data(
@@ -188,56 +215,6 @@ def make_image_features(cfg: TrainConfig, dataset: Dataset) -> Any | None:
 
 
 # ----------------------------------------------------------------------------- fit
-#: parameter names of the tagging head: the emission layer and the CRF (``head_lr``)
-HEAD_PREFIXES = ("emit.", "crf.")
-
-
-def build_optimizer(model: Tagger, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Adam/AdamW/SGD over three groups: the model (``lr``), a pretrained encoder
-    (``encoder_lr``) and, when ``head_lr`` is set, the tagging head (emission layer and CRF)."""
-    encoder, head, other = [], [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        if name.startswith("encoder."):
-            encoder.append(p)
-        elif cfg.head_lr is not None and name.startswith(HEAD_PREFIXES):
-            head.append(p)
-        else:
-            other.append(p)
-    groups: list[dict[str, Any]] = [{"params": other, "lr": cfg.lr}]
-    if encoder:
-        groups.append({"params": encoder, "lr": cfg.encoder_lr or cfg.lr})
-    if head:
-        groups.append({"params": head, "lr": cfg.head_lr})
-    # fused kernels (torch >= 2.4, CPU and CUDA): the same update, 3-4x less optimiser time
-    # (benchmarks/speed_notes.md)
-    fused = all(p.is_floating_point() for g in groups for p in g["params"])
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(groups, weight_decay=cfg.weight_decay, fused=fused)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay, fused=fused)
-    return torch.optim.SGD(groups, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-
-
-def build_schedule(
-    optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int
-) -> torch.optim.lr_scheduler.LambdaLR:
-    total = max(1, steps_per_epoch * cfg.epochs)
-    warm = max(1, int(cfg.warmup * total))
-
-    def factor(step: int) -> float:
-        if cfg.schedule == "linear-warmup":
-            if step < warm:
-                return (step + 1) / warm
-            return max(0.0, (total - step) / max(1, total - warm))
-        if cfg.schedule == "inverse-decay":
-            return 1.0 / (1.0 + cfg.lr_decay * (step // max(1, steps_per_epoch)))
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
 def fit(prepared: Prepared, folder: RunFolder, stop_after_epochs: int | None = None) -> Progress:
     """The epoch loop, resumed from the folder's checkpoint when there is one."""
     cfg, model = prepared.cfg, prepared.model
@@ -271,7 +248,7 @@ def fit(prepared: Prepared, folder: RunFolder, stop_after_epochs: int | None = N
             folder.save_model(*model.to_state())
         else:
             progress.bad_epochs += 1
-        save_checkpoint(folder, model, optimizer, scheduler, progress)
+        save_checkpoint(folder, model, optimizer, scheduler, progress, prepared.data)
         epochs_this_call += 1
         stop = stop_after_epochs is not None and epochs_this_call >= stop_after_epochs
         if stop and epoch + 1 < cfg.epochs:
@@ -361,11 +338,14 @@ def predict(prepared: Prepared, tweets, model: Tagger | None = None) -> list[lis
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def save_checkpoint(folder: RunFolder, model, optimizer, scheduler, progress: Progress) -> None:
+def save_checkpoint(
+    folder: RunFolder, model, optimizer, scheduler, progress: Progress, data: dict | None = None
+) -> None:
     state = {
         "progress": dataclasses.asdict(progress),
         "scheduler": scheduler.state_dict(),
         "rng": rng_state(),
+        "data": data or {},
     }
     folder.save_checkpoint(model.state_dict(), optimizer.state_dict(), state)
 
@@ -377,6 +357,7 @@ def resume(prepared: Prepared, folder: RunFolder, optimizer, scheduler) -> Progr
     if loaded is None:
         return Progress()
     tensors, optimizer_state, state = loaded
+    check_same_data(prepared, folder, state)
     try:  # a checkpoint whose hashes match but whose content is not this run's (a stranger's)
         prepared.model.load_state_dict(tensors)
         optimizer.load_state_dict(optimizer_state)
@@ -398,6 +379,29 @@ def resume(prepared: Prepared, folder: RunFolder, optimizer, scheduler) -> Progr
     if prepared.cfg.progress:
         print(f"resuming {folder.path} after epoch {progress.epoch}", file=sys.stderr)
     return progress
+
+
+def check_same_data(prepared: Prepared, folder: RunFolder, state: Any) -> None:
+    """A run resumes only on the data files it started on (their SHA-256 in the checkpoint);
+    a checkpoint from before data hashes were recorded resumes with a warning."""
+    if not isinstance(state, dict) or "data" not in state:
+        print(
+            f"warning: {folder.path}: its checkpoint records no data hashes (written by an older "
+            "mner_lib); resuming without checking that the data files are the ones it started on",
+            file=sys.stderr,
+        )
+        return
+    try:
+        changes = data_changes(state["data"], prepared.data)
+    except RunStateError as exc:
+        raise folder.corrupt(
+            folder.checkpoint_dir, f"unusable: {exc}", in_checkpoint=True
+        ) from None
+    if changes:
+        raise RunFolderError(
+            f"{folder.path}: cannot resume on other data: {'; '.join(changes)}; a run trains on "
+            "one data set: restore the files it started on, or start it again with --overwrite"
+        )
 
 
 # ----------------------------------------------------------------------------- finish
@@ -465,50 +469,5 @@ def run_metrics(prepared: Prepared, progress: Progress, best: Tagger, dev_pred, 
         ),
         "config": portable_config(cfg),
         "model_config": asdict(best.config),  # every model option, defaults too
+        "data_hashes": prepared.data,  # the data files it trained and was scored on
     }
-
-
-def load_run(
-    run_dir: str | Path, map_location: str = "cpu", trust_legacy: bool = False
-) -> tuple[Tagger, dict[str, Any]]:
-    """The best model of a run folder and its config (the folder alone is enough; nothing in it
-    is unpickled, so loading a stranger's run folder runs no code). A folder of an older version
-    (a pickled ``model.pt``) is refused unless ``trust_legacy`` says its pickle is trusted."""
-    folder = RunFolder(run_dir)
-    if trust_legacy and folder.state == "legacy":
-        from mner_lib.runfolder import load_legacy_model
-
-        old = load_legacy_model(folder.path / "model.pt", trust=True)
-        tensors, meta = old["state_dict"], {k: old[k] for k in ("model", "config", "vocab")}
-    else:
-        tensors, meta = folder.load_model()
-    config_path = folder.path / CONFIG
-    try:
-        config = json.loads(folder.read(config_path).decode("utf-8"))
-    except FileNotFoundError:
-        raise RunFolderError(f"no {CONFIG} in {folder.path}: not a run folder") from None
-    except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSON errors
-        raise folder.corrupt(config_path, f"not valid JSON ({str(err)[:200]})") from None
-    try:
-        model = Tagger.from_state(tensors, meta).to(map_location)
-    except ValueError as err:
-        raise ValueError(f"{folder.path / 'model.safetensors'}: {err}") from None
-    return _local_segmenter(model, folder), config
-
-
-def _local_segmenter(model: Tagger, folder: RunFolder) -> Tagger:
-    """A model that segments hashtags with a learned segmenter file reads it from its run folder
-    only (a stranger's run must not make it open a path elsewhere on the machine)."""
-    from mner_lib.hashtags import BASELINES
-
-    name = getattr(model.config, "segmenter", None)
-    if not isinstance(name, str) or name in BASELINES:
-        return model
-    local = folder.path / Path(name).name
-    if Path(name).name in ("", ".", "..") or local.is_symlink() or not local.is_file():
-        raise RunFolderError(
-            f"{folder.path}: the model segments hashtags with the learned segmenter {name!r}, "
-            f"which predict reads only from the run folder; copy it there as {local.name or '?'}"
-        )
-    model.config.segmenter = str(local)
-    return model

@@ -17,7 +17,7 @@ from mner_lib import runfolder as rf
 from mner_lib.config import check_field
 from mner_lib.data import DataFormatError, read_tweets
 from mner_lib.models import build_model
-from mner_lib.trainer import _local_segmenter
+from mner_lib.runload import _local_segmenter
 from tests.deadline import deadline
 
 CONFIG = {"model": "bilstm-crf", "seed": 0}
@@ -66,6 +66,27 @@ def test_an_interrupted_overwrite_keeps_the_finished_run_until_the_new_one_finis
     run.finish({"test": {"f1": 62.0}})
     assert not list(run.path.glob(rf.REPLACED + "*"))
     assert json.loads((run.path / "metrics.json").read_text())["test"]["f1"] == 62.0
+
+
+def test_a_kill_while_a_finished_run_is_set_aside_loses_none_of_it(tmp_path, monkeypatch):
+    run = _finished(tmp_path / "run", f1=61.0)
+    old = {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    real, moved = os.replace, []
+
+    def replace_then_die(src, dst):  # the process is killed after two files were set aside
+        if len(moved) == 2:
+            raise KeyboardInterrupt("killed")
+        moved.append(Path(src).name)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        rf.RunFolder(run.path).open({**CONFIG, "seed": 1}, overwrite=True)
+    monkeypatch.undo()
+    assert "metrics.json" not in moved and run.state == "finished"  # metrics.json goes last
+    assert rf.RunFolder(run.path).open({**CONFIG, "seed": 1}, overwrite=True) == "new"
+    kept = {p.name[len(rf.REPLACED) :]: p.read_bytes() for p in run.path.glob(rf.REPLACED + "*")}
+    assert kept == old  # every file of the finished run, byte for byte
 
 
 def test_an_out_folder_of_other_files_or_an_empty_out_is_refused(tmp_path, capsys, monkeypatch):

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 
+from mner_lib import atomicfile
 from mner_lib import runfolder as rf
 
 COMMAND = "mner train --model bilstm-crf --out runs/x"
@@ -134,6 +135,7 @@ def test_an_old_checkpoint_is_legacy_and_overwrite_removes_only_old_run_files(tm
     assert sorted(p.name for p in folder.iterdir()) == ["checkpoint_last.pt", "notes.txt"]
     assert run.open(CONFIG, overwrite=True) == "new"
     assert sorted(p.name for p in folder.iterdir()) == [
+        ".lock",  # the run's lock, held while it runs
         "config.json",
         "notes.txt",
         "replaced.checkpoint_last.pt",
@@ -161,7 +163,7 @@ def test_a_kill_during_a_checkpoint_save_leaves_a_complete_checkpoint(
     _save(run, 1)
 
     def child():
-        rf._hook = _kill_at(stage, prefix)
+        atomicfile._hook = _kill_at(stage, prefix)
         _save(rf.RunFolder(folder, COMMAND), 2)
 
     assert _killed(_in_child(child))
@@ -186,7 +188,7 @@ def test_a_kill_while_saving_the_best_model_keeps_the_previous_one(tmp_path):
     run.save_model(_tensors(1), {"model": "bilstm-crf", "epoch": 1})
 
     def child():
-        rf._hook = _kill_at("before_replace", "model.safetensors")
+        atomicfile._hook = _kill_at("before_replace", "model.safetensors")
         rf.RunFolder(folder, COMMAND).save_model(_tensors(2), {"model": "bilstm-crf", "epoch": 2})
 
     assert _killed(_in_child(child))
@@ -352,7 +354,7 @@ def test_overwrite_removes_only_the_files_of_the_run(tmp_path):
     assert rf.RunFolder(folder, COMMAND).open({**CONFIG, "lr": 0.1}, overwrite=True) == "new"
     # the finished run's files are set aside until the new run finishes
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["config.json", "notes.txt", *(rf.REPLACED + n for n in run_files)]
+        [".lock", "config.json", "notes.txt", *(rf.REPLACED + n for n in run_files)]
     )
     assert json.loads((folder / "config.json").read_text())["lr"] == 0.1
 
@@ -397,7 +399,7 @@ def test_resume_only_with_a_checkpoint_and_when_asked(tmp_path):
     _save(run, 1)
     assert rf.RunFolder(folder).open(CONFIG) == "resume"
     assert rf.RunFolder(folder).open(CONFIG, resume=False) == "new"
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", "config.json"]
 
 
 def test_history_never_repeats_an_epoch(tmp_path):

@@ -243,6 +243,7 @@ def test_a_stranger_model_file_with_bad_metadata_is_refused_in_one_line(finished
         run.mkdir()
         save_file(tensors, run / "model.safetensors", metadata={"meta": json.dumps(bad)})
         (run / "config.json").write_text("{}")
+        (run / "metrics.json").write_text("{}")  # a finished run, as far as predict can tell
         assert cli.main(["predict", "--run", str(run), "Mara visits Paris"]) == 2, name
         err = capsys.readouterr().err
         assert err.startswith(f"error: {run / 'model.safetensors'}: ") and err.count("\n") == 1, err

@@ -109,10 +109,17 @@ def _read_raw(args: argparse.Namespace) -> list[Tweet]:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from mner_lib.metrics import extract_entities
-    from mner_lib.train import load_run
+    import sys
 
-    model, _config = load_run(args.run, trust_legacy=args.trust_legacy_pickle)
+    from mner_lib.metrics import extract_entities
+    from mner_lib.runfolder import RunFolder
+    from mner_lib.runload import load_run, unfinished_message
+
+    folder = RunFolder(args.run)
+    unfinished = folder.state == "unfinished"
+    model, _config = load_run(args.run, trust_legacy=args.trust_legacy_pickle, partial=args.partial)
+    if unfinished and args.partial:  # load_run refuses it without: said before any output
+        print(f"warning: PARTIAL MODEL: {unfinished_message(folder, True)}", file=sys.stderr)
     tweets = _read_raw(args)
     tags = model.run(tweets, batch_size=args.batch_size).predictions  # image models: blank images
     for tweet, pred in zip(tweets, tags):
@@ -207,6 +214,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read a run folder of an older version (a pickled model.pt): only for a file you "
         "trust, since loading a pickle can run any code",
+    )
+    pr.add_argument(
+        "--partial",
+        action="store_true",
+        help="predict with an unfinished run's best model so far (refused without it; a "
+        "warning says so)",
     )
     pr.add_argument("text", nargs="*")
     pr.set_defaults(func=_predict)
