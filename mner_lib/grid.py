@@ -10,13 +10,17 @@ them with one of two engines:
     with GPUs a run that asks for one gets its own GPU through ``CUDA_VISIBLE_DEVICES``).
 ``ray``
     each run a Ray task with its CPU and GPU needs, on the cluster at ``ray_address`` or on a
-    Ray instance started here for the grid; a line is printed as each run ends.
+    Ray instance started here for the grid; a line is printed as each run ends. Runs that no
+    node of the cluster can take (``--threads 4`` on 2-CPU nodes) are refused before any is
+    submitted, and every wait is bounded (:func:`_collect_ray`): Ray alone would wait forever.
 
 Every engine keeps the same guarantees. A finished run (its done file, ``metrics.json`` for a
 training run, which the run folder writes last) is skipped; an unfinished one
 starts again in its folder, where the trainer resumes it after its last finished epoch; results
 land in the run folders, never anywhere else; a run that fails (an error, or its process killed)
-is reported with its folder once the others have ended, and the finished runs stay finished.
+is reported with its folder once the others have ended, and the finished runs stay finished. A
+training run's folder that holds a run made with other settings is refused before anything runs
+(:func:`train_points`), and a run folder has one writer at a time (:mod:`mner_lib.runlock`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ ENGINES = ("local", "ray")
 #: environment variables a Ray worker on another node must see as the driver does (with every
 #: ``MNER_*`` one: the data, cache and image folders)
 FORWARDED_ENV = ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+#: the Ray engine checks on its runs this often (seconds), logs a line every LOG_EVERY checks
+#: without news, and gives up on runs that have not started after RAY_START_TIMEOUT seconds in
+#: which the cluster ran nothing at all
+RAY_POLL_SECONDS, LOG_EVERY, RAY_START_TIMEOUT = 30.0, 20, 600.0
 
 
 @dataclass(frozen=True)
@@ -123,24 +131,51 @@ def train_point(**spec: Any) -> str:
     return f"test F1 {result.metrics['test']['f1']:.2f}"
 
 
-def check_train_point(**spec: Any) -> None:
-    """Fail before any run starts when a point's training settings are wrong."""
+def check_train_point(**spec: Any) -> str | None:
+    """Fail before any run starts when a point's training settings are wrong. Returns how the
+    run already in its folder (finished or not) was made with other settings ("lr 0.1 there,
+    0.5 here; ..."), None when there is none or it has the same settings."""
+    from mner_lib.config import portable_config
+    from mner_lib.runfolder import RunFolder
     from mner_lib.train import resolve_config
+    from mner_lib.trainer import NOT_IDENTITY
 
     spec = dict(spec)
-    resolve_config(spec.pop("model"), **spec)
+    cfg = resolve_config(spec.pop("model"), **spec)
+    folder = RunFolder(cfg.out)
+    if folder.state not in ("finished", "unfinished"):
+        return None
+    differ = folder.differences(portable_config(cfg), NOT_IDENTITY)
+    if not differ:
+        return None
+
+    def shown(value: Any) -> str:
+        return "(not recorded)" if value is ... else str(value)[:60]
+
+    parts = [f"{k} {shown(old)} there, {shown(new)} here" for k, (old, new) in differ.items()]
+    return f"{folder.path} ({folder.state}: {'; '.join(parts)})"
 
 
 def train_points(specs: Sequence[dict[str, Any]], threads: int | None = None) -> list[Point]:
     """The points of training runs ``specs`` (each ``model`` + ``resolve_config`` arguments with
-    ``out``), all checked first. A run on ``device='cuda'`` asks for one GPU; a run asks for
-    ``threads`` CPUs (1 when not given)."""
-    points = []
+    ``out``), all checked first: a wrong setting, or a run folder that already holds a run made
+    with other settings (its results would pass for this grid's), is a ``ValueError`` before
+    anything runs. A run on ``device='cuda'`` asks for one GPU; a run asks for ``threads`` CPUs
+    (1 when not given)."""
+    points, other = [], []
     for spec in specs:
-        check_train_point(**spec)
+        if (differs := check_train_point(**spec)) is not None:
+            other.append(differs)
         gpus = 1.0 if spec.get("device") == "cuda" else 0.0
         cpus = float(spec.get("threads") or threads or 1)
         points.append(Point(Path(spec["out"]), train_point, dict(spec), cpus=cpus, gpus=gpus))
+    if other:
+        more = f" and {len(other) - 1} more" if len(other) > 1 else ""
+        raise ValueError(
+            f"{len(other)} run folder(s) of this grid hold runs made with other settings, which "
+            f"it would count as its own: {other[0]}{more}; use another experiment name, the "
+            "settings those runs were made with, or delete those run folders"
+        )
     return points
 
 
@@ -234,14 +269,101 @@ def _ray_runtime_env() -> dict[str, Any]:
     return {"env_vars": env} if env else {}
 
 
+def ray_fit_problem(points: Sequence[Point], nodes: Sequence[dict[str, Any]]) -> str | None:
+    """Why a run of ``points`` can never start on a Ray cluster of ``nodes`` (``ray.nodes()``:
+    a task runs on one node, so some alive node must have its CPUs and GPUs), or None. Ray
+    itself would keep such a task pending forever, its warning hidden from the driver."""
+    sizes = [
+        (float(n.get("Resources", {}).get("CPU", 0)), float(n.get("Resources", {}).get("GPU", 0)))
+        for n in nodes
+        if n.get("Alive", n.get("alive", False))
+    ]
+    for point in points:
+        if any(point.cpus <= cpus and point.gpus <= gpus for cpus, gpus in sizes):
+            continue
+        asks = f"{point.cpus:g} CPU(s)" + (f" and {point.gpus:g} GPU(s)" if point.gpus else "")
+        if not sizes:
+            return f"a run asks {asks}, but the Ray cluster has no alive node"
+        most = max(sizes)
+        fix = "--threads sets a run's CPUs" + (
+            ", --device cpu asks for no GPU" if point.gpus else ""
+        )
+        return (
+            f"a run ({point.folder}) asks {asks}, but no node of the Ray cluster has that many "
+            f"(the largest has {most[0]:g} CPU(s) and {most[1]:g} GPU(s)); Ray would wait for "
+            f"them forever: ask for less ({fix}) or add a node that has them"
+        )
+    return None
+
+
+def _collect_ray(
+    ray: Any,
+    refs: dict[Any, tuple[Point, float]],
+    report: Callable[[Outcome], None],
+    log: Callable[[str], None],
+    start_timeout: float,
+    poll: float = RAY_POLL_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[Outcome]:
+    """The outcomes of the submitted ``refs`` as they end. No wait is unbounded: every
+    ``poll`` seconds the cluster is checked; runs that no alive node can take any more (a node
+    left) fail with the reason, and when for ``start_timeout`` seconds no run has ended while
+    the cluster runs nothing at all, the runs cannot start: they are cancelled and fail, saying
+    so. A line is logged every ``LOG_EVERY`` polls without news."""
+    outcomes, waited_since, idle_since, polls = [], clock(), None, 0
+    while refs:
+        ready, _ = ray.wait(list(refs), num_returns=1, timeout=poll)
+        if ready:
+            point, start = refs.pop(ready[0])
+            try:
+                outcome = ray.get(ready[0])
+            except Exception as err:  # the task's worker died (killed, node lost)
+                outcome = Outcome(
+                    point.folder, "failed", time.time() - start, error=f"{type(err).__name__}: "
+                    f"the Ray worker running this run ended before it finished ({err})"
+                )  # fmt: skip
+            outcomes.append(outcome)
+            report(outcome)
+            waited_since, idle_since, polls = clock(), None, 0
+            continue
+        polls += 1
+        why = ray_fit_problem([p for p, _ in refs.values()], ray.nodes())
+        total, free = ray.cluster_resources(), ray.available_resources()
+        busy = any(free.get(k, 0.0) < total.get(k, 0.0) for k in ("CPU", "GPU"))
+        idle_since = None if busy else (idle_since if idle_since is not None else clock())
+        if why is None and idle_since is not None and clock() - idle_since >= start_timeout:
+            why = (
+                f"no run started on the Ray cluster in {start_timeout:g} s although it runs "
+                f"nothing (resources: {dict(sorted(total.items()))}); Ray cannot place them"
+            )
+        if why is not None:
+            for ref, (point, start) in list(refs.items()):
+                ray.cancel(ref, force=True)
+                outcome = Outcome(point.folder, "failed", time.time() - start, error=why)
+                outcomes.append(outcome)
+                report(outcome)
+            refs.clear()
+        elif polls % LOG_EVERY == 0:
+            log(
+                f"[grid] waiting on the Ray cluster for {clock() - waited_since:.0f} s: "
+                f"{len(refs)} run(s) running or queued; CPUs free {free.get('CPU', 0):g} of "
+                f"{total.get('CPU', 0):g}"
+            )
+    return outcomes
+
+
 def _run_ray(
     points: Sequence[Point],
     address: str | None,
     retries: int,
     report: Callable[[Outcome], None],
+    log: Callable[[str], None] = print,
+    start_timeout: float = RAY_START_TIMEOUT,
 ) -> list[Outcome]:
-    """Each point a Ray task with its CPU and GPU needs; outcomes come back as runs end. A Ray
-    instance started here (no ``address``) is shut down at the end; a cluster is left as is."""
+    """Each point a Ray task with its CPU and GPU needs; outcomes come back as runs end. Runs
+    that no node of the cluster can take are refused (``ValueError``) before any is submitted;
+    every wait is bounded (:func:`_collect_ray`). A Ray instance started here (no ``address``)
+    is shut down at the end; a cluster is left as is."""
     try:
         import ray
     except ImportError as err:
@@ -256,31 +378,21 @@ def _run_ray(
             include_dashboard=False,
             log_to_driver=False,
         )
-    task = ray.remote(execute)
-    refs = {}
-    for point in points:
-        threads = max(1, int(point.cpus))
-        options = {"num_cpus": point.cpus, "num_gpus": point.gpus, "max_retries": retries}
-        ref = task.options(**options).remote(point, threads, os.getcwd())
-        refs[ref] = (point, time.time())
-    outcomes = []
     try:
-        while refs:
-            ready, _ = ray.wait(list(refs), num_returns=1)
-            point, start = refs.pop(ready[0])
-            try:
-                outcome = ray.get(ready[0])
-            except Exception as err:  # the task's worker died (killed, node lost)
-                outcome = Outcome(
-                    point.folder, "failed", time.time() - start, error=f"{type(err).__name__}: "
-                    f"the Ray worker running this run ended before it finished ({err})"
-                )  # fmt: skip
-            outcomes.append(outcome)
-            report(outcome)
+        problem = ray_fit_problem(points, ray.nodes())
+        if problem is not None:
+            raise ValueError(f"engine ray: {problem}; no run was started")
+        task = ray.remote(execute)
+        refs = {}
+        for point in points:
+            threads = max(1, int(point.cpus))
+            options = {"num_cpus": point.cpus, "num_gpus": point.gpus, "max_retries": retries}
+            ref = task.options(**options).remote(point, threads, os.getcwd())
+            refs[ref] = (point, time.time())
+        return _collect_ray(ray, refs, report, log, start_timeout)
     finally:
         if started:
             ray.shutdown()
-    return outcomes
 
 
 def run_points(
@@ -328,7 +440,7 @@ def run_points(
         )
 
     if engine == "ray" and todo:
-        ran = _run_ray(todo, ray_address, retries, report)
+        ran = _run_ray(todo, ray_address, retries, report, log)
     elif workers > 1:
         ran = _run_processes(todo, workers, threads, report)
     elif engine == "ray":

@@ -5,11 +5,19 @@ twitter2015,twitter2017 --seeds 0,1,2`` trains every combination into
 ``results/<experiment>/<model>/<dataset>/<condition>/seed<k>/`` (a finished run is skipped, an
 unfinished one resumes) and writes ``results/summary_<experiment>.md`` and ``.json``: mean ± std
 of test F1 over seeds per setting, beside the papers' numbers (:mod:`mner_lib.results`).
+
+A sweep holds its experiment folder (:func:`experiment_lock`) while it runs and writes the
+summary: a second sweep of the same experiment is refused at once, naming the first one's
+process; each run folder has its own lock besides (:mod:`mner_lib.runlock`). Run folders that
+hold runs made with other settings are refused before anything runs
+(:func:`mner_lib.grid.train_points`): a rerun with ``--epochs 3 --lr 0.5`` never passes the
+old runs off as its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +26,14 @@ import pandas as pd
 from mner_lib.grid import run_dir
 from mner_lib.results import aggregate, compare, label, load_runs, mean_std
 
-__all__ = ["check_experiment", "run_dir", "run_grid", "summary_table", "write_summary"]
+__all__ = [
+    "check_experiment",
+    "experiment_lock",
+    "run_dir",
+    "run_grid",
+    "summary_table",
+    "write_summary",
+]
 
 
 def check_experiment(root: Path, experiment: str) -> Path:
@@ -46,6 +61,21 @@ def check_experiment(root: Path, experiment: str) -> Path:
     return safe_child(root, experiment)
 
 
+@contextmanager
+def experiment_lock(root: Path, experiment: str) -> Iterator[Path]:
+    """Hold ``root/experiment`` for this process (re-entrant; created when missing, removed again
+    if the body leaves it empty): another process's sweep of it is refused at once
+    with a one-line ``ValueError`` naming that process (:mod:`mner_lib.runlock`)."""
+    from mner_lib import runlock
+
+    folder = check_experiment(root, experiment)
+    lock = runlock.acquire(folder, "an experiment (its runs and summary)", "rerun the sweep")
+    try:
+        yield folder
+    finally:
+        lock.release(discard=True)  # the folder goes only if this call made it and it is empty
+
+
 def run_grid(
     experiment: str,
     models: Iterable[str],
@@ -64,34 +94,35 @@ def run_grid(
     grid engine (:func:`mner_lib.grid.run_points`: ``engine`` local or ray, ``workers``,
     ``ray_address``); text models run once with condition ``none``, image models once per
     image condition. ``options`` are training settings for every run. Returns the run folders;
-    a failed run raises :class:`mner_lib.grid.GridError` once the others have ended."""
+    a failed run raises :class:`mner_lib.grid.GridError` once the others have ended. The
+    experiment folder is held (:func:`experiment_lock`) until the grid ends."""
     from mner_lib.grid import run_points, train_points
     from mner_lib.models import get_model_class
 
-    check_experiment(root, experiment)
-    specs = []
-    for model in models:
-        cls = get_model_class(model)
-        for dataset in datasets:
-            for condition in conditions:
-                if not _runs_under(cls, condition):
-                    continue  # text models: 'none' (or a caption, if they read one); image models: an image condition
-                for seed in seeds:
-                    out = run_dir(root, experiment, model, dataset, condition, seed)
-                    specs.append(
-                        dict(
-                            model=model,
-                            dataset=dataset,
-                            data_dir=data_dir,
-                            seed=seed,
-                            out=str(out),
-                            condition=condition,
-                            **options,
+    with experiment_lock(root, experiment):
+        specs = []
+        for model in models:
+            cls = get_model_class(model)
+            for dataset in datasets:
+                for condition in conditions:
+                    if not _runs_under(cls, condition):
+                        continue  # text models: 'none' (or a caption they read); image models: an image condition
+                    for seed in seeds:
+                        out = run_dir(root, experiment, model, dataset, condition, seed)
+                        specs.append(
+                            dict(
+                                model=model,
+                                dataset=dataset,
+                                data_dir=data_dir,
+                                seed=seed,
+                                out=str(out),
+                                condition=condition,
+                                **options,
+                            )
                         )
-                    )
-    points = train_points(specs)
-    threads = options.get("threads") or 1
-    run_points(points, engine, workers, ray_address, threads=threads, log=log)
+        points = train_points(specs)
+        threads = options.get("threads") or 1
+        run_points(points, engine, workers, ray_address, threads=threads, log=log)
     return [p.folder for p in points]
 
 
@@ -136,9 +167,13 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 def write_summary(root: Path, experiment: str) -> Path:
     """``root/summary_<experiment>.json`` and ``.md`` (each written atomically); the ``.md``."""
+    with experiment_lock(root, experiment):
+        return _write_summary(root, experiment)
+
+
+def _write_summary(root: Path, experiment: str) -> Path:
     from mner_lib.runfolder import atomic_write_text
 
-    check_experiment(root, experiment)
     table = summary_table(root, experiment)
     atomic_write_text(
         root / f"summary_{experiment}.json", table.to_json(orient="records", indent=2)

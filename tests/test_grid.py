@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mner_lib import grid
+from tests.deadline import deadline
 
 # mner_lib.book, .cli and .sweep are imported in the tests that use them: the worker processes
 # that import this module for its run functions stay light.
@@ -239,3 +240,84 @@ def test_local_workers_each_get_their_own_gpu_and_one_thread(tmp_path, monkeypat
     seen = [json.loads((f / "metrics.json").read_text()) for f in folders]
     assert sorted(s["gpus"] for s in seen[:2]) == ["3", "5"]  # the first two run side by side
     assert seen[2]["gpus"] in ("3", "5") and {s["threads"] for s in seen} == {1}
+
+
+# ----------------------------------------------------------------------------- bounded Ray waits
+def _node(cpus: float, gpus: float = 0.0, alive: bool = True) -> dict:
+    return {"Alive": alive, "Resources": {"CPU": cpus, **({"GPU": gpus} if gpus else {})}}
+
+
+def test_runs_no_ray_node_can_take_are_named_before_anything_is_submitted(tmp_path):
+    point = grid.Point(tmp_path / "a", write_done, cpus=4)
+    assert grid.ray_fit_problem([point], [_node(8)]) is None
+    why = grid.ray_fit_problem([point], [_node(2), _node(3), _node(16, alive=False)])
+    assert f"a run ({tmp_path / 'a'}) asks 4 CPU(s)" in why
+    assert "the largest has 3 CPU(s) and 0 GPU(s)" in why and "--threads" in why
+    gpu_point = grid.Point(tmp_path / "b", write_done, cpus=1, gpus=1)
+    assert "asks 1 CPU(s) and 1 GPU(s)" in grid.ray_fit_problem([gpu_point], [_node(8)])
+    assert grid.ray_fit_problem([gpu_point], [_node(8, 1)]) is None
+    assert "no alive node" in grid.ray_fit_problem([point], [])
+
+
+class _StuckRay:
+    """A Ray cluster on which the submitted runs never start and nothing else runs."""
+
+    def __init__(self, nodes: list[dict]):
+        self.node_list, self.cancelled, self.waits = nodes, [], 0
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        assert timeout is not None, "an unbounded wait"
+        self.waits += 1
+        return [], refs
+
+    def nodes(self):
+        return self.node_list
+
+    def cluster_resources(self):
+        return {"CPU": 2.0}
+
+    def available_resources(self):
+        return {"CPU": 2.0}
+
+    def cancel(self, ref, force=False):
+        self.cancelled.append(ref)
+
+
+def test_every_ray_wait_is_bounded_and_ends_with_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(grid, "LOG_EVERY", 3)  # a line every 3 polls without news
+    points = {f"ref{i}": (grid.Point(tmp_path / f"r{i}", write_done), 0.0) for i in range(2)}
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 30.0  # each poll: 30 s
+        return now[0]
+
+    lines, reported = [], []
+    ray = _StuckRay([_node(2)])
+    outcomes = grid._collect_ray(
+        ray, dict(points), reported.append, lines.append, start_timeout=600, clock=clock
+    )
+    assert [o.status for o in outcomes] == ["failed", "failed"] and reported == outcomes
+    assert (
+        "no run started on the Ray cluster in 600 s although it runs nothing" in outcomes[0].error
+    )
+    assert sorted(ray.cancelled) == ["ref0", "ref1"] and ray.waits <= 25
+    assert any("[grid] waiting on the Ray cluster" in line for line in lines)  # said while waiting
+    # a node that leaves: the runs it alone could take fail at the next check, with the reason
+    gone = _StuckRay([_node(2, alive=False)])
+    outcomes = grid._collect_ray(gone, dict(points), lambda _: None, lambda _: None, 600)
+    assert "the Ray cluster has no alive node" in outcomes[0].error and gone.waits == 1
+
+
+def test_runs_asking_more_cpus_than_a_ray_node_has_are_refused_at_once(ray_instance, tmp_path):
+    """The issue's ``sweep --engine ray --threads 4`` on 2 CPUs (``train`` now caps --threads at
+    this machine's CPUs, but a cluster's nodes are not this machine): refused before anything is
+    submitted, where Ray would have waited forever."""
+    points = [grid.Point(tmp_path / f"r{i}", write_done, {"folder": str(tmp_path / f"r{i}")},
+                         cpus=4) for i in range(2)]  # fmt: skip
+    with deadline(60), pytest.raises(ValueError) as caught:
+        grid.run_points(points, engine="ray", log=lambda _: None)
+    message = str(caught.value)
+    assert "\n" not in message and "asks 4 CPU(s)" in message
+    assert "the largest has 2 CPU(s)" in message and "no run was started" in message
+    assert not any(p.folder.exists() for p in points)

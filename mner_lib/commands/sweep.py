@@ -46,7 +46,7 @@ def engine_options(args: argparse.Namespace) -> dict[str, object]:
 
 def _sweep(args: argparse.Namespace) -> int:
     from mner_lib.config import overrides_from_args
-    from mner_lib.sweep import check_experiment, run_grid, write_summary
+    from mner_lib.sweep import check_experiment, experiment_lock, run_grid, write_summary
 
     try:  # before anything runs, in every mode: the summary is root/summary_<experiment>.*
         folder = check_experiment(Path(args.root), args.experiment)
@@ -61,28 +61,31 @@ def _sweep(args: argparse.Namespace) -> int:
         k: v for k, v in overrides_from_args(args).items() if v is not None and k not in per_run
     }
     root = Path(args.root)
-    if not args.summary_only:
-        from mner_lib.grid import GridError
+    # one sweep of an experiment at a time, from its first run to its summary: a second one is
+    # refused at once, naming this process
+    with experiment_lock(root, args.experiment):
+        if not args.summary_only:
+            from mner_lib.grid import GridError
 
-        try:
-            run_grid(
-                args.experiment,
-                _csv(args.models),
-                _csv(args.datasets),
-                args.seeds,
-                _csv(args.conditions),
-                root=root,
-                data_dir=args.data_dir,
-                **engine_options(args),
-                **options,
-            )
-        except GridError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-        except ImportError as err:  # --engine ray without Ray installed
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    print(_read_back(write_summary(root, args.experiment)))
+            try:
+                run_grid(
+                    args.experiment,
+                    _csv(args.models),
+                    _csv(args.datasets),
+                    args.seeds,
+                    _csv(args.conditions),
+                    root=root,
+                    data_dir=args.data_dir,
+                    **engine_options(args),
+                    **options,
+                )
+            except GridError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 1
+            except ImportError as err:  # --engine ray without Ray installed
+                print(f"error: {err}", file=sys.stderr)
+                return 2
+        print(_read_back(write_summary(root, args.experiment)))
     return 0
 
 
