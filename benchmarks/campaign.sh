@@ -9,16 +9,25 @@
 # `results/<experiment>/<model>/<dataset>/<condition>/seed<k>`. A finished run (metrics.json) is
 # skipped, an unfinished one resumes from its last checkpoint, so stopping anywhere (kill, end of
 # a session) loses only the epoch in progress. Workers claim jobs with an atomic mkdir.
+#
+# One writer at a time: a checkout runs one queue (the script locks .campaign-claims/lock for as
+# long as it and its jobs run; a second one is refused at once, naming the first), and every job
+# is a `train` run, which holds its run folder's lock: two queues of two checkouts that share a
+# run folder never write it together (the second is refused, its worker goes on to other jobs).
 set -u
 cd "$(git rev-parse --show-toplevel)"
 export PYTHONPATH="$PWD" MNER_DATA_DIR="${MNER_DATA_DIR:-../shared/data}" HF_HUB_OFFLINE=1 \
   TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PY="${PYTHON:-python}"
 CLAIMS=.campaign-claims
+QUEUE="$CLAIMS/queue"
 
 # The queue comes from the plan in mner_lib/campaign.py (one line per run, priority order):
-# out|model|dataset|condition|seed|extra train arguments
-expand() { $PY -m mner_lib campaign jobs; }
+# out|model|dataset|condition|seed|extra train arguments. CAMPAIGN_JOBS=FILE works through the
+# lines of FILE instead (a part of the plan; the tests).
+expand() {
+  if [ -n "${CAMPAIGN_JOBS:-}" ]; then cat -- "$CAMPAIGN_JOBS"; else $PY -m mner_lib campaign jobs; fi
+}
 
 if [ "${1:-}" = "--list" ]; then
   expand | while IFS='|' read -r out _ _ _ _ _; do
@@ -33,21 +42,26 @@ worker() {
     local job=""
     while IFS='|' read -r out model data cond seed extra; do
       [ -f "$out/metrics.json" ] && continue
-      mkdir -p "$CLAIMS/$(dirname "$out")" 2>/dev/null
-      if mkdir "$CLAIMS/$out" 2>/dev/null; then job="$out|$model|$data|$cond|$seed|$extra"; break; fi
+      mkdir -p "$QUEUE/$(dirname "$out")" 2>/dev/null
+      if mkdir "$QUEUE/$out" 2>/dev/null; then job="$out|$model|$data|$cond|$seed|$extra"; break; fi
     done < <(expand)
     [ -z "$job" ] && return 0
     IFS='|' read -r out model data cond seed extra <<<"$job"
     echo "$(date -u +%FT%TZ) worker $1 start $out"
     # shellcheck disable=SC2086
     $PY -m mner_lib train --model "$model" --dataset "$data" --condition "$cond" --seed "$seed" \
-      --threads 1 --quiet --out "$out" $extra > "$CLAIMS/$out/log" 2>&1
+      --threads 1 --quiet --out "$out" $extra > "$QUEUE/$out/log" 2>&1
     local rc=$?
     echo "$(date -u +%FT%TZ) worker $1 end $out rc=$rc"
-    [ -f "$out/metrics.json" ] || tail -3 "$CLAIMS/$out/log"
+    [ -f "$out/metrics.json" ] || tail -3 "$QUEUE/$out/log"
   done
 }
 
-rm -rf "$CLAIMS"  # no worker runs now: stale claims of a killed session go
+mkdir -p "$CLAIMS" || exit 2
+# the queue's lock: held through descriptor 9 by this script and every job it starts, released by
+# the system when the last of them ends (however it ends)
+exec 9<>"$CLAIMS/lock" || exit 2
+$PY -m mner_lib campaign lock --fd 9 --file "$CLAIMS/lock" --pid $$ || exit 2
+rm -rf "$QUEUE"  # no other queue runs in this checkout: stale claims of a killed session go
 for w in $(seq 1 "${WORKERS:-2}"); do worker "$w" & done
 wait
