@@ -250,7 +250,18 @@ GLOVE_DIM = 50
 URL_KEY = "<url>"
 USER_KEY = "<user>"
 _URL = re.compile(r"^(https?://|www\.)|^[a-z0-9-]+(\.[a-z0-9-]+)+/\S*$", re.IGNORECASE)
-_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+def _strip_edges(key: str) -> str:
+    """``key`` without its leading and trailing non-word characters (regex ``\\w``: alphanumeric
+    or ``_``). A loop over the edges, linear: the expression ``[^\\w]+$`` it replaces went back
+    over each run of punctuation from every start (a 1000-character token took 41 ms)."""
+    start, end = 0, len(key)
+    while start < end and not (key[start].isalnum() or key[start] == "_"):
+        start += 1
+    while end > start and not (key[end - 1].isalnum() or key[end - 1] == "_"):
+        end -= 1
+    return key[start:end]
 
 
 def glove_dir() -> Path:
@@ -315,7 +326,7 @@ def glove_key(token: str) -> str:
         return token[1:].lower()
     key = token.lower()
     if key not in index:
-        stripped = _EDGE_PUNCT.sub("", key)
+        stripped = _strip_edges(key)
         if stripped and stripped in index:
             return stripped
     return key

@@ -319,3 +319,25 @@ def test_hashtag_training_needs_min_words_at_most_max_words(tmp_path, capsys):
     assert exit_code([*argv, "--min-words", "5", "--max-words", "2"]) == 2
     assert "--min-words 5 is more than --max-words 2" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- token keys
+@pytest.mark.parametrize(
+    "token, key",
+    [("great!!", "great"), ("...", ""), ("(_x_)", "_x_"), ("¡olé!", "olé"), ("a", "a")],
+)
+def test_glove_keys_strip_edge_punctuation(token, key):
+    from mner_lib.encoders import _strip_edges
+
+    assert _strip_edges(token) == key
+
+
+def test_glove_key_edge_stripping_is_linear():
+    # the former pattern [^\w]+$ went back over the punctuation from every start: quadratic
+    from mner_lib.encoders import _strip_edges
+
+    def run(n: int) -> None:
+        for _ in range(50):
+            assert _strip_edges("a" + "!" * n + "a") == "a" + "!" * n + "a"
+
+    assert growth(run, 2000) < 20
