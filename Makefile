@@ -1,12 +1,15 @@
 # Two commands do all the set-up on a fresh machine:
 #   make book   creates .venv if missing, installs, executes the notebooks (quick profile), builds the HTML book
 #   make test   creates .venv if missing, installs, runs the tests
-# Both are idempotent: the install step re-runs only when pyproject.toml changes.
+# Both are idempotent: the install step re-runs only when pyproject.toml or requirements.lock
+# changes. Both install the exact, locked environment (requirements.lock); `make lock` rewrites
+# the lock from pyproject.toml's ranges, keeping every pin the ranges still admit.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 PROFILE ?= quick
 # The shared benchmark data, when it sits beside the checkout (override with MNER_DATA_DIR=...).
 SHARED_DATA := $(wildcard ../shared/data)
@@ -14,17 +17,26 @@ export MNER_DATA_DIR ?= $(if $(SHARED_DATA),$(abspath $(SHARED_DATA)),)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install book test lint format bench clean
+.PHONY: install lock book test lint format bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# torch first, by exact version: pip takes the local wheels where they exist
-	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install --quiet -e ".[book,test]"
+	# torch first, at the locked version: pip takes the local wheels where they exist
+	$(PY) -m pip install --quiet -c $(LOCK) torch torchvision
+	$(PY) -m pip install --quiet -c $(LOCK) -e ".[book,test]"
 	touch $(STAMP)
+
+# Resolve pyproject.toml's ranges (with the book and test extras) for Python 3.11.5 to 3.13 on every
+# platform, preferring the pins already in the lock; `make lock UPGRADE=--upgrade` moves every pin to
+# the newest release the ranges admit. Then `make install` (the stamp is older than the lock).
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet "uv>=0.13.9"
+	$(PY) -m uv pip compile pyproject.toml --extra book --extra test --universal \
+	    --python-version 3.11.5 --custom-compile-command "make lock" --quiet $(UPGRADE) -o $(LOCK)
 
 book: $(STAMP)
 	$(PY) -m mner_lib book run --profile $(PROFILE)

@@ -14,18 +14,45 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab only: fetch the book at its release and install it. Written from _config.yml
+# On Colab only: fetch the book at its release and install it beside Colab's own packages; stop if
+# pip replaced a package this kernel has already imported. Written from _config.yml
 # (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
 import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
+
+def _install_on_colab():  # a function: its names stay out of the chapter's parameters
+    from importlib import invalidate_caches, metadata
+
+    def on_disk(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "none"
+
     REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
+    did = "found"
     if not os.path.isdir(HOME):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
+        did = "installed"
+    invalidate_caches()
+    KERNEL = {"torch": "torch", "torchvision": "torchvision", "numpy": "numpy", "pandas": "pandas",
+              "pyarrow": "pyarrow", "PIL": "pillow", "matplotlib": "matplotlib",
+              "seaborn": "seaborn", "sklearn": "scikit-learn", "transformers": "transformers",
+              "tokenizers": "tokenizers", "safetensors": "safetensors", "spacy": "spacy",
+              "tqdm": "tqdm"}
+    loaded = {d: str(sys.modules[m].__version__) for m, d in KERNEL.items() if m in sys.modules}
+    stale = [f"{d} {v} (now {on_disk(d)})" for d, v in loaded.items() if v.split("+")[0] != on_disk(d).split("+")[0]]
+    if stale:
+        raise SystemExit("Restart the session (Runtime → Restart session), then run all again: pip replaced " + ", ".join(stale) + " under this running kernel")
+    print(f"mner-lib {on_disk('mner-lib')} {did} in {HOME} ({REF}); with", ", ".join(f"{d} {on_disk(d)}" for d in ("torch", "numpy", "pandas", "transformers")))
     os.chdir(HOME)
+
+
+if "google.colab" in sys.modules:
+    _install_on_colab()
 
 # %% [markdown]
 # # GMF: visual clue guidance and consistency matching

@@ -14,18 +14,45 @@
 # ---
 
 # %% tags=["remove-cell"]
-# On Colab only: fetch the book at its release and install it. Written from _config.yml
+# On Colab only: fetch the book at its release and install it beside Colab's own packages; stop if
+# pip replaced a package this kernel has already imported. Written from _config.yml
 # (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
 import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
+
+def _install_on_colab():  # a function: its names stay out of the chapter's parameters
+    from importlib import invalidate_caches, metadata
+
+    def on_disk(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "none"
+
     REPO, REF, HOME = "https://github.com/mner-book/mner-book", "v0.1.0", "/content/mner-book"
+    did = "found"
     if not os.path.isdir(HOME):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
+        did = "installed"
+    invalidate_caches()
+    KERNEL = {"torch": "torch", "torchvision": "torchvision", "numpy": "numpy", "pandas": "pandas",
+              "pyarrow": "pyarrow", "PIL": "pillow", "matplotlib": "matplotlib",
+              "seaborn": "seaborn", "sklearn": "scikit-learn", "transformers": "transformers",
+              "tokenizers": "tokenizers", "safetensors": "safetensors", "spacy": "spacy",
+              "tqdm": "tqdm"}
+    loaded = {d: str(sys.modules[m].__version__) for m, d in KERNEL.items() if m in sys.modules}
+    stale = [f"{d} {v} (now {on_disk(d)})" for d, v in loaded.items() if v.split("+")[0] != on_disk(d).split("+")[0]]
+    if stale:
+        raise SystemExit("Restart the session (Runtime → Restart session), then run all again: pip replaced " + ", ".join(stale) + " under this running kernel")
+    print(f"mner-lib {on_disk('mner-lib')} {did} in {HOME} ({REF}); with", ", ".join(f"{d} {on_disk(d)}" for d in ("torch", "numpy", "pandas", "transformers")))
     os.chdir(HOME)
+
+
+if "google.colab" in sys.modules:
+    _install_on_colab()
 
 # %% [markdown]
 # # Reproducibility appendix
@@ -97,6 +124,13 @@ warnings.filterwarnings("ignore", category=UserWarning)
 
 # %% [markdown]
 # ## This build
+#
+# The exact environment the book and the committed results were produced with is
+# `requirements.lock` at the repository root: every package, transitive ones included, pinned for
+# Python 3.11 to 3.13 (`make install`, CI and `environment.yml` install it; `make lock` writes it).
+# The library itself asks only for ranges (`pyproject.toml`), so that it installs beside what a
+# reader already has, as on Colab: the versions below are the ones this build ran on, and each
+# result file further down names its own.
 
 # %% tags=["hide-input"]
 import importlib.metadata as md_

@@ -1,7 +1,10 @@
 """What a reader installs and opens: one repository setting behind the Colab buttons, the install
-cell and the "Running this notebook" box; Python 3.11 to 3.13 with a wheel for every pin (asked of
-PyPI); the bibliography written from the library's citations; the runner keeping plumbing and
-local paths off the page; the offline checks of a built book."""
+cell and the "Running this notebook" box; ranges in the package and the exact environment in
+requirements.lock, every lock entry within the ranges and with a wheel for Python 3.12 and 3.13
+(asked of PyPI); the bibliography written from the library's citations; the runner keeping
+plumbing and local paths off the page; the offline checks of a built book. The install path as
+Colab runs it (a fresh environment holding the lowest supported versions) is
+tests/test_install_colab.py."""
 
 from __future__ import annotations
 
@@ -13,22 +16,31 @@ import sys
 import tomllib
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
 import yaml
+from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.tags import compatible_tags, cpython_tags
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from mner_lib import book, spec
 from mner_lib.book import header, references, runner, site
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+LOCK = ROOT / "requirements.lock"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
@@ -55,8 +67,9 @@ def test_install_cell_clones_and_installs_the_configured_repository_at_the_ref(c
         assert first.cell_type == "code" and first.metadata.get("tags") == ["remove-cell"]
         assert f'REPO, REF, HOME = "{url}", "{ref}",' in first.source, chapter.notebook
         assert '"--branch", REF, REPO' in first.source and '"install", "-q", HOME]' in first.source
-        assert len(first.source.splitlines()) <= 15, "keep the first cell small"
+        assert len(first.source.splitlines()) <= 40, "keep the first cell small"
         assert "git+" not in first.source and "@v" not in first.source  # no second copy
+        assert "raise SystemExit(" in first.source  # a restart is asked for, not run through
 
 
 @pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
@@ -112,11 +125,12 @@ def test_papermill_arguments_survive_papermills_type_guessing():
 
 
 def test_release_sets_version_and_ref_together(tmp_path):
-    for name in ("pyproject.toml", "_config.yml"):
+    for name in ("pyproject.toml", "_config.yml", "README.md"):
         (tmp_path / name).write_text((ROOT / name).read_text())
     header.set_release("1.2.3", tmp_path)
     rel = header.release(tmp_path)
     assert (rel.version, rel.ref) == ("1.2.3", "v1.2.3")
+    assert readme_install(tmp_path) == (rel.url, "v1.2.3")
     with pytest.raises(ValueError, match="not a version like 0.2.0"):
         header.set_release("v1.2", tmp_path)
 
@@ -137,8 +151,22 @@ def test_rewrite_restores_stale_top_cells_and_the_check_passes_on_the_repo(capsy
     assert header.main([]) == 0 and "agree" in capsys.readouterr().out
 
 
-# ----------------------------------------------------------------------------- Python versions
-def test_python_311_to_313_are_admitted_and_environment_yml_agrees():
+def readme_install(root: Path = ROOT) -> tuple[str, str]:
+    """The repository and tag of the README's ``pip install "mner-lib @ git+..."`` line."""
+    found = header.README_INSTALL.findall((root / "README.md").read_text())
+    assert len(found) == 1, "README.md: one pip install line for the library with ranges"
+    return found[0]
+
+
+def test_readme_installs_the_library_from_the_configured_repository_at_the_ref():
+    rel = header.release()
+    assert readme_install() == (rel.url, rel.ref), (
+        "README.md's pip install line names another repository or tag than _config.yml"
+    )
+
+
+# ----------------------------------------------------------------------------- ranges and the lock
+def test_python_311_to_313_are_admitted_and_environment_yml_installs_the_lock():
     project = PYPROJECT["project"]
     spec_ = SpecifierSet(project["requires-python"])
     assert all(v in spec_ for v in ("3.11", "3.11.7", "3.12.9", "3.13.2"))
@@ -147,24 +175,105 @@ def test_python_311_to_313_are_admitted_and_environment_yml_agrees():
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     assert SpecifierSet(python.removeprefix("python")) == spec_
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    pins = {Requirement(r).name: str(Requirement(r).specifier) for r in pinned()}
-    for line in pip:
-        if not line.startswith("-"):
-            req = Requirement(line)
-            assert pins[req.name] == str(req.specifier), f"environment.yml {line} != pyproject"
-    assert "-e .[book,test]" in pip
+    assert pip == [f"-c {LOCK.name}", "-e .[book,test]"], (
+        "environment.yml installs the project with requirements.lock as constraints, nothing else"
+    )
 
 
-def pinned() -> list[str]:
+def test_make_install_installs_the_lock_and_reruns_when_it_changes():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(rf"^LOCK +:= {LOCK.name}$", makefile, re.M)
+    recipe = re.search(r"^\$\(STAMP\): (.*)\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe and recipe.group(1).split() == ["pyproject.toml", "$(LOCK)"]
+    installs = [line for line in recipe.group(2).splitlines() if "pip install" in line]
+    installs = [line for line in installs if "--upgrade pip" not in line]
+    assert len(installs) == 2 and all("-c $(LOCK)" in line for line in installs), installs
+    assert "torch torchvision" in installs[0] and '-e ".[book,test]"' in installs[1]
+
+
+def requirements() -> list[str]:
+    """Every requirement of ``pyproject.toml``: the library's and its extras'."""
     project = PYPROJECT["project"]
     extras = [r for reqs in project["optional-dependencies"].values() for r in reqs]
     return sorted(set(project["dependencies"]) | set(extras))
 
 
-def test_every_dependency_is_pinned_exactly():
-    for line in pinned():
-        specifier = list(Requirement(line).specifier)
-        assert len(specifier) == 1 and specifier[0].operator == "==", line
+#: upper bounds are for known breaks only, each named here
+KNOWN_BREAKS = {
+    "jupyter-book": "2.x is a different program (MyST-JS) that does not build _config.yml/_toc.yml",
+}
+
+
+@pytest.mark.parametrize("line", requirements())
+def test_every_requirement_is_a_range_with_a_lower_bound(line):
+    req = Requirement(line)
+    operators = {s.operator for s in req.specifier}
+    assert ">=" in operators, f"{line}: state the oldest release the code works with (>=)"
+    assert not operators & {"==", "===", "~="}, f"{line}: exact versions belong in {LOCK.name}"
+    if operators - {">="}:
+        assert canonicalize_name(req.name) in KNOWN_BREAKS, (
+            f"{line}: an upper bound or exclusion needs a known break (KNOWN_BREAKS)"
+        )
+
+
+def lock_entries() -> list[Requirement]:
+    """The entries of ``requirements.lock`` (``name==version`` with an optional marker)."""
+    lines = [line for line in LOCK.read_text().splitlines() if line and line[0] not in "# "]
+    return [Requirement(line) for line in lines]
+
+
+def locked_version(entry: Requirement) -> str:
+    (spec,) = entry.specifier
+    return spec.version
+
+
+def linux_x86_64(python: tuple[int, int]) -> dict[str, str]:
+    """The marker environment of CPython ``python`` on manylinux x86_64 (Colab, CI)."""
+    return {
+        **default_environment(),
+        "python_version": f"{python[0]}.{python[1]}",
+        "python_full_version": f"{python[0]}.{python[1]}.0",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+    }
+
+
+def lock_for(python: tuple[int, int]) -> dict[str, str]:
+    """``{name: version}`` of the lock entries that apply to CPython ``python`` on Linux x86_64."""
+    env = linux_x86_64(python)
+    return {
+        canonicalize_name(e.name): locked_version(e)
+        for e in lock_entries()
+        if e.marker is None or e.marker.evaluate(env)
+    }
+
+
+def test_the_lock_pins_every_entry_once_and_says_how_it_is_written():
+    assert "make lock" in LOCK.read_text().split("\n", 3)[1], f"{LOCK.name}: written by make lock"
+    for entry in lock_entries():
+        assert [s.operator for s in entry.specifier] == ["=="], str(entry)
+    for python in ((3, 11), (3, 12), (3, 13)):
+        env = linux_x86_64(python)
+        names = [e.name for e in lock_entries() if e.marker is None or e.marker.evaluate(env)]
+        assert len(names) == len(set(names)), f"Python {python}: a package pinned twice"
+
+
+@pytest.mark.parametrize("python", [(3, 11), (3, 12), (3, 13)], ids=lambda p: f"{p[0]}.{p[1]}")
+def test_every_requirement_is_locked_within_its_range(python):
+    """Every requirement of pyproject.toml (library and extras) has its lock entry, and that entry
+    lies within the requirement's range: the locked environment is one the ranges admit."""
+    locked = lock_for(python)
+    for line in requirements():
+        req = Requirement(line)
+        name = canonicalize_name(req.name)
+        assert name in locked, f"{line}: not in {LOCK.name}: make lock"
+        assert req.specifier.contains(locked[name], prereleases=True), (
+            f"{LOCK.name} pins {name}=={locked[name]}, outside {line}: make lock"
+        )
 
 
 #: manylinux x86_64 (Colab, GitHub's runners): glibc 2.35 and older
@@ -191,6 +300,26 @@ def index_files(name: str) -> list[dict]:
         pytest.skip(f"PyPI ({PYPI}) is unreachable, so wheels cannot be checked: {err}")
 
 
+def wheel_of(filename: str) -> tuple[str, frozenset[Tag]] | None:
+    """A wheel's version and tags; None for a source archive or a malformed name (PyPI still
+    serves some from before wheel names were strict, e.g. ``pydantic-0.18-py36+-none-any.whl``)."""
+    if not filename.endswith(".whl"):
+        return None
+    try:
+        _, version, _, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return None
+    return str(version), tags
+
+
+def sdist_version(filename: str) -> str | None:
+    """A source archive's version; None for a wheel, an egg, an installer or a malformed name."""
+    try:
+        return str(parse_sdist_filename(filename)[1])
+    except InvalidSdistFilename:
+        return None
+
+
 def wheels_for(files: list[dict], version: str, python: tuple[int, int]) -> list[str]:
     """The wheels of ``version`` that pip would install on CPython ``python``, manylinux."""
     interp = f"cp{python[0]}{python[1]}"
@@ -198,13 +327,13 @@ def wheels_for(files: list[dict], version: str, python: tuple[int, int]) -> list
     tags |= set(compatible_tags(python, interp, PLATFORMS))
     found = []
     for f in files:
-        if not f["filename"].endswith(".whl") or f.get("yanked"):
+        wheel = wheel_of(f["filename"])
+        if wheel is None or f.get("yanked"):
             continue
-        _, v, _, wheel_tags = parse_wheel_filename(f["filename"])
         needs = f.get("requires-python")
-        if str(v) != version or (needs and f"{python[0]}.{python[1]}" not in SpecifierSet(needs)):
+        if wheel[0] != version or (needs and f"{python[0]}.{python[1]}" not in SpecifierSet(needs)):
             continue
-        if wheel_tags & tags:
+        if wheel[1] & tags:
             found.append(f["filename"])
     return found
 
@@ -214,30 +343,39 @@ def wheels_for(files: list[dict], version: str, python: tuple[int, int]) -> list
 PURE_SDISTS = {"seqeval", "wordninja"}
 
 
-@pytest.mark.parametrize("line", pinned())
-def test_every_pin_has_a_wheel_for_python_312_and_313(line):
-    req = Requirement(line)
-    version = next(iter(req.specifier)).version
-    files = index_files(req.name)
-    versions = {
-        str(parse_wheel_filename(f["filename"])[1]) for f in files if f["filename"].endswith(".whl")
-    }
-    if canonicalize_name(req.name) in PURE_SDISTS:
-        assert version not in versions, f"{line} now has wheels: drop it from PURE_SDISTS"
-        sdists = [f for f in files if not f["filename"].endswith(".whl")]
-        assert any(str(parse_sdist_filename(f["filename"])[1]) == version for f in sdists), line
+@pytest.fixture(scope="module")
+def pypi() -> dict[str, list[dict]]:
+    """The files PyPI serves for every package in the lock, fetched side by side."""
+    names = sorted({canonicalize_name(e.name) for e in lock_entries()})
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return dict(zip(names, pool.map(index_files, names)))
+
+
+def lock_entries_for_312_and_313() -> list[tuple[str, str]]:
+    return sorted(set(lock_for((3, 12)).items()) | set(lock_for((3, 13)).items()))
+
+
+@pytest.mark.parametrize("name, version", lock_entries_for_312_and_313())
+def test_every_lock_entry_has_a_wheel_for_python_312_and_313(name, version, pypi):
+    files = pypi[name]
+    if name in PURE_SDISTS:
+        wheels = {w[0] for f in files if (w := wheel_of(f["filename"]))}
+        assert version not in wheels, f"{name}=={version} has wheels now: drop it from PURE_SDISTS"
+        assert version in {sdist_version(f["filename"]) for f in files}, f"{name}=={version}"
         return
     for python in ((3, 12), (3, 13)):
+        if lock_for(python).get(name) != version:
+            continue  # this entry's marker leaves that Python out
         assert wheels_for(files, version, python), (
-            f"{line}: PyPI has no wheel for CPython {python[0]}.{python[1]} on manylinux x86_64; "
-            "move the pin to a release that has one"
+            f"{name}=={version}: PyPI has no wheel for CPython {python[0]}.{python[1]} on "
+            f"manylinux x86_64; move its pin in {LOCK.name} to a release that has one"
         )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PURE_SDISTS))
 def test_a_source_only_pin_builds_a_pure_python_wheel(name, tmp_path):
-    line = next(r for r in pinned() if canonicalize_name(Requirement(r).name) == name)
+    line = f"{name}=={lock_for((3, 12))[name]}"
     index_files(name)  # skips when PyPI is unreachable
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary", ":all:",
@@ -252,22 +390,29 @@ def test_a_source_only_pin_builds_a_pure_python_wheel(name, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("python", ["3.12", "3.13"])
-def test_the_whole_environment_resolves_to_wheels_for_python_312_and_313(python, tmp_path):
-    """Not only the pins: every transitive dependency of the library, the book and the tests
-    resolves to wheels for CPython 3.12 and 3.13 on manylinux x86_64 (uv's resolver, which reads
-    the index's metadata and installs nothing; the pure-Python source-only pins excepted)."""
+def test_the_lock_resolves_to_wheels_for_python_312_and_313_and_is_complete(python, tmp_path):
+    """The library, the book and the tests resolved with the lock as constraints for CPython 3.12
+    and 3.13 on manylinux x86_64 (uv's resolver, which reads the index's metadata and installs
+    nothing): wheels only (the pure-Python source-only entries excepted), and every package the
+    resolution needs is a lock entry, so installing with the lock pins the whole environment."""
     index_files("torch")  # skips when PyPI is unreachable
     out = tmp_path / "requirements.txt"
     command = [sys.executable, "-m", "uv", "pip", "compile", str(ROOT / "pyproject.toml")]
-    command += ["--extra", "book", "--extra", "test", "--python-version", python]
+    command += ["--extra", "book", "--extra", "test", "-c", str(LOCK), "--python-version", python]
     command += ["--python-platform", "x86_64-manylinux_2_28", "--only-binary", ":all:"]
     for name in sorted(PURE_SDISTS):
         command += ["--no-binary", name]
-    command += ["--index-url", PYPI, "--no-header", "--quiet", "-o", str(out)]
+    command += ["--index-url", PYPI, "--no-header", "--no-annotate", "--quiet", "-o", str(out)]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"Python {python}: " + proc.stderr[-3000:]
-    resolved = {Requirement(line.split("#")[0]).name for line in out.read_text().splitlines() if line and not line.startswith(("#", " "))}  # fmt: skip
-    assert {"torch", "spacy", "jupyter-book", "thinc"} <= resolved
+    resolved = {
+        canonicalize_name(r.name): locked_version(r)
+        for r in map(Requirement, filter(None, out.read_text().splitlines()))
+    }
+    assert {"torch", "spacy", "jupyter-book", "thinc"} <= resolved.keys()
+    locked = lock_for(tuple(int(p) for p in python.split(".")))
+    missing = sorted(set(resolved.items()) - set(locked.items()))
+    assert not missing, f"Python {python}: the resolution needs {missing}, not in {LOCK.name}"
 
 
 def test_wheel_check_sees_a_missing_wheel():

@@ -15,7 +15,8 @@ notebook's own). It is a static MyST admonition committed in the notebook and ch
 
 ``python -m mner_lib.book.header --write`` rewrites the top cells of every ``notebooks/*.py`` and
 syncs the ``.ipynb`` (after a profile or a notebook's defaults change); ``--check`` says which
-notebooks are out of date; ``--release X.Y.Z`` sets the version and the ref together, then writes.
+notebooks are out of date; ``--release X.Y.Z`` sets the version, the ref and the tag of the
+README's install line together, then writes.
 """
 
 from __future__ import annotations
@@ -71,21 +72,106 @@ def release(root: Path = ROOT) -> Release:
     return Release(str(repo["url"]).rstrip("/"), str(repo.get("branch", "")), version)
 
 
-def install_cell(rel: Release) -> str:
-    """The first cell of every chapter: on Colab, clone the release and install it (the library
-    alone: the book extras would replace the Jupyter packages of Colab's running kernel)."""
-    return f'''# On Colab only: fetch the book at its release and install it. Written from _config.yml
+#: What a Colab kernel may have imported before the install cell runs (import name: distribution),
+#: the library's dependencies whose modules carry ``__version__``: after ``pip install`` the cell
+#: compares each one the kernel has imported with the version now on disk.
+KERNEL_PACKAGES: dict[str, str] = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "numpy": "numpy",
+    "pandas": "pandas",
+    "pyarrow": "pyarrow",
+    "PIL": "pillow",
+    "matplotlib": "matplotlib",
+    "seaborn": "seaborn",
+    "sklearn": "scikit-learn",
+    "transformers": "transformers",
+    "tokenizers": "tokenizers",
+    "safetensors": "safetensors",
+    "spacy": "spacy",
+    "tqdm": "tqdm",
+}
+#: the versions the cell's closing line names
+REPORTED = ("torch", "numpy", "pandas", "transformers")
+
+
+def _kernel_packages_literal(indent: str) -> str:
+    """``KERNEL_PACKAGES`` as a dict literal wrapped at 100 columns (continuation under ``{``)."""
+    items = [f'"{m}": "{d}"' for m, d in KERNEL_PACKAGES.items()]
+    lines, line = [], f"{indent}KERNEL = {{"
+    pad = " " * len(line)
+    for i, item in enumerate(items):
+        piece = item + ("}" if i == len(items) - 1 else ",")
+        if len(line) + len(piece) + 1 > 100 and not line.endswith("{"):
+            lines.append(line)
+            line = pad + piece
+        else:
+            line += ("" if line.endswith("{") else " ") + piece
+    return "\n".join([*lines, line])
+
+
+#: The install cell; ``@NAME@`` are filled in by :func:`install_cell`.
+INSTALL_CELL = """\
+# On Colab only: fetch the book at its release and install it beside Colab's own packages; stop if
+# pip replaced a package this kernel has already imported. Written from _config.yml
 # (repository.url, repository.branch) by `python -m mner_lib.book.header --write`.
 import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:
-    REPO, REF, HOME = "{rel.url}", "{rel.ref}", "{COLAB_DIR}"
+
+def _install_on_colab():  # a function: its names stay out of the chapter's parameters
+    from importlib import invalidate_caches, metadata
+
+    def on_disk(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "none"
+
+    REPO, REF, HOME = "@URL@", "@REF@", "@HOME@"
+    did = "found"
     if not os.path.isdir(HOME):
         subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", REF, REPO, HOME], check=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", HOME], check=True)
-    os.chdir(HOME)'''
+        did = "installed"
+    invalidate_caches()
+@KERNEL@
+    loaded = {d: str(sys.modules[m].__version__) for m, d in KERNEL.items() if m in sys.modules}
+    stale = [f"{d} {v} (now {on_disk(d)})" for d, v in loaded.items() if v.split("+")[0] != on_disk(d).split("+")[0]]
+    if stale:
+        raise SystemExit("Restart the session (Runtime → Restart session), then run all again: pip replaced " + ", ".join(stale) + " under this running kernel")
+    print(f"mner-lib {on_disk('mner-lib')} {did} in {HOME} ({REF}); with", ", ".join(f"{d} {on_disk(d)}" for d in (@REPORTED@)))
+    os.chdir(HOME)
+
+
+if "google.colab" in sys.modules:
+    _install_on_colab()"""
+
+
+def install_cell(rel: Release) -> str:
+    """The first cell of every chapter: on Colab, clone the release and install it (the library
+    alone: the book extras would replace the Jupyter packages of Colab's running kernel; its
+    dependencies are ranges, so pip keeps the torch, numpy, pandas... Colab has).
+
+    Then it compares the version of each package the kernel has already imported
+    (``KERNEL_PACKAGES``; ``__version__`` without its local label, e.g. ``+cu126``) with the
+    version now on disk. When pip replaced one it says so in one line and stops (``SystemExit``
+    ends "run all") instead of running on mixed versions; otherwise one line says what it did and
+    which torch, numpy, pandas and transformers the chapter runs on. Everything happens inside a
+    function, so that no name of the cell reaches the chapter's namespace (its parameters check,
+    :func:`mner_lib.params.user_names`, refuses unknown names)."""
+    values = {
+        "@URL@": rel.url,
+        "@REF@": rel.ref,
+        "@HOME@": COLAB_DIR,
+        "@KERNEL@": _kernel_packages_literal("    "),
+        "@REPORTED@": ", ".join(f'"{d}"' for d in REPORTED),
+    }
+    cell = INSTALL_CELL
+    for key, value in values.items():
+        cell = cell.replace(key, value)
+    return cell
 
 
 def notebook_defaults(key: str) -> dict[str, Any]:
@@ -221,13 +307,20 @@ def write_all(root: Path = ROOT) -> list[str]:
     return changed
 
 
+#: the README's ``pip install "mner-lib @ git+<repository>@<tag>"`` line (its section "Use the
+#: library in your own environment"): group 1 the repository, group 2 the tag
+README_INSTALL = re.compile(r'pip install "mner-lib @ git\+(\S+)@(v[0-9.]+)"')
+
+
 def set_release(version: str, root: Path = ROOT) -> None:
-    """Set ``pyproject.toml``'s version and ``_config.yml``'s ref to ``v<version>`` together."""
+    """Set ``pyproject.toml``'s version, ``_config.yml``'s ref and the tag of the README's install
+    line to ``v<version>`` together."""
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
         raise ValueError(f"--release: {version!r} is not a version like 0.2.0")
     for name, pattern, repl in (
         ("pyproject.toml", r'^version = "[^"]*"', f'version = "{version}"'),
         ("_config.yml", r"^(  branch:) *\S+", rf"\1 v{version}"),
+        ("README.md", README_INSTALL.pattern, rf'pip install "mner-lib @ git+\1@v{version}"'),
     ):
         path = root / name
         text, n = re.subn(pattern, repl, path.read_text(), count=1, flags=re.M)
