@@ -276,6 +276,8 @@ def test_unsafe_imgids_never_name_an_annotation_file_outside_its_folder(tmp_path
     assert feats._boxes_file("../evil") == ("none", None, None)
     (boxes / "link.xml").symlink_to(tmp_path / "evil.xml")
     assert feats._boxes_file("link") == ("none", None, None)
+    (boxes / "gone.xml").symlink_to(boxes / "nothing.xml")
+    assert feats._boxes_file("gone") == ("none", None, None)
     os.mkfifo(boxes / "fifo.xml")
     with deadline(10), pytest.raises(ValueError, match="a FIFO, not a regular file"):
         feats._boxes_file("fifo")

@@ -369,7 +369,9 @@ class ImageFeatures(FeatureComputer):
             inside = path.resolve().is_relative_to(Path(folder).resolve())
             try:
                 data = read_regular_file(path, MAX_XML_BYTES, "annotation file") if inside else None
-            except (FileNotFoundError, RefusedFileError) as err:
+            except FileNotFoundError:  # a dangling link: no boxes, as for no file
+                data = None
+            except RefusedFileError as err:  # a FIFO, a device, over MAX_XML_BYTES
                 raise ValueError(str(err)) from None
             if data is not None:
                 found = (hashlib.sha1(data).hexdigest(), data, path)
