@@ -133,10 +133,14 @@ def train_point(**spec: Any) -> str:
 
 def check_train_point(**spec: Any) -> str | None:
     """Fail before any run starts when a point's training settings are wrong. Returns how the
-    run already in its folder (finished or not) was made with other settings ("lr 0.1 there,
-    0.5 here; ..."), None when there is none or it has the same settings."""
+    run already in its folder differs from the point's: other settings ("lr 0.1 there, 0.5
+    here; ...", finished or not) or, for a finished run, other data files than the point would
+    read now (the SHA-256 in its metrics.json); None when there is no such run."""
+    import json
+
     from mner_lib.config import portable_config
-    from mner_lib.runfolder import RunFolder
+    from mner_lib.runfolder import METRICS, RunFolder
+    from mner_lib.runstate import data_drift
     from mner_lib.train import resolve_config
     from mner_lib.trainer import NOT_IDENTITY
 
@@ -146,21 +150,25 @@ def check_train_point(**spec: Any) -> str | None:
     if folder.state not in ("finished", "unfinished"):
         return None
     differ = folder.differences(portable_config(cfg), NOT_IDENTITY)
-    if not differ:
-        return None
 
     def shown(value: Any) -> str:
         return "(not recorded)" if value is ... else str(value)[:60]
 
     parts = [f"{k} {shown(old)} there, {shown(new)} here" for k, (old, new) in differ.items()]
-    return f"{folder.path} ({folder.state}: {'; '.join(parts)})"
+    if not parts and folder.state == "finished":  # an unfinished one checks when it resumes
+        try:
+            recorded = json.loads(folder.read(folder.path / METRICS)).get("data_hashes")
+        except (ValueError, OSError, AttributeError):
+            recorded = None  # an unreadable metrics.json is the results reader's to name
+        parts = [f"data: {change}" for change in data_drift(recorded, cfg.dataset, cfg.data_dir)]
+    return f"{folder.path} ({folder.state}: {'; '.join(parts)})" if parts else None
 
 
 def train_points(specs: Sequence[dict[str, Any]], threads: int | None = None) -> list[Point]:
     """The points of training runs ``specs`` (each ``model`` + ``resolve_config`` arguments with
     ``out``), all checked first: a wrong setting, or a run folder that already holds a run made
-    with other settings (its results would pass for this grid's), is a ``ValueError`` before
-    anything runs. A run on ``device='cuda'`` asks for one GPU; a run asks for ``threads`` CPUs
+    with other settings or on other data (its results would pass for this grid's), is a
+    ``ValueError`` before anything runs. A run on ``device='cuda'`` asks for one GPU; a run asks for ``threads`` CPUs
     (1 when not given)."""
     points, other = [], []
     for spec in specs:
@@ -172,9 +180,9 @@ def train_points(specs: Sequence[dict[str, Any]], threads: int | None = None) ->
     if other:
         more = f" and {len(other) - 1} more" if len(other) > 1 else ""
         raise ValueError(
-            f"{len(other)} run folder(s) of this grid hold runs made with other settings, which "
-            f"it would count as its own: {other[0]}{more}; use another experiment name, the "
-            "settings those runs were made with, or delete those run folders"
+            f"{len(other)} run folder(s) of this grid hold runs made with other settings or data, "
+            f"which it would count as its own: {other[0]}{more}; use another experiment name, "
+            "the settings and data those runs were made with, or delete those run folders"
         )
     return points
 

@@ -119,3 +119,35 @@ def data_changes(recorded: object, current: dict[str, dict[str, str]]) -> list[s
                 f"on {old['sha256'][:12]})"
             )
     return changes
+
+
+def data_drift(recorded: object, dataset: str, data_dir: str | None) -> list[str]:
+    """How the files a finished run recorded (``data_hashes`` of its metrics.json) differ from
+    the files a run of ``dataset`` would read now (its splits; ``image_text/<source>/<file>``
+    under the data folder): one phrase per file, empty when they are the same or nothing was
+    recorded (a run from before data hashes). A grid reusing the run checks it."""
+    from mner_lib.atomicfile import safe_child
+    from mner_lib.data import split_path
+    from mner_lib.images.text import image_text_dir
+
+    if not isinstance(recorded, dict) or not recorded:
+        return []
+    current, missing = {}, []
+    for role in recorded:
+        try:
+            if role in ("train", "dev", "test"):
+                current[role] = split_path(dataset, role, data_dir)
+            elif isinstance(role, str) and role.startswith("image_text/"):
+                # inside the image text folder only: a stranger's metrics.json names no file
+                current[role] = safe_child(image_text_dir(data_dir), role[len("image_text/") :])
+            else:
+                missing.append(f"{role!r} cannot be located now")
+        except (OSError, ValueError) as exc:  # no data folder, no such split
+            missing.append(f"{role} cannot be read now ({str(exc)[:120]})")
+    absent = [r for r, p in current.items() if not Path(p).is_file()]
+    missing += [f"{current.pop(r)} ({r}) is not there now" for r in absent]
+    kept = {r: v for r, v in recorded.items() if r in current}
+    try:
+        return missing + (data_changes(kept, data_hashes(current)) if current else [])
+    except RunStateError:
+        return [*missing, "its record of the data is malformed"]

@@ -119,3 +119,19 @@ def test_an_edited_caption_file_stops_the_resume_of_a_caption_run(tmp_path, cach
         run_training(resolve_config("hsn", **cfg))
     assert f"{captions} (image_text/blip2/BLIP2_demo.txt) changed" in str(caught.value)
     assert (out / "checkpoint" / "manifest.json").exists()
+
+
+def test_a_finished_runs_recorded_files_are_looked_up_only_where_a_run_reads_data(tmp_path):
+    from mner_lib.runstate import data_drift
+
+    hostile = {
+        "image_text/../../../etc/passwd": {"file": "x", "sha256": "0" * 64},
+        "/etc/shadow": {"file": "x", "sha256": "0" * 64},
+    }
+    (tmp_path / "image_text").mkdir()
+    drift = data_drift(hostile, "demo", str(tmp_path))
+    assert len(drift) == 2 and "cannot be read now" in drift[0] + drift[1]
+    assert any("'/etc/shadow' cannot be located now" == d for d in drift)
+    demo_train = data_module.DEMO_DIR / "train.txt"
+    same = {"train": {"file": str(demo_train), "sha256": _sha(demo_train)}}
+    assert data_drift(same, "demo", None) == [] and data_drift(None, "demo", None) == []

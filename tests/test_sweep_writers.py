@@ -94,3 +94,26 @@ def test_a_second_sweep_of_an_experiment_is_refused_and_a_rerun_with_other_setti
     assert cli.main(argv) == 0  # the same settings: the finished run is the grid's own
     assert "1 finished before, 0 to run" in capsys.readouterr().out
     assert json.loads((run / "metrics.json").read_bytes())["epochs_run"] == 2
+
+
+def test_a_rerun_after_the_data_changed_does_not_count_the_old_runs(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from mner_lib import data as data_module
+
+    demo = tmp_path / "demo_data"
+    shutil.copytree(data_module.DEMO_DIR, demo)
+    monkeypatch.setattr(data_module, "DEMO_DIR", demo)
+    argv = [*SWEEP, "--root", str(tmp_path / "results")]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    train = demo / "train.txt"
+    original = train.read_bytes()
+    train.write_bytes(original.replace(b"\tB-PER", b"\tB-LOC", 1))  # one label edited
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "made with other settings or data" in err
+    assert f"(finished: data: {train} (train) changed (SHA-256 " in err, err
+    train.write_bytes(original)
+    assert cli.main(argv) == 0
+    assert "1 finished before, 0 to run" in capsys.readouterr().out
