@@ -133,15 +133,12 @@ class GMFConfig(TaggerConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.hidden is not None and self.heads is not None and self.hidden % self.heads:
+        if self.hidden and self.heads and self.hidden % self.heads:
             raise ValueError(
-                f"GMFConfig.hidden {self.hidden} is not a multiple of heads={self.heads}"
+                f"GMFConfig.hidden {self.hidden} is not a multiple of {self.heads} heads"
             )
         if self.csa_reduction > self.visual_dim:
-            raise ValueError(
-                f"GMFConfig.csa_reduction {self.csa_reduction} is more than "
-                f"visual_dim={self.visual_dim}"
-            )
+            raise ValueError(f"GMFConfig.csa_reduction {self.csa_reduction} is over visual_dim")
         if self.cm_text not in CM_TEXT_SOURCES:
             raise ValueError(
                 f"GMFConfig.cm_text: unknown value {self.cm_text!r}; valid: {', '.join(CM_TEXT_SOURCES)}"

@@ -40,7 +40,7 @@ def test_every_models_defaults_pass_their_own_checks(model):
         ("cwi-attention", {"attention_dim": 0}, "CWIConfig.attention_dim must be 1 to 4096"),
         ("gmf", {"csa_dilation": 100000}, "GMFConfig.csa_dilation must be 1 to 16"),
         ("gmf", {"prefix_grid": 1000}, "GMFConfig.prefix_grid must be 1 to 32, got 1000"),
-        ("gmf", {"pretrained": False, "hidden": 30, "heads": 4}, "not a multiple of heads=4"),
+        ("gmf", {"pretrained": False, "hidden": 30, "heads": 4}, "GMFConfig.hidden 30 is not a multiple of 4 heads"),
         ("gmf", {"csa_reduction": 0}, "GMFConfig.csa_reduction must be 1 to 4096, got 0"),
         ("trimod", {"caption_labels": 5000}, "TriModConfig.caption_labels must be 0 to 1000"),
         ("trimod", {"visual_dim": 0}, "TriModConfig.visual_dim must be 1 to 4096, got 0"),
