@@ -177,6 +177,7 @@ class RunFolder:
         this module owns (others stay); then config.json is written atomically. A refused open
         releases the lock and leaves the folder as it was."""
         text = _dumps(config, self.path / CONFIG) + "\n"
+        self._refuse_foreign(self.state)  # before the lock file: a stranger's folder gets none
         took = self._take_lock()
         try:
             return self._start(text, identity_keys_ignored, overwrite, resume)
@@ -184,6 +185,17 @@ class RunFolder:
             if took:
                 self.close(discard=True)
             raise
+
+    def _refuse_foreign(self, state: str) -> None:
+        """A folder of other files (no run's) is refused: a run never starts among them."""
+        if state == "new" and (foreign := self._foreign()):
+            shown = ", ".join(foreign[:3]) + (
+                f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            )
+            raise RunFolderError(
+                f"{self.path} is not a run folder: it holds {shown}; a run starts only in a new or "
+                "empty folder (or its own), so choose another --out folder"
+            )
 
     def _take_lock(self) -> bool:
         """Hold the folder's lock (False: this object holds it already)."""
@@ -224,14 +236,7 @@ class RunFolder:
 
     def _start(self, text: str, ignored: Iterable[str], overwrite: bool, resume: bool) -> str:
         state, mode = self.state, "new"
-        if state == "new" and (foreign := self._foreign()):
-            shown = ", ".join(foreign[:3]) + (
-                f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-            )
-            raise RunFolderError(
-                f"{self.path} is not a run folder: it holds {shown}; a run starts only in a new or "
-                "empty folder (or its own), so choose another --out folder"
-            )
+        self._refuse_foreign(state)
         if state == "legacy" and not overwrite:
             raise LegacyRunError(self._legacy_file(), self._rerun(overwrite=True))
         if state == "finished" and not overwrite:

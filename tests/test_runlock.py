@@ -106,7 +106,7 @@ def test_a_forked_child_does_not_inherit_the_right_to_write(tmp_path):
     run.close()
 
 
-def test_finishing_or_a_refused_open_releases_the_lock_and_leaves_no_folder(tmp_path):
+def test_finishing_or_a_refused_open_releases_the_lock_and_leaves_no_folder(tmp_path, monkeypatch):
     folder = tmp_path / "new" / "run"
     run = rf.RunFolder(folder)
     run.open(CONFIG)
@@ -118,10 +118,15 @@ def test_finishing_or_a_refused_open_releases_the_lock_and_leaves_no_folder(tmp_
     with pytest.raises(rf.RunExistsError):  # refused: no lock file stays behind
         rf.RunFolder(folder).open(CONFIG)
     assert not (folder / ".lock").exists()
-    with pytest.raises(rf.RunFolderError, match="not a run folder"):  # made no folder
-        other = tmp_path / "notes"
-        other.mkdir()
-        (other / "notes.txt").write_text("mine")
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+
+    def never(*args, **kwargs):
+        raise AssertionError("a lock file was made in a folder of other files")
+
+    monkeypatch.setattr(runlock, "acquire", never)  # refused before any lock file is made
+    with pytest.raises(rf.RunFolderError, match="not a run folder"):
         rf.RunFolder(other).open(CONFIG)
     assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
 
