@@ -39,10 +39,10 @@ ENGINES = ("local", "ray")
 #: environment variables a Ray worker on another node must see as the driver does (with every
 #: ``MNER_*`` one: the data, cache and image folders)
 FORWARDED_ENV = ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-#: the Ray engine checks on its runs this often (seconds), logs a line every LOG_EVERY checks
-#: without news, and gives up on runs that have not started after RAY_START_TIMEOUT seconds in
-#: which the cluster ran nothing at all
-RAY_POLL_SECONDS, LOG_EVERY, RAY_START_TIMEOUT = 30.0, 20, 600.0
+#: an engine checks on its runs this often (seconds) and logs a line every LOG_EVERY checks
+#: without news; the Ray engine gives up on runs that have not started after RAY_START_TIMEOUT
+#: seconds in which the cluster ran nothing at all
+POLL_SECONDS, LOG_EVERY, RAY_START_TIMEOUT = 30.0, 20, 600.0
 
 
 @dataclass(frozen=True)
@@ -236,13 +236,18 @@ def _visible_gpus() -> list[str]:
 
 
 def _run_processes(
-    points: Sequence[Point], workers: int, threads: int, report: Callable[[Outcome], None]
+    points: Sequence[Point],
+    workers: int,
+    threads: int,
+    report: Callable[[Outcome], None],
+    log: Callable[[str], None] = print,
 ) -> list[Outcome]:
     """At most ``workers`` runs at a time, one spawned process per run: a run whose process
-    dies (killed, out of memory) is reported as failed and the others go on."""
+    dies (killed, out of memory) is reported as failed and the others go on. The wait for them
+    is checked every ``POLL_SECONDS``, with a line every ``LOG_EVERY`` checks without news."""
     ctx = multiprocessing.get_context("spawn")
     gpus = _visible_gpus() if any(p.gpus for p in points) else []
-    pending, running, outcomes = list(points), {}, []
+    pending, running, outcomes, polls = list(points), {}, [], 0
     free_slots = list(range(workers))
     while pending or running:
         while pending and free_slots:
@@ -253,7 +258,15 @@ def _run_processes(
             proc.start()
             sender.close()
             running[proc.sentinel] = (proc, receiver, point, slot, time.time())
-        for sentinel in wait(list(running)):
+        ended = wait(list(running), timeout=POLL_SECONDS)
+        polls = 0 if ended else polls + 1
+        if polls and polls % LOG_EVERY == 0:
+            oldest = min(start for *_, start in running.values())
+            log(
+                f"[grid] waiting for {len(running)} run(s) in worker processes (the oldest "
+                f"started {time.time() - oldest:.0f} s ago); {len(pending)} to start"
+            )
+        for sentinel in ended:
             proc, receiver, point, slot, start = running.pop(sentinel)
             outcome = receiver.recv() if receiver.poll() else None
             receiver.close()
@@ -310,7 +323,7 @@ def _collect_ray(
     report: Callable[[Outcome], None],
     log: Callable[[str], None],
     start_timeout: float,
-    poll: float = RAY_POLL_SECONDS,
+    poll: float = POLL_SECONDS,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Outcome]:
     """The outcomes of the submitted ``refs`` as they end. No wait is unbounded: every
@@ -450,7 +463,7 @@ def run_points(
     if engine == "ray" and todo:
         ran = _run_ray(todo, ray_address, retries, report, log)
     elif workers > 1:
-        ran = _run_processes(todo, workers, threads, report)
+        ran = _run_processes(todo, workers, threads, report, log)
     elif engine == "ray":
         ran = []
     else:

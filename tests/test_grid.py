@@ -94,6 +94,13 @@ def record_devices(folder: str) -> str:
     return "recorded"
 
 
+def sleep_then_done(folder: str) -> str:
+    import time
+
+    time.sleep(3)
+    return write_done(folder)
+
+
 def fail(folder: str) -> str:
     raise RuntimeError(f"no data for {folder}")
 
@@ -321,3 +328,15 @@ def test_runs_asking_more_cpus_than_a_ray_node_has_are_refused_at_once(ray_insta
     assert "\n" not in message and "asks 4 CPU(s)" in message
     assert "the largest has 2 CPU(s)" in message and "no run was started" in message
     assert not any(p.folder.exists() for p in points)
+
+
+def test_local_workers_are_waited_for_in_bounded_checks_that_say_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(grid, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(grid, "LOG_EVERY", 2)
+    lines = []
+    folders = [tmp_path / f"run{i}" for i in range(2)]
+    points = [grid.Point(f, sleep_then_done, {"folder": str(f)}) for f in folders]
+    outcomes = grid.run_points(points, workers=2, log=lines.append)
+    assert [o.status for o in outcomes] == ["done", "done"]
+    waiting = [line for line in lines if line.startswith("[grid] waiting for ")]
+    assert waiting and "run(s) in worker processes (the oldest started" in waiting[0]
