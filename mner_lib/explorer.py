@@ -129,8 +129,8 @@ def example_html(example: Example) -> str:
 
 
 def attention_figures(example: Example) -> list[Any]:
-    """The plots that fit the attention keys this example carries (see :mod:`mner_lib.plots`)."""
-    from mner_lib import plots
+    """The plots that fit the attention keys this example carries (see :mod:`mner_lib.figures`)."""
+    from mner_lib import figures as plots
 
     figures = []
     a = example.attentions

@@ -1,6 +1,6 @@
 """Figures that carry their caption and alt text.
 
-A :class:`BookFigure` (what every function of :mod:`mner_lib.plots` returns) has a ``caption``
+A :class:`BookFigure` (what every function of :mod:`mner_lib.figures` returns) has a ``caption``
 (what the figure shows, in one or two sentences) and an ``alt`` text (what a reader who cannot see
 it needs: the kind of chart and what the data say, computed from the data). Displayed in a notebook
 it is a PNG whose text chunks hold both (``Title``: the caption, ``Description``: the alt text);

@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 
 from mner_lib.config import TrainConfig
+from mner_lib.data import ENTITY_TYPES
 from mner_lib.images.conditions import is_text_condition
 from mner_lib.safe_read import read_regular_file
 from mner_lib.spec import paper_variant
 
-ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 #: columns that identify a setting; runs that share them differ only in their seed
 GROUP_KEYS = ("model", "dataset", "condition", "synthetic", "backbone", "text_encoder",
               "max_train", "max_eval", "variant", "training")  # fmt: skip

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
+from mner_lib.data import ENTITY_TYPES
 
 
 @dataclass(frozen=True)

@@ -318,7 +318,7 @@ for item in show_tables(P["dataset"], P["data_dir"] or None, data=data):
 
 # %% tags=["hide-input"]
 from mner_lib.images import draw_probe, probe_types
-from mner_lib.plots import image_gallery
+from mner_lib.figures import image_gallery
 
 with_entities = [t for t in data.train if probe_types(t.tags)][: P["probe_examples"]]
 drawings = [draw_probe(t.id, probe_types(t.tags), seed=P["seeds"][0]) for t in with_entities]

@@ -242,7 +242,7 @@ print(f"word feature: {tuple(word.shape)}; share of training words not in GloVe:
 # the same LSTM.
 
 # %% tags=["hide-input"]
-from mner_lib.plots import image_words
+from mner_lib.figures import image_words
 
 if images.captions is not None:  # a caption condition: the image words are the caption's content words
     display(pd.DataFrame({"tweet": [t.id for t in few], images.caption_kind: images.captions,
@@ -267,7 +267,7 @@ from mner_lib.models.attention import ModalityAttention
 show_source((ModalityAttention, "a_{t,m} = softmax_m(u^T tanh(W p_{t,m} + b)), f_t = sum_m a_{t,m} p_{t,m}"))
 
 # %% tags=["hide-input"]
-from mner_lib.plots import modality_attention
+from mner_lib.figures import modality_attention
 
 if getattr(model, "use_attention", False):
     with torch.no_grad():

@@ -258,7 +258,7 @@ with torch.no_grad():
     out = model(batch, decode=True, return_attention=True)
 for key, value in out.attentions.items():
     print(f"attentions[{key!r}]: {tuple(value.shape)}")
-from mner_lib.plots import caption_attention, region_attention, token_weights
+from mner_lib.figures import caption_attention, region_attention, token_weights
 
 n = len(few[0].tokens)
 if images.captions is not None:  # s_img weighs the caption's words (caption condition)
@@ -316,7 +316,7 @@ show_recorded_runs(["hsn"], P["results_dir"])
 
 # %% tags=["hide-input"]
 from mner_lib.book import trained_on
-from mner_lib.plots import caption_attention, head_attention, region_attention, token_weights
+from mner_lib.figures import caption_attention, head_attention, region_attention, token_weights
 
 _r = trained.runs["hsn"][0]
 _t = [next(t for t in trained.test if any(tag != "O" for tag in t.tags))]

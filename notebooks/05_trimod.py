@@ -211,7 +211,7 @@ with torch.no_grad():
 print("caption of tweet", few[0].id, ":", " ".join(batch["caption_words"][0]), "(SYNTHETIC image)" if features.synthetic else "")
 print("visual feature:", tuple(visual.shape), " weights over caption words + regions:", tuple(visual_weights.shape))
 if images.captions is not None and batch["caption_words"][0]:  # a real caption: weights over its words
-    from mner_lib.plots import caption_attention
+    from mner_lib.figures import caption_attention
 
     _n, _k = len(few[0].tokens), len(batch["caption_words"][0])
     display(caption_attention(few[0].tokens, batch["caption_words"][0], visual_weights[0, :_n, :_k],
@@ -234,7 +234,7 @@ show_source((TriMod.hashtag_features, "sec. IV-D: the hashtag feature"))
 
 # %% tags=["hide-input"]
 from mner_lib.hashtags import evaluate_segmenter, get_segmenter, heldout_split
-from mner_lib.plots import segmented_hashtags
+from mner_lib.figures import segmented_hashtags
 
 tags = sorted({h for t in data.train for h in t.hashtags})[:8]
 chosen = get_segmenter(P["segmenter"])
@@ -264,7 +264,7 @@ from mner_lib.models.attention import ModalityAttention
 show_source((ModalityAttention, "eq. 11-12"))
 
 # %% tags=["hide-input"]
-from mner_lib.plots import modality_attention
+from mner_lib.figures import modality_attention
 
 with torch.no_grad():
     out = model(batch, decode=True, return_attention=True)

@@ -213,7 +213,7 @@ from mner_lib.models.gmf_blocks import DynamicGate, StructuredMapping, gated_sum
 show_source((StructuredMapping, "eq. 5-6"), (DynamicGate, "eq. 7-8: g(l)"), (gated_sum, "eq. 9"))
 
 # %% tags=["hide-input"]
-from mner_lib.plots import layer_gates
+from mner_lib.figures import layer_gates
 
 with torch.no_grad():
     visual, visual_mask, gates = model.visual_tokens(batch)
@@ -239,7 +239,7 @@ from mner_lib.models.gmf_blocks import PrefixProjection, prefix_self_attention
 show_source((PrefixProjection, "eq. 11: phi_k, phi_v"), (prefix_self_attention, "eq. 12-13"))
 
 # %% tags=["hide-input"]
-from mner_lib.plots import prefix_attention
+from mner_lib.figures import prefix_attention
 
 with torch.no_grad():
     out = model(batch, decode=True, return_attention=True)
@@ -264,7 +264,7 @@ from mner_lib.models.gmf_blocks import ConsistencyHeads, symmetric_info_nce
 show_source((ConsistencyHeads, "eq. 14: the heads"), (symmetric_info_nce, "eq. 15-16: L_CM"))
 
 # %% tags=["hide-input"]
-from mner_lib.plots import embedding_pairs, similarity_matrices
+from mner_lib.figures import embedding_pairs, similarity_matrices
 
 sim_tweets = data.train[:16]
 sim_batch = model.collate(sim_tweets, features(sim_tweets))

@@ -46,7 +46,7 @@ CHAPTER_FIGURES = {
 def test_the_chapter_figures_draw_hostile_titles_and_tokens(name):
     import numpy as np
 
-    from mner_lib import plots
+    from mner_lib import figures as plots
 
     assert MATH in draws(CHAPTER_FIGURES[name](plots, np))  # drawn, as it is
 
@@ -67,10 +67,10 @@ def test_a_captioned_pyplot_figure_draws_a_hostile_label():
 def test_every_figure_function_builds_its_texts_literally():
     import inspect
 
-    from mner_lib import plots, plots_extra
+    from mner_lib.figures import alignment, attention, style, training
 
     found = {}
-    for module in (plots, plots_extra, realplots):
+    for module in (alignment, attention, style, training, realplots):
         for name, function in inspect.getmembers(module, inspect.isfunction):
             returns = str(inspect.signature(function).return_annotation)
             if function.__module__ == module.__name__ and "Figure" in returns:

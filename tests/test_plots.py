@@ -9,7 +9,7 @@ from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mner_lib import plots
+from mner_lib import figures as plots
 
 
 def image() -> Image.Image:

@@ -8,7 +8,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from mner_lib import plots
+from mner_lib import figures as plots
 from mner_lib.figure import html_figure
 
 pytest.importorskip("myst_nb")

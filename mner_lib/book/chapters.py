@@ -345,7 +345,7 @@ def show_trained_modality(
     """Show the modality attention (CWI, TriMod: ``attentions["modality"]``, (T, M)) of the
     model ``label`` as trained in this build, on the first test tweet with an entity, titled
     with what it was trained on; or say in one line why there is none to show."""
-    from mner_lib.plots import modality_attention
+    from mner_lib.figures import modality_attention
 
     if show is None:
         from IPython.display import display as show
@@ -417,7 +417,7 @@ def show_figures(trained: ChapterRuns, show: Callable[[Any], None]) -> None:
     """Training curves of every run, test F1 per entity type (first seed of each setting) and
     the entity confusion of the first setting's first run."""
     from mner_lib.data import read_tweets
-    from mner_lib.plots import entity_confusion, per_type_f1, training_curves
+    from mner_lib.figures import entity_confusion, per_type_f1, training_curves
 
     runs = trained.runs
     histories = {
