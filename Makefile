@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make book   creates .venv if missing, installs, executes the notebooks (quick profile), builds the HTML book
-#   make test   creates .venv if missing, installs, runs the tests
+#   make test   creates .venv if missing, installs, runs the tests (make check: the fast tier)
 # Both are idempotent: the install step re-runs only when pyproject.toml or requirements.lock
 # changes. Both install the exact, locked environment (requirements.lock); `make lock` rewrites
 # the lock from pyproject.toml's ranges, keeping every pin the ranges still admit.
@@ -17,7 +17,7 @@ export MNER_DATA_DIR ?= $(if $(SHARED_DATA),$(abspath $(SHARED_DATA)),)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install lock book test lint format bench clean
+.PHONY: install lock book test check lint format bench clean
 
 install: $(STAMP)
 
@@ -41,9 +41,19 @@ lock:
 book: $(STAMP)
 	$(PY) -m mner_lib book run --profile $(PROFILE)
 
+# Everything (CI runs this): lint, the import contract of .importlinter (the layers of
+# docs/ARCHITECTURE.md, no cycles), then every test on both cores, the 15 slowest listed.
 test: $(STAMP)
 	$(PY) -m ruff check mner_lib tests benchmarks
-	$(PY) -m pytest -q
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest -q -n 2 --durations=15
+
+# The fast tier for the edit-test loop (under a minute): lint, the contract, every test not
+# marked slow (each slow test has a fast sibling there).
+check: $(STAMP)
+	$(PY) -m ruff check mner_lib tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest -q -n 2 -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check mner_lib tests benchmarks

@@ -15,10 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import mner_lib.train as train  # noqa: E402
-from mner_lib.runtime import git_commit  # noqa: E402
-from tests.models.test_cwi import CWI_PROBE  # noqa: E402
-from tests.models.test_hsn import train_probe  # noqa: E402
+import mner_lib.training as train  # noqa: E402
+from mner_lib.training.runtime import git_commit  # noqa: E402
+from tests.probes import CWI_PROBE, train_probe  # noqa: E402
 
 
 def main() -> None:

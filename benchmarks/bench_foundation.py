@@ -5,9 +5,9 @@
 Measures, on the CPU:
 
 * CRF Viterbi decoding in tweets/s (9 tags, lengths 15-30, batches of 64 and 512), for
-  :class:`mner_lib.crf.CRF` (batched back-tracking) and for ``pytorch-crf``'s own ``decode``
+  :class:`mner_lib.models.crf.CRF` (batched back-tracking) and for ``pytorch-crf``'s own ``decode``
   (a Python loop per sequence and per token), on the same emissions;
-* one training epoch of each baseline through :func:`mner_lib.train.run_training` (the trainer's
+* one training epoch of each baseline through :func:`mner_lib.training.run_training` (the trainer's
   own loop, paper batch sizes), its training tweets/s and its inference tweets/s on dev + test.
   ``bilstm-crf`` and ``hbilstm-crf`` run on the whole Twitter-2015 training set (4000 tweets;
   target: an epoch of ``bilstm-crf`` in 15 s or less on 2 cores); ``bert-crf`` (``minilm-l6``) on a
@@ -33,9 +33,9 @@ from pathlib import Path
 import torch
 import torchcrf
 
-from mner_lib.crf import CRF
-from mner_lib.data import TAGS, load_dataset, resolve_data_dir
-from mner_lib.train import resolve_config, run_training
+from mner_lib.models.crf import CRF
+from mner_lib.text.data import TAGS, load_dataset, resolve_data_dir
+from mner_lib.training import resolve_config, run_training
 
 
 def load_averages() -> list[float]:
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     full = load_dataset(name, root)
     try:
-        from mner_lib.encoders import load_glove  # noqa: F401
+        from mner_lib.text.encoders import load_glove  # noqa: F401
 
         glove = True
     except ImportError:

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import torch
 
-from mner_lib.data import load_dataset
 from mner_lib.hashtags import (
     BASELINES,
     DictionarySegmenter,
@@ -44,6 +43,7 @@ from mner_lib.hashtags import (
     heldout_split,
     train_segmenter,
 )
+from mner_lib.text.data import load_dataset
 
 DATASETS = ("twitter2015", "twitter2017")
 METRICS = ("exact_match", "boundary_precision", "boundary_recall", "boundary_f1")

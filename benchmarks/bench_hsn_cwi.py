@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from mner_lib.data import load_dataset
 from mner_lib.images.api import ImageBatch
 from mner_lib.models import build_model
+from mner_lib.text.data import load_dataset
 
 OUT = Path(__file__).with_name("hsn_cwi.txt")
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(0)
         model = build_model(name, ds.train)
         if name == "hsn":  # tag POS first: the speed of the model, not of spaCy's first pass
-            from mner_lib.pos import default_tagger
+            from mner_lib.text.pos import default_tagger
 
             default_tagger().class_ids([t.tokens for t in tweets])
         images = {i: random_images(min(16, len(tweets) - i), i) for i in range(0, len(tweets), 16)}
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         emit("2. HSN epoch on Twitter-2015: skipped (--quick, or MNER_DATA_DIR not set)")
     else:
         from mner_lib.images import ImageFeatures
-        from mner_lib.pos import default_tagger
+        from mner_lib.text.pos import default_tagger
 
         emit("")
         emit(

@@ -21,8 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from mner_lib.runtime import environment_info, provenance  # noqa: E402
-from tests.models.test_hsn import TINY, train_probe  # noqa: E402
+from mner_lib.training.runtime import environment_info, provenance  # noqa: E402
+from tests.models.test_hsn import TINY  # noqa: E402
+from tests.probes import train_probe  # noqa: E402
 
 OPTIONS = {**TINY, "image_feature_dim": 1280, "hidden": 32, "image_dim": 32}
 

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from mner_lib.data import load_dataset
 from mner_lib.images import ImageFeatures, build_image_backbone
 from mner_lib.images.backbones import BACKBONES
-from mner_lib.train import portable_path
+from mner_lib.text.data import load_dataset
+from mner_lib.training import portable_path
 
 HERE = Path(__file__).parent
 
@@ -77,7 +77,7 @@ def epoch_comparison(tweets: int, batch: int = 16) -> dict:
 
 
 def oov_rates() -> dict:
-    from mner_lib.encoders import oov_rate
+    from mner_lib.text.encoders import oov_rate
 
     out = {}
     if not os.environ.get("MNER_DATA_DIR"):

@@ -1,7 +1,7 @@
 """F1 parity of bf16 autocast against fp32 (issue 13): BERT-CRF on Twitter-2017, 300 training
 tweets, 2 epochs, seeds 0, 1, 2, one thread, the same seeded 400 dev and 400 test tweets.
 
-The trainer's ``autocast`` is monkeypatched with :func:`mner_lib.precision.autocast` at the
+The trainer's ``autocast`` is monkeypatched with :func:`mner_lib.models.precision.autocast` at the
 precision asked for, so this runs before the trainer takes a ``precision`` option. Two runs at a
 time (``--jobs 2``). Writes ``benchmarks/precision_parity.json`` and ``.md``.
 
@@ -25,8 +25,8 @@ HERE = Path(__file__).resolve().parent
 def one(model: str, dataset: str, precision: str, seed: int, args: argparse.Namespace) -> dict:
     import torch
 
-    from mner_lib import precision as prec
-    from mner_lib import train
+    from mner_lib import training as train
+    from mner_lib.models import precision as prec
 
     torch.set_num_threads(1)
     train.autocast = lambda device: prec.autocast(device, precision)

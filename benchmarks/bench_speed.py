@@ -22,7 +22,7 @@ Each model runs in its own process (so its peak resident memory is its own). A w
 ``hf-plain`` is the loop a user would write: ``AutoModelForTokenClassification`` on the same
 MiniLM, batch 16, dynamic padding, AdamW, fp32 (and ``hf-plain@bf16``), the reference of the
 BERT-CRF and GMF goals. A model name ``name@bf16`` / ``name@fp32`` forces a precision; plain
-names use ``mner_lib.precision.resolve_precision("auto")`` when that module exists (otherwise
+names use ``mner_lib.models.precision.resolve_precision("auto")`` when that module exists (otherwise
 the trainer's own ``autocast``, fp32 on a CPU). The trainer's ``autocast`` is monkeypatched here.
 
 Writes ``benchmarks/speed_<label>.json`` and ``.md``; with ``--compare`` every figure is printed
@@ -113,10 +113,10 @@ def pick_autocast(precision: str | None):
     """The autocast function the trainer will use, and the precision it resolves to."""
     import torch
 
-    from mner_lib import train
+    from mner_lib import training as train
 
     try:
-        from mner_lib import precision as prec
+        from mner_lib.models import precision as prec
     except ImportError:  # before this work: the trainer's own autocast (fp32 on a CPU)
         if precision == "bf16":
             return (lambda device: torch.autocast("cpu", dtype=torch.bfloat16)), "bf16"
@@ -141,8 +141,8 @@ def worker(model_name: str, args: argparse.Namespace) -> dict[str, Any]:
 
         torch.optim.Adam = functools.partial(torch.optim.Adam, fused=True)
         torch.optim.AdamW = functools.partial(torch.optim.AdamW, fused=True)
-    from mner_lib import train
-    from mner_lib.data import load_dataset, seeded_subset
+    from mner_lib import training as train
+    from mner_lib.text.data import load_dataset, seeded_subset
 
     autocast_fn, resolved = pick_autocast(precision or None)
     train.autocast = autocast_fn
@@ -251,8 +251,8 @@ def hf_plain(precision: str, args: argparse.Namespace) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForTokenClassification, get_linear_schedule_with_warmup
 
-    from mner_lib.data import TAGS, load_dataset, seeded_subset
-    from mner_lib.encoders import _minilm_tokenizer, minilm_path
+    from mner_lib.text.data import TAGS, load_dataset, seeded_subset
+    from mner_lib.text.encoders import _minilm_tokenizer, minilm_path
 
     torch.manual_seed(0)
     full = load_dataset(args.dataset, None, "keep", None, 0)

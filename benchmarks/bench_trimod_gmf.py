@@ -31,10 +31,10 @@ from pathlib import Path
 
 import torch
 
-from mner_lib.data import load_dataset
 from mner_lib.images import ImageFeatures
 from mner_lib.models import build_model
-from mner_lib.train import build_optimizer, resolve_config, to_device
+from mner_lib.text.data import load_dataset
+from mner_lib.training import build_optimizer, resolve_config, to_device
 
 TWITTER2017_TRAIN = 3373
 

@@ -1,7 +1,7 @@
 """GMF with length-bucketed batches against plain shuffled batches, on real tweets, paired by
 seed: the campaign's probe rows ``probe_gmf_alpha0.3`` (buckets off) and ``probe_gmf_buckets20``
 (pools of 20 batches sorted by length), Twitter-2017, BLIP-2 captions, 1000 training tweets,
-500 dev/test tweets, 3 epochs, seeds 0-2 (``mner_lib/campaign.py``).
+500 dev/test tweets, 3 epochs, seeds 0-2 (``mner_lib/experiments/campaign.py``).
 
 Reads the runs' ``metrics.json`` and writes ``benchmarks/gmf_bucket_probe.txt``: test and dev F1
 per seed, the paired differences, and training tweets/s (the two workers of the campaign ran

@@ -1,3 +1,3 @@
-from mner_lib.cli import main
+from mner_lib.commands.cli import main
 
 raise SystemExit(main())

@@ -109,7 +109,7 @@ probe_examples = 4  # how many probe drawings to show
 seeds = [0]  # the probe's drawing seed (first one)
 
 # %% tags=["hide-input"]
-from mner_lib import params as _params
+from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
 P = _params.check(globals(), "task_data")  # unknown names or bad values fail here
@@ -130,13 +130,14 @@ pd.set_option("display.precision", 2)
 warnings.filterwarnings("ignore", category=UserWarning)
 
 # %% tags=["hide-input"]
-from mner_lib.data import ENTITY_TYPES, SPLITS, dataset_stats, load_dataset, orphan_positions
+from mner_lib.text.data import ENTITY_TYPES, SPLITS, load_dataset, orphan_positions
+from mner_lib.text.stats import dataset_stats
 
 data = load_dataset(P["dataset"], P["data_dir"] or None)
 stats = dataset_stats(data)
 if P["dataset"] == "demo":
     display(Markdown("**This build describes the shipped demo corpus**: synthetic tweets made by "
-                     "`mner_lib.demo_corpus`, because no data folder was set. Set `MNER_DATA_DIR` "
+                     "`mner_lib.text.demo_corpus`, because no data folder was set. Set `MNER_DATA_DIR` "
                      "(or the `data_dir` parameter) to see Twitter-2015/2017."))
 else:
     display(Markdown(f"**This build describes `{P['dataset']}`** read from `{data.paths['train']}` and "
@@ -170,7 +171,7 @@ sns.barplot(counts, x="type", y="entities", hue="split", ax=axes[0])
 axes[0].set_title("entities per type (conlleval count)")
 sns.histplot(lengths, x="tokens", hue="split", element="step", stat="density", common_norm=False, ax=axes[1])
 axes[1].set_title("tweet length in tokens")
-from mner_lib.figure import captioned
+from mner_lib.figures.figure import captioned
 
 _per_type = counts.groupby("type")["entities"].sum()
 display(captioned(
@@ -233,7 +234,7 @@ print(f"{share:.0%} of the training tweets carry at least one hashtag")
 # replaces a missing one by a flagged blank image (HSN's rule), never by another tweet's image.
 
 # %% tags=["hide-input"]
-from mner_lib.data import image_dir
+from mner_lib.text.data import image_dir
 
 try:
     folder = image_dir(P["dataset"], P["data_dir"] or None)
@@ -268,10 +269,10 @@ display(pd.DataFrame(rows).set_index("split"))
 # type's colour is an entity string of the tweet that the caption contains.
 
 # %% tags=["hide-input"]
-from mner_lib.caption_view import ORIGIN_NOTE, show_samples, show_tables, show_tweet_captions
+from mner_lib.book.caption_view import ORIGIN_NOTE, show_samples, show_tables, show_tweet_captions
 
 display(Markdown(f"*{ORIGIN_NOTE}*"))
-from mner_lib.figure import html_figure
+from mner_lib.figures.figure import html_figure
 
 display(html_figure(show_samples(P["data_dir"] or None),
                     "The sample tweet images beside the captions image models wrote for them; the "
@@ -329,7 +330,7 @@ for tweet in with_entities:
 
 # %% tags=["hide-input"]
 from mner_lib.images import ImageFeatures
-from mner_lib.explorer import picture
+from mner_lib.book.explorer import picture
 
 sample = with_entities[:1] + data.train[1:4]
 shown, names = [], []

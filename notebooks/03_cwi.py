@@ -122,7 +122,7 @@ runs_dir = "runs/book"
 results_dir = "results"  # the recorded runs shown under "Recorded runs"
 
 # %% tags=["hide-input"]
-from mner_lib import params as _params
+from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
 P = _params.check(globals(), "cwi")  # unknown names or bad values fail here
@@ -162,7 +162,7 @@ show_real_results(["cwi", "cwi-attention"], P["results_dir"])
 import torch
 
 from mner_lib.book import walkthrough
-from mner_lib.explorer import picture
+from mner_lib.book.explorer import picture
 
 # four training tweets, their image features and a fresh CWI model (mner_lib.book.walkthrough)
 W = walkthrough(P, P["models"][-1])
@@ -202,7 +202,7 @@ axes[1].hist([values.numpy(), dropped[dropped != 0].numpy()], bins=40, label=["i
 axes[1].axvline(model.config.td_threshold, color="k", ls="--", lw=0.8)
 axes[1].set(title="targeted dropout: only units over the threshold are dropped", xlabel="value")
 axes[1].legend(fontsize=8)
-from mner_lib.figure import captioned
+from mner_lib.figures.figure import captioned
 
 _gone = values[dropped == 0]
 display(captioned(
@@ -282,7 +282,7 @@ else:
 # ## Training and evaluation
 #
 # Every model of the chapter, and each ablation the parameters name, is trained once per seed with
-# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the trainer of `mner_lib.training` (the paper's optimiser and schedule, early stopping on dev F1), on
 # the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
 # train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
 # `history.jsonl`, predictions); the table below is read from those files, then come the training
@@ -331,7 +331,7 @@ show_trained_modality(trained, P["models"][-1], ("word", "char", "image"))
 # rendered statically, for the first test tweets.
 
 # %% tags=["remove-output"]
-from mner_lib.explorer import collect_examples, explorer, picture, static_view
+from mner_lib.book.explorer import collect_examples, explorer, picture, static_view
 
 _label = P["models"][-1]
 _result = trained.runs[_label][0]

@@ -61,7 +61,7 @@ if "google.colab" in sys.modules:
 # several attention heads, and then let every token decide, through a gate, how much of the fused
 # feature it takes. They also argue that many real posts have no image, and feed those a blank
 # constant image. Reported on Twitter-2015: 74.18 F1 (Table 5 of the paper; the comparison chapter
-# quotes all of its rows from `mner_lib.results`).
+# quotes all of its rows from `mner_lib.reporting.results`).
 #
 # The walk below follows the paper's sections. Each block runs on four training tweets with a fresh,
 # untrained model (so the weights are not meaningful yet: the point is what each block computes and
@@ -122,7 +122,7 @@ runs_dir = "runs/book"
 results_dir = "results"  # the recorded runs shown under "Recorded runs"
 
 # %% tags=["hide-input"]
-from mner_lib import params as _params
+from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
 P = _params.check(globals(), "hsn")  # unknown names or bad values fail here
@@ -162,7 +162,7 @@ show_real_results(["hsn"], P["results_dir"])
 import torch
 
 from mner_lib.book import walkthrough
-from mner_lib.explorer import picture
+from mner_lib.book.explorer import picture
 
 # four training tweets, their image features and a fresh HSN model (mner_lib.book.walkthrough)
 W = walkthrough(P, "hsn")
@@ -274,7 +274,7 @@ display(token_weights(few[0].tokens, {"s_sen": out.attentions["image_to_text"][0
 # ## Training and evaluation
 #
 # Every model of the chapter, and each ablation the parameters name, is trained once per seed with
-# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the trainer of `mner_lib.training` (the paper's optimiser and schedule, early stopping on dev F1), on
 # the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
 # train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
 # `history.jsonl`, predictions); the table below is read from those files, then come the training
@@ -348,7 +348,7 @@ else:
 # rendered statically, for the first test tweets.
 
 # %% tags=["remove-output"]
-from mner_lib.explorer import collect_examples, explorer, picture, static_view
+from mner_lib.book.explorer import collect_examples, explorer, picture, static_view
 
 _label = "hsn"
 _result = trained.runs[_label][0]

@@ -125,7 +125,7 @@ runs_dir = "runs/book"
 results_dir = "results"  # the recorded runs shown under "Recorded runs"
 
 # %% tags=["hide-input"]
-from mner_lib import params as _params
+from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
 P = _params.check(globals(), "trimod")  # unknown names or bad values fail here
@@ -165,7 +165,7 @@ show_real_results(["trimod"], P["results_dir"])
 import torch
 
 from mner_lib.book import walkthrough
-from mner_lib.explorer import picture
+from mner_lib.book.explorer import picture
 
 # four training tweets, their image features and a fresh TRIMOD model (mner_lib.book.walkthrough)
 W = walkthrough(P, "trimod")
@@ -277,7 +277,7 @@ display(modality_attention(few[0].tokens, out.attentions["modality"][0, :n], ("t
 # ## Training and evaluation
 #
 # Every model of the chapter, and each ablation the parameters name, is trained once per seed with
-# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the trainer of `mner_lib.training` (the paper's optimiser and schedule, early stopping on dev F1), on
 # the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
 # train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
 # `history.jsonl`, predictions); the table below is read from those files, then come the training
@@ -327,7 +327,7 @@ show_trained_modality(trained, "trimod", ("text", "visual", "hashtag"))
 # rendered statically, for the first test tweets.
 
 # %% tags=["remove-output"]
-from mner_lib.explorer import collect_examples, explorer, picture, static_view
+from mner_lib.book.explorer import collect_examples, explorer, picture, static_view
 
 _label = "trimod"
 _result = trained.runs[_label][0]

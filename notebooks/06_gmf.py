@@ -126,7 +126,7 @@ runs_dir = "runs/book"
 results_dir = "results"  # the recorded runs shown under "Recorded runs"
 
 # %% tags=["hide-input"]
-from mner_lib import params as _params
+from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
 P = _params.check(globals(), "gmf")  # unknown names or bad values fail here
@@ -166,7 +166,7 @@ show_real_results(["gmf", "bert-crf"], P["results_dir"])
 import torch
 
 from mner_lib.book import walkthrough
-from mner_lib.explorer import picture
+from mner_lib.book.explorer import picture
 
 # four training tweets, their image features and a fresh GMF model (mner_lib.book.walkthrough)
 W = walkthrough(P, "gmf")
@@ -279,7 +279,7 @@ if before is not None:
 # ## Training and evaluation
 #
 # Every model of the chapter, and each ablation the parameters name, is trained once per seed with
-# the trainer of `mner_lib.train` (the paper's optimiser and schedule, early stopping on dev F1), on
+# the trainer of `mner_lib.training` (the paper's optimiser and schedule, early stopping on dev F1), on
 # the data and for the epochs this build's parameters say, in the configuration `python -m mner_lib
 # train` makes from the same settings. Each run writes a run folder (`config.json`, `metrics.json`,
 # `history.jsonl`, predictions); the table below is read from those files, then come the training
@@ -344,7 +344,7 @@ if before is not None and "text_embedding" in _stack:
 # rendered statically, for the first test tweets.
 
 # %% tags=["remove-output"]
-from mner_lib.explorer import collect_examples, explorer, picture, static_view
+from mner_lib.book.explorer import collect_examples, explorer, picture, static_view
 
 _label = "gmf"
 _result = trained.runs[_label][0]

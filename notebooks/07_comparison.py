@@ -96,7 +96,7 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # **What you will learn**
 #
-# - what each paper reports, read from `mner_lib.results`, beside what this project measured with
+# - what each paper reports, read from `mner_lib.reporting.results`, beside what this project measured with
 #   the same protocol where one exists;
 # - how the models hold up when the image input changes (blank and synthetic images, captions
 #   written from the real photos and their shuffled control; real, shuffled or missing photos
@@ -111,7 +111,7 @@ conditions = [  # robustness table columns, in this order (one never run has no 
 runs_dir = "runs/book"  # this build's own runs (shown apart, in the last section)
 
 # %% tags=["hide-input"]
-from mner_lib import params as _params
+from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
 P = _params.check(globals(), "comparison")  # unknown names or bad values fail here
@@ -162,7 +162,7 @@ else:
 # %% [markdown]
 # ## What the numbers say
 #
-# Generated from the recorded runs by the sentence writers of `mner_lib.report` (the code that writes
+# Generated from the recorded runs by the sentence writers of `mner_lib.reporting.report` (the code that writes
 # `results/report_budget.md` and `results/report_captions.md`); nothing below is typed by hand.
 
 # %% tags=["remove-input"]

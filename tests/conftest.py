@@ -35,3 +35,28 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "cache"
     monkeypatch.setenv("MNER_CACHE_DIR", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The demo corpus that ships with the package (read once per test process)."""
+    from mner_lib.text.data import load_dataset
+
+    return load_dataset("demo")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test writes caches (features, POS tags) under its session's temporary folder, never
+    under the user's ``~/.cache/mner_lib`` (a test that asks for ``cache_dir`` gets its own)."""
+    if "MNER_CACHE_DIR" not in os.environ or not os.environ["MNER_CACHE_DIR"].startswith(
+        str(tmp_path_factory.getbasetemp())
+    ):
+        monkeypatch.setenv("MNER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture
+def probe_cache() -> Path:
+    """The feature cache of the synthetic probe runs: the session's (the probe drawings of the demo
+    corpus are computed once per test process)."""
+    return Path(os.environ["MNER_CACHE_DIR"])

@@ -1,4 +1,4 @@
-"""``mner_lib.bench`` and ``python -m mner_lib bench``: the CPU path on the demo corpus."""
+"""``mner_lib.experiments.bench`` and ``python -m mner_lib bench``: the CPU path on the demo corpus."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from mner_lib import train
-from mner_lib.bench import DATASET_SIZES, format_bench, grid_hours, run_bench
-from mner_lib.cli import main
+from mner_lib import training as train
+from mner_lib.commands.cli import main
+from mner_lib.experiments.bench import DATASET_SIZES, format_bench, grid_hours, run_bench
 
 
 def test_run_bench_cpu_demo_measures_each_model():

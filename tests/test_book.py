@@ -17,7 +17,7 @@ import yaml
 from mner_lib import book
 from mner_lib.book import grid as book_grid
 from mner_lib.book import header, site
-from mner_lib.params import ParameterError
+from mner_lib.book.params import ParameterError
 from tests import browser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -494,14 +494,14 @@ def chapter_params(key: str, **values) -> dict:
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     namespace: dict = {}
     exec(cell.source, namespace)
-    from mner_lib.params import check
+    from mner_lib.book.params import check
 
     return {**check(namespace, key), **values}
 
 
 def test_ablations_are_named_as_the_command_line_names_them():
-    from mner_lib.results import variant_name
-    from mner_lib.train import resolve_config
+    from mner_lib.reporting.results import variant_name
+    from mner_lib.training import resolve_config
 
     params = chapter_params("hsn", ablations=["w/o MI", "w/o MP", "w/o VF"], condition="synthetic")
     planned = book.plan_runs(params, "hsn", log=lambda *_: None)
@@ -539,9 +539,9 @@ def test_chapter_options_are_the_command_lines_and_the_papers_per_dataset_ones()
 
 
 def test_chapter_runs_cap_eval_in_their_config_and_average_with_cli_runs(tmp_path):
-    from mner_lib.data import read_tweets
-    from mner_lib.results import run_row, variant_name
-    from mner_lib.train import resolve_config
+    from mner_lib.reporting.results import run_row, variant_name
+    from mner_lib.text.data import read_tweets
+    from mner_lib.training import resolve_config
 
     params = chapter_params(
         "foundations",

@@ -8,11 +8,14 @@ import shlex
 import pandas as pd
 import pytest
 
-from mner_lib import campaign, campaign_cost, campaign_report, campaign_words
 from mner_lib.book.comparison import markdown_blocks
-from mner_lib.cli import build_parser, main
-from mner_lib.config import overrides_from_args, resolve_config
+from mner_lib.commands.cli import build_parser, main
+from mner_lib.experiments import campaign
+from mner_lib.experiments import cost as campaign_cost
 from mner_lib.models import get_spec
+from mner_lib.reporting import campaign_report
+from mner_lib.reporting import words as campaign_words
+from mner_lib.training.config import overrides_from_args, resolve_config
 
 
 def _config(job: campaign.Job):
@@ -97,7 +100,7 @@ def test_cost_of_a_run_from_recorded_speeds(tmp_path):
 
 
 def test_what_is_left_is_also_priced_at_the_wall_time_finished_runs_took(tmp_path):
-    from mner_lib import results
+    from mner_lib.reporting import results
 
     plan = (campaign.Row("campaign", "hsn", campaign.BOTH, ("blank",), (0, 1, 2)),)
     root = tmp_path / "results"
@@ -122,7 +125,7 @@ def test_what_is_left_is_also_priced_at_the_wall_time_finished_runs_took(tmp_pat
 def test_a_paused_run_does_not_move_the_price_of_what_is_left(tmp_path):
     """A run paused for a while (its wall time and tweets/s include the pause) is one of several:
     both prices are medians over runs, so it moves neither."""
-    from mner_lib import results
+    from mner_lib.reporting import results
 
     plan = (campaign.Row("campaign", "hsn", ("twitter2015",), ("blank",), (0, 1, 2, 3)),)
     root = tmp_path / "results"
@@ -424,7 +427,7 @@ def test_the_book_shows_the_campaign_tables_as_html_tables(tmp_path):
     i = figures[0]
     assert isinstance(shown[i - 2], HTML) and "+1.00" in shown[i - 2].data
     assert shown[i - 1].data == comparison.GAP_FIGURE_LEAD
-    from mner_lib.report import PAIRING
+    from mner_lib.reporting.report import PAIRING
 
     assert "Paired gaps" in shown[i - 3].data  # the heading, then what a pair shares
     assert shown[i - 3].data.splitlines()[-1] == PAIRING
@@ -542,7 +545,7 @@ def test_the_best_use_of_caption_content_says_when_the_caption_does_not_beat_no_
 
 
 def test_the_report_says_when_bert_rows_ran_on_another_encoder_than_the_papers():
-    from mner_lib import results
+    from mner_lib.reporting import results
 
     def runs(*encoders):
         return results.runs_frame([{"model": "gmf", "text_encoder": e} for e in encoders])
@@ -576,7 +579,7 @@ def test_a_rows_model_cell_names_its_setting_without_nested_parentheses(variant,
 
 
 def test_the_run_count_says_how_many_are_capped_probes():
-    from mner_lib import results
+    from mner_lib.reporting import results
 
     runs = results.runs_frame([{"max_train": 0}, {"max_train": 1000}, {"max_train": 0}])
     assert campaign_report._capped_words(runs.assign(experiment=["c", "probe_x", "c"])) == (

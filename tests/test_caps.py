@@ -13,14 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import data as data_module
-from mner_lib.data import (
-    MAX_TWEET_TOKENS,
-    DataFormatError,
-    Tweet,
-    parse_lines,
-    read_tweets,
-)
 from mner_lib.images import text_readers
 from mner_lib.images.text import dataset_coverage, load_image_text
 from mner_lib.images.text_readers import (
@@ -30,6 +22,14 @@ from mner_lib.images.text_readers import (
     read_catr,
     read_owl,
     read_pgim,
+)
+from mner_lib.text import data as data_module
+from mner_lib.text.data import (
+    MAX_TWEET_TOKENS,
+    DataFormatError,
+    Tweet,
+    parse_lines,
+    read_tweets,
 )
 from tests.deadline import deadline
 
@@ -174,7 +174,7 @@ def test_a_deeply_nested_json_caption_file_names_the_file(tmp_path):
 
 
 def test_data_stats_with_a_nested_caption_file_reports_it_and_goes_on(tmp_path):
-    from tests.images.test_text import write_demo_image_text
+    from tests.fakes import write_demo_image_text
 
     root = write_demo_image_text(tmp_path / "data")
     catr = root / "image_text" / "catr" / "demo_images.json"
@@ -249,7 +249,7 @@ def test_the_real_files_read_within_the_caps(need_data):
 
 # ----------------------------------------------------------------------------- run settings
 def exit_code(argv: list[str]) -> int:
-    from mner_lib import cli
+    from mner_lib.commands import cli
 
     try:
         return cli.main(argv)
@@ -258,7 +258,7 @@ def exit_code(argv: list[str]) -> int:
 
 
 def test_threads_are_capped_at_the_cpus_this_machine_gives(capsys):
-    from mner_lib.config import available_cpus, check_field
+    from mner_lib.training.config import available_cpus, check_field
 
     cpus = available_cpus()
     assert check_field("threads", cpus) == ""
@@ -283,7 +283,7 @@ def test_threads_are_capped_at_the_cpus_this_machine_gives(capsys):
     ],
 )
 def test_run_sizes_have_stated_caps(name, value, message):
-    from mner_lib.config import check_field
+    from mner_lib.training.config import check_field
 
     assert check_field(name, value) == message
 
@@ -327,14 +327,14 @@ def test_hashtag_training_needs_min_words_at_most_max_words(tmp_path, capsys):
     [("great!!", "great"), ("...", ""), ("(_x_)", "_x_"), ("¡olé!", "olé"), ("a", "a")],
 )
 def test_glove_keys_strip_edge_punctuation(token, key):
-    from mner_lib.encoders import _strip_edges
+    from mner_lib.text.encoders import _strip_edges
 
     assert _strip_edges(token) == key
 
 
 def test_glove_key_edge_stripping_is_linear():
     # the former pattern [^\w]+$ went back over the punctuation from every start: quadratic
-    from mner_lib.encoders import _strip_edges
+    from mner_lib.text.encoders import _strip_edges
 
     def run(n: int) -> None:
         for _ in range(50):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mner_lib import caption_view as cv
-from mner_lib.data import Tweet, load_dataset
+from mner_lib.book import caption_view as cv
 from mner_lib.images.text import CaptionTable
-from tests.images.test_text import write_demo_image_text
+from mner_lib.text.data import Tweet, load_dataset
+from tests.fakes import write_demo_image_text
 
 
 @pytest.fixture

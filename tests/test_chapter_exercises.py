@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from mner_lib import book
-from mner_lib.params import ParameterError, check
-from mner_lib.train import resolve_config
+from mner_lib.book.params import ParameterError, check
+from mner_lib.training import resolve_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

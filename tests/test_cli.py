@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import cli
-from mner_lib.data import TAGS, parse_lines, write_tweets
-from mner_lib.train import load_run
+from mner_lib.commands import cli
+from mner_lib.text.data import TAGS, parse_lines, write_tweets
+from mner_lib.training import load_run
 
 TRAIN = [
     "train", "--model", "bilstm-crf", "--dataset", "demo", "--epochs", "2", "--max-train", "40",
@@ -64,7 +64,7 @@ def test_predict_file_of_tweets(moved_run, tmp_path, capsys):
     tweets = list(parse_lines(capsys.readouterr().out.splitlines()))
     assert [len(t) for t in tweets] == [5, 2]
     conll = tmp_path / "tweets.conll"
-    from mner_lib.data import Tweet
+    from mner_lib.text.data import Tweet
 
     write_tweets(conll, [Tweet("77", ["Hi", "London"], ["O", "B-LOC"])])
     assert cli.main(["predict", "--run", str(moved_run), "--file", str(conll), "--conll"]) == 0

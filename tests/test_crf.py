@@ -11,8 +11,8 @@ import pytest
 import torch
 from torchcrf import CRF as TorchCRF
 
-from mner_lib.crf import CRF, FORBIDDEN, bio_allowed, viterbi_decode
-from mner_lib.data import TAGS
+from mner_lib.models.crf import CRF, FORBIDDEN, bio_allowed, viterbi_decode
+from mner_lib.text.data import TAGS
 
 BIO5 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 OUT, B_PER, I_PER, B_LOC, I_LOC = range(5)

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import cli
-from mner_lib.data import (
+from mner_lib.commands import cli
+from mner_lib.text.data import (
     MAX_TOKEN_CHARS,
     DataFormatError,
     DuplicateIdWarning,
     Tweet,
     UnknownNameError,
-    corpus_stats,
     dataset_dir,
     load_dataset,
     read_tweets,
@@ -25,6 +24,7 @@ from mner_lib.data import (
     split_path,
     write_tweets,
 )
+from mner_lib.text.stats import corpus_stats
 
 CANON = "IMGID:1\nRT\tO\nSt\tI-LOC\nLouis\tI-LOC\nrocks\tO\n\nIMGID:2\nObama\tB-PER\nvisits\tO\nNBA\tB-OTHER\n\n"
 EXPECTED = [

@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from mner_lib import data as data_module
-from mner_lib.runfolder import RunFolder, RunFolderError
-from mner_lib.runstate import RunStateError, data_changes, data_hashes
-from mner_lib.train import resolve_config, run_training
-from mner_lib.trainer import data_files
+from mner_lib.text import data as data_module
+from mner_lib.training import resolve_config, run_training
+from mner_lib.training.runfolder import RunFolder, RunFolderError
+from mner_lib.training.runstate import RunStateError, data_changes, data_hashes
+from mner_lib.training.trainer import data_files
 
 TINY = {"use_glove": False, "hidden": 8, "word_dim": 8}
 
@@ -103,8 +103,7 @@ def test_a_hostile_data_record_in_a_checkpoint_is_a_one_line_corrupt_error(demo_
 
 
 def test_an_edited_caption_file_stops_the_resume_of_a_caption_run(tmp_path, cache_dir):
-    from tests.images.test_text import write_demo_image_text
-    from tests.models.test_captions import TINY as CAPTION_TINY
+    from tests.fakes import CAPTION_TINY, write_demo_image_text
 
     data = write_demo_image_text(tmp_path / "data")
     out = tmp_path / "run"
@@ -122,7 +121,7 @@ def test_an_edited_caption_file_stops_the_resume_of_a_caption_run(tmp_path, cach
 
 
 def test_a_finished_runs_recorded_files_are_looked_up_only_where_a_run_reads_data(tmp_path):
-    from mner_lib.runstate import data_drift
+    from mner_lib.training.runstate import data_drift
 
     hostile = {
         "image_text/../../../etc/passwd": {"file": "x", "sha256": "0" * 64},

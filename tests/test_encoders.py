@@ -7,8 +7,14 @@ import logging
 import numpy as np
 import pytest
 
-from mner_lib import encoders
-from mner_lib.encoders import align_subwords, build_text_encoder, glove_key, load_glove, oov_rate
+from mner_lib.text import encoders
+from mner_lib.text.encoders import (
+    align_subwords,
+    build_text_encoder,
+    glove_key,
+    load_glove,
+    oov_rate,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +35,7 @@ def test_invisible_tokens_keep_a_position(tokenizer, caplog):
 
 
 def test_truncation_is_counted_and_masked(tokenizer, caplog):
-    with caplog.at_level(logging.WARNING, logger="mner_lib.encoders"):
+    with caplog.at_level(logging.WARNING, logger="mner_lib.text.encoders"):
         result = align_subwords(tokenizer, [["word"] * 20], max_length=10)
     assert result.truncated == 12 and result.word_mask[0].sum() == 8
     assert result.input_ids.shape == (1, 10) and result.input_ids[0, -1] == tokenizer.sep_token_id

@@ -1,16 +1,14 @@
-"""mner_lib.escape: a stranger's string, escaped for HTML, Markdown or a figure, shows as itself
+"""mner_lib.io.escape: a stranger's string, escaped for HTML, Markdown or a figure, shows as itself
 and runs nothing. Markdown is rendered as the book renders it (MyST's markdown-it, raw HTML on,
 dollarmath and amsmath on); what comes out is read back with the site check's own parser."""
 
 from __future__ import annotations
 
 import io
-from html.parser import HTMLParser
 
 import pytest
 
-from mner_lib.book.site import _Page
-from mner_lib.escape import (
+from mner_lib.io.escape import (
     Markup,
     html_cell,
     html_text,
@@ -21,6 +19,7 @@ from mner_lib.escape import (
     md_text,
 )
 from tests.browser import html_tables
+from tests.markup import active, read, render
 
 HOSTILE = [
     "<img src=x onerror=alert(document.domain)>",
@@ -50,45 +49,6 @@ ORDINARY = [
 ]
 
 
-def render(markdown: str) -> str:
-    """``markdown`` as the book's MyST parser renders it to HTML (raw HTML passes through)."""
-    pytest.importorskip("myst_parser")
-    from markdown_it.renderer import RendererHTML
-    from myst_parser.config.main import MdParserConfig
-    from myst_parser.parsers.mdit import create_md_parser
-
-    config = MdParserConfig(enable_extensions={"dollarmath", "amsmath", "colon_fence"})
-    return create_md_parser(config, RendererHTML).render(markdown)
-
-
-class _Read(HTMLParser):
-    """The tags and the text of an HTML fragment."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[str] = []
-        self.text = ""
-
-    def handle_starttag(self, tag, attrs) -> None:
-        self.tags.append(tag)
-
-    def handle_data(self, data) -> None:
-        self.text += data
-
-
-def read(fragment: str) -> _Read:
-    parsed = _Read()
-    parsed.feed(fragment)
-    return parsed
-
-
-def active(fragment: str) -> list[str]:
-    """What the site check calls active in ``fragment``: handlers, URLs, frames, scripts."""
-    page = _Page()
-    page.feed(fragment)
-    return page.active + [f"a script {s}" for s in page.script_tags]
-
-
 def flat(value: str) -> str:
     return " ".join(value.replace("\r", " ").replace("\t", " ").replace("\n", " ").split(" "))
 
@@ -104,7 +64,7 @@ def test_md_text_renders_as_the_literal_value_and_nothing_else(value):
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_md_text_in_a_table_cell_stays_in_its_cell(value):
-    from mner_lib.report import table_row
+    from mner_lib.reporting.report import table_row
 
     html = render("\n".join([table_row(["model", "device"]), "|---|---|", table_row(["m", value])]))
     assert set(read(html).tags) == {"table", "thead", "tbody", "tr", "th", "td"}, html

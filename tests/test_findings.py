@@ -99,7 +99,7 @@ def test_an_ablation_is_compared_with_the_paper_only_when_ours_has_a_sign():
 def test_the_conclusion_prints_a_strangers_names_as_literal_markdown():
     """A model or dataset name from a stranger's metrics.json renders as text in the campaign
     report's sentences (issue 26): no HTML, emphasis or code span survives."""
-    from mner_lib.campaign_words import conclusion
+    from mner_lib.reporting.words import conclusion
 
     gaps = _gaps().assign(model="<img src=x onerror=alert(1)>", dataset="*bold* `x`")
     text = "\n".join(conclusion(gaps, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()))

@@ -1,4 +1,4 @@
-"""The grid engine (mner_lib.grid): every engine gives the sequential engine's metrics, keeps
+"""The grid engine (mner_lib.experiments.grid): every engine gives the sequential engine's metrics, keeps
 finished runs, resumes unfinished ones and names the folder of a run that failed."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import grid
+from mner_lib.experiments import grid
 from tests.deadline import deadline
 
 # mner_lib.book, .cli and .sweep are imported in the tests that use them: the worker processes
@@ -68,7 +68,7 @@ test_f1.__test__ = False  # a helper, not a test
 def train_then_die(**spec) -> str:
     """A run whose process is killed (as the out-of-memory killer would) after its first epoch,
     leaving the trainer's resumable checkpoint behind."""
-    from mner_lib.train import resolve_config, run_training
+    from mner_lib.training import resolve_config, run_training
 
     spec = dict(spec)
     try:
@@ -108,7 +108,7 @@ def fail(folder: str) -> str:
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory) -> dict[str, float]:
     """The 4-run demo grid run one after another in this process: the reference metrics."""
-    from mner_lib.sweep import run_grid
+    from mner_lib.experiments.sweep import run_grid
 
     root = tmp_path_factory.mktemp("sequential")
     folders = run_grid(
@@ -171,7 +171,7 @@ def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
 
 
 def test_two_local_workers_give_the_sequential_metrics(sequential, tmp_path, capsys):
-    from mner_lib import cli
+    from mner_lib.commands import cli
 
     argv = ["sweep", "--experiment", EXPERIMENT, "--root", str(tmp_path), "--workers", "2"]
     assert cli.main(argv + CLI_OPTIONS) == 0
@@ -182,7 +182,7 @@ def test_two_local_workers_give_the_sequential_metrics(sequential, tmp_path, cap
 
 
 def test_an_experiment_name_that_leaves_the_results_root_is_refused(tmp_path, capsys):
-    from mner_lib import cli
+    from mner_lib.commands import cli
 
     root = tmp_path / "results"
     for name in ("../../x", "/tmp/x", "a/../../x", "."):

@@ -8,8 +8,7 @@ import random
 import pytest
 import torch
 
-from mner_lib import cli
-from mner_lib.data import Tweet, load_dataset
+from mner_lib.commands import cli
 from mner_lib.hashtags import (
     DictionarySegmenter,
     HashtagSegmenter,
@@ -28,6 +27,7 @@ from mner_lib.hashtags import (
     split_examples,
     train_segmenter,
 )
+from mner_lib.text.data import Tweet, load_dataset
 
 TINY = HashtagSegmenterConfig(
     char_dim=12, cnn_filters=24, cnn_kernel=3, lstm_hidden=24, dropout=0.0

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mner_lib import cli
-from mner_lib.data import load_dataset
+from mner_lib.commands import cli
 from mner_lib.images import ImageFeatures
 from mner_lib.images.cache import FailureLog, FeatureCacheError, FeatureStore
-from mner_lib.pos import PosTagger, _checksum, _key
+from mner_lib.text.data import load_dataset
+from mner_lib.text.pos import PosTagger, _checksum, _key
 from tests.deadline import deadline
 
 SHAPES = {"a": (3,), "b": (2, 2)}
@@ -53,7 +53,7 @@ def test_a_changed_cache_line_is_ignored_tagged_again_and_named(tmp_path, caplog
     lines[0]["t"] = ["XX"] * 3  # tags changed without the checksum: tampering or a bad disk
     path.write_text("".join(json.dumps(row) + "\n" for row in lines))
     tagger = PosTagger(cache_dir=tmp_path)
-    with caplog.at_level(logging.WARNING, logger="mner_lib.pos"):
+    with caplog.at_level(logging.WARNING, logger="mner_lib.text.pos"):
         assert tagger.tag([["Mara", "visits", "Paris"]]) == [good]
     assert tagger.tagged == 1  # tagged again, not read from the changed line
     assert f"POS tag cache {path}: 1 line(s)" in caplog.text and "(first: line 1)" in caplog.text
@@ -77,7 +77,7 @@ def test_garbage_cache_lines_are_ignored_never_a_traceback(tmp_path, caplog, lin
     path = cache_file(tmp_path)
     path.write_text(line + "\n" + path.read_text())
     tagger = PosTagger(cache_dir=tmp_path)
-    with caplog.at_level(logging.WARNING, logger="mner_lib.pos"):
+    with caplog.at_level(logging.WARNING, logger="mner_lib.text.pos"):
         assert [len(t) for t in tagger.tag([["I", "love", "NASA"]])] == [3]
     assert tagger.tagged == 0 and "(first: line 1)" in caplog.text
 

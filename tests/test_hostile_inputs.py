@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mner_lib import book, cli
+from mner_lib import book
+from mner_lib.commands import cli
 from mner_lib.hashtags import HashtagSegmenter, HashtagSegmenterConfig, TrainHistory
 
 TINY = HashtagSegmenterConfig(char_dim=4, cnn_filters=4, cnn_kernel=3, lstm_hidden=4, dropout=0.0)
@@ -139,22 +140,23 @@ def test_summary_only_cannot_write_outside_the_root(tmp_path, capsys):
     "name", ["a/b", "x/../../escaped", "", ".hidden", "..", ".", "a\\b", "a\x00b", "ab*"]
 )
 def test_a_bad_experiment_name_is_refused_before_any_training(tmp_path, monkeypatch, name):
-    import mner_lib.sweep
+    import mner_lib.experiments.sweep
 
     def never(*args, **kwargs):
         raise AssertionError("run_grid ran for a bad experiment name")
 
-    monkeypatch.setattr(mner_lib.sweep, "run_grid", never)
+    monkeypatch.setattr(mner_lib.experiments.sweep, "run_grid", never)
     root = tmp_path / "res"
     root.mkdir()
     with pytest.raises(ValueError, match="experiment"):
-        mner_lib.sweep.check_experiment(root, name)
+        mner_lib.experiments.sweep.check_experiment(root, name)
     assert cli.main([*SWEEP, "--experiment", name, "--root", str(root)]) == 2
     assert snapshot(tmp_path) == {"res": None}
 
 
 def test_an_experiment_linked_out_of_the_root_is_refused(tmp_path):
-    from mner_lib.sweep import check_experiment, write_summary
+    from mner_lib.experiments.sweep import check_experiment
+    from mner_lib.reporting.summary import write_summary
 
     root, outside = tmp_path / "res", tmp_path / "outside"
     root.mkdir()

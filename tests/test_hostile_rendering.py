@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from mner_lib.book import comparison, realplots, realresults
-from mner_lib.escape import html_text
-from mner_lib.figure import png_bytes
-from tests.test_escape import active, read, render
+from mner_lib.figures.figure import png_bytes
+from mner_lib.io.escape import html_text
+from tests.markup import active, read, render
 
 XSS = "<img src=x onerror=alert(document.domain)>"
 SCRIPT = "<script>alert(1)</script>"
@@ -86,7 +86,7 @@ def assert_inert_html(html: str) -> None:
 
 # ----------------------------------------------------------------------------- Markdown reports
 def test_the_experiments_report_renders_every_value_as_text(results_root, tmp_path):
-    from mner_lib.report import write_report
+    from mner_lib.reporting.report import write_report
 
     text = write_report(results_root, ["campaign"], tmp_path / "report.md").read_text()
     html = assert_inert_markdown(text)
@@ -97,7 +97,7 @@ def test_the_experiments_report_renders_every_value_as_text(results_root, tmp_pa
 
 
 def test_the_campaign_report_renders_every_value_as_text(results_root, tmp_path):
-    from mner_lib.cli import main
+    from mner_lib.commands.cli import main
 
     out = tmp_path / "campaign.md"
     assert main(["report", "--root", str(results_root), "--out", str(out)]) == 0
@@ -135,7 +135,7 @@ def test_a_markdown_table_cell_reaches_the_page_as_its_text():
     from IPython.display import HTML
 
     value = f"{XSS} {LINK} {MATH} {SCRIPT}"
-    from mner_lib.report import table_row
+    from mner_lib.reporting.report import table_row
 
     shown: list = []
     comparison.show_markdown(
@@ -181,9 +181,9 @@ def test_every_results_table_of_the_book_holds_no_active_html(results_root):
 
 
 def test_caption_cards_and_the_explorer_escape_tokens_tags_and_captions(tmp_path):
-    from mner_lib.caption_view import SampleCaptions, samples_html, tweet_captions_html
-    from mner_lib.data import Tweet
-    from mner_lib.explorer import Example, example_html
+    from mner_lib.book.caption_view import SampleCaptions, samples_html, tweet_captions_html
+    from mner_lib.book.explorer import Example, example_html
+    from mner_lib.text.data import Tweet
 
     tokens = [XSS, "Obama", MATH]
     tags = ["B-PER", f"B-{XSS}", "O"]

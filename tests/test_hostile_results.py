@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import campaign, campaign_cost, results
 from mner_lib.book import realplots
-from mner_lib.cli import main
-from mner_lib.report import check_out
-from mner_lib.safe_read import RefusedFileError
+from mner_lib.commands.cli import main
+from mner_lib.experiments import campaign
+from mner_lib.experiments import cost as campaign_cost
+from mner_lib.io.safe_read import RefusedFileError
+from mner_lib.reporting import results
+from mner_lib.reporting.report import check_out
 from tests.deadline import deadline
 
 

@@ -12,12 +12,12 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from mner_lib import cli
-from mner_lib import runfolder as rf
-from mner_lib.config import check_field
-from mner_lib.data import DataFormatError, read_tweets
+from mner_lib.commands import cli
 from mner_lib.models import build_model
-from mner_lib.runload import _local_segmenter
+from mner_lib.text.data import DataFormatError, read_tweets
+from mner_lib.training import runfolder as rf
+from mner_lib.training.config import check_field
+from mner_lib.training.runload import _local_segmenter
 from tests.deadline import deadline
 
 CONFIG = {"model": "bilstm-crf", "seed": 0}
@@ -51,7 +51,7 @@ def test_a_strangers_manifest_never_chooses_what_a_new_run_deletes(tmp_path):
 
 
 def test_an_interrupted_overwrite_keeps_the_finished_run_until_the_new_one_finishes(tmp_path):
-    from mner_lib.results import find_metrics
+    from mner_lib.reporting.results import find_metrics
 
     run = _finished(tmp_path / "run", f1=61.0)
     old = {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
@@ -132,8 +132,8 @@ def test_a_runs_learned_segmenter_is_read_from_its_folder_only(tmp_path):
 
 
 def test_a_checkpoint_with_matching_hashes_but_foreign_state_is_a_one_line_error(tmp_path, capsys):
-    from mner_lib.config import TrainConfig
-    from mner_lib.trainer import run_training
+    from mner_lib.training.config import TrainConfig
+    from mner_lib.training.trainer import run_training
 
     out = tmp_path / "run"
     cfg = TrainConfig(model="bilstm-crf", max_train=20, max_eval=10, epochs=3, batch_size=10,
@@ -189,8 +189,8 @@ def test_an_image_id_that_is_a_whole_cr_only_file_is_refused_in_a_short_message(
 
 
 def test_a_model_whose_tags_are_not_the_bio2_set_is_refused(tmp_path):
-    from mner_lib.data import DEMO_DIR
     from mner_lib.models.base import Tagger
+    from mner_lib.text.data import DEMO_DIR
 
     tweets = read_tweets(DEMO_DIR / "train.txt")[:5]
     tensors, meta = build_model("bilstm-crf", tweets, {"use_glove": False, "hidden": 8}).to_state()
@@ -231,7 +231,7 @@ def test_other_output_files_are_checked_before_the_work_and_never_hang(
     """``bench --out`` and ``hashtags evaluate --json``: a folder or a FIFO is refused by name
     before the (minutes-long) work; the file is written whole (a rename), never through a FIFO;
     ``bench --models ''`` is refused, not an empty "0 h" estimate."""
-    import mner_lib.bench as bench
+    import mner_lib.experiments.bench as bench
     from mner_lib.commands.sweep import _read_back
 
     ran = []

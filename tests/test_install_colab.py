@@ -273,7 +273,7 @@ def colab_notebook(home_repo: Path, home: Path) -> nbformat.NotebookNode:
     kernel += "\n".join(f"import {name}" for name in KERNEL_IMPORTS)
     check = (
         "import json, sys\n"
-        "from mner_lib.encoders import align_subwords, build_text_encoder\n"
+        "from mner_lib.text.encoders import align_subwords, build_text_encoder\n"
         "encoder = build_text_encoder('minilm-l6')\n"
         "fields = align_subwords(encoder.tokenizer, [['RT', '@nasa', 'Obama', 'visits', 'Paris']])\n"
         "out = encoder.model(input_ids=fields.input_ids, attention_mask=fields.attention_mask)\n"

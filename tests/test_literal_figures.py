@@ -1,4 +1,4 @@
-"""Every figure of the book draws its texts literally (mner_lib.figure.literal_text and
+"""Every figure of the book draws its texts literally (mner_lib.figures.figure.literal_text and
 literal): a title, label or tick from data with ``$...$`` in it is neither a formula nor a
 failed drawing. Raw, each title below fails matplotlib's mathtext ("Unknown symbol", "Expected
 end of text"); here each figure is drawn to the PNG the book shows."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from mner_lib.book import realplots
-from mner_lib.figure import png_bytes
+from mner_lib.figures.figure import png_bytes
 
 XSS = "<img src=x onerror=alert(document.domain)>"
 MATH = r"blank $\undefinedmacro$"
@@ -54,7 +54,7 @@ def test_the_chapter_figures_draw_hostile_titles_and_tokens(name):
 def test_a_captioned_pyplot_figure_draws_a_hostile_label():
     from matplotlib.figure import Figure
 
-    from mner_lib.figure import captioned
+    from mner_lib.figures.figure import captioned
 
     fig = Figure()
     ax = fig.subplots()
@@ -83,7 +83,7 @@ def test_a_book_figure_draws_literally_however_it_is_drawn():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from mner_lib.figure import BookFigure
+    from mner_lib.figures.figure import BookFigure
 
     plain = Figure()
     plain.subplots().set_title(TITLE)

@@ -8,9 +8,9 @@ import random
 import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
-from mner_lib import cli
-from mner_lib.data import ENTITY_TYPES, TAGS, Tweet, load_dataset, write_tweets
-from mner_lib.metrics import evaluate, extract_entities
+from mner_lib.commands import cli
+from mner_lib.text.data import ENTITY_TYPES, TAGS, Tweet, load_dataset, write_tweets
+from mner_lib.text.metrics import evaluate, extract_entities
 
 
 # ------------------------------------------------------------------ hand cases

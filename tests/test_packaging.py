@@ -35,8 +35,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from mner_lib import book, spec
+from mner_lib import book
 from mner_lib.book import header, references, runner, site
+from mner_lib.models import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

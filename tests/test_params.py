@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from mner_lib import params
-from mner_lib.params import ParameterError
+from mner_lib.book import params
+from mner_lib.book.params import ParameterError
 
 
 def hsn_defaults() -> dict:

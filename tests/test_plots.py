@@ -172,7 +172,7 @@ def test_image_gallery_and_compare_bars():
 
 # ----------------------------------------------------------------------------- explorer
 def example(**attentions):
-    from mner_lib.explorer import Example
+    from mner_lib.book.explorer import Example
 
     return Example(
         "t1",
@@ -186,7 +186,7 @@ def example(**attentions):
 
 
 def test_static_html_marks_gold_and_predicted_entities():
-    from mner_lib.explorer import entities_html, example_html
+    from mner_lib.book.explorer import entities_html, example_html
 
     html = entities_html(["Obama", "visits", "St", "Louis"], ["B-PER", "O", "I-LOC", "I-LOC"])
     assert html.count("<span") == 2 and "St Louis <b" in html and ">LOC</b>" in html
@@ -196,7 +196,7 @@ def test_static_html_marks_gold_and_predicted_entities():
 
 
 def test_attention_figures_follow_the_keys_a_model_returns():
-    from mner_lib.explorer import attention_figures
+    from mner_lib.book.explorer import attention_figures
 
     assert attention_figures(example()) == []
     hsn = example(text_to_image=np.ones(49) / 49, image_to_text=np.ones(4), gate=np.ones(4))
@@ -211,7 +211,7 @@ def test_attention_figures_follow_the_keys_a_model_returns():
 
 
 def test_attention_figures_name_caption_words_under_a_caption_condition():
-    from mner_lib.explorer import attention_figures, example_html
+    from mner_lib.book.explorer import attention_figures, example_html
 
     words = ["a", "man", "in", "paris"]
     hsn = example(text_to_image=np.ones(6) / 4, caption_tokens=words)
@@ -225,7 +225,7 @@ def test_attention_figures_name_caption_words_under_a_caption_condition():
 
 
 def test_explorer_is_a_widget_live_and_a_note_in_batch_runs(monkeypatch):
-    from mner_lib import explorer
+    from mner_lib.book import explorer
 
     monkeypatch.delenv(explorer.BATCH_ENV, raising=False)
     widget = explorer.explorer([example(), example()])
@@ -274,7 +274,7 @@ def figures_of_every_kind() -> dict[str, Figure]:
 
 
 def test_every_plot_has_a_caption_and_an_alt_text_that_reach_its_png(tmp_path):
-    from mner_lib.figure import read_png_text
+    from mner_lib.figures.figure import read_png_text
 
     for name, fig in figures_of_every_kind().items():
         assert fig.caption.strip() and fig.alt.strip(), name
@@ -300,7 +300,7 @@ def test_alt_text_says_what_the_data_show():
 def test_captioned_pyplot_figure_is_closed_and_needs_both_texts(tmp_path):
     import matplotlib.pyplot as plt
 
-    from mner_lib.figure import captioned
+    from mner_lib.figures.figure import captioned
 
     fig, ax = plt.subplots()
     ax.plot([1, 2])
@@ -383,7 +383,7 @@ def test_ipython_shows_the_captioned_png_even_with_the_inline_figure_printer():
     from IPython.core.interactiveshell import InteractiveShell
     from PIL import Image
 
-    from mner_lib.figure import register_ipython
+    from mner_lib.figures.figure import register_ipython
 
     shell = InteractiveShell.instance()
     png = shell.display_formatter.formatters["image/png"]
@@ -413,7 +413,7 @@ def test_training_curves_of_one_epoch_have_whole_epoch_ticks_and_f1_from_zero():
 def test_html_figure_carries_its_caption_and_passes_notes_through():
     from IPython.display import HTML, Markdown
 
-    from mner_lib.figure import HTML_CAPTION, html_figure
+    from mner_lib.figures.figure import HTML_CAPTION, html_figure
 
     shown = html_figure(HTML("<div><img alt='image 1' src='x.jpg'></div>"), 'Cards & "captions".')
     html = shown._repr_html_()
@@ -427,7 +427,7 @@ def test_html_figure_carries_its_caption_and_passes_notes_through():
 def test_static_view_captions_name_the_tweet(monkeypatch):
     import IPython.display
 
-    from mner_lib.explorer import static_view
+    from mner_lib.book.explorer import static_view
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", shown.append)

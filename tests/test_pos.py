@@ -1,10 +1,10 @@
-"""POS classes for HSN (mner_lib.pos): the Penn fold, spaCy on pre-tokenised tweets, the cache."""
+"""POS classes for HSN (mner_lib.text.pos): the Penn fold, spaCy on pre-tokenised tweets, the cache."""
 
 from __future__ import annotations
 
 import pytest
 
-from mner_lib.pos import NUM_POS_IDS, POS_CLASSES, PosTagger, fold_penn_tag, pos_class_id
+from mner_lib.text.pos import NUM_POS_IDS, POS_CLASSES, PosTagger, fold_penn_tag, pos_class_id
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,12 @@
-"""``mner_lib.precision``: which precision a device gets, the autocast context, the CRF in fp32."""
+"""``mner_lib.models.precision``: which precision a device gets, the autocast context, the CRF in fp32."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mner_lib import precision
-from mner_lib.crf import CRF
+from mner_lib.models import precision
+from mner_lib.models.crf import CRF
 
 
 def test_resolve_precision_explicit_auto_and_errors(monkeypatch):

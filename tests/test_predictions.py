@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib.data import Tweet, load_dataset
-from mner_lib.predictions import (
+from mner_lib.text.data import Tweet, load_dataset
+from mner_lib.text.predictions import (
     HEADER,
     PredictionFileError,
     format_tags,
@@ -16,7 +16,7 @@ from mner_lib.predictions import (
     split_keys,
     tweet_keys,
 )
-from mner_lib.train import resolve_config, run_training
+from mner_lib.training import resolve_config, run_training
 
 
 def _tweets() -> list[Tweet]:

@@ -1,5 +1,5 @@
 """The chapters' real-results tables, their training curves, the ours-vs-paper plot and the
-generated conclusions (mner_lib.book.realresults, realplots, comparison; mner_lib.report)."""
+generated conclusions (mner_lib.book.realresults, realplots, comparison; mner_lib.reporting.report)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mner_lib.book import comparison, realplots, realresults, tables
-from mner_lib.report import paper_lines
+from mner_lib.reporting.report import paper_lines
 
 
 def write_run(root: Path, experiment: str, model: str, condition: str, seed: int, f1: float,
@@ -156,7 +156,7 @@ def test_caption_runs_get_their_own_column_and_meet_no_paper_row(results):
 
 
 def test_html_tables_have_a_fixed_layout_that_fills_the_column_and_escape_text():
-    from mner_lib.escape import Markup
+    from mner_lib.io.escape import Markup
 
     frame = pd.DataFrame(
         {"setting": ["<b>x</b>"], "a": [Markup("<b>1</b>")], "<th>": ["2"]}, dtype=object
@@ -325,7 +325,7 @@ def test_comparison_tables_fit_and_name_synthetic(results):
 
 
 def test_written_reports_carry_the_same_sentences_against_the_papers(results, tmp_path):
-    from mner_lib.report import write_report
+    from mner_lib.reporting.report import write_report
 
     out = write_report(results, ["budget", "budget_*"], tmp_path / "report.md")
     text = out.read_text()

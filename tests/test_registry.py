@@ -16,7 +16,7 @@ from torch import nn
 from mner_lib.models import available_models, get_spec, register_model
 from mner_lib.models.base import Tagger, TaggerConfig
 from mner_lib.models.baselines import collate_words_and_chars
-from mner_lib.spec import Ablation, Citation, PaperSpec, ReportedRow
+from mner_lib.models.spec import Ablation, Citation, PaperSpec, ReportedRow
 
 TOY_SPEC = PaperSpec(
     citation=Citation("Toy et al. 2099", "A toy tagger", "A. Toy", "Nowhere"),
@@ -57,9 +57,9 @@ class ToyTagger(Tagger):
 
 
 def test_a_model_registered_here_trains_predicts_and_reports(tmp_path, capsys):
-    from mner_lib import cli
-    from mner_lib.results import load_runs, paper_table
-    from mner_lib.train import resolve_config
+    from mner_lib.commands import cli
+    from mner_lib.reporting.results import load_runs, paper_table
+    from mner_lib.training import resolve_config
 
     assert "toy-tagger" in available_models() and get_spec("toy-tagger") is TOY_SPEC
     cfg = resolve_config("toy-tagger")
@@ -84,8 +84,8 @@ def test_a_model_registered_here_trains_predicts_and_reports(tmp_path, capsys):
 
 
 def test_tagger_run_batches_and_keeps_every_tweet_aligned():
-    from mner_lib.data import Tweet, load_dataset
     from mner_lib.models import build_model
+    from mner_lib.text.data import Tweet, load_dataset
 
     data = load_dataset("demo")
     torch.manual_seed(0)

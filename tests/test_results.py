@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from mner_lib import results
+from mner_lib.reporting import results
 
 
 def metrics(
@@ -310,7 +310,7 @@ def test_paired_gaps_subtract_blank_from_synthetic_seed_by_seed(tmp_path):
 
 
 def test_report_command_puts_conditions_side_by_side_with_paired_gaps(tmp_path, capsys):
-    from mner_lib import cli
+    from mner_lib.commands import cli
 
     for seed, (syn, blank) in enumerate(((60.0, 50.0), (58.0, 54.0))):
         write(
@@ -353,7 +353,7 @@ def test_runs_from_a_dirty_tree_are_marked_in_tables(tmp_path):
 def test_report_pairs_caption_runs_with_text_and_shuffled_captions_and_shows_the_leak(
     tmp_path, capsys
 ):
-    from mner_lib import cli
+    from mner_lib.commands import cli
 
     for seed, (text, cap, shuffled) in enumerate([(70.0, 73.0, 70.5), (71.0, 72.0, 71.5)]):
         for condition, f1 in (
@@ -403,7 +403,7 @@ def test_report_pairs_caption_runs_with_text_and_shuffled_captions_and_shows_the
 
 
 def test_verdicts_need_every_seed_and_a_mean_above_the_spread():
-    from mner_lib.report import verdict
+    from mner_lib.reporting.report import verdict
 
     assert verdict(2.0, 1.0, 3, 3) == "a consistent gain"
     assert verdict(2.0, 3.0, 3, 3) == "within seed-to-seed variation"

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from mner_lib import atomicfile
-from mner_lib import runfolder as rf
+from mner_lib.io import atomicfile
+from mner_lib.training import runfolder as rf
 
 COMMAND = "mner train --model bilstm-crf --out runs/x"
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="kills a forked child")

@@ -1,4 +1,4 @@
-"""One writer per folder (mner_lib.runlock): a second process is refused at once, in one line
+"""One writer per folder (mner_lib.training.runlock): a second process is refused at once, in one line
 naming the holder's process; the system frees the lock of a killed holder; a forked child does
 not inherit the right to write; a link or a FIFO in place of the lock file never hangs or leads
 out of the folder."""
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import runfolder as rf
-from mner_lib import runlock
+from mner_lib.training import runfolder as rf
+from mner_lib.training import runlock
 from tests.deadline import deadline
 
 CONFIG = {"model": "bilstm-crf", "seed": 0, "lr": 0.1}

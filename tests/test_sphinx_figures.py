@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mner_lib import figures as plots
-from mner_lib.figure import html_figure
+from mner_lib.figures.figure import html_figure
 
 pytest.importorskip("myst_nb")
 
@@ -27,7 +27,7 @@ def test_captioned_outputs_become_numbered_figures_with_their_alt_text(tmp_path)
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace
 
-    from mner_lib.figure import _mimebundle
+    from mner_lib.figures.figure import _mimebundle
 
     gates = plots.layer_gates(np.full((2, 4), 0.25))
     curves = plots.training_curves({"a": [{"epoch": 1, "loss": 1.0, "dev_f1": 5.0}]})
@@ -50,7 +50,7 @@ def test_captioned_outputs_become_numbered_figures_with_their_alt_text(tmp_path)
     src.mkdir()
     nbformat.write(nb, src / "index.ipynb")
     (src / "conf.py").write_text(
-        'extensions = ["myst_nb", "mner_lib.sphinx_figures"]\n'
+        'extensions = ["myst_nb", "mner_lib.figures.sphinx_figures"]\n'
         'nb_execution_mode = "off"\nnumfig = True\nexclude_patterns = ["_build"]\n'
     )
     with docutils_namespace():  # another build in this process registers its nodes anew
@@ -102,7 +102,7 @@ def test_a_hostile_caption_and_alt_text_are_text_in_the_built_page(tmp_path):
     src.mkdir()
     nbformat.write(nb, src / "index.ipynb")
     (src / "conf.py").write_text(
-        'extensions = ["myst_nb", "mner_lib.sphinx_figures"]\n'
+        'extensions = ["myst_nb", "mner_lib.figures.sphinx_figures"]\n'
         'nb_execution_mode = "off"\nnumfig = True\nexclude_patterns = ["_build"]\n'
     )
     html = tmp_path / "html"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import cli
+from mner_lib.commands import cli
 from tests.deadline import deadline
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forks the first sweep")
@@ -35,7 +35,7 @@ def _paused_sweep(argv: list[str], log: Path) -> tuple[int, int, int]:
             os.dup2(fd, 2)
             sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
             sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-            import mner_lib.grid as grid
+            import mner_lib.experiments.grid as grid
 
             real = grid.train_point
 
@@ -99,7 +99,7 @@ def test_a_second_sweep_of_an_experiment_is_refused_and_a_rerun_with_other_setti
 def test_a_rerun_after_the_data_changed_does_not_count_the_old_runs(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from mner_lib import data as data_module
+    from mner_lib.text import data as data_module
 
     demo = tmp_path / "demo_data"
     shutil.copytree(data_module.DEMO_DIR, demo)

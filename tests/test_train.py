@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mner_lib.data import TAGS, UnknownNameError, load_dataset, read_tweets
-from mner_lib.train import (
+from mner_lib.text.data import TAGS, UnknownNameError, load_dataset, read_tweets
+from mner_lib.training import (
     TrainConfig,
     load_run,
     paper_defaults,
@@ -80,7 +80,7 @@ def test_run_folder_layout_and_metrics(run_a):
     env = m["environment"]
     assert env["torch"] == torch.__version__ and env["device"] == "cpu" and "python" in env
     # the precision it trained in here, not the setting ("auto" differs from machine to machine)
-    from mner_lib.precision import resolve_precision
+    from mner_lib.models.precision import resolve_precision
 
     assert env["precision"] == resolve_precision("auto", "cpu") in ("fp32", "bf16")
     assert m["wall_seconds"] > 0 and m["train_tweets_per_second"] > 0
@@ -96,7 +96,7 @@ def test_run_folder_layout_and_metrics(run_a):
 def test_the_tagging_head_gets_its_own_learning_rate(tmp_path):
     """head_lr: the emission layer and the CRF in their own optimiser group (GMF, as HVPNeT)."""
     from mner_lib.models import build_model
-    from mner_lib.trainer import build_optimizer
+    from mner_lib.training.trainer import build_optimizer
 
     cfg = config(tmp_path, head_lr=0.05, lr=0.001)
     model = build_model("bilstm-crf", load_dataset("demo").train[:20], TINY)
@@ -117,7 +117,7 @@ def test_predictions_are_readable_and_aligned(run_a):
         assert [t.id for t in pred] == [t.id for t in gold]
         assert [t.tokens for t in pred] == [t.tokens for t in gold]
         assert all(tag in TAGS for t in pred for tag in t.tags)
-        from mner_lib.metrics import evaluate
+        from mner_lib.text.metrics import evaluate
 
         again = evaluate([t.tags for t in gold], [t.tags for t in pred])
         assert again["f1"] == pytest.approx(m[split]["f1"])
@@ -157,7 +157,7 @@ def test_a_run_resumed_from_another_checkout_names_every_commit_it_trained_under
 ):
     """metrics.json's ``commit`` is the checkout that finished the run; its provenance lists
     every commit whose code trained an epoch, so a resume under other code is not hidden."""
-    import mner_lib.trainer as trainer
+    import mner_lib.training.trainer as trainer
 
     assert run_a.metrics["provenance"]["trained_under"] == [run_a.metrics["commit"]]
     monkeypatch.setattr(trainer, "provenance", lambda: {"commit": "a" * 40, "dirty": False})
@@ -210,7 +210,7 @@ def test_gradient_accumulation_equals_a_bigger_batch(tmp_path):
     acc = run_training(config(tmp_path / "acc", batch_size=4, grad_accum=2, **common))
     two = run_training(config(tmp_path / "two", batch_size=4, **common))
     from mner_lib.models import build_model
-    from mner_lib.train import set_seed
+    from mner_lib.training import set_seed
 
     set_seed(7)  # the weights before training, as run_training builds them
     init = build_model(
@@ -274,8 +274,8 @@ def test_unknown_model_option_lists_valid_ones(tmp_path):
 
 
 def test_cap_eval_samples_dev_and_test_the_same_way_for_every_seed():
-    from mner_lib.data import load_dataset
-    from mner_lib.train import cap_eval
+    from mner_lib.text.data import load_dataset
+    from mner_lib.training import cap_eval
 
     data = load_dataset("demo")
     capped = cap_eval(data, 10, seed=0)
@@ -299,10 +299,10 @@ def test_dev_and_test_words_glove_knows_join_the_vocabulary(tmp_path, augment):
 
     import numpy as np
 
-    from mner_lib.data import Tweet, seeded_subset
-    from mner_lib.encoders import glove_index, glove_matrix
-    from mner_lib.train import Tagger
-    from mner_lib.vocab import Vocabularies
+    from mner_lib.text.data import Tweet, seeded_subset
+    from mner_lib.text.encoders import glove_index, glove_matrix
+    from mner_lib.text.vocab import Vocabularies
+    from mner_lib.training import Tagger
 
     demo = load_dataset("demo")
     seen = {t for tweet in demo.train for t in tweet.tokens}
@@ -324,7 +324,7 @@ def test_dev_and_test_words_glove_knows_join_the_vocabulary(tmp_path, augment):
 
 
 def test_recorded_paths_name_no_folder_of_this_machine(tmp_path, monkeypatch):
-    from mner_lib.train import portable_config, portable_path
+    from mner_lib.training import portable_config, portable_path
 
     data, home = tmp_path / "data", tmp_path / "home"
     (data / "twitter2015_images").mkdir(parents=True)
@@ -346,7 +346,7 @@ def test_recorded_paths_name_no_folder_of_this_machine(tmp_path, monkeypatch):
 def test_length_buckets_keep_every_tweet_once_and_pad_less():
     import random as _random
 
-    from mner_lib.trainer import epoch_batches
+    from mner_lib.training.trainer import epoch_batches
 
     rng = _random.Random(0)
     lengths = [rng.randint(1, 40) for _ in range(230)]

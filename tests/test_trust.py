@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import cli
+from mner_lib.commands import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--option", "use_glove=false", "--option", "hidden=16", "--option", "word_dim=16"]
@@ -126,7 +126,7 @@ def test_the_same_seed_gives_the_same_metrics_with_a_cold_or_warm_cache(
 ):
     """A feature-cache miss builds the image backbone (random initialisation): it must not move
     the run's random numbers. Cold cache, then warm cache: identical losses and metrics."""
-    from mner_lib.train import resolve_config, run_training
+    from mner_lib.training import resolve_config, run_training
 
     monkeypatch.setenv("MNER_CACHE_DIR", str(tmp_path / "cache"))
     options = {"hsn": {"hidden": 16, "heads": 2, "use_glove": False}, "gmf": {}}[model]
@@ -187,7 +187,7 @@ def test_a_non_finite_loss_stops_the_run_at_once(tmp_path, monkeypatch):
     import torch
 
     from mner_lib.models.baselines import BiLSTMCRF
-    from mner_lib.train import TrainingError, resolve_config, run_training
+    from mner_lib.training import TrainingError, resolve_config, run_training
 
     real = BiLSTMCRF.forward
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from mner_lib import cli
+from mner_lib.commands import cli
 from tests.deadline import deadline
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="forks the writers")
@@ -43,7 +43,7 @@ def _writer(argv: list[str], log: Path, pause: tuple[int, int] | None = None) ->
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
         if pause is not None:
-            import mner_lib.trainer as trainer
+            import mner_lib.training.trainer as trainer
 
             saved, (ready_w, go_r) = trainer.save_checkpoint, pause
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mner_lib.data import TAGS, Tweet, load_dataset
-from mner_lib.vocab import PAD, UNK, Vocab, Vocabularies, pad_chars, pad_sequences, tag_vocab
+from mner_lib.text.data import TAGS, Tweet, load_dataset
+from mner_lib.text.vocab import PAD, UNK, Vocab, Vocabularies, pad_chars, pad_sequences, tag_vocab
 
 
 def test_vocab_ids_unknown_and_counts():

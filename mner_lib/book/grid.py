@@ -120,12 +120,12 @@ def sweep(
     ray_address: str | None = None,
 ) -> list[Path]:
     """Run one chapter once per grid point, each into its own folder, through the grid engine
-    (:func:`mner_lib.grid.run_points`: ``engine``, ``workers``, ``ray_address``; a point whose
+    (:func:`mner_lib.experiments.grid.run_points`: ``engine``, ``workers``, ``ray_address``; a point whose
     notebook ran to the end before is skipped), and copy the run folders' ``metrics.json`` (with
     config and history) into ``results_root``; returns the copied files. A failed point raises
     :class:`BookError` naming its folder, after the finished points' metrics were copied."""
-    from mner_lib.grid import GridError, Point, inside_root, run_points
-    from mner_lib.params import validate
+    from mner_lib.experiments.grid import GridError, Point, inside_root, run_points
+    from mner_lib.book.params import validate
 
     c = chapter(notebook)
     profile = load_profile(profile_name)

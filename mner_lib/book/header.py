@@ -160,7 +160,7 @@ def install_cell(rel: Release) -> str:
     ends "run all") instead of running on mixed versions; otherwise one line says what it did and
     which torch, numpy, pandas and transformers the chapter runs on. Everything happens inside a
     function, so that no name of the cell reaches the chapter's namespace (its parameters check,
-    :func:`mner_lib.params.user_names`, refuses unknown names)."""
+    :func:`mner_lib.book.params.user_names`, refuses unknown names)."""
     values = {
         "@URL@": rel.url,
         "@REF@": rel.ref,
@@ -215,7 +215,7 @@ def papermill_line(key: str, profile: str = "quick") -> str:
 
 def running_box(key: str, rel: Release | None = None, profile: str = "quick") -> str:
     """The "Running this notebook" admonition of a chapter (MyST markdown)."""
-    from mner_lib.params import schema
+    from mner_lib.book.params import schema
 
     rel = rel or release()
     c = chapter(key)

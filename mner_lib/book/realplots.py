@@ -14,18 +14,24 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mner_lib.book.realresults import CONDITION_COLUMNS, dataset_name
-from mner_lib.campaign import SHUFFLED
-from mner_lib.figure import BookFigure, literal
-from mner_lib.results import MAX_METRICS_BYTES
-from mner_lib.safe_read import read_regular_file
+from mner_lib.book.realresults import (
+    CONDITION_COLUMNS,
+    _show,
+    dataset_name,
+    recorded_runs_html,
+    recorded_settings,
+)
+from mner_lib.experiments.campaign import SHUFFLED
+from mner_lib.figures.figure import BookFigure, literal
+from mner_lib.reporting.results import MAX_METRICS_BYTES
+from mner_lib.io.safe_read import read_regular_file
 
 #: colours of the paired plot: the paper and ours per condition group
 COLOURS = {
@@ -82,7 +88,7 @@ def short_training(training: str) -> str:
 
 def panel_title(row: pd.Series) -> str:
     """``hsn w/o MI`` over ``Twitter-2015 · blank`` over ``budget protocol · adam lr=0.003``."""
-    from mner_lib.spec import paper_variant
+    from mner_lib.models.spec import paper_variant
 
     model = str(row["model"]) + (
         "" if row["variant"] == "full" else f" {paper_variant(str(row['variant']))}"
@@ -148,7 +154,7 @@ def headline_settings(settings: pd.DataFrame) -> pd.DataFrame:
     vocabulary rule (not ``training words only``), then the most conditions, then the most
     epochs. Quick (smoke) runs only when nothing else was run; a baseline ablation (one
     deliberate change to the campaign's baseline, e.g. Adam) only when nothing else was."""
-    from mner_lib.spec import paper_variant
+    from mner_lib.models.spec import paper_variant
 
     # the full model, also under a named deviation: ``full (gate=dimension,oov_init=uniform)``
     full = settings[[paper_variant(str(v)) == "full" for v in settings["variant"]]]
@@ -289,10 +295,10 @@ def campaign_gaps(
     run minus the same seed's run on blank images (text only for a model without an image
     input) and minus the shuffled-caption control. Columns: model, dataset, gap (a label of
     :data:`CAPTION_GAPS`), baseline, seed, diff. ``plan``: the campaign's (default
-    :data:`mner_lib.campaign.PLAN`); only its main grid is read."""
-    from mner_lib.campaign import CAPTION, PLAN
-    from mner_lib.campaign_report import load_campaign
-    from mner_lib.results import paired_differences, share_backbone
+    :data:`mner_lib.experiments.campaign.PLAN`); only its main grid is read."""
+    from mner_lib.experiments.campaign import CAPTION, PLAN
+    from mner_lib.reporting.campaign_report import load_campaign
+    from mner_lib.reporting.results import paired_differences, share_backbone
 
     plan = PLAN if plan is None else plan
     main = {row.experiment for row in plan if row.kind == "main"}
@@ -374,3 +380,21 @@ def campaign_gap_plot(
         "image model wrote from the real photos, not pixels.",
         alt,
     )
+
+
+def show_recorded_runs(
+    models: Sequence[str],
+    results_dir: str | Path = "results",
+    show: Callable[[Any], None] | None = None,
+) -> None:
+    """The chapter's "Recorded runs": the training curves of the recorded runs (dev F1 per epoch,
+    one line per seed, from their ``history.jsonl``), then :func:`recorded_runs_html`."""
+    from IPython.display import HTML
+
+    show = _show(show)
+    settings = recorded_settings(models, results_dir)
+    if not settings.empty:
+        figure = recorded_curves(settings[settings["protocol"] != "quick (smoke)"])
+        if figure is not None:
+            show(figure)
+    show(HTML(recorded_runs_html(models, results_dir, name="_".join(models))))

@@ -13,8 +13,8 @@ those runs (from their ``history.jsonl``, :func:`mner_lib.book.realplots.recorde
 setting in a collapsed block and the complete table, every column, as a CSV link.
 
 Every table is a :func:`mner_lib.book.tables.html_table`: no table is wider than the page. A
-cell built here is :class:`mner_lib.escape.Markup` around values escaped by
-:func:`mner_lib.escape.html_text`; anything else in a table is escaped by the table itself.
+cell built here is :class:`mner_lib.io.escape.Markup` around values escaped by
+:func:`mner_lib.io.escape.html_text`; anything else in a table is escaped by the table itself.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mner_lib.book.tables import STYLE, TABLE_CLASS, csv_link, html_table
-from mner_lib.escape import Markup, html_text
+from mner_lib.io.escape import Markup, html_text
 from mner_lib.images.conditions import is_text_condition
 
 if TYPE_CHECKING:  # pandas and the results readers (they import torch) load when a table is made
@@ -77,12 +77,12 @@ def recorded_settings(
     models: Sequence[str] | None, results_dir: str | Path = "results"
 ) -> pd.DataFrame:
     """The recorded runs of ``models`` (all models: None) under ``results_dir``, aggregated over
-    seeds per setting and protocol (:func:`mner_lib.results.aggregate`) and set beside the paper
-    row each meets (:func:`mner_lib.results.compare`), with ``experiment``, ``protocol`` and
+    seeds per setting and protocol (:func:`mner_lib.reporting.results.aggregate`) and set beside the paper
+    row each meets (:func:`mner_lib.reporting.results.compare`), with ``experiment``, ``protocol`` and
     ``group`` (its condition column). Empty when there are none."""
     import pandas as pd
 
-    from mner_lib.results import aggregate, compare, load_runs, share_backbone
+    from mner_lib.reporting.results import aggregate, compare, load_runs, share_backbone
 
     root = Path(results_dir)
     runs = load_runs(root, relative_to=root)
@@ -153,7 +153,7 @@ def protocol_cell(row: pd.Series) -> Markup:
 def setting_cell(model: str, variant: str, dataset: str) -> Markup:
     """The model, its variant (the paper's short name, the options in small type) and the
     dataset."""
-    from mner_lib.spec import paper_variant
+    from mner_lib.models.spec import paper_variant
 
     head = f"<b>{html_text(model)}</b><br>{html_text(dataset_name(dataset))}"
     if variant == "full":
@@ -265,7 +265,7 @@ def robustness_html(settings: pd.DataFrame, conditions: Sequence[str]) -> str:
     one column per condition in the order given (test F1, mean ± std over seeds, n)."""
     import pandas as pd
 
-    from mner_lib.report import condition_name
+    from mner_lib.reporting.report import condition_name
 
     if settings.empty:
         return "<p>No recorded runs.</p>"
@@ -402,33 +402,13 @@ def recorded_runs_html(
     )
 
 
-def show_recorded_runs(
-    models: Sequence[str],
-    results_dir: str | Path = "results",
-    show: Callable[[Any], None] | None = None,
-) -> None:
-    """The chapter's "Recorded runs": the training curves of the recorded runs (dev F1 per epoch,
-    one line per seed, from their ``history.jsonl``), then :func:`recorded_runs_html`."""
-    from IPython.display import HTML
-
-    from mner_lib.book.realplots import recorded_curves
-
-    show = _show(show)
-    settings = recorded_settings(models, results_dir)
-    if not settings.empty:
-        figure = recorded_curves(settings[settings["protocol"] != "quick (smoke)"])
-        if figure is not None:
-            show(figure)
-    show(HTML(recorded_runs_html(models, results_dir, name="_".join(models))))
-
-
 def recorded_runs(models: Sequence[str], results_dir: str | Path = "results") -> pd.DataFrame:
     """The recorded runs of ``models`` under ``results_dir`` as plain text: one row per setting
     with test F1 mean ± std over seeds beside the paper's row, the training settings and caps,
     and the metrics files averaged. Empty when there are none."""
     import pandas as pd
 
-    from mner_lib.results import with_text
+    from mner_lib.reporting.results import with_text
 
     settings = recorded_settings(models, results_dir)
     if settings.empty:

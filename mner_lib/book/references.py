@@ -1,6 +1,6 @@
 """The book's bibliography: ``references.bib`` is written from here, and each chapter's citation.
 
-The four papers and the baselines come from their :class:`mner_lib.spec.Citation` (the same
+The four papers and the baselines come from their :class:`mner_lib.models.spec.Citation` (the same
 objects the models and the results tables carry), so the bibliography cannot disagree with them;
 the datasets, the pretrained stand-ins and the systems the text names are listed here. Where a
 paper's text does not print its authors or venue (GMF, ``papers/gmf.txt``), the entry says so in a
@@ -18,8 +18,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mner_lib import spec
-from mner_lib.spec import Citation
+from mner_lib.models import spec
+from mner_lib.models.spec import Citation
 
 BIB_FILE = Path(__file__).resolve().parents[2] / "references.bib"
 NOT_PRINTED = "not printed"  # spec.Citation fields a paper's text leaves out say so
@@ -207,7 +207,7 @@ def entries() -> list[Entry]:
 def bibtex() -> str:
     """The text of ``references.bib``."""
     head = (
-        "% Written by `python -m mner_lib.book.references --write` from mner_lib/spec.py (the\n"
+        "% Written by `python -m mner_lib.book.references --write` from mner_lib/models/spec.py (the\n"
         "% papers) and mner_lib/book/references.py (datasets, stand-ins, systems). Do not edit.\n\n"
     )
     return head + "\n".join(e.bibtex() for e in entries())

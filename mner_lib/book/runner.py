@@ -1,7 +1,7 @@
 """The book's runner: profiles, executing the chapter notebooks with papermill, the HTML build.
 
 ``python -m mner_lib book run --profile quick`` reads ``mner_lib/profiles/quick.yml``, checks
-every chapter's parameters against its schema (:mod:`mner_lib.params`), executes the notebooks
+every chapter's parameters against its schema (:mod:`mner_lib.book.params`), executes the notebooks
 of ``notebooks/`` with papermill into ``book/_executed/`` (the build input, ignored by git) and
 then builds ``_build/html`` with Jupyter Book from the top-level ``_config.yml`` / ``_toc.yml``;
 the build executes nothing (``execute_notebooks: off``) and treats warnings as errors.
@@ -206,7 +206,7 @@ def chapter_parameters(
     """The parameters papermill injects into chapter ``key``: the profile's common values the
     chapter knows, then the chapter's own; ``dataset: auto`` becomes the real dataset when a data
     folder is set (argument or, with ``use_env``, ``$MNER_DATA_DIR``), else the demo corpus."""
-    from mner_lib.params import ParameterError
+    from mner_lib.book.params import ParameterError
 
     try:
         return _chapter_parameters(profile, key, data_dir, use_env)
@@ -219,7 +219,7 @@ def chapter_parameters(
 def _chapter_parameters(
     profile: Profile, key: str, data_dir: str | None, use_env: bool
 ) -> dict[str, Any]:
-    from mner_lib.params import schema, validate
+    from mner_lib.book.params import schema, validate
 
     known = schema(key)
     values = {k: v for k, v in profile.common.items() if k in known}
@@ -248,7 +248,7 @@ def _kernel_env(extra: dict[str, str]) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    os.environ["MNER_BOOK_BATCH"] = "1"  # mner_lib.explorer: no live widget in a batch run
+    os.environ["MNER_BOOK_BATCH"] = "1"  # mner_lib.book.explorer: no live widget in a batch run
 
 
 def failure_message(chapter_: Chapter, output: Path, err: Exception) -> str:
@@ -453,7 +453,7 @@ def run_book(
     """Execute the profile's chapters (or ``only`` those) and build the book into
     ``output/_build/html``. ``overrides`` replace parameters of every chapter that has them
     (the tests send ``runs_dir`` to a temporary folder)."""
-    from mner_lib.params import schema, validate
+    from mner_lib.book.params import schema, validate
 
     profile = load_profile(profile_name)
     keys = [chapter(k).key for k in only] if only else profile.chapters

@@ -2,7 +2,7 @@
 table is wider than the page (the book test measures that in headless Chromium), and a CSV link
 that carries a whole table inside the link itself.
 
-A cell is text, escaped, unless it is :class:`mner_lib.escape.Markup` (HTML our code built, its
+A cell is text, escaped, unless it is :class:`mner_lib.io.escape.Markup` (HTML our code built, its
 data escaped): a value from a results file never reaches the page as HTML. A table sits in a
 ``div`` marked ``tex2jax_ignore mathjax_ignore``, so MathJax (which reads the book's output cells) never
 typesets a ``$$...$$`` or ``\\(...\\)`` of a value.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from mner_lib.escape import html_cell, html_text
+from mner_lib.io.escape import html_cell, html_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +37,7 @@ STYLE = (
 
 def html_table(frame: pd.DataFrame, widths: dict[str, float] | None = None) -> str:
     """``frame`` as a fixed-layout table 100 % of the text column wide, each cell escaped unless
-    it is :class:`mner_lib.escape.Markup` (:func:`mner_lib.escape.html_cell`), a missing value
+    it is :class:`mner_lib.io.escape.Markup` (:func:`mner_lib.io.escape.html_cell`), a missing value
     empty: ``widths`` are relative column widths (the rest share what is left). A Markup cell
     stays Markup only in a column of dtype object (pandas 3 turns other strings into its own
     string type): build such a frame with ``dtype=object``; otherwise it shows as text."""

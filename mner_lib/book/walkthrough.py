@@ -46,7 +46,7 @@ def walkthrough(params: dict[str, Any], model: str, n: int = 4) -> Walkthrough:
     import torch
 
     from mner_lib.book.chapters import chapter_model_options
-    from mner_lib.data import load_dataset
+    from mner_lib.text.data import load_dataset
     from mner_lib.images import ImageFeatures
     from mner_lib.models import build_model
 

@@ -1,5 +1,5 @@
 """``python -m mner_lib bench``: training/inference speed per model on a device, and the
-estimated wall time of the full replication grid there (:mod:`mner_lib.bench`)."""
+estimated wall time of the full replication grid there (:mod:`mner_lib.experiments.bench`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
-from mner_lib.commands.core import _positive_int, check_out_file
-from mner_lib.runfolder import atomic_write_json
+from mner_lib.commands.checks import check_out_file, positive_int
+from mner_lib.training.runfolder import atomic_write_json
 
 #: The most timed optimiser steps per model (the default is 20).
 MAX_BENCH_STEPS = 1000
@@ -19,9 +19,9 @@ def _capped(name: str, most: int | None = None):
     for field ``name``: ``threads`` at most this machine's CPUs)."""
 
     def convert(text: str) -> int:
-        from mner_lib.config import check_field
+        from mner_lib.training.config import check_field
 
-        value = _positive_int(text)
+        value = positive_int(text)
         if most is not None and value > most:
             raise argparse.ArgumentTypeError(f"must be at most {most}, got {value}")
         message = check_field(name, value) if most is None else ""
@@ -34,7 +34,7 @@ def _capped(name: str, most: int | None = None):
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from mner_lib.bench import format_bench, run_bench
+    from mner_lib.experiments.bench import format_bench, run_bench
     from mner_lib.models import available_models
 
     models = [m for m in args.models.split(",") if m]
@@ -65,9 +65,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``bench`` to the command line's sub-commands."""
-    from mner_lib.bench import GRID_MODELS
-    from mner_lib.data import DATASETS
-    from mner_lib.precision import PRECISIONS
+    from mner_lib.experiments.bench import GRID_MODELS
+    from mner_lib.models.precision import PRECISIONS
+    from mner_lib.text.data import DATASETS
 
     p = sub.add_parser(
         "bench",

@@ -1,6 +1,6 @@
 """``python -m mner_lib campaign jobs|status|lock``: the replication campaign's queue (issue 15).
 
-``jobs`` prints one line per run of :data:`mner_lib.campaign.PLAN` in priority order
+``jobs`` prints one line per run of :data:`mner_lib.experiments.campaign.PLAN` in priority order
 (``out|model|dataset|condition|seed|train arguments``), what ``benchmarks/campaign.sh`` works
 through; ``status`` prints each with ``done``, ``started`` (an unfinished folder: it resumes) or
 ``-``. ``lock`` is the queue's owner: ``campaign.sh`` opens its lock file on a descriptor
@@ -15,10 +15,10 @@ from pathlib import Path
 
 
 def _campaign(args: argparse.Namespace) -> int:
-    from mner_lib.campaign import finished, jobs
+    from mner_lib.experiments.campaign import finished, jobs
 
     if args.action == "lock":
-        from mner_lib.runlock import lock_descriptor
+        from mner_lib.training.runlock import lock_descriptor
 
         if args.fd is None or args.file is None or args.pid is None:
             raise ValueError(

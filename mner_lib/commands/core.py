@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
-from mner_lib.data import (
+from mner_lib.commands.checks import positive_int
+from mner_lib.io.safe_read import read_regular_file
+from mner_lib.text.data import (
     DATASETS,
     MAX_DATA_BYTES,
     ORPHAN_POLICIES,
     DataFormatError,
     Tweet,
-    dataset_stats,
-    format_stats,
     load_dataset,
     read_tweets,
 )
-from mner_lib.safe_read import read_regular_file
+from mner_lib.text.stats import dataset_stats, format_stats
 
 
 def _data_stats(args: argparse.Namespace) -> int:
@@ -36,7 +35,7 @@ def _data_stats(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from mner_lib.metrics import evaluate, format_scores
+    from mner_lib.text.metrics import evaluate, format_scores
 
     gold = read_tweets(args.gold)
     pred = read_tweets(args.pred)
@@ -69,8 +68,8 @@ def check_aligned(gold: list[Tweet], pred: list[Tweet], gold_path: str, pred_pat
 
 
 def _train(args: argparse.Namespace) -> int:
-    from mner_lib.config import overrides_from_args, resolve_config
-    from mner_lib.train import run_training
+    from mner_lib.training import run_training
+    from mner_lib.training.config import overrides_from_args, resolve_config
 
     cfg = resolve_config(args.model, **overrides_from_args(args))
     result = run_training(cfg)
@@ -111,9 +110,9 @@ def _read_raw(args: argparse.Namespace) -> list[Tweet]:
 def _predict(args: argparse.Namespace) -> int:
     import sys
 
-    from mner_lib.metrics import extract_entities
-    from mner_lib.runfolder import RunFolder
-    from mner_lib.runload import load_run, unfinished_message
+    from mner_lib.text.metrics import extract_entities
+    from mner_lib.training.runfolder import RunFolder
+    from mner_lib.training.runload import load_run, unfinished_message
 
     folder = RunFolder(args.run)
     unfinished = folder.state == "unfinished"
@@ -132,38 +131,6 @@ def _predict(args: argparse.Namespace) -> int:
             ents = [f"[{' '.join(tweet.tokens[s:e])}]{t}" for s, e, t in extract_entities(pred)]
             print(" ".join(tweet.tokens), "=>", ", ".join(ents) if ents else "(no entities)")
     return 0
-
-
-def check_out_file(
-    out: Path, flag: str = "--out", overwrite: bool = True, example: str = "out.json"
-) -> None:
-    """Refuse, before the work that fills it, an output file that could not be written or
-    (without ``overwrite``) would replace a file; a missing parent folder is created at saving.
-    A FIFO or a device is refused, never opened (writing to it would hang or go astray)."""
-    if out.is_dir():
-        raise ValueError(f"{flag} {out}: is a folder; give a file, e.g. {out / example}")
-    if out.exists() or out.is_symlink():
-        if not out.is_file():
-            raise ValueError(f"{flag} {out}: exists and is not a regular file")
-        if not overwrite:
-            raise ValueError(
-                f"{flag} {out}: the file exists; choose another {flag} or replace it with --overwrite"
-            )
-    parent = next(p for p in out.absolute().parents if p.exists())
-    if not parent.is_dir():
-        raise ValueError(f"{flag} {out}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag} {out}: cannot write in {parent}")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from err
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -188,8 +155,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=_evaluate)
 
-    from mner_lib.config import add_config_arguments
     from mner_lib.models import available_models
+    from mner_lib.training.config import add_config_arguments
 
     tr = sub.add_parser(
         "train",
@@ -208,7 +175,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--run", required=True, help="a run folder written by train")
     pr.add_argument("--file", default=None, help="one tweet per line, or a tweet-format file")
     pr.add_argument("--conll", action="store_true", help="print the tweet format")
-    pr.add_argument("--batch-size", type=_positive_int, default=64, help="tweets per batch")
+    pr.add_argument("--batch-size", type=positive_int, default=64, help="tweets per batch")
     pr.add_argument(
         "--trust-legacy-pickle",
         action="store_true",

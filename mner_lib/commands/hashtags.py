@@ -17,8 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mner_lib.commands.core import check_out_file
-from mner_lib.data import load_dataset
+from mner_lib.commands.checks import check_out_file
 from mner_lib.hashtags import (
     BASELINES,
     DictionarySegmenter,
@@ -29,7 +28,8 @@ from mner_lib.hashtags import (
     heldout_split,
     train_segmenter,
 )
-from mner_lib.runfolder import atomic_write_json
+from mner_lib.text.data import load_dataset
+from mner_lib.training.runfolder import atomic_write_json
 
 
 def _corpus(datasets: list[str], data_dir: str | None) -> list:
@@ -89,7 +89,7 @@ SPLIT_FIELDS = {"seed": int, "test_fraction": float, "min_words": int, "max_word
 def trained_on(meta: dict, path: str) -> tuple[list[str], dict]:
     """The datasets and held-out split a model file says it was trained with, checked for shape,
     type and range; a ``ValueError`` names the file and the field."""
-    from mner_lib.data import DATASETS
+    from mner_lib.text.data import DATASETS
 
     if "split" not in meta or "datasets" not in meta:
         raise ValueError(

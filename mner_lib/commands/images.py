@@ -9,8 +9,8 @@ import json
 import time
 from pathlib import Path
 
-from mner_lib.commands.core import _positive_int, check_out_file
-from mner_lib.data import load_dataset
+from mner_lib.commands.checks import check_out_file, positive_int
+from mner_lib.text.data import load_dataset
 
 
 def register(subparsers) -> None:
@@ -31,7 +31,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--seed", type=_nonnegative_int, default=0)
     parser.add_argument(
-        "--image-size", type=_positive_int, default=224, help="pixels, square (32 to 1024)"
+        "--image-size", type=positive_int, default=224, help="pixels, square (32 to 1024)"
     )
     parser.add_argument(
         "--image-dir", default=None, help="image folder (default <data>/<name>_images)"
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     parser.add_argument("--cache-dir", default=None, help="default $MNER_CACHE_DIR or ~/.cache")
     parser.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=16,
         help="images per backbone pass (batch x image pixels at most 16 x 512 x 512)",
     )
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
         "--random-weights", action="store_true", help="random backbone weights (tests, timing)"
     )
     parser.add_argument(
-        "--max-tweets", type=_positive_int, default=None, help="only the first N tweets"
+        "--max-tweets", type=positive_int, default=None, help="only the first N tweets"
     )
     parser.add_argument(
         "--json", default=None, help="append one JSON line per condition here (a regular file)"
@@ -70,7 +70,7 @@ def _nonnegative_int(text: str) -> int:
 
 def run_features(args: argparse.Namespace) -> int:
     from mner_lib.images import ImageFeatures
-    from mner_lib.safe_read import append_regular
+    from mner_lib.io.safe_read import append_regular
 
     if args.json:  # before any work: a folder, a FIFO or a device is refused, never waited on
         check_out_file(Path(args.json), "--json", example="features.jsonl")

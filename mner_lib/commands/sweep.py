@@ -13,7 +13,7 @@ def _csv(value: str) -> list[str]:
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """``--engine``, ``--workers``, ``--ray-address``: how a grid runs (:mod:`mner_lib.grid`);
+    """``--engine``, ``--workers``, ``--ray-address``: how a grid runs (:mod:`mner_lib.experiments.grid`);
     shared by ``sweep`` and ``book sweep``."""
     parser.add_argument(
         "--engine",
@@ -36,7 +36,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def engine_options(args: argparse.Namespace) -> dict[str, object]:
-    """The keyword arguments of :func:`mner_lib.grid.run_points` from the parsed options."""
+    """The keyword arguments of :func:`mner_lib.experiments.grid.run_points` from the parsed options."""
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     if args.ray_address and args.engine != "ray":
@@ -45,8 +45,9 @@ def engine_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from mner_lib.config import overrides_from_args
-    from mner_lib.sweep import check_experiment, experiment_lock, run_grid, write_summary
+    from mner_lib.experiments.sweep import check_experiment, experiment_lock, run_grid
+    from mner_lib.reporting.summary import write_summary
+    from mner_lib.training.config import overrides_from_args
 
     try:  # before anything runs, in every mode: the summary is root/summary_<experiment>.*
         folder = check_experiment(Path(args.root), args.experiment)
@@ -65,7 +66,7 @@ def _sweep(args: argparse.Namespace) -> int:
     # refused at once, naming this process
     with experiment_lock(root, args.experiment):
         if not args.summary_only:
-            from mner_lib.grid import GridError
+            from mner_lib.experiments.grid import GridError
 
             try:
                 run_grid(
@@ -91,18 +92,18 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _read_back(path: Path) -> str:
     """The file just written, to print; refused, not read, if it was swapped for a FIFO since."""
-    from mner_lib.results import MAX_METRICS_BYTES
-    from mner_lib.safe_read import read_regular_file
+    from mner_lib.io.safe_read import read_regular_file
+    from mner_lib.reporting.results import MAX_METRICS_BYTES
 
     return read_regular_file(path, MAX_METRICS_BYTES, what="report").decode("utf-8")
 
 
 def _report(args: argparse.Namespace) -> int:
-    from mner_lib.report import write_report
+    from mner_lib.reporting.report import write_report
 
     root = Path(args.root)
     if args.experiments is None:  # the campaign report
-        from mner_lib.campaign_report import write_campaign_report
+        from mner_lib.reporting.campaign_report import write_campaign_report
 
         if not root.is_dir():  # a mistyped --root would otherwise report "0 runs finished"
             raise ValueError(f"--root {root}: no such results folder")
@@ -126,7 +127,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _seeds(text: str) -> list[int]:
     """``--seeds``: comma-separated integers from 0 (each a NumPy seed)."""
-    from mner_lib.config import MAXIMUM, check_field
+    from mner_lib.training.config import MAXIMUM, check_field
 
     try:
         seeds = [int(s) for s in _csv(text)]
@@ -145,7 +146,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--experiments",
         default=None,
         help="comma-separated experiment folder names or glob patterns (budget,budget_*); "
-        "none: the replication campaign's report (mner_lib/campaign.py)",
+        "none: the replication campaign's report (mner_lib/experiments/campaign.py)",
     )
     r.add_argument("--root", default="results")
     r.add_argument(
@@ -173,7 +174,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data-dir", default=None)
     p.add_argument("--root", default="results")
-    from mner_lib.config import add_config_arguments
+    from mner_lib.training.config import add_config_arguments
 
     # every other training setting, generated from the run schema (default: the paper's)
     add_config_arguments(p, exclude=("dataset", "seed", "condition", "data_dir", "overwrite"))

@@ -23,14 +23,13 @@ alignment with text), drawn with the rules of :mod:`.style`. Every function retu
 | ours vs the papers           | :func:`compare_bars`         | :mod:`mner_lib.reporting.results`             |
 | HSN's heads side by side     | :func:`head_attention`       | HSN ``text_to_image_heads`` (eq. 14) |
 
-Each returns a :class:`mner_lib.figure.BookFigure`: a caption that says what it shows and an alt
+Each returns a :class:`mner_lib.figures.figure.BookFigure`: a caption that says what it shows and an alt
 text computed from the data, both carried into the book as a numbered figure
-(:mod:`mner_lib.sphinx_figures`). Attention colour scales run from 0 to the largest weight
+(:mod:`mner_lib.figures.sphinx_figures`). Attention colour scales run from 0 to the largest weight
 (:func:`weight_scale`) with a labelled colour bar; long tokens are cut on the tick labels.
 A figure drawn with pyplot is shown the same way with :func:`captioned`.
 """
 
-from mner_lib.figure import BookFigure, captioned, literal, quote, short, wrap
 from mner_lib.figures.alignment import (
     embedding_pairs,
     image_gallery,
@@ -48,6 +47,7 @@ from mner_lib.figures.attention import (
     segmented_hashtags,
     token_weights,
 )
+from mner_lib.figures.figure import BookFigure, captioned, literal, quote, short, wrap
 from mner_lib.figures.style import TYPE_COLOURS, colour_bar, weight_scale
 from mner_lib.figures.training import (
     compare_bars,

@@ -10,7 +10,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from mner_lib.figure import literal, wrap
+from mner_lib.figures.figure import literal, wrap
 from mner_lib.figures.style import (
     as_array,
     cap,

@@ -11,7 +11,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from mner_lib.figure import literal, quote, short, wrap
+from mner_lib.figures.figure import literal, quote, short, wrap
 from mner_lib.figures.style import (
     argmax_at,
     as_array,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from mner_lib.figure import BookFigure
+from mner_lib.figures.figure import BookFigure
 
 TYPE_COLOURS = {"PER": "#d62728", "LOC": "#2ca02c", "ORG": "#1f77b4", "MISC": "#ff7f0e"}
 

@@ -11,13 +11,13 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MultipleLocator
 
-from mner_lib.data import ENTITY_TYPES
-from mner_lib.figure import literal, short
+from mner_lib.figures.figure import literal, short
 from mner_lib.figures.style import (
     cap,
     new_figure,
 )
-from mner_lib.metrics import extract_entities
+from mner_lib.text.data import ENTITY_TYPES
+from mner_lib.text.metrics import extract_entities
 
 
 # ----------------------------------------------------------------------------- training

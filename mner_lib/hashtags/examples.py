@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from mner_lib.data import Tweet
+from mner_lib.text.data import Tweet
 
 _WORD_RE = re.compile(r"^[A-Za-z]+$")
 
@@ -83,7 +83,7 @@ def make_joined_examples(
 ) -> list[JoinedExample]:
     """Self-supervised training phrases from a corpus's own text.
 
-    In each tweet (a :class:`~mner_lib.data.Tweet` or a plain token list), maximal runs of
+    In each tweet (a :class:`~mner_lib.text.data.Tweet` or a plain token list), maximal runs of
     consecutive alphabetic tokens (``[A-Za-z]+``; hashtags, mentions, URLs, numbers and
     punctuation break a run) are cut left to right into pieces of ``min_words..max_words`` words
     (lengths drawn with ``random.Random(seed)``); each piece is lowercased. A short tail that

@@ -160,7 +160,7 @@ class HashtagSegmenter(_ChunkSegmenter, nn.Module):
     def save(self, path: str | Path) -> None:
         """One file (:meth:`to_bytes`), written atomically: ``path`` holds the old file or the
         new one, never a part (a missing parent folder is created)."""
-        from mner_lib.runfolder import atomic_write_bytes
+        from mner_lib.io.atomicfile import atomic_write_bytes
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mner_lib.data import unknown
+from mner_lib.text.data import unknown
 
 
 @dataclass

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from mner_lib.safe_read import RefusedFileError, append_regular, parse_json, read_regular_file
+from mner_lib.io.safe_read import RefusedFileError, append_regular, parse_json, read_regular_file
 
 LOGGER = logging.getLogger("mner_lib.images")
 #: The layout version written into every shard manifest and store identity.

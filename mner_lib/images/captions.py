@@ -7,7 +7,7 @@
   :meth:`CaptionProvider.describe` is what a run records (condition, source, kind, coverage,
   flagged tweets, and the leak share of :func:`leak_share`).
 * :class:`CaptionEncoder`: a caption as one vector per word from the frozen text encoder
-  (MiniLM by default: :mod:`mner_lib.encoders`), the first sub-word of each word, as the
+  (MiniLM by default: :mod:`mner_lib.text.encoders`), the first sub-word of each word, as the
   taggers read words. This is what HSN and GMF attend over in place of the region grid.
 * :func:`glove_rows`: caption words as frozen GloVe 50-d vectors (TriMod's caption slot, CWI's
   image words): real captions have an open vocabulary, so no table is learned or saved.
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mner_lib.data import SPLITS, Tweet, entity_starts, load_dataset
 from mner_lib.images.conditions import Condition, is_text_condition, parse_condition, unit_hash
 from mner_lib.images.text import _WORD, CaptionTable, caption_words, coverage, load_image_text
+from mner_lib.text.data import SPLITS, Tweet, entity_starts, load_dataset
 
 EMPTY_TOKEN = "(no caption)"
 FLAGGED_LISTED = 20  # ids listed per flag in describe(); the counts are complete
@@ -170,7 +170,7 @@ class CaptionEncoder:
     @property
     def encoder(self):
         if self._encoder is None:
-            from mner_lib.encoders import build_text_encoder
+            from mner_lib.text.encoders import build_text_encoder
 
             self._encoder = build_text_encoder(self.name, pretrained=True)
         return self._encoder
@@ -181,7 +181,7 @@ class CaptionEncoder:
 
     @torch.inference_mode()
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
-        from mner_lib.encoders import align_subwords
+        from mner_lib.text.encoders import align_subwords
 
         words = [caption_words(t) for t in texts]
         rows = [i for i, w in enumerate(words) if w]
@@ -264,9 +264,9 @@ _GLOVE_CACHE: dict[str, np.ndarray] = {}
 def glove_rows(rows: Sequence[Sequence[str]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Frozen GloVe 50-d vectors of word lists: ``(vectors (B, L, 50), mask (B, L))``.
 
-    Words GloVe lacks get the seeded random vector of :func:`mner_lib.encoders.load_glove`; an
+    Words GloVe lacks get the seeded random vector of :func:`mner_lib.text.encoders.load_glove`; an
     empty list is one zero vector with its mask on, so an LSTM over it has one step."""
-    from mner_lib.encoders import GLOVE_DIM, load_glove
+    from mner_lib.text.encoders import GLOVE_DIM, load_glove
 
     new = sorted({w for row in rows for w in row if w not in _GLOVE_CACHE})
     if new:

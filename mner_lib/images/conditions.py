@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from mner_lib.data import UnknownNameError
+from mner_lib.text.data import UnknownNameError
 
 PIXEL_KINDS = ("real", "blank", "synthetic", "shuffled", "missing")
 CAPTION_SOURCES = ("blip2", "catr", "owl")

@@ -61,7 +61,7 @@ def read_voc_boxes(
 ) -> tuple[tuple[int, int] | None, list[tuple[str, Box]]]:
     """``((width, height) or None, [(name, box), ...])`` from a Pascal-VOC annotation file
     (``data``: its bytes, when already read)."""
-    from mner_lib.safe_read import read_regular_file
+    from mner_lib.io.safe_read import read_regular_file
 
     path = Path(path)
     if data is None:

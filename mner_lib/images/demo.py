@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mner_lib.data import Tweet, resolve_data_dir
 from mner_lib.images.features import ImageFeatures
 from mner_lib.images.loading import open_tweet_image
+from mner_lib.text.data import Tweet, resolve_data_dir
 
 SAMPLE_IDS = ("111254", "153305", "1953977", "70560", "O_2371", "O_4154")
 PANEL = 192

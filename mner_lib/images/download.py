@@ -31,7 +31,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from mner_lib.data import resolve_data_dir
+from mner_lib.text.data import resolve_data_dir
 
 UMT_TEXT_URL = "https://raw.githubusercontent.com/jefferyYu/UMT/master/data"
 #: Google Drive file of the UMT README ("Download each tweet's associated images via this link").

@@ -59,8 +59,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mner_lib.data import Tweet, UnknownNameError, load_dataset
-from mner_lib.data import image_dir as dataset_image_dir
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.backbones import (
     BACKBONES,
@@ -85,7 +83,9 @@ from mner_lib.images.loading import (
 )
 from mner_lib.images.probe import draw_probe, probe_key, probe_types
 from mner_lib.images.settings import FEATURE_VERSION, check_feature_settings, feature_identity
-from mner_lib.safe_read import RefusedFileError, read_regular_file
+from mner_lib.io.safe_read import RefusedFileError, read_regular_file
+from mner_lib.text.data import Tweet, UnknownNameError, load_dataset
+from mner_lib.text.data import image_dir as dataset_image_dir
 
 BLANK_KEY = "blank"
 
@@ -357,7 +357,7 @@ class ImageFeatures(FeatureComputer):
         folder = self.boxes_dir
         if folder is None:
             try:
-                from mner_lib.data import resolve_data_dir
+                from mner_lib.text.data import resolve_data_dir
 
                 root = resolve_data_dir(self.data_dir)
             except FileNotFoundError:

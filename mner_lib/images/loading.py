@@ -24,7 +24,7 @@ used as a file name only when it is safe (:func:`is_safe_id`: letters, digits, `
 ``.``, never ``..``, ``/`` or ``\\``); otherwise the tweet gets the blank image flagged
 ``unsafe-id`` (the tweet itself loads: the data reader keeps it). The path, symlinks resolved,
 must stay inside the image folder, else ``outside-folder``. A file is opened only when ``stat``
-says it is a regular file (:func:`mner_lib.safe_read.read_regular_file`): a FIFO named
+says it is a regular file (:func:`mner_lib.io.safe_read.read_regular_file`): a FIFO named
 ``<id>.jpg`` (``open`` would hang), a device such as ``/dev/zero`` or a folder is ``not-a-file``;
 a file over :data:`MAX_IMAGE_BYTES` is ``too-large`` before a byte is decoded; a file that
 cannot be read (permission denied) is ``unreadable``, the reason in ``detail``. All of these get
@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mner_lib.safe_read import RefusedFileError, read_regular_file
+from mner_lib.io.safe_read import RefusedFileError, read_regular_file
 
 LOGGER = logging.getLogger("mner_lib.images")
 

@@ -2,7 +2,7 @@
 
 What it encodes
 ---------------
-For every entity of the tweet (counted the conlleval way, :func:`mner_lib.data.entity_starts`)
+For every entity of the tweet (counted the conlleval way, :func:`mner_lib.text.data.entity_starts`)
 one icon whose shape *and* colour name the entity's type:
 
 =====  ==================  ===========
@@ -26,7 +26,7 @@ no span, no token position, no entity order (cells are random), nothing about O 
 can use it only as a per-tweet prior over which types occur; it still has to find the words in
 the text. It is a probe of whether a fusion module uses visual evidence, not a stand-in for real
 photos: every result that uses it is labelled ``synthetic``. It needs the tweet's gold tags
-(:attr:`mner_lib.data.Tweet.tags`), so it leaks gold *types* into the input by construction.
+(:attr:`mner_lib.text.data.Tweet.tags`), so it leaks gold *types* into the input by construction.
 
 The drawing is a pure function of (tweet id, types, seed, size): the same arguments always give
 the same pixels.
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from mner_lib.data import entity_starts
+from mner_lib.text.data import entity_starts
 
 PROBE_VERSION = 1
 GRID = 4

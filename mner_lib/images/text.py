@@ -23,7 +23,7 @@ never to be reported as a gain from vision.
 
 A tweet without a caption, or with an empty one, gets the empty caption and a flag (``missing``,
 ``empty``): never another tweet's caption. The data folder follows the datasets' rule
-(``--data-dir`` / ``$MNER_DATA_DIR``, :func:`mner_lib.data.resolve_data_dir`); a missing folder or
+(``--data-dir`` / ``$MNER_DATA_DIR``, :func:`mner_lib.text.data.resolve_data_dir`); a missing folder or
 file is an error naming the path that was expected. The readers, and the caps on what they read
 (:data:`MAX_IMAGE_TEXT_BYTES` per file or inflated zip member, :data:`MAX_CAPTION_CHARS` per
 text), are in :mod:`mner_lib.images.text_readers`.
@@ -37,7 +37,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mner_lib.data import SPLITS, Dataset, Tweet, load_dataset, resolve_data_dir, unknown
 from mner_lib.images.text_readers import (  # noqa: F401 - the readers' names, as before
     MAX_CAPTION_CHARS,
     MAX_IMAGE_TEXT_BYTES,
@@ -49,6 +48,7 @@ from mner_lib.images.text_readers import (  # noqa: F401 - the readers' names, a
     read_owl,
     read_pgim,
 )
+from mner_lib.text.data import SPLITS, Dataset, Tweet, load_dataset, resolve_data_dir, unknown
 
 FOLDER = "image_text"
 #: source -> (folder, kind label written into every result)

@@ -4,7 +4,7 @@ says which file is which).
 Each reader takes a file a stranger may have written, so each is bounded and linear:
 
 * a file is read only when it is a regular file (a FIFO never hangs a run) of at most
-  :data:`MAX_IMAGE_TEXT_BYTES` (:func:`mner_lib.safe_read.read_regular_file`);
+  :data:`MAX_IMAGE_TEXT_BYTES` (:func:`mner_lib.io.safe_read.read_regular_file`);
 * PGIM's zip archive: its members are read only up to :data:`MAX_IMAGE_TEXT_BYTES` inflated,
   counted while inflating (a member that says it is small but inflates further is refused
   when it passes the cap, whatever its header declares);
@@ -13,7 +13,7 @@ Each reader takes a file a stranger may have written, so each is bounded and lin
   expression it replaced counted the lines before each record, quadratic in the file);
 * a JSON file nested too deeply is an error naming the file, never a ``RecursionError``.
 
-Every error is a :class:`mner_lib.data.DataFormatError` (a ``ValueError``) naming the file and,
+Every error is a :class:`mner_lib.text.data.DataFormatError` (a ``ValueError``) naming the file and,
 where there is one, the line; quoted text is cut to a short excerpt.
 """
 
@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mner_lib.data import MAX_TWEET_TOKENS, DataFormatError, Tweet, normalise_tag
-from mner_lib.safe_read import RefusedFileError, excerpt, parse_json, read_regular_file
+from mner_lib.io.safe_read import RefusedFileError, excerpt, parse_json, read_regular_file
+from mner_lib.text.data import MAX_TWEET_TOKENS, DataFormatError, Tweet, normalise_tag
 
 #: The largest image text file, and the most bytes one member of a zip archive may inflate to
 #: (the largest real file, mPLUG-Owl's training captions, is 3.8 MB; PGIM's largest member

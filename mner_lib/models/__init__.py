@@ -12,7 +12,7 @@
 | gmf             | :mod:`mner_lib.models.gmf`     | GMF (visual clue guidance + CM) |
 
 Modules are imported on first use, so a model whose module is missing does not break the others.
-Each class carries its paper's :class:`mner_lib.spec.PaperSpec` (``cls.spec``): training defaults,
+Each class carries its paper's :class:`mner_lib.models.spec.PaperSpec` (``cls.spec``): training defaults,
 per-dataset settings, ablations and reported numbers. A model defined anywhere else (a notebook,
 a test, a user's package) joins every tool by decorating its class with :func:`register_model`.
 """
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import importlib
 
-from mner_lib.data import unknown
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput, make_config
-from mner_lib.spec import PaperSpec
+from mner_lib.models.spec import PaperSpec
+from mner_lib.text.data import unknown
 
 MODEL_MODULES: dict[str, str] = {
     "bilstm-crf": "mner_lib.models.baselines",

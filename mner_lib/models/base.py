@@ -21,12 +21,12 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from mner_lib.config import INT_MAX, MAX_BATCH_TWEETS
-from mner_lib.crf import CRF
-from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
-from mner_lib.spec import PaperSpec
-from mner_lib.vocab import Vocabularies
+from mner_lib.models.crf import CRF
+from mner_lib.models.limits import INT_MAX, MAX_BATCH_TWEETS
+from mner_lib.models.spec import PaperSpec
+from mner_lib.text.data import Tweet
+from mner_lib.text.vocab import Vocabularies
 
 #: The largest width (embedding, hidden or feature size) a model option may ask for: twice the
 #: largest a backbone gives (2048). A BiLSTM this wide already has 268M parameters.
@@ -132,12 +132,12 @@ class Tagger(nn.Module):
 
         ``extra_words`` (e.g. the dev and test tokens; words only, no tags) join the word
         vocabulary where GloVe knows them, for models that load GloVe
-        (:func:`mner_lib.encoders.augment_with_glove`, Lample et al.'s rule); ``glove_added``
+        (:func:`mner_lib.text.encoders.augment_with_glove`, Lample et al.'s rule); ``glove_added``
         records how many did."""
         vocab = Vocabularies.from_tweets(train, lowercase=config.lowercase)
         added = 0
         if getattr(config, "use_glove", False):
-            from mner_lib.encoders import augment_with_glove
+            from mner_lib.text.encoders import augment_with_glove
 
             added = augment_with_glove(vocab.words, extra_words, lowercase=config.lowercase)
         model = cls(config, vocab)
@@ -177,7 +177,7 @@ class Tagger(nn.Module):
         return images
 
     def tag_tensor(self, tweets: Sequence[Tweet]) -> torch.Tensor:
-        from mner_lib.vocab import pad_sequences
+        from mner_lib.text.vocab import pad_sequences
 
         ids, _ = pad_sequences([self.vocab.tags.encode(t.tags) for t in tweets])
         return ids
@@ -246,20 +246,19 @@ class Tagger(nn.Module):
         return model
 
     def save(self, directory: str | Path) -> Path:
-        """``model.safetensors`` + ``model.json`` in ``directory`` (written atomically)."""
-        from mner_lib.runfolder import RunFolder
+        """``model.safetensors`` + ``model.json`` in ``directory`` (written atomically;
+        :mod:`mner_lib.models.modelfile`)."""
+        from mner_lib.models import modelfile
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        RunFolder(directory).save_model(*self.to_state())
-        return directory
+        return modelfile.save(directory, *self.to_state(), fmt="mner-model-1")
 
     @staticmethod
     def load(directory: str | Path, map_location: str = "cpu") -> Tagger:
-        """A model saved by :meth:`save` (or a run folder's best model); runs no code."""
-        from mner_lib.runfolder import RunFolder
+        """A model saved by :meth:`save` (or a run folder's best model); runs no code. A run
+        folder checked against its manifest: :func:`mner_lib.training.load_run`."""
+        from mner_lib.models import modelfile
 
-        return Tagger.from_state(*RunFolder(directory).load_model()).to(map_location)
+        return Tagger.from_state(*modelfile.load(directory)).to(map_location)
 
     # -- inference ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -281,7 +280,7 @@ class Tagger(nn.Module):
         with no tokens gets no tags); with ``return_attention``, ``attentions[name]`` and
         ``extras[name]`` are lists with one entry per tweet, in the order of ``tweets`` (tweets
         with no tokens are skipped). Batches are formed by length (less padding)."""
-        from mner_lib.runtime import autocast
+        from mner_lib.models.precision import autocast
 
         if not 1 <= batch_size <= MAX_BATCH_TWEETS:
             raise ValueError(f"batch_size must be 1 to {MAX_BATCH_TWEETS}, got {batch_size}")

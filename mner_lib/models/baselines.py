@@ -22,12 +22,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
 from mner_lib.models import register_model
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.embeddings import CharLSTM, WordEmbedding, bilstm_over_padding
-from mner_lib.spec import (
+from mner_lib.models.spec import (
     BERT_PAPER,
     BILSTM_CRF_PAPER,
     GMF_PAPER,
@@ -36,7 +35,8 @@ from mner_lib.spec import (
     ReportedRow,
     per_type,
 )
-from mner_lib.vocab import Vocabularies, pad_chars, pad_sequences
+from mner_lib.text.data import Tweet
+from mner_lib.text.vocab import Vocabularies, pad_chars, pad_sequences
 
 
 def collate_words_and_chars(
@@ -232,7 +232,7 @@ class BertCRF(Tagger):
 
     def __init__(self, config: BertCRFConfig, vocab: Vocabularies):
         super().__init__(config, vocab)
-        from mner_lib.encoders import build_text_encoder
+        from mner_lib.text.encoders import build_text_encoder
 
         # Built with the architecture only; weights come from init_pretrained or a checkpoint.
         text = build_text_encoder(config.encoder, pretrained=False)
@@ -244,14 +244,14 @@ class BertCRF(Tagger):
 
     def init_pretrained(self) -> None:
         if self.config.pretrained:
-            from mner_lib.encoders import build_text_encoder
+            from mner_lib.text.encoders import build_text_encoder
 
             self.encoder.load_state_dict(
                 build_text_encoder(self.config.encoder, pretrained=True).model.state_dict()
             )
 
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
-        from mner_lib.encoders import align_subwords
+        from mner_lib.text.encoders import align_subwords
 
         aligned = align_subwords(
             self.tokenizer, [tw.tokens for tw in tweets], self.config.max_length

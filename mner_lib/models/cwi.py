@@ -11,7 +11,7 @@ Paper -> code
   (500-d). Offline only GloVe 6B 50-d exists; ``second_word_dim > 0`` concatenates a second,
   randomly initialised (uniform [-0.25, 0.25]) trainable table in the fastText slot, so the
   "two vector sets" structure is kept where no second pretrained set is available. OOV words
-  are uniform in [-0.25, 0.25] (the paper's rule, :func:`mner_lib.encoders.load_glove`).
+  are uniform in [-0.25, 0.25] (the paper's rule, :func:`mner_lib.text.encoders.load_glove`).
 * Image feature extraction: the full ImageNet classifier's top-5 classes as words (the image
   pipeline's ``ImageBatch.labels``: efficientnet-lite0 here, InceptionV3 in the paper), one
   embedding per ImageNet class ("one-hot vectors" -> an embedding layer), an LSTM over the five
@@ -28,7 +28,7 @@ Paper -> code
   (:class:`~mner_lib.models.attention.ModalityAttention`), the rest unchanged. The paper puts its
   attention layer "after layer 31, before the CRF" in a layer table that is lost; attention
   "applied to this triplet" needs the three features apart, so it sits where they meet.
-* Training: Adam, lr 8e-5, 10 epochs (``mner_lib.train.PAPER_DEFAULTS["cwi"]``).
+* Training: Adam, lr 8e-5, 10 epochs (``mner_lib.training.PAPER_DEFAULTS["cwi"]``).
 
 The paper's layer tables are lost (TABREF22-25), so the sizes of the LSTMs and embeddings are
 our choices (config fields below); the character block's kernels and filters are the text's.
@@ -48,7 +48,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mner_lib.data import MAX_TOKEN_CHARS, Tweet
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import glove_rows
 from mner_lib.images.text import content_words
@@ -57,8 +56,9 @@ from mner_lib.models.attention import ModalityAttention
 from mner_lib.models.base import MAX_MODEL_WIDTH, Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.cwi_blocks import CWICharEncoder
 from mner_lib.models.embeddings import WordEmbedding, bilstm_over_padding
-from mner_lib.spec import CWI_PAPER, Ablation, PaperSpec
-from mner_lib.vocab import Vocab, Vocabularies, pad_chars, pad_sequences
+from mner_lib.models.spec import CWI_PAPER, Ablation, PaperSpec
+from mner_lib.text.data import MAX_TOKEN_CHARS, Tweet
+from mner_lib.text.vocab import Vocab, Vocabularies, pad_chars, pad_sequences
 
 MODALITIES = ("word", "char", "image")
 

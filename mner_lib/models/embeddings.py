@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mner_lib.vocab import Vocab
+from mner_lib.text.vocab import Vocab
 
 
 class WordEmbedding(nn.Module):
@@ -34,8 +34,8 @@ class WordEmbedding(nn.Module):
 
     def load_glove(self, vocab: Vocab, seed: int = 0, oov: str = "uniform") -> float:
         """Copy GloVe vectors in for the words GloVe knows (the others: ``oov`` rows, see
-        :func:`mner_lib.encoders.load_glove`); returns the OOV rate of the vocab."""
-        from mner_lib.encoders import load_glove
+        :func:`mner_lib.text.encoders.load_glove`); returns the OOV rate of the vocab."""
+        from mner_lib.text.encoders import load_glove
 
         if self.dim != 50:
             raise ValueError(f"GloVe 6B is 50-d here; this embedding is {self.dim}-d")

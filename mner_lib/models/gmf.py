@@ -60,7 +60,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from mner_lib.data import Tweet
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import caption_input
 from mner_lib.models import register_model
@@ -79,8 +78,16 @@ from mner_lib.models.gmf_blocks import (
     stage_channels,
     symmetric_info_nce,
 )
-from mner_lib.spec import GMF_PAPER, Ablation, FormerDefault, PaperSpec, ReportedRow, per_type
-from mner_lib.vocab import Vocabularies, pad_sequences
+from mner_lib.models.spec import (
+    GMF_PAPER,
+    Ablation,
+    FormerDefault,
+    PaperSpec,
+    ReportedRow,
+    per_type,
+)
+from mner_lib.text.data import Tweet
+from mner_lib.text.vocab import Vocabularies, pad_sequences
 
 CM_TEXT_SOURCES = ("fused", "text")
 VISUAL_INPUTS = ("pixels", "caption")
@@ -343,7 +350,7 @@ class GMF(Tagger):
 
     # -- data -----------------------------------------------------------------------------------
     def collate(self, tweets: Sequence[Tweet], images: ImageBatch | None = None) -> dict[str, Any]:
-        from mner_lib.encoders import align_subwords
+        from mner_lib.text.encoders import align_subwords
 
         ids, attention, first, word_mask = align_subwords(
             self.tokenizer, [tw.tokens for tw in tweets], self.config.max_length

@@ -317,8 +317,8 @@ def symmetric_info_nce(
 # ----------------------------------------------------------------------------- builders
 def stage_channels(backbone: str) -> tuple[int, ...]:
     """The channels of the four CNN stages ``backbone`` gives (the pyramid VCG maps)."""
-    from mner_lib.data import unknown
     from mner_lib.images.backbones import STAGE_CHANNELS
+    from mner_lib.text.data import unknown
 
     if backbone not in STAGE_CHANNELS:
         raise unknown("image backbone", backbone, STAGE_CHANNELS)
@@ -328,7 +328,7 @@ def stage_channels(backbone: str) -> tuple[int, ...]:
 def build_encoder(config: Any, pretrained: bool):
     """The text encoder of a :class:`mner_lib.models.gmf.GMFConfig` (architecture overrides
     only with random weights)."""
-    from mner_lib.encoders import build_text_encoder
+    from mner_lib.text.encoders import build_text_encoder
 
     overrides: dict[str, int] = {}
     if config.encoder_layers is not None:

@@ -5,7 +5,7 @@ Paper -> code
 * Text feature extractor (sec. 3.2.1): ``x_i = [x^w; x^c; x^p]``: word embedding (GloVe 6B 50-d
   here; the paper used Twitter or 300-d Crawl embeddings), character CNN (char embedding 50,
   :class:`~mner_lib.models.embeddings.CharCNN`), POS embedding (50) over the paper's ten classes
-  (:mod:`mner_lib.pos`: spaCy's tagger replaces NLTK's, which cannot install offline). Words
+  (:mod:`mner_lib.text.pos`: spaCy's tagger replaces NLTK's, which cannot install offline). Words
   GloVe lacks get Gaussian rows (sec. 4.3; ``oov_init``, scale ours: GloVe's own std).
   ``h~_i = tanh(Highway(x_i))`` (eq. 5, :class:`Highway`), ``H = BiLSTM(h~)`` (eq. 6), d = 400
   (200 per direction).
@@ -24,7 +24,7 @@ Paper -> code
   every HSN run recorded before the option existed used it, and the results tables name those runs
   ``gate=dimension`` (``HSN_SPEC.former_defaults``) so they never average with the paper's form.
 * Training (sec. 4.3): Adam, lr 0.003, batch 16, dropout 0.5, early stopping patience 20
-  (``mner_lib.train.PAPER_DEFAULTS["hsn"]``).
+  (``mner_lib.training.PAPER_DEFAULTS["hsn"]``).
 
 Ablations (Table 5) as config fields
 -------------------------------------
@@ -88,8 +88,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from mner_lib.data import MAX_TOKEN_CHARS, Tweet
-from mner_lib.encoders import OOV_INITS
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import caption_input
 from mner_lib.models import register_model
@@ -97,9 +95,18 @@ from mner_lib.models.attention import ATTENTION_KINDS, MultiHeadHierarchicalAtte
 from mner_lib.models.base import MAX_MODEL_WIDTH, Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.baselines import collate_words_and_chars
 from mner_lib.models.embeddings import CharCNN, WordEmbedding, bilstm_over_padding
-from mner_lib.pos import NUM_POS_IDS, default_tagger
-from mner_lib.spec import HSN_PAPER, Ablation, FormerDefault, PaperSpec, ReportedRow, per_type
-from mner_lib.vocab import Vocabularies, pad_sequences
+from mner_lib.models.spec import (
+    HSN_PAPER,
+    Ablation,
+    FormerDefault,
+    PaperSpec,
+    ReportedRow,
+    per_type,
+)
+from mner_lib.text.data import MAX_TOKEN_CHARS, Tweet
+from mner_lib.text.encoders import OOV_INITS
+from mner_lib.text.pos import NUM_POS_IDS, default_tagger
+from mner_lib.text.vocab import Vocabularies, pad_sequences
 
 INTERACTIONS = ("gate", "concat")
 GATES = ("token", "dimension")

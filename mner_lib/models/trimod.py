@@ -47,8 +47,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from mner_lib.data import Tweet
-from mner_lib.encoders import GLOVE_DIM
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import glove_rows
 from mner_lib.images.text import caption_words
@@ -57,8 +55,17 @@ from mner_lib.models.attention import ModalityAttention, masked_softmax
 from mner_lib.models.base import Tagger, TaggerConfig, TaggerOutput
 from mner_lib.models.baselines import collate_words_and_chars
 from mner_lib.models.embeddings import CharGRU, WordEmbedding, bilstm_over_padding
-from mner_lib.spec import TRIMOD_PAPER, Ablation, NamedOption, PaperSpec, ReportedRow, per_type
-from mner_lib.vocab import Vocab, Vocabularies, pad_sequences
+from mner_lib.models.spec import (
+    TRIMOD_PAPER,
+    Ablation,
+    NamedOption,
+    PaperSpec,
+    ReportedRow,
+    per_type,
+)
+from mner_lib.text.data import Tweet
+from mner_lib.text.encoders import GLOVE_DIM
+from mner_lib.text.vocab import Vocab, Vocabularies, pad_sequences
 
 MODALITIES = ("text", "visual", "hashtag")
 _WORD = re.compile(r"[a-z]+")

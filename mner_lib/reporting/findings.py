@@ -134,7 +134,7 @@ def _seeds(text: object) -> tuple[int, ...]:
 
 def sources(runs: pd.DataFrame, model: str, dataset: str, conditions: Iterable[str],
             seeds: Iterable[int], experiments: Iterable[str] | None = None) -> tuple[str, ...]:  # fmt: skip
-    """The run folders behind a finding (the ``source`` column of :func:`mner_lib.results.load_runs`)."""
+    """The run folders behind a finding (the ``source`` column of :func:`mner_lib.reporting.results.load_runs`)."""
     if runs.empty or "source" not in runs.columns:
         return ()
     mask = (
@@ -149,7 +149,7 @@ def sources(runs: pd.DataFrame, model: str, dataset: str, conditions: Iterable[s
 
 
 def caption_findings(gaps: pd.DataFrame, runs: pd.DataFrame | None = None) -> list[Finding]:
-    """One finding per paired gap of a text condition (:func:`mner_lib.results.paired_gaps`
+    """One finding per paired gap of a text condition (:func:`mner_lib.reporting.results.paired_gaps`
     rows with ``condition`` and ``baseline``)."""
     out = []
     runs = runs if runs is not None else pd.DataFrame()

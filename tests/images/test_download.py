@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mner_lib import cli
-from mner_lib.data import load_dataset
+from mner_lib.commands import cli
 from mner_lib.images import download
+from mner_lib.text.data import load_dataset
 
 TWEET = "IMGID:{id}\nHello\tO\nParis\tB-LOC\n\n"
 

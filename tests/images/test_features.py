@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from mner_lib.data import Tweet, load_dataset
 from mner_lib.images import ImageFeatures, parse_condition
+from mner_lib.text.data import Tweet, load_dataset
 
 SIZE = 64  # small images keep these tests fast
 

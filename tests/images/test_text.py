@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from mner_lib.data import DataFormatError, Tweet, UnknownNameError, load_dataset
 from mner_lib.images.captions import CaptionProvider, derangement, leak_share
 from mner_lib.images.conditions import parse_condition
 from mner_lib.images.text import (
@@ -21,51 +19,15 @@ from mner_lib.images.text import (
     read_owl,
     source_paths,
 )
-
-EMPTY_ID = "demo_0002"  # written with an empty caption
-MISSING_ID = "demo_0003"  # left out of every file
-
-
-def demo_tweets() -> list[Tweet]:
-    data = load_dataset("demo")
-    return data.train + data.dev + data.test
-
-
-def demo_caption(tweet: Tweet) -> str:
-    """A caption that names the tweet's first token (so captions differ between tweets)."""
-    return f"a picture about {tweet.tokens[0].lower()} number {tweet.id[-4:]}"
-
-
-def _pgim_block(tweet: Tweet) -> str:
-    lines = [f"{tok}\t{tag}" for tok, tag in zip(tweet.tokens, tweet.tags)]
-    lines += ["<EOS>\tX"] + [f"{w}\tX" for w in f"knowledge about {tweet.id}".split()]
-    return "\r\n".join(lines) + "\r\n"
-
-
-def write_pgim_zip(path: Path, skip_first_train: bool = False) -> None:
-    data = load_dataset("demo")
-    with zipfile.ZipFile(path, "w") as archive:
-        for split, member in (("train", "train.txt"), ("dev", "valid.txt"), ("test", "test.txt")):
-            tweets = data.split(split)[1 if skip_first_train and split == "train" else 0 :]
-            archive.writestr(f"demo/{member}", "\r\n".join(_pgim_block(t) for t in tweets))
-
-
-def write_demo_image_text(root: Path) -> Path:
-    """``<root>/image_text`` with BLIP-2, CATR, Owl and PGIM files for the demo corpus (CRLF
-    in BLIP-2 and PGIM); ``EMPTY_ID`` has an empty caption, ``MISSING_ID`` none."""
-    tweets = [t for t in demo_tweets() if t.id != MISSING_ID]
-    folder = root / "image_text"
-    for sub in ("blip2", "catr", "mplug-owl", "pgim-knowledge"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    caption = {t.id: ("" if t.id == EMPTY_ID else demo_caption(t)) for t in tweets}
-    lines = [f"{i}.jpg :{c}" for i, c in caption.items()]
-    (folder / "blip2" / "BLIP2_demo.txt").write_bytes("\r\n".join(lines).encode())
-    catr = {f"{i}.jpg": f"generic {c}" for i, c in caption.items()}
-    (folder / "catr" / "demo_images.json").write_text(json.dumps(catr))
-    owl = "".join(f"imgid:{i}###Line one of {i}.\n\nLine two.\n" for i in caption)
-    (folder / "mplug-owl" / "owl_demo.txt").write_text(owl)
-    write_pgim_zip(folder / "pgim-knowledge" / "demo.zip")
-    return root
+from mner_lib.text.data import DataFormatError, Tweet, UnknownNameError
+from tests.fakes import (
+    EMPTY_ID,
+    MISSING_ID,
+    demo_caption,
+    demo_tweets,
+    write_demo_image_text,
+    write_pgim_zip,
+)
 
 
 @pytest.fixture
@@ -158,7 +120,7 @@ def test_coverage_counts_empty_and_missing(text_dir):
 
 
 def test_data_stats_reports_coverage(text_dir, capsys):
-    from mner_lib.cli import main
+    from mner_lib.commands.cli import main
 
     assert main(["data", "stats", "--dataset", "demo", "--data-dir", str(text_dir), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)["image_text"]

@@ -15,11 +15,10 @@ import dataclasses
 import pytest
 import torch
 
-from mner_lib.data import load_dataset
 from mner_lib.images.captions import CaptionEncoder
 from mner_lib.models import build_model, get_spec
-from tests.models.test_captions import TINY, caption_batch, emissions
-from tests.models.test_gmf import make_images
+from tests.fakes import CAPTION_TINY as TINY
+from tests.fakes import caption_batch, emissions, make_images
 
 #: the models whose visual input is a config field (the others read the caption from the batch)
 VISUAL_INPUT = {"hsn", "gmf"}
@@ -32,11 +31,6 @@ CASES = [
     if ablation.options  # the condition ablations (w/o VF: blank images) change the input
     for visual in ("pixels", "caption")
 ]
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_dataset("demo")
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mner_lib.data import TAGS, Tweet, load_dataset
 from mner_lib.models import Tagger, build_model
+from mner_lib.text.data import TAGS, Tweet
 
 SMALL = {"use_glove": False, "hidden": 8, "word_dim": 12, "char_emb": 6, "char_hidden": 5}
 INVISIBLE = Tweet(
@@ -17,17 +17,12 @@ INVISIBLE = Tweet(
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return load_dataset("demo")
-
-
-@pytest.fixture(scope="module")
 def bert(demo):
     """bert-crf with random MiniLM-shaped weights (the architecture, not the checkpoint)."""
     try:
-        import mner_lib.encoders  # noqa: F401
+        import mner_lib.text.encoders  # noqa: F401
     except ImportError:
-        pytest.fail("mner_lib/encoders.py (build_text_encoder, align_subwords) is missing")
+        pytest.fail("mner_lib/text/encoders.py (build_text_encoder, align_subwords) is missing")
     torch.manual_seed(0)
     return build_model("bert-crf", demo.train[:50], {"pretrained": False}).eval()
 

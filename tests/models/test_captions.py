@@ -8,34 +8,13 @@ import json
 import pytest
 import torch
 
-from mner_lib.data import Tweet, load_dataset
-from mner_lib.images.api import ImageBatch
 from mner_lib.images.captions import CaptionEncoder
 from mner_lib.models import build_model
-from tests.images.test_text import write_demo_image_text
+from mner_lib.text.data import Tweet
+from tests.fakes import CAPTION_TINY as TINY
+from tests.fakes import caption_batch, emissions, write_demo_image_text
 
-CHANNELS = (24, 40, 112, 1280)  # efficientnet-lite0
-TINY = {
-    "hsn": dict(hidden=16, heads=2, image_dim=8, use_pos=False, visual_input="caption"),
-    "gmf": dict(
-        pretrained=False,
-        encoder_layers=1,
-        hidden=32,
-        heads=2,
-        visual_dim=16,
-        cm_dim=16,
-        visual_input="caption",
-    ),
-    "trimod": dict(hidden=16, visual_dim=8, segmenter="wordsegment"),
-    "cwi": dict(word_hidden=8, image_hidden=8, fusion_hidden=8),
-    "bert-crf": dict(pretrained=False),
-}
 MODELS = tuple(TINY)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_dataset("demo")
 
 
 @pytest.fixture(scope="module")
@@ -46,29 +25,6 @@ def tweets(demo) -> list[Tweet]:
 @pytest.fixture(scope="module")
 def encoder() -> CaptionEncoder:
     return CaptionEncoder()
-
-
-def caption_batch(captions: list[str], encoder: CaptionEncoder) -> ImageBatch:
-    """Blank-like pixels (zeros) and the given captions, as a text condition gives them."""
-    n = len(captions)
-    pyramid = [torch.zeros(n, c, 7, 7) for c in CHANNELS]
-    return ImageBatch(
-        global_vec=torch.zeros(n, CHANNELS[-1]),
-        regions=pyramid[-1].flatten(2).transpose(1, 2),
-        pyramid=pyramid,
-        labels=[[("dog", 0.9)] * 5] * n,
-        flags=["blank"] * n,
-        captions=captions,
-        caption_flags=[""] * n,
-        caption_kind="real-image caption",
-        caption_encoder=encoder,
-    )
-
-
-def emissions(model, tweets, images: ImageBatch) -> torch.Tensor:
-    images = dataclasses.replace(images, _encoded=None)
-    with torch.no_grad():
-        return model(model.collate(tweets, images)).emissions
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -140,7 +96,7 @@ def test_caption_model_options_switch_hsn_and_gmf_only():
 
 # ----------------------------------------------------------------------------- end to end
 def run_demo(name: str, condition: str, tmp_path) -> dict:
-    from mner_lib.train import TrainConfig, run_training
+    from mner_lib.training import TrainConfig, run_training
 
     data = write_demo_image_text(tmp_path / "data")
     cfg = TrainConfig(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from mner_lib import cli
+from mner_lib.commands import cli
 from mner_lib.models import available_models, get_model_class, make_config
 from mner_lib.models.base import MAX_MODEL_WIDTH
 
@@ -40,7 +40,11 @@ def test_every_models_defaults_pass_their_own_checks(model):
         ("cwi-attention", {"attention_dim": 0}, "CWIConfig.attention_dim must be 1 to 4096"),
         ("gmf", {"csa_dilation": 100000}, "GMFConfig.csa_dilation must be 1 to 16"),
         ("gmf", {"prefix_grid": 1000}, "GMFConfig.prefix_grid must be 1 to 32, got 1000"),
-        ("gmf", {"pretrained": False, "hidden": 30, "heads": 4}, "GMFConfig.hidden 30 is not a multiple of 4 heads"),
+        (
+            "gmf",
+            {"pretrained": False, "hidden": 30, "heads": 4},
+            "GMFConfig.hidden 30 is not a multiple of 4 heads",
+        ),
         ("gmf", {"csa_reduction": 0}, "GMFConfig.csa_reduction must be 1 to 4096, got 0"),
         ("trimod", {"caption_labels": 5000}, "TriModConfig.caption_labels must be 0 to 1000"),
         ("trimod", {"visual_dim": 0}, "TriModConfig.visual_dim must be 1 to 4096, got 0"),
@@ -72,7 +76,7 @@ def test_a_bad_option_is_refused_before_a_run_folder_is_written(tmp_path, capsys
 
 @pytest.mark.parametrize("batch_size", [0, 5000])
 def test_tagging_batches_have_a_stated_cap(batch_size):
-    from mner_lib.data import load_dataset
+    from mner_lib.text.data import load_dataset
 
     cls = get_model_class("bilstm-crf")
     tweets = load_dataset("demo").train[:4]

@@ -7,14 +7,14 @@ import math
 import pytest
 import torch
 
-from mner_lib.data import Tweet, load_dataset
 from mner_lib.images.api import ImageBatch
 from mner_lib.images.backbones import imagenet_class_names
 from mner_lib.models import build_model, get_model_class
 from mner_lib.models.base import Tagger
 from mner_lib.models.cwi import CWI, CWIAttention, CWIConfig
 from mner_lib.models.cwi_blocks import CWICharEncoder, SineReLU, TargetedDropout
-from tests.models.test_hsn import probe_cache, train_probe  # noqa: F401  (fixture + helper)
+from mner_lib.text.data import Tweet
+from tests.probes import CWI_PROBE, train_probe
 
 TINY = dict(
     use_glove=False,
@@ -27,19 +27,6 @@ TINY = dict(
     fusion_hidden=7,
     attention_dim=9,
 )
-#: the probe's sizes (larger than TINY: the model must learn the image-to-type mapping)
-CWI_PROBE = {
-    **TINY,
-    "word_hidden": 16,
-    "fusion_hidden": 16,
-    "image_word_dim": 16,
-    "image_hidden": 16,
-}
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_dataset("demo")
 
 
 def images_for(n: int, seed: int = 0) -> ImageBatch:
@@ -213,7 +200,7 @@ def test_save_load_round_trip_gives_identical_predictions(demo, tmp_path, name):
 
 
 @pytest.mark.slow
-def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache):  # noqa: F811
+def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache):
     """The visual path works: on the type-blind demo, synthetic probe images beat blank ones.
 
     CWI's image reaches the tags only as the classifier's top-5 label words, and on the probe
@@ -225,7 +212,7 @@ def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache):  # noqa: F81
 
 
 @pytest.mark.slow
-def test_synthetic_probe_attention_uses_the_image_in_one_of_two_seeds(tmp_path, probe_cache):  # noqa: F811
+def test_synthetic_probe_attention_uses_the_image_in_one_of_two_seeds(tmp_path, probe_cache):
     """cwi-attention can use the image, but not from every initialisation: measured on the
     probe (300 tweets, 12 epochs), seed 0 gave 65.9 vs 24.0 F1 and seed 1 26.6 vs 25.8. The
     modality attention can settle on the words before the image's label words carry a signal.

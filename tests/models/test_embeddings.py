@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from mner_lib.data import load_dataset
 from mner_lib.models import build_model
 from mner_lib.models.embeddings import CharCNN, CharGRU, CharLSTM, WordEmbedding
-from mner_lib.vocab import Vocab
+from mner_lib.text.data import load_dataset
+from mner_lib.text.vocab import Vocab
 
 
 def raw_glove() -> tuple[dict[str, int], np.ndarray]:

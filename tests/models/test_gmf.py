@@ -5,42 +5,20 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mner_lib.config import resolve_config
-from mner_lib.data import Tweet, load_dataset
 from mner_lib.images.api import ImageBatch
 from mner_lib.models import Tagger, build_model
 from mner_lib.models.gmf import GMF, GMFConfig
+from mner_lib.text.data import Tweet
+from mner_lib.training.config import resolve_config
+from tests.fakes import make_images
 
 TINY = dict(pretrained=False, encoder_layers=2, hidden=32, heads=4, visual_dim=16, cm_dim=16)
-CHANNELS = (24, 40, 112, 1280)  # efficientnet-lite0
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_dataset("demo")
 
 
 @pytest.fixture(scope="module")
 def tweets(demo) -> list[Tweet]:
     by_len = sorted(demo.train[:40], key=len)
     return [by_len[0], by_len[-1], by_len[10], by_len[20]]  # short and long: padding matters
-
-
-def make_images(n: int, seed: int = 0, crops: int = 3) -> ImageBatch:
-    g = torch.Generator().manual_seed(seed)
-    pyramid = [torch.randn(n, c, 7, 7, generator=g) for c in CHANNELS]
-    crop_mask = torch.ones(n, crops, dtype=torch.bool)
-    if crops:
-        crop_mask[0, -1] = False
-    return ImageBatch(
-        global_vec=torch.randn(n, CHANNELS[-1], generator=g),
-        regions=pyramid[-1].flatten(2).transpose(1, 2),
-        pyramid=pyramid,
-        labels=[[("dog", 0.9)]] * n,
-        flags=[""] * n,
-        crops=torch.randn(n, crops, CHANNELS[-1], generator=g) if crops else None,
-        crop_mask=crop_mask if crops else None,
-    )
 
 
 def tiny(demo, seed: int = 0, **options) -> GMF:
@@ -209,7 +187,7 @@ def test_config_and_image_errors(demo, tweets):
 
 
 def test_pretrained_minilm_loads_and_masked_prefix_is_plain_minilm(demo, tweets):
-    from mner_lib.encoders import build_text_encoder
+    from mner_lib.text.encoders import build_text_encoder
 
     model = build_model("gmf", demo.train[:20], {"visual_dim": 16, "cm_dim": 16}).eval()
     reference = build_text_encoder("minilm-l6", pretrained=True).model.eval()
@@ -226,13 +204,11 @@ def test_pretrained_minilm_loads_and_masked_prefix_is_plain_minilm(demo, tweets)
 # ----------------------------------------------------------------------------- the probe
 # The probe data (entity types that only the synthetic image reveals) and its feature cache are
 # shared with the TriMod tests; see tests/models/test_trimod.py.
-from tests.models.test_trimod import PROBE_TYPES, probe_cache, type_blind_probe  # noqa: E402
-
-__all__ = ["probe_cache"]
+from tests.probes import PROBE_TYPES, type_blind_probe  # noqa: E402
 
 
 def _probe_run(condition: str, out, data):
-    from mner_lib.train import resolve_config, run_training
+    from mner_lib.training import resolve_config, run_training
 
     cfg = resolve_config(
         "gmf",
@@ -303,7 +279,7 @@ def test_the_papers_learning_rate_and_ours_for_the_tagging_head(demo):
     """The paper trains GMF at 5e-5 (Twitter-2015 batch 16, Twitter-2017 batch 32); the new visual
     layers at 1e-3 kept it at F1 0 on Twitter-2015 (mner_lib/models/gmf_blocks.py). The paper is
     silent on the tagging head: ours trains the emission layer and CRF at 5e-2 (HVPNeT's rate)."""
-    from mner_lib.train import build_optimizer, resolve_config
+    from mner_lib.training import build_optimizer, resolve_config
 
     cfg = resolve_config("gmf", dataset="twitter2015")
     model = tiny(demo)

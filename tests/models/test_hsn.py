@@ -7,11 +7,12 @@ import dataclasses
 import pytest
 import torch
 
-from mner_lib.data import Tweet, load_dataset
 from mner_lib.images.api import ImageBatch
 from mner_lib.models import build_model, get_model_class
 from mner_lib.models.base import Tagger
 from mner_lib.models.hsn import HSN, HSNConfig
+from mner_lib.text.data import Tweet
+from tests.probes import train_probe
 
 FEAT = 8  # tiny backbone region size
 TINY = dict(
@@ -25,81 +26,6 @@ TINY = dict(
     image_dim=10,
     heads=2,
 )
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_dataset("demo")
-
-
-# -- the synthetic probe (shared with test_cwi.py) ---------------------------------------------
-PROBE_FILLERS = ("so", "lol", "wow", "today", "!", "great", "news", "this", "is", "the", "at", ".")
-
-
-def type_blind(tweets: list[Tweet], seed: int) -> list[Tweet]:
-    """The probe task: the demo tweets with one entity type per tweet, drawn at random, every
-    entity word replaced by ``Xx`` and every other word by a random filler. The text shows where
-    the entities are but nothing about their type (the demo's templates and name lists would give
-    it away); the synthetic probe image, drawn from the gold types, shows the type and nothing
-    about where. Text alone can only guess the type; text + image can get it right."""
-    import random
-
-    rng = random.Random(seed)
-    out = []
-    for t in tweets:
-        etype = rng.choice(["PER", "LOC", "ORG", "MISC"])
-        tags = [g if g == "O" else g[:2] + etype for g in t.tags]
-        words = ["Xx" if g != "O" else rng.choice(PROBE_FILLERS) for g in tags]
-        out.append(Tweet(t.id, words, tags))
-    return out
-
-
-@pytest.fixture(scope="module")
-def probe_cache(tmp_path_factory):
-    """One image-feature cache for all probe runs of the session (the probe drawings of the demo
-    corpus are computed once)."""
-    path = tmp_path_factory.getbasetemp() / "probe_features"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MNER_CACHE_DIR", str(path))
-        yield path
-
-
-def train_probe(
-    model: str,
-    options: dict,
-    out_dir,
-    epochs: int,
-    lr: float,
-    n_train: int = 160,
-    seed: int = 0,
-) -> dict[str, float]:
-    """Test F1 of ``model`` trained on the type-blind demo with synthetic and with blank images."""
-    from mner_lib.train import resolve_config, run_training
-
-    ds = load_dataset("demo")
-    ds = dataclasses.replace(
-        ds,
-        train=type_blind(ds.train[:n_train], 1),
-        dev=type_blind(ds.dev[:60], 2),
-        test=type_blind(ds.test, 3),
-    )
-    scores = {}
-    for condition in ("synthetic", "blank"):
-        cfg = resolve_config(
-            model,
-            dataset="demo",
-            condition=condition,
-            epochs=epochs,
-            lr=lr,
-            batch_size=8,
-            seed=seed,
-            out=str(out_dir / f"{condition}_seed{seed}"),
-            model_options=options,
-            progress=False,
-            resume=False,
-        )
-        scores[condition] = run_training(cfg, dataset=ds).metrics["test"]["f1"]
-    return scores
 
 
 def images_for(n: int, seed: int = 0, regions: int = 49) -> ImageBatch:

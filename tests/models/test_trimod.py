@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mner_lib.data import Tweet
 from mner_lib.hashtags import get_segmenter, segment_hashtags
 from mner_lib.images.api import ImageBatch
 from mner_lib.models import Tagger, build_model
@@ -16,6 +15,8 @@ from mner_lib.models.trimod import (
     joined_hashtags,
     label_words,
 )
+from mner_lib.text.data import Tweet
+from tests.probes import type_blind_probe
 
 TINY = dict(use_glove=False, char_emb=8, char_hidden=8, hidden=16, visual_dim=12, word_dim=10)
 LABELS = [("golden retriever", 0.6), ("tabby, tabby cat", 0.2), ("Granny Smith", 0.1)]
@@ -209,7 +210,7 @@ def test_backbone_mismatch_is_an_error(tweets):
 
 def test_glove_initialises_words_captions_and_hashtags(tweets):
     model = build_model("trimod", tweets, {})
-    from mner_lib.encoders import load_glove
+    from mner_lib.text.encoders import load_glove
 
     row = model.captions.index("retriever")
     expect, found = load_glove(["retriever"])
@@ -220,90 +221,9 @@ def test_glove_initialises_words_captions_and_hashtags(tweets):
     assert model.oov_rate is not None and model.oov_rate < 1.0
 
 
-# ----------------------------------------------------------------------------- the probe
-# The demo corpus is no probe of image use: its templates give every entity's type away (a tiny
-# text model reaches ~99 F1 with blank images). Here the text cannot tell the type: one invented
-# name per tweet, drawn from one pool for all four types, among neutral words. The synthetic
-# image (mner_lib.images.probe) shows an icon of the type, so only a model that reads the image
-# can beat the ~25 F1 of guessing.
-PROBE_NAMES = [
-    "Zorvik",
-    "Halmet",
-    "Quenby",
-    "Darrow",
-    "Ellish",
-    "Morvane",
-    "Tesk",
-    "Brannoch",
-    "Vilmar",
-    "Orrin",
-    "Kestrel",
-    "Juno",
-    "Pellam",
-    "Sarrow",
-    "Fenwick",
-    "Ilvan",
-]
-PROBE_FILLER = [
-    "look",
-    "at",
-    "this",
-    "wow",
-    "so",
-    "today",
-    "again",
-    "!",
-    "lol",
-    "nice",
-    ".",
-    "here",
-    "with",
-    "new",
-    "pic",
-]
-PROBE_TYPES = ("PER", "LOC", "ORG", "MISC")
-
-
-def type_blind_probe(train: int = 150, dev: int = 60, test: int = 60, seed: int = 0):
-    """A Dataset (named "demo") whose entity types only the images reveal."""
-    import random
-
-    from mner_lib.data import Dataset
-
-    rng = random.Random(seed)
-
-    def split(name: str, n: int) -> list[Tweet]:
-        out = []
-        for i in range(n):
-            pre = rng.sample(PROBE_FILLER, rng.randint(1, 3))
-            post = rng.sample(PROBE_FILLER, rng.randint(1, 3))
-            etype = rng.choice(PROBE_TYPES)
-            tokens = pre + [rng.choice(PROBE_NAMES)] + post
-            tags = ["O"] * len(pre) + ["B-" + etype] + ["O"] * len(post)
-            out.append(Tweet(f"probe_{name}_{i:04d}", tokens, tags))
-        return out
-
-    return Dataset("demo", split("train", train), split("dev", dev), split("test", test))
-
-
-@pytest.fixture(scope="module")
-def probe_cache(tmp_path_factory):
-    """One feature cache for the session's probe tests (TriMod's and GMF's share the images)."""
-    import os
-
-    path = tmp_path_factory.getbasetemp() / "probe-feature-cache"
-    old = os.environ.get("MNER_CACHE_DIR")
-    os.environ["MNER_CACHE_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("MNER_CACHE_DIR", None)
-    else:
-        os.environ["MNER_CACHE_DIR"] = old
-
-
 @pytest.mark.slow
 def test_probe_synthetic_beats_blank(probe_cache, tmp_path):
-    from mner_lib.train import resolve_config, run_training
+    from mner_lib.training import resolve_config, run_training
 
     data = type_blind_probe()
     f1 = {}

@@ -1,0 +1,1 @@
+"""Many runs: grids, sweeps, the replication campaign's plan and cost, benchmarks."""
