@@ -22,7 +22,7 @@ PY="${PYTHON:-python}"
 CLAIMS=.campaign-claims
 QUEUE="$CLAIMS/queue"
 
-# The queue comes from the plan in mner_lib/campaign.py (one line per run, priority order):
+# The queue comes from the plan in mner_lib/experiments/campaign.py (one line per run, priority order):
 # out|model|dataset|condition|seed|extra train arguments. CAMPAIGN_JOBS=FILE works through the
 # lines of FILE instead (a part of the plan; the tests).
 expand() {
