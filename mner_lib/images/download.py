@@ -131,88 +131,99 @@ def _safe_member(name: str) -> PurePosixPath | None:
     return path
 
 
-def extract_images(archive: str | os.PathLike, data_dir: Path, names: tuple[str, ...]) -> dict:
-    """Extract the members under ``<name>_images/`` folders into ``data_dir/<name>_images/``.
+class _Extraction:
+    """One archive's extraction into ``data_dir/<name>_images/``, with its caps: members
+    (:data:`MAX_ARCHIVE_MEMBERS`), bytes written in all (:data:`MAX_EXTRACT_BYTES`), bytes per
+    image (the image reader's ``MAX_IMAGE_BYTES``: a larger member is skipped and counted)."""
 
-    Returns the number of files written per dataset name.
-    """
-    from mner_lib.images.loading import MAX_IMAGE_BYTES
+    def __init__(self, archive: Path, data_dir: Path, names: tuple[str, ...]):
+        from mner_lib.images.loading import MAX_IMAGE_BYTES
 
-    archive = Path(archive)
-    counts = {name: 0 for name in names}
-    folders = {f"{name}_images": name for name in names}
-    seen = {"members": 0, "bytes": 0, "skipped": 0}
+        self.archive, self.data_dir, self.max_image = archive, data_dir, MAX_IMAGE_BYTES
+        self.counts = {name: 0 for name in names}
+        self.folders = {f"{name}_images": name for name in names}
+        self.members = self.bytes = self.skipped = 0
 
-    def count_member() -> None:
-        seen["members"] += 1
-        if seen["members"] > MAX_ARCHIVE_MEMBERS:
+    def count_member(self) -> None:
+        self.members += 1
+        if self.members > MAX_ARCHIVE_MEMBERS:
             raise ValueError(
-                f"{archive}: more than {MAX_ARCHIVE_MEMBERS} members (MAX_ARCHIVE_MEMBERS)"
+                f"{self.archive}: more than {MAX_ARCHIVE_MEMBERS} members (MAX_ARCHIVE_MEMBERS)"
             )
 
-    def place(member_name: str) -> tuple[Path, str] | None:
+    def place(self, member_name: str) -> tuple[Path, str] | None:
+        """Where a member goes (inside its dataset's image folder), or None to leave it."""
         path = _safe_member(member_name)
         if path is None:
             return None
         for i, part in enumerate(path.parts[:-1]):
-            if part in folders:
+            if part in self.folders:
                 rest = path.parts[i + 1 :]
-                return data_dir.joinpath(part, *rest), folders[part]
+                return self.data_dir.joinpath(part, *rest), self.folders[part]
         return None
 
-    def write(target: tuple[Path, str] | None, opener: Callable, declared: int) -> None:
+    def write(self, target: tuple[Path, str] | None, opener: Callable, declared: int) -> None:
+        """Copy one member in blocks, within the caps (a header may lie about the size)."""
         if target is None:
             return
         dest, name = target
-        if declared > MAX_IMAGE_BYTES:
-            seen["skipped"] += 1
+        if declared > self.max_image:
+            self.skipped += 1
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         with opener() as src, open(dest, "wb") as out:
             while block := src.read(CHUNK):
                 written += len(block)
-                seen["bytes"] += len(block)
-                if seen["bytes"] > MAX_EXTRACT_BYTES:
+                self.bytes += len(block)
+                if self.bytes > MAX_EXTRACT_BYTES:
                     raise ValueError(
-                        f"{archive}: extracts to more than {MAX_EXTRACT_BYTES} bytes "
+                        f"{self.archive}: extracts to more than {MAX_EXTRACT_BYTES} bytes "
                         "(MAX_EXTRACT_BYTES)"
                     )
-                if written > MAX_IMAGE_BYTES:  # a header that lied about the size
+                if written > self.max_image:  # a header that lied about the size
                     break
                 out.write(block)
-        if written > MAX_IMAGE_BYTES:
+        if written > self.max_image:
             dest.unlink(missing_ok=True)
-            seen["skipped"] += 1
+            self.skipped += 1
         else:
-            counts[name] += 1
+            self.counts[name] += 1
 
+
+def extract_images(archive: str | os.PathLike, data_dir: Path, names: tuple[str, ...]) -> dict:
+    """Extract the members under ``<name>_images/`` folders into ``data_dir/<name>_images/``.
+
+    Returns the number of files written per dataset name.
+    """
+    archive = Path(archive)
+    job = _Extraction(archive, data_dir, names)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
-                count_member()
+                job.count_member()
                 if info.is_dir():
                     continue
-                write(place(info.filename), lambda info=info: zf.open(info), info.file_size)
+                job.write(job.place(info.filename), lambda info=info: zf.open(info), info.file_size)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tf:
             for member in tf:
-                count_member()
+                job.count_member()
                 if not member.isfile():
                     continue
                 opener = lambda member=member: tf.extractfile(member)  # noqa: E731
-                write(place(member.name), opener, member.size)
+                job.write(job.place(member.name), opener, member.size)
     else:
         raise ValueError(f"{archive}: not a zip or tar archive")
-    if seen["skipped"]:
+    if job.skipped:
         LOGGER.warning(
             "%s: %d member(s) over %d bytes (MAX_IMAGE_BYTES) skipped: the image reader would "
             "refuse them",
             archive,
-            seen["skipped"],
-            MAX_IMAGE_BYTES,
+            job.skipped,
+            job.max_image,
         )
-    return counts
+    return job.counts
 
 
 def download_dataset(

@@ -29,11 +29,9 @@ from mner_lib.models.embeddings import CharLSTM, WordEmbedding, bilstm_over_padd
 from mner_lib.models.spec import (
     BERT_PAPER,
     BILSTM_CRF_PAPER,
-    GMF_PAPER,
     LAMPLE_PAPER,
     PaperSpec,
-    ReportedRow,
-    per_type,
+    reported_rows,
 )
 from mner_lib.text.data import Tweet
 from mner_lib.text.vocab import Vocabularies, pad_chars, pad_sequences
@@ -74,36 +72,17 @@ _LSTM_TRAINING = {
 }
 
 
-def _quoted(dataset: str, table: str, name: str, p: float, r: float, f1: float, *types: float):
-    """A baseline's row as the GMF paper's Tables 2 and 3 print it."""
-    return ReportedRow(dataset, f1, table, "full", name, p, r, per_type(*types), source=GMF_PAPER)
-
-
 BILSTM_CRF_SPEC = PaperSpec(
     citation=BILSTM_CRF_PAPER,
     training=_LSTM_TRAINING,
     chapter="foundations",
-    reported=(
-        _quoted(
-            "twitter2015", "Table 2", "BiLSTM-CRF", 68.14, 61.09, 64.42, 76.77, 72.56, 41.33, 26.8
-        ),
-        _quoted(
-            "twitter2017", "Table 3", "BiLSTM-CRF", 79.42, 73.43, 76.31, 85.12, 72.68, 72.5, 52.56
-        ),
-    ),
+    reported=reported_rows("bilstm-crf"),
 )
 HBILSTM_CRF_SPEC = PaperSpec(
     citation=LAMPLE_PAPER,
     training=_LSTM_TRAINING,
     chapter="foundations",
-    reported=(
-        _quoted(
-            "twitter2015", "Table 2", "HBiLSTM-CRF", 70.32, 68.05, 69.17, 82.34, 76.83, 51.59, 32.52
-        ),
-        _quoted(
-            "twitter2017", "Table 3", "HBiLSTM-CRF", 82.69, 78.16, 80.37, 87.91, 78.57, 76.67, 59.32
-        ),
-    ),
+    reported=reported_rows("hbilstm-crf"),
 )
 BERT_CRF_SPEC = PaperSpec(
     citation=BERT_PAPER,
@@ -117,14 +96,7 @@ BERT_CRF_SPEC = PaperSpec(
         "weight_decay": 0.01,
     },
     chapter="foundations",
-    reported=(
-        _quoted(
-            "twitter2015", "Table 2", "BERT-CRF", 69.22, 74.59, 71.81, 84.74, 80.51, 60.27, 37.29
-        ),
-        _quoted(
-            "twitter2017", "Table 3", "BERT-CRF", 83.32, 83.57, 83.44, 70.25, 83.05, 81.13, 62.21
-        ),
-    ),
+    reported=reported_rows("bert-crf"),
 )
 
 

@@ -28,7 +28,7 @@ Paper -> code
   (:class:`~mner_lib.models.attention.ModalityAttention`), the rest unchanged. The paper puts its
   attention layer "after layer 31, before the CRF" in a layer table that is lost; attention
   "applied to this triplet" needs the three features apart, so it sits where they meet.
-* Training: Adam, lr 8e-5, 10 epochs (``mner_lib.training.PAPER_DEFAULTS["cwi"]``).
+* Training: Adam, lr 8e-5, 10 epochs (``CWI_SPEC.training``, below).
 
 The paper's layer tables are lost (TABREF22-25), so the sizes of the LSTMs and embeddings are
 our choices (config fields below); the character block's kernels and filters are the text's.

@@ -83,8 +83,7 @@ from mner_lib.models.spec import (
     Ablation,
     FormerDefault,
     PaperSpec,
-    ReportedRow,
-    per_type,
+    reported_rows,
 )
 from mner_lib.text.data import Tweet
 from mner_lib.text.vocab import Vocabularies, pad_sequences
@@ -167,12 +166,6 @@ class GMFConfig(TaggerConfig):
             raise ValueError(CAPTION_BYPASSES)
 
 
-def _row(dataset, table, name, variant, p, r, f1, *types, system=None):
-    return ReportedRow(
-        dataset, f1, table, variant, name, p, r, per_type(*types) if types else {}, system
-    )
-
-
 # Training: the paper's 5e-5 for the encoder and the new visual layers (at 1e-3 GMF stayed at F1 0:
 # results/budget_gmf_default-prefix-init/). The paper is silent on the tagging head; ours
 # (``head_lr``): emission layer and CRF at 5e-2, as HVPNeT and MKGformer train them; at 5e-5 they
@@ -203,98 +196,7 @@ GMF_SPEC = PaperSpec(
         Ablation("w/o CM", {"use_cm": False}, table="Table 4"),
         Ablation("w/o all", {"use_vcg": False, "use_csa": False, "use_cm": False}, table="Table 4"),
     ),
-    reported=(
-        _row(
-            "twitter2015",
-            "Table 2",
-            "GMF (ours)",
-            "full",
-            75.47,
-            76.15,
-            75.81,
-            87.02,
-            82.51,
-            63.25,
-            45.2,
-        ),
-        _row(
-            "twitter2017",
-            "Table 3",
-            "GMF (ours)",
-            "full",
-            86.95,
-            87.27,
-            87.11,
-            93.42,
-            84.68,
-            84.83,
-            69.42,
-        ),
-        _row("twitter2015", "Table 4", "w/o VCG", "w/o VCG", 74.22, 75.96, 75.08),
-        _row("twitter2015", "Table 4", "w/o CSA", "w/o CSA", 75.04, 75.42, 75.23),
-        _row("twitter2015", "Table 4", "w/o CM", "w/o CM", 74.90, 74.99, 74.94),
-        _row("twitter2015", "Table 4", "w/o VCG + CSA + CM", "w/o all", 73.47, 75.83, 74.63),
-        _row("twitter2017", "Table 4", "w/o VCG", "w/o VCG", 85.57, 87.34, 86.45),
-        _row("twitter2017", "Table 4", "w/o CSA", "w/o CSA", 86.10, 87.12, 86.61),
-        _row("twitter2017", "Table 4", "w/o CM", "w/o CM", 85.49, 87.19, 86.33),
-        _row("twitter2017", "Table 4", "w/o VCG + CSA + CM", "w/o all", 86.15, 86.08, 86.12),
-        _row(
-            "twitter2015",
-            "Table 2",
-            "UMT-BERT-CRF",
-            "full",
-            71.67,
-            75.23,
-            73.41,
-            85.24,
-            81.58,
-            63.03,
-            39.45,
-            system="umt-bert-crf",
-        ),
-        _row(
-            "twitter2015",
-            "Table 2",
-            "DebiasCL",
-            "full",
-            74.45,
-            76.13,
-            75.28,
-            85.97,
-            81.84,
-            64.02,
-            43.38,
-            system="debiascl",
-        ),
-        _row(
-            "twitter2017",
-            "Table 3",
-            "UMT-BERT-CRF",
-            "full",
-            85.28,
-            85.34,
-            85.31,
-            91.56,
-            84.73,
-            82.24,
-            70.1,
-            system="umt-bert-crf",
-        ),
-        _row(
-            "twitter2017",
-            "Table 3",
-            "DebiasCL",
-            "full",
-            87.59,
-            86.11,
-            86.84,
-            93.46,
-            84.15,
-            84.42,
-            67.88,
-            system="debiascl",
-        ),
-    ),
+    reported=reported_rows("gmf"),
 )
 
 

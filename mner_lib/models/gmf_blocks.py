@@ -33,7 +33,7 @@ Readings where the paper is vague (ours, stated in :mod:`mner_lib.models.gmf` to
   encoder layer (27-55% even with the key half at std 0.02 and the value half at zero: 49 keys
   at logit ~0 dilute the text's attention), so the pretrained encoder starts perturbed.
 * What that costs depends on the learning rate of the new layers. The paper trains everything at
-  5e-5, and so does our default now (``train.PAPER_DEFAULTS["gmf"]``). Our first default trained
+  5e-5, and so does our default now (``GMF_SPEC.training`` in :mod:`mner_lib.models.gmf`). Our first default trained
   the new layers (W_phi, CSA, gates, heads, emissions, CRF) at 1e-3 and BERT at 5e-5; on
   Twitter-2015 with 1000 training tweets and 3 epochs (189 updates) GMF then stayed at dev and
   test F1 0 (``results/budget_gmf_default-prefix-init/``), and removing the consistency loss did

@@ -24,7 +24,7 @@ Paper -> code
   every HSN run recorded before the option existed used it, and the results tables name those runs
   ``gate=dimension`` (``HSN_SPEC.former_defaults``) so they never average with the paper's form.
 * Training (sec. 4.3): Adam, lr 0.003, batch 16, dropout 0.5, early stopping patience 20
-  (``mner_lib.training.PAPER_DEFAULTS["hsn"]``).
+  (``HSN_SPEC.training``, below).
 
 Ablations (Table 5) as config fields
 -------------------------------------
@@ -100,8 +100,7 @@ from mner_lib.models.spec import (
     Ablation,
     FormerDefault,
     PaperSpec,
-    ReportedRow,
-    per_type,
+    reported_rows,
 )
 from mner_lib.text.data import MAX_TOKEN_CHARS, Tweet
 from mner_lib.text.encoders import OOV_INITS
@@ -247,22 +246,7 @@ HSN_SPEC = PaperSpec(
         Ablation("w/o MP", {"heads": 1}, table="Table 5"),
         Ablation("w/o VF", condition="blank", table="Table 5"),
     ),
-    reported=(
-        ReportedRow(
-            "twitter2015",
-            74.18,
-            "Tables 3 and 5 (TMN = Twitter-2015)",
-            "full",
-            "HSN",
-            74.92,
-            73.45,
-            per_type(85.87, 78.63, 61.93, 42.74),
-        ),
-        ReportedRow("twitter2015", 73.02, "Table 5", "w/o MI", "w/o MI", 73.49, 72.56),
-        ReportedRow("twitter2015", 72.46, "Table 5", "w/o HA", "w/o HA", 73.25, 71.69),
-        ReportedRow("twitter2015", 73.71, "Table 5", "w/o MP", "w/o MP", 74.53, 72.92),
-        ReportedRow("twitter2015", 72.11, "Table 5", "w/o VF", "w/o VF", 72.25, 71.97),
-    ),
+    reported=reported_rows("hsn"),
 )
 
 

@@ -17,8 +17,11 @@ the model's own module.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from mner_lib.text.data import ENTITY_TYPES
@@ -277,3 +280,44 @@ FIELD_REFERENCES: tuple[ReportedRow, ...] = (
 def per_type(per: float, loc: float, org: float, misc: float) -> dict[str, float]:
     """Per-type F1 of a reported row, in the order of the papers' tables."""
     return dict(zip(ENTITY_TYPES, (per, loc, org, misc)))
+
+
+#: every number the papers print that the book compares with, one named row each
+REPORTED_CSV = Path(__file__).with_name("reported.csv")
+_NUMBERS = ("precision", "recall", "f1")
+
+
+@lru_cache(maxsize=1)
+def _reported_table() -> tuple[dict[str, str], ...]:
+    with REPORTED_CSV.open(newline="", encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
+
+
+def reported_rows(model: str) -> tuple[ReportedRow, ...]:
+    """The rows of ``reported.csv`` for ``model``: a paper's test results, each column named
+    (dataset, table, variant, the name the paper prints, the system a row quotes, the paper that
+    prints it when not the model's own, P/R/F1 and F1 per type)."""
+    out = []
+    for n, row in enumerate(_reported_table(), start=2):
+        if row["model"] != model:
+            continue
+        source = globals().get(row["source"]) if row["source"] else None
+        if row["source"] and not isinstance(source, Citation):
+            raise ValueError(f"{REPORTED_CSV}:{n}: unknown source {row['source']!r}")
+        numbers = {k: float(row[k]) if row[k] else None for k in _NUMBERS}
+        types = {t: float(row[t.lower()]) for t in ENTITY_TYPES if row[t.lower()]}
+        out.append(
+            ReportedRow(
+                row["dataset"],
+                numbers["f1"],
+                row["table"],
+                row["variant"],
+                row["reported_as"],
+                numbers["precision"],
+                numbers["recall"],
+                types,
+                row["system"] or None,
+                source,
+            )  # fmt: skip
+        )
+    return tuple(out)

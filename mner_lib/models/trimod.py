@@ -32,7 +32,7 @@ The model, section by section:
 Switches ``use_text``, ``use_visual``, ``use_hashtag`` drop a modality from the fusion (its column
 of the modality weights is then 0). With ``use_text=False`` the word Bi-GRU still exists: its
 states remain the queries that pick each token's visual evidence, but they no longer enter f_s.
-Training (the trainer's ``PAPER_DEFAULTS["trimod"]``): SGD, batch 10, 9 accumulation steps,
+Training (``TRIMOD_SPEC.training``, below): SGD, batch 10, 9 accumulation steps,
 lr 0.005, decay 0.05; dropout 0.55 here.
 """
 
@@ -60,8 +60,7 @@ from mner_lib.models.spec import (
     Ablation,
     NamedOption,
     PaperSpec,
-    ReportedRow,
-    per_type,
+    reported_rows,
 )
 from mner_lib.text.data import Tweet
 from mner_lib.text.encoders import GLOVE_DIM
@@ -155,18 +154,7 @@ TRIMOD_SPEC = PaperSpec(
     ),
     # the paper learns its segmenter (sec. IV-C); ours is a stand-in, named in every result
     named_options=(NamedOption("segmenter", "wordsegment", unless={"use_hashtag": False}),),
-    reported=(
-        ReportedRow(
-            "twitter2015",
-            80.00,
-            "Tables III and V",
-            "full",
-            "Our Model",
-            79.90,
-            79.44,
-            per_type(79.5, 79.8, 80.3, 80.5),
-        ),
-    ),
+    reported=reported_rows("trimod"),
 )
 
 
