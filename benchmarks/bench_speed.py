@@ -113,14 +113,8 @@ def pick_autocast(precision: str | None):
     """The autocast function the trainer will use, and the precision it resolves to."""
     import torch
 
-    from mner_lib import training as train
+    from mner_lib.models import precision as prec
 
-    try:
-        from mner_lib.models import precision as prec
-    except ImportError:  # before this work: the trainer's own autocast (fp32 on a CPU)
-        if precision == "bf16":
-            return (lambda device: torch.autocast("cpu", dtype=torch.bfloat16)), "bf16"
-        return train.autocast, "fp32"
     name = precision or "auto"
     resolved = prec.resolve_precision(name, torch.device("cpu"))
     return (lambda device: prec.autocast(device, resolved)), resolved
@@ -136,39 +130,43 @@ def worker(model_name: str, args: argparse.Namespace) -> dict[str, Any]:
         args.max_train = args.bert_max_train
     if name == "hf-plain":
         return hf_plain(precision or "fp32", args)
-    if "fused" in variants:  # prototype for train.build_optimizer: Adam/AdamW(fused=True)
+    if "fused" in variants:  # prototype for build_optimizer: Adam/AdamW(fused=True)
         import functools
 
         torch.optim.Adam = functools.partial(torch.optim.Adam, fused=True)
         torch.optim.AdamW = functools.partial(torch.optim.AdamW, fused=True)
-    from mner_lib import training as train
+    from mner_lib.models import build_model, get_model_class
+    from mner_lib.models.base import to_device
     from mner_lib.text.data import load_dataset, seeded_subset
+    from mner_lib.training import resolve_config
+    from mner_lib.training.optim import build_optimizer, build_schedule
+    from mner_lib.training.runtime import set_seed
+    from mner_lib.training.trainer import make_image_features
 
     autocast_fn, resolved = pick_autocast(precision or None)
-    train.autocast = autocast_fn
-    cfg = train.resolve_config(
+    cfg = resolve_config(
         name, dataset=args.dataset, max_train=args.max_train, epochs=1, seed=0, progress=False
     )
-    train.set_seed(0)
+    set_seed(0)
     t0 = time.perf_counter()
     full = load_dataset(cfg.dataset, cfg.data_dir, cfg.orphan_policy, None, 0)
-    images = train.make_image_features(cfg, full)
+    images = make_image_features(cfg, full)
     subset = seeded_subset(full.train, args.max_train, 0)
     setup_data = time.perf_counter() - t0
     options = dict(cfg.model_options)
     if images is not None:
         options.setdefault("image_feature_dim", images.region_dim)
-        cls = train.get_model_class(name)
+        cls = get_model_class(name)
         import dataclasses
 
         fields = {f.name for f in dataclasses.fields(cls.config_class)}
         options = {k: v for k, v in options.items() if k in fields}
     extra = [t for tw in [*full.dev, *full.test] for t in tw.tokens] if cfg.augment_vocab else []
-    model = train.build_model(name, subset, options, extra)
+    model = build_model(name, subset, options, extra)
     device = torch.device("cpu")
-    optimizer = train.build_optimizer(model, cfg)
+    optimizer = build_optimizer(model, cfg)
     steps = math.ceil(len(subset) / (cfg.batch_size * cfg.grad_accum))
-    scheduler = train.build_schedule(optimizer, cfg, steps)
+    scheduler = build_schedule(optimizer, cfg, steps)
     timers = Timers()
     instrument(model, timers)
     rss_before_train = peak_rss_mb()
@@ -186,10 +184,10 @@ def worker(model_name: str, args: argparse.Namespace) -> dict[str, Any]:
         feats = images(tweets) if images is not None else None
         timers.add("images", time.perf_counter() - t)
         t = time.perf_counter()
-        batch = train.to_device(model.collate(tweets, feats), device)
+        batch = to_device(model.collate(tweets, feats), device)
         timers.add("collate", time.perf_counter() - t)
         t = time.perf_counter()
-        with train.autocast(device):
+        with autocast_fn(device):
             output = model(batch)
         timers.add("forward", time.perf_counter() - t)
         t = time.perf_counter()
@@ -208,7 +206,7 @@ def worker(model_name: str, args: argparse.Namespace) -> dict[str, Any]:
     train_phases = dict(timers.seconds)
     timers.seconds.clear()
     t = time.perf_counter()
-    train.predict_tweets(model, subset, images, device, cfg.eval_batch_size)
+    model.run(subset, images, cfg.eval_batch_size)
     infer = time.perf_counter() - t
     fwd_parts = sum(v for k, v in train_phases.items() if k.startswith("fwd:"))
     train_phases["fwd:glue"] = max(0.0, train_phases.get("forward", 0.0) - fwd_parts)

@@ -333,10 +333,14 @@ class GMF(Tagger):
         return image, mask, gates
 
     def encode(
-        self, batch: dict[str, Any], prefix_mask: torch.Tensor | None = None
+        self,
+        batch: dict[str, Any],
+        prefix_mask: torch.Tensor | None = None,
+        need_maps: bool = True,
     ) -> dict[str, Any]:
         """The encoder pass with the visual prefix. ``prefix_mask`` (B, P) overrides which prefix
-        positions may be attended to (all False = plain BERT)."""
+        positions may be attended to (all False = plain BERT); without ``need_maps`` the attention
+        maps are not computed (the fused kernel: training)."""
         visual, mask, gates = self.visual_tokens(batch)
         keys, values = self.prefix(visual)  # eq. 12
         if prefix_mask is not None:
@@ -349,6 +353,7 @@ class GMF(Tagger):
             values,
             mask,
             self.prefix_bias,
+            need_maps,
         )
         return {"hidden": hidden, "maps": maps, "gates": gates, "prefix_len": visual.shape[2]}
 
@@ -357,7 +362,7 @@ class GMF(Tagger):
         self, batch: dict[str, Any], decode: bool = False, return_attention: bool = False
     ) -> TaggerOutput:
         cfg = self.config
-        enc = self.encode(batch, batch.get("prefix_mask"))
+        enc = self.encode(batch, batch.get("prefix_mask"), need_maps=return_attention)
         hidden = enc["hidden"]
         index = batch["first_subword"].unsqueeze(-1).expand(-1, -1, hidden.shape[-1])
         words = torch.gather(hidden, 1, index)
@@ -370,7 +375,7 @@ class GMF(Tagger):
                 cls = hidden[:, 0]
             else:
                 plain, _ = encode_with_prefix(
-                    self.encoder, batch["input_ids"], batch["attention_mask"]
+                    self.encoder, batch["input_ids"], batch["attention_mask"], need_maps=False
                 )
                 cls = plain[:, 0]
             text_emb, image_emb = self.heads(self.encoder.pooler(cls[:, None]), batch["global_vec"])

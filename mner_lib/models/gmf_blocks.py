@@ -200,7 +200,8 @@ def prefix_self_attention(
     prefix_value: torch.Tensor | None = None,
     prefix_mask: torch.Tensor | None = None,
     prefix_bias: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
+    need_probs: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Eq. 11 and 13 with one transformers ``BertSelfAttention``'s own weights.
 
     Q_l, K_l, V_l = C W^Q, C W^K, C W^V (eq. 11); the prefix keys/values (B, heads, P, head_dim)
@@ -208,7 +209,9 @@ def prefix_self_attention(
     ``prefix_mask`` (B, P) are bool, True = may be attended to; a fully masked prefix gives
     exactly BERT's own self-attention. ``prefix_bias`` (a scalar tensor, not in the paper) is
     added to every prefix logit. Returns the context (B, S, hidden) and the attention
-    probabilities (B, heads, S, P + S) (prefix positions first).
+    probabilities (B, heads, S, P + S) (prefix positions first). Without ``need_probs`` (training:
+    no attention map is drawn) the same softmax runs as PyTorch's fused scaled-dot-product kernel,
+    which never materialises the probabilities, and None is returned in their place.
     """
     b, s, _ = hidden.shape
     heads, head_dim = attention.num_attention_heads, attention.attention_head_size
@@ -226,6 +229,16 @@ def prefix_self_attention(
         if prefix_mask is None:
             prefix_mask = text_mask.new_ones((b, prefix_key.shape[2]))
         mask = torch.cat([prefix_mask.to(text_mask.dtype), text_mask], dim=1)
+    if not need_probs:
+        bias = additive_mask(mask, query.dtype)  # (B, 1, 1, P + S)
+        if prefix_key is not None and prefix_bias is not None:
+            p = prefix_key.shape[2]
+            bias = torch.cat([bias[..., :p] + prefix_bias.to(bias.dtype), bias[..., p:]], dim=-1)
+        dropout = attention.dropout.p if attention.training else 0.0
+        context = F.scaled_dot_product_attention(
+            query, key, value, attn_mask=bias, dropout_p=dropout, scale=attention.scaling
+        )
+        return context.transpose(1, 2).reshape(b, s, heads * head_dim), None
     scores = torch.matmul(query, key.transpose(2, 3)) * attention.scaling
     if prefix_key is not None and prefix_bias is not None:
         p = prefix_key.shape[2]
@@ -244,6 +257,7 @@ def encode_with_prefix(
     prefix_values: torch.Tensor | None = None,
     prefix_mask: torch.Tensor | None = None,
     prefix_bias: torch.Tensor | None = None,
+    need_maps: bool = True,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Run a transformers ``BertModel`` layer by layer, each self-attention with its own visual
     prefix (``prefix_keys``/``prefix_values``: (B, L, heads, P, head_dim), or None for plain BERT).
@@ -252,6 +266,7 @@ def encode_with_prefix(
     feed-forward block), so pretrained weights load unchanged. Returns the last hidden states
     (B, S, hidden) and per layer the attention probabilities (B, heads, S, P + S). ``prefix_bias``
     (L,): one learned offset per layer on the prefix logits (an option, not the paper's).
+    Without ``need_maps`` the maps are not computed (the fused kernel) and the list is empty.
     """
     hidden = bert.embeddings(input_ids=input_ids)
     text_mask = attention_mask.to(torch.bool)
@@ -262,11 +277,12 @@ def encode_with_prefix(
             pk, pv = prefix_keys[:, index], prefix_values[:, index]
         bias = prefix_bias[index] if prefix_bias is not None else None
         context, probs = prefix_self_attention(
-            layer.attention.self, hidden, text_mask, pk, pv, prefix_mask, bias
+            layer.attention.self, hidden, text_mask, pk, pv, prefix_mask, bias, need_maps
         )
         attended = layer.attention.output(context, hidden)
         hidden = layer.feed_forward_chunk(attended)
-        maps.append(probs)
+        if probs is not None:
+            maps.append(probs)
     return hidden, maps
 
 

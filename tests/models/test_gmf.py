@@ -138,7 +138,7 @@ def test_w_o_vcg_uses_the_last_stage_only_with_fixed_gates(demo, tweets):
     for use_vcg in (True, False):
         model = tiny(demo, use_vcg=use_vcg).eval()
         a = model(model.collate(tweets, images), return_attention=True)
-        b = model(model.collate(tweets, changed))
+        b = model(model.collate(tweets, changed), return_attention=True)  # the same kernels
         diff = float((a.emissions - b.emissions).detach().abs().max())
         if use_vcg:
             assert diff > 1e-5 and "gate" in _params(model)
@@ -303,3 +303,23 @@ def test_a_caption_condition_refuses_the_switches_it_would_bypass(off):
     GMFConfig(visual_input="caption", use_cm=False)  # w/o CM means something under captions
     with pytest.raises(ValueError, match="w/o VCG"):  # what the command line says
         resolve_config("gmf", condition="caption:blip2", model_options=off)
+
+
+@pytest.mark.parametrize("options", [{}, {"prefix_logit_bias": -6.0}])
+def test_the_fused_attention_of_training_equals_the_one_that_draws_maps(demo, tweets, options):
+    """Without attention maps (training, issue 27's speed) the prefixed self-attention runs as
+    PyTorch's fused kernel: the same emissions and losses as the path that returns the maps, with
+    and without the prefix logit bias, and gradients that agree."""
+    model = tiny(demo, **options).eval()
+    batch = model.collate(tweets, make_images(4))
+    fused = model(batch)
+    drawn = model(batch, return_attention=True)
+    assert fused.attentions == {} and len(drawn.attentions["prefix"]) == 2
+    torch.testing.assert_close(fused.emissions, drawn.emissions, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fused.loss, drawn.loss, atol=1e-5, rtol=1e-5)
+    grads = []
+    for return_attention in (False, True):
+        model.zero_grad()
+        model(batch, return_attention=return_attention).loss.backward()
+        grads.append(model.prefix_bias.grad if options else model.emit.weight.grad.clone())
+    torch.testing.assert_close(grads[0], grads[1], atol=1e-5, rtol=1e-4)
