@@ -560,7 +560,12 @@ def test_the_report_says_when_bert_rows_ran_on_another_encoder_than_the_papers()
         for b in (3, 3, 2)
     ] + [{"model": "gmf", "text_encoder": "minilm-l6", "max_train": 1000, "epochs_run": 3,
           "best_epoch": 3}])  # fmt: skip
-    assert "their best dev epoch was the last one in 2 of 3 full-data runs, so more epochs" in (
+    assert "their best dev epoch was the last one in 2 of 3 first-round runs." in (
+        campaign_report._encoder_words(epochs)
+    )
+    # the converged round is counted apart (issue 27: there most runs should stop earlier)
+    epochs["experiment"] = ["campaign", "campaign", "converged", "campaign"]
+    assert "in 2 of 2 first-round runs and in 0 of 1 converged runs." in (
         campaign_report._encoder_words(epochs)
     )
     assert campaign_report._encoder_words(runs("none")) == ""  # no BERT-based row

@@ -190,16 +190,17 @@ def _encoder_words(runs: pd.DataFrame) -> str:
     if not used or used == ["bert-base-uncased"]:
         return ""
     bert = runs[runs["text_encoder"].isin(used) & full_data(runs)]
-    last = bert[bert["best_epoch"].notna() & (bert["best_epoch"] == bert["epochs_run"])]
+    experiment = bert["experiment"] if "experiment" in bert else pd.Series("", index=bert.index)
+    converged = experiment.isin(PROTOCOLS["converged (BERT side to early stopping)"])
+    said = []
+    for rows, name in ((bert[~converged], "first-round"), (bert[converged], "converged")):
+        last = rows[rows["best_epoch"].notna() & (rows["best_epoch"] == rows["epochs_run"])]
+        if len(rows):
+            said.append(f"in {len(last)} of {len(rows)} {name} runs")
     return (
         f" The BERT-based rows ran on the text encoder {', '.join(used)}, where the papers use "
         "bert-base-uncased (not reachable here), so their paper numbers are not like for like"
-        + (
-            f"; their best dev epoch was the last one in {len(last)} of {len(bert)} full-data "
-            "runs, so more epochs would likely raise them."
-            if len(bert)
-            else "."
-        )
+        + (f"; their best dev epoch was the last one {' and '.join(said)}." if said else ".")
     )
 
 
