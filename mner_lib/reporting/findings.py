@@ -205,51 +205,42 @@ def paper_findings(base: pd.DataFrame) -> list[Finding]:
     return out
 
 
-def change_findings(effects: pd.DataFrame) -> list[Finding]:
-    """Each one-change ablation of a GloVe baseline against the baseline, paired by seed."""
+def _paired(frame: pd.DataFrame, kind: Kind, sides, reference: str) -> list[Finding]:
+    """One finding per row of a paired-effect frame (``mean``, ``std``, ``n``, ``wins``):
+    ``sides(row)`` gives its condition and baseline, ``reference`` the column of the paper's
+    number for it."""
     out = []
-    for _, e in effects.iterrows():
-        mean, std, n, wins = float(e["mean"]), float(e["std"]), int(e["n"]), int(e["wins"])
+    for _, row in frame.iterrows():
+        mean, std, n, wins = float(row["mean"]), float(row["std"]), int(row["n"]), int(row["wins"])
+        condition, baseline = sides(row)
         out.append(
             Finding(
-                Kind.TEXT_CHANGE,
-                str(e["model"]),
-                str(e["dataset"]),
-                str(e["change"]),
-                "baseline",
+                kind,
+                str(row["model"]),
+                str(row["dataset"]),
+                condition,
+                baseline,
                 mean,
                 std,
                 n,
                 wins,
                 judge(mean, std, n, wins),
-                _finite(e.get("f1")),
+                _finite(row.get(reference)),
             )  # fmt: skip
         )
     return out
+
+
+def change_findings(effects: pd.DataFrame) -> list[Finding]:
+    """Each one-change ablation of a GloVe baseline against the baseline, paired by seed (the
+    reference: F1 with the change)."""
+    return _paired(effects, Kind.TEXT_CHANGE, lambda e: (str(e["change"]), "baseline"), "f1")
 
 
 def ablation_findings(ablations: pd.DataFrame) -> list[Finding]:
     """The full model minus each paper ablation (ours, paired by seed), with the paper's own
     full minus ablation as the reference."""
-    out = []
-    for _, a in ablations.iterrows():
-        mean, std, n, wins = float(a["mean"]), float(a["std"]), int(a["n"]), int(a["wins"])
-        out.append(
-            Finding(
-                Kind.ABLATION,
-                str(a["model"]),
-                str(a["dataset"]),
-                "full",
-                str(a["ablation"]),
-                mean,
-                std,
-                n,
-                wins,
-                judge(mean, std, n, wins),
-                _finite(a.get("paper")),
-            )  # fmt: skip
-        )
-    return out
+    return _paired(ablations, Kind.ABLATION, lambda a: ("full", str(a["ablation"])), "paper")
 
 
 def agrees_with_paper(finding: Finding) -> bool | None:
