@@ -199,15 +199,24 @@ def test_save_load_round_trip_gives_identical_predictions(demo, tmp_path, name):
     assert loaded.predict(tweets, imgs) == model.predict(tweets, imgs)
 
 
+#: the probe's stated seeds: the claim must hold for every one of them (issue 25)
+PROBE_SEEDS = (0, 1, 2)
+
+
 @pytest.mark.slow
-def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache):
-    """The visual path works: on the type-blind demo, synthetic probe images beat blank ones.
+@pytest.mark.parametrize("seed", PROBE_SEEDS)
+def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache, seed):
+    """The visual path works: on the type-blind demo, synthetic probe images beat blank ones,
+    for every seed of :data:`PROBE_SEEDS`.
 
     CWI's image reaches the tags only as the classifier's top-5 label words, and on the probe
     drawings those are weak type cues (the top-1 label is "envelope" for every type in about
-    half the images), so the probe trains on the whole demo training split (300 tweets): with
-    160 the gap did not open on every machine (30.1 vs 31.6 F1 here)."""
-    scores = train_probe("cwi", CWI_PROBE, tmp_path, epochs=8, lr=0.01, n_train=300)
+    half the images), so the probe trains on the whole demo training split (300 tweets). The
+    probe is bimodal: the image pathway either switches on before training stops or never does.
+    With shuffled batches (length buckets off) one draw in four stayed off (26-38 F1, issue 25);
+    with the trainer's default length buckets, seeds 0-5 gave gaps of 24.6 to 53.2 F1 over blank
+    (benchmarks/cwi_probe_seeds.md), so a margin of 10 holds for each seed of the set."""
+    scores = train_probe("cwi", CWI_PROBE, tmp_path, epochs=8, lr=0.01, n_train=300, seed=seed)
     assert scores["synthetic"] > scores["blank"] + 10, scores
 
 
