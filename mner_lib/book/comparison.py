@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mner_lib.book.realresults import dataset_name, recorded_settings
+from mner_lib.reporting.results import mean_std
 from mner_lib.book.tables import STYLE, csv_link, plain_table
 from mner_lib.io.escape import html_text, markdown_guard, md_code, md_plain
 
@@ -260,7 +261,7 @@ def gaps_html(results_dir: str | Path = "results") -> str:
             for c, b in zip(gaps["condition"], gaps["baseline"])
         ],
         gap=[
-            f"{m:+.2f} ± {s:.2f} (n={n})"
+            mean_std(m, s, n, signed=True)
             for m, s, n in zip(gaps["gap_mean"], gaps["gap_std"], gaps["n_pairs"])
         ],
         won=[f"{w} of {n}" for w, n in zip(gaps["wins"], gaps["n_pairs"])],

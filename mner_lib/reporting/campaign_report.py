@@ -27,6 +27,7 @@ from mner_lib.reporting.report import (
     write_text,
 )
 from mner_lib.reporting.results import load_runs, mean_std, paper_table
+from mner_lib.reporting.results import spread as results_spread
 from mner_lib.reporting.words import conclusion, within_band
 
 
@@ -59,7 +60,7 @@ def _model_cell(model: str, variant: str) -> str:
 def _gap_lines(gaps: pd.DataFrame) -> list[str]:
     lines = ["| model | dataset | gap | paired F1 gap | seeds won |", "|---|---|---|---|---|"]
     for _, g in gaps.sort_values(["model", "dataset"]).iterrows():
-        spread = f" ± {g['gap_std']:.2f}" if g["n_pairs"] > 1 else ""
+        spread = results_spread(g["gap_std"], g["n_pairs"])
         lines.append(
             f"| {_m(g['model'])} | {_m(g['dataset'])} | {condition_name(g['condition'])} − "
             f"{condition_name(g['baseline'])} | {g['gap_mean']:+.2f}{spread} | "

@@ -31,6 +31,7 @@ from mner_lib.reporting.results import (
     share_backbone,
     with_text,
 )
+from mner_lib.reporting.results import spread as results_spread
 
 #: the order conditions take in a table; others follow alphabetically
 ORDER = ("none", "blank", "synthetic", "real", "shuffled")
@@ -174,7 +175,7 @@ def _gap_lines(gaps: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for _, g in gaps.iterrows():
-        spread = f" ± {g['gap_std']:.2f}" if g["n_pairs"] > 1 else ""
+        spread = results_spread(g["gap_std"], g["n_pairs"])
         lines.append(
             table_row(
                 [
@@ -359,7 +360,7 @@ def paper_lines(compared: pd.DataFrame) -> list[str]:
     lines = []
     for _, r in rows.iterrows():
         gap = float(r["f1_mean"]) - float(r["paper_f1"])
-        spread = f" ± {r['f1_std']:.2f}" if r["n_seeds"] > 1 else ""
+        spread = results_spread(r["f1_std"], r["n_seeds"])
         images = "blank images" if r["condition"] == "blank" else condition_name(r["condition"])
         if r["condition"] == "blank" and r["paper_variant"] != "w/o VF":
             images += " (the paper's were real)"

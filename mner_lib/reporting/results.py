@@ -304,10 +304,14 @@ def aggregate(runs: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
     return frame
 
 
+def spread(std: float, n: int) -> str:
+    """`` ± 0.31`` over ``n`` seeds; nothing for one (one seed measures no spread)."""
+    return f" ± {std:.2f}" if n > 1 else ""
+
+
 def mean_std(mean: float, std: float, n: int, signed: bool = False) -> str:
     """``74.18 ± 0.31 (n=3)`` (``+0.60 ± ...`` when ``signed``); a single run prints without ±."""
-    m = f"{mean:{'+' if signed else ''}.2f}"
-    return f"{m} (n=1)" if n <= 1 else f"{m} ± {std:.2f} (n={n})"
+    return f"{mean:{'+' if signed else ''}.2f}{spread(std, n)} (n={n})"
 
 
 def label(row: dict[str, Any] | pd.Series) -> str:
