@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mner_lib.book import site
+from mner_lib.book.site_allow import WIDGET_SCRIPTS
 
 #: the head of a page as Sphinx, pydata-sphinx-theme and sphinx-book-theme write it (a build of
 #: the book's _config.yml, trimmed)
@@ -122,3 +123,13 @@ def test_a_theme_file_that_is_not_there_is_not_the_themes(tmp_path):
     assert site.active_html(html) == [
         "index.html: a script from '_static/missing.js', not one of the book's theme"
     ]
+
+
+def test_a_widget_page_loads_myst_nbs_two_widget_scripts_and_no_other_url(tmp_path):
+    """A chapter that shows ipywidgets gets MyST-NB's RequireJS and widget embed manager (their
+    exact URLs); the same CDN with another file is still reported."""
+    widgets = "".join(f'<script src="{url}"></script>' for url in sorted(WIDGET_SCRIPTS))
+    assert site.active_html(book(tmp_path / "ok", CLEAN, inner=widgets)) == []
+    other = '<script src="https://cdn.jsdelivr.net/npm/evil@1/x.js"></script>'
+    found = site.active_html(book(tmp_path / "bad", CLEAN, inner=other))
+    assert any("a script from 'https://cdn.jsdelivr.net/npm/evil" in f for f in found), found

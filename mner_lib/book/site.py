@@ -24,6 +24,7 @@ from mner_lib.book.site_allow import (
     SAFE_DATA_URL,
     THEME_HANDLERS,
     URL_ATTRIBUTES,
+    WIDGET_SCRIPTS,
     theme_inline_script,
 )
 
@@ -215,6 +216,8 @@ def _script_problem(script: dict[str, str], page: Path, root: Path) -> str | Non
     kind = script["type"].split(";")[0].strip()
     if kind in DATA_SCRIPT_TYPES:
         return None  # data for the theme's scripts: a browser does not run it
+    if script["src"] in WIDGET_SCRIPTS:
+        return None
     if script["src"]:
         parts = urlsplit(script["src"])
         target = Path(os.path.normpath(page.parent / unquote(parts.path))).resolve()

@@ -40,6 +40,16 @@ DATA_SCRIPT_TYPES = frozenset(
     }
 )
 
+#: MyST-NB's scripts for a page that shows ipywidgets (its default ``nb_ipywidgets_js``:
+#: RequireJS, pinned with a subresource-integrity hash, and the widgets' embed manager), which
+#: render a widget's saved state; exact URLs, nothing else from the network
+WIDGET_SCRIPTS = frozenset(
+    {
+        "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.4/require.min.js",
+        "https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.6/dist/embed-amd.js",
+    }
+)
+
 #: the theme's scripts that are code, as written (blanks collapsed): the light or dark mode set
 #: before the page draws, the search page focusing its field (pydata-sphinx-theme)
 _CODE = frozenset(
