@@ -138,7 +138,7 @@ def test_an_overwrite_of_a_run_in_progress_is_refused_naming_its_process(
         # predict refuses the unfinished run, or says loudly that it uses its partial model
         assert cli.main(["predict", "--run", str(out), "Mara visits Paris"]) == 2
         err = capsys.readouterr().err
-        assert "holds an unfinished run" in err and "1 epoch(s) trained so far" in err
+        assert "holds an unfinished run" in err and "1 epoch trained so far" in err
         assert "--partial" in err and err.count("\n") == 1
         assert cli.main(["predict", "--partial", "--run", str(out), "Mara visits Paris"]) == 0
         said = capsys.readouterr()

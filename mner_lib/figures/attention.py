@@ -195,7 +195,9 @@ def token_weights(
     return fig.describe(
         f"{(title or 'Weights per token')[:1].upper()}{(title or 'weights per token')[1:]}: one "
         f"bar per token; panels: {', '.join(weights)}.",
-        f"{n} bar chart(s), one bar per token of {quote(tokens)}: " + "; ".join(said) + ".",
+        f"{n} bar chart{'' if n == 1 else 's'}, one bar per token of {quote(tokens)}: "
+        + "; ".join(said)
+        + ".",
     )
 
 

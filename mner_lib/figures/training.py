@@ -50,7 +50,7 @@ def training_curves(
         if f1:
             best = int(np.argmax(f1))
             runs.append(
-                f"{label}: {len(f1)} epoch(s), dev F1 {f1[0]:.1f} after the first, "
+                f"{label}: {len(f1)} epoch{'' if len(f1) == 1 else 's'}, dev F1 {f1[0]:.1f} after the first, "
                 f"best {f1[best]:.1f} after epoch {history[best]['epoch']}"
             )
     return fig.describe(

@@ -23,7 +23,11 @@ def unfinished_message(folder: RunFolder, partial: bool = False) -> str:
         epochs = len(folder.history())
     except RunFolderError:
         epochs = None
-    trained = f"{epochs} epoch(s) trained so far" if epochs is not None else f"see its {HISTORY}"
+    trained = (
+        f"{epochs} epoch{'' if epochs == 1 else 's'} trained so far"
+        if epochs is not None
+        else f"see its {HISTORY}"
+    )
     what = (
         f"{folder.path} holds an unfinished run (no metrics.json: it is training, was stopped, "
         f"or failed; {trained}); its model.safetensors is only the best model of those epochs"
