@@ -199,15 +199,16 @@ PLAN: tuple[Row, ...] = (
 )
 
 
-# The converged BERT side (issue 27). Its first stage is the probe: seed 0 of each model and
+# The converged BERT side (issue 27). Its first stage is the probe: seed 0 of BERT-CRF on each
 # dataset, to see where dev F1 peaks before the grid is priced; those runs are also seed 0 of
 # the grid's cells (the same settings). Then the papers' optimisers for CWI and TriMod at full
-# data (one seed each, paired with campaign/'s seed 0 under captions), then the grid.
+# data (one seed each, paired with campaign/'s seed 0 under captions, 0.1-0.3 h each), then the
+# grid. GMF's peak is read from its seed 0 in the grid: it comes after BERT-CRF's seed 0, so that
+# the first caption/control pairs with predictions (about 1 h each) land before GMF's (2-3 h).
 _PEAK = "where dev F1 peaks under the convergence protocol (seed 0 of the grid)"
 _OPTIMISER = "the paper's optimiser at full data, paired with campaign/'s Adam run of seed 0"
 PLAN += (
     Row("converged", "bert-crf", BOTH, ("none",), (0,), PATIENCE, "converge-probe", _PEAK, 20),
-    Row("converged", "gmf", BOTH, (CAPTION,), (0,), PATIENCE, "converge-probe", _PEAK, 20),
     Row("campaign_paper-optimiser", "cwi", BOTH, (CAPTION,), (0,), (), "optimiser", _OPTIMISER),
     Row("campaign_paper-optimiser", "trimod", BOTH, (CAPTION,), (0,), (), "optimiser", _OPTIMISER),
     Row(
