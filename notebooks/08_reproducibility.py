@@ -257,6 +257,28 @@ else:
     ))
 
 # %% [markdown]
+# (appendix-protocols)=
+# ## Superseded protocols
+#
+# The chapters' tables show the replication campaign: the experiment folders of its plan
+# (`mner_lib/experiments/campaign.py`) that train on the full training, dev and test sets. Other
+# protocols ran before its rows: smaller budgets, probes that chose a setting, smoke tests of the
+# pipeline. Their runs are kept, and this section shows them, one table per protocol, each with
+# what it measured and why the campaign replaced it.
+#
+# The tables read like the chapters' tables: test F1 in %, the mean over seeds with its spread, and
+# n, the number of seeds. A capped training or test set, or a few epochs, make a row a
+# measurement of its protocol, not a replication. Every folder under `results/` is either part of
+# the campaign or in exactly one block below; the last block names the folders that hold no
+# tagger run. The list is `mner_lib/book/protocols.py`, and a test fails on a new folder until it
+# is classified there.
+
+# %% tags=["hide-input"]
+from mner_lib.book.protocols import show_superseded
+
+show_superseded(P["results_dir"])
+
+# %% [markdown]
 # ## Rebuilding the book
 #
 # ```bash
