@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mner_lib.book.realresults import dataset_name, recorded_settings
-from mner_lib.reporting.results import mean_std
 from mner_lib.book.tables import STYLE, csv_link, plain_table
 from mner_lib.io.escape import html_text, markdown_guard, md_code, md_plain
+from mner_lib.reporting.results import mean_std
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -362,3 +362,22 @@ def build_runs_html(runs_dir: str | Path) -> str:
         }
     )
     return STYLE + plain_table(table, {"model": 12, "variant": 14, "training": 24})
+
+
+def pending_markdown(results_dir: str | Path = "results") -> str:
+    """What the campaign's plan has not finished, priced (:func:`mner_lib.experiments.cost.
+    pending_lines`), and the rows it leaves out on purpose, with why."""
+    from mner_lib.experiments.campaign import NOT_RUN, PLAN
+    from mner_lib.experiments.cost import pending_lines
+    from mner_lib.reporting.campaign_report import load_campaign
+
+    root = Path(results_dir)
+    bench = root.resolve().parent / "benchmarks" / "bench_cpu.json"
+    lines = pending_lines(root, load_campaign(root, PLAN), bench, PLAN)
+    lines += ["", "Left out of the plan:", "", *(f"- {why}" for why in NOT_RUN)]
+    return "\n".join(lines) + "\n"
+
+
+def show_pending(results_dir: str | Path = "results", show: Callable[[Any], None] | None = None):
+    """Display :func:`pending_markdown` with its table as the book's HTML table."""
+    show_markdown(pending_markdown(results_dir), show)

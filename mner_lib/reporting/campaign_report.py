@@ -236,11 +236,11 @@ def _baseline_lines(base: pd.DataFrame, effects: pd.DataFrame) -> list[str]:
                 f"| {_m(e['change'])} | {_m(e['model'])} | {_m(e['dataset'])} | {e['f1']:.2f} | "
                 f"{mean_std(e['mean'], e['std'], e['n'], signed=True)} | {e['wins']} of {e['n']} |"
             )
-        lines += _change_legend(effects["change"])
+        lines += change_legend(effects["change"])
     return lines
 
 
-def _change_legend(changes: Sequence[str]) -> list[str]:
+def change_legend(changes: Sequence[str]) -> list[str]:
     """What each one-change name means: the ``train`` arguments its plan row adds to the
     baseline's (SGD, lr 0.015, momentum 0.9, inverse-time decay, batch 10, cased words)."""
     args = {

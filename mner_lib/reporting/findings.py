@@ -109,6 +109,7 @@ class Finding:
     reference: float | None = None
     seeds: tuple[int, ...] = ()
     runs: tuple[str, ...] = field(default=(), compare=False)
+    protocol: str = ""  # the round of mner_lib.reporting.records (first, converged, synthetic)
 
     @property
     def against_control(self) -> bool:
