@@ -4,7 +4,10 @@
 every chapter's parameters against its schema (:mod:`mner_lib.book.params`), executes the notebooks
 of ``notebooks/`` with papermill into ``book/_executed/`` (the build input, ignored by git) and
 then builds ``_build/html`` with Jupyter Book from the top-level ``_config.yml`` / ``_toc.yml``;
-the build executes nothing (``execute_notebooks: off``) and treats warnings as errors.
+the build executes nothing (``execute_notebooks: off``) and treats warnings as errors. A rebuild
+redoes only what changed (:mod:`mner_lib.book.cache`): a chapter whose inputs are those of its
+last successful execution keeps its executed copy, and an HTML build whose staged input, results
+and library are those of the last one is skipped; ``book run --force`` redoes both.
 
 A chapter that fails stops the run with a message naming the notebook, the cell and the error;
 the executed notebook with the traceback stays in ``book/_executed/`` for inspection. A chapter
@@ -22,7 +25,6 @@ import json
 import os
 import re
 import reprlib
-import shutil
 import subprocess
 import sys
 import time
@@ -31,12 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mner_lib.book import cache
+from mner_lib.io.atomicfile import atomic_write_json
+
 #: the repository checkout: notebooks/, book/, _config.yml and _toc.yml live here
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
 NOTEBOOK_DIR = ROOT / "notebooks"
 EXECUTED_DIR = ROOT / "book" / "_executed"
 BUILD_DIR = ROOT / "_build"
+LIBRARY_DIR = PROFILE_DIR.parent  # the package the kernel imports: in every chapter's key
+RESULTS_DIR = ROOT / "results"  # read by the book's Sphinx extensions: in the build's key
 
 
 @dataclass(frozen=True)
@@ -398,16 +405,14 @@ def stub_notebook(chapter_: Chapter, path: Path, profile: str) -> None:
 def stage_sources(executed_dir: Path = EXECUTED_DIR, stage: Path = BUILD_DIR / "src") -> Path:
     """The build input: ``_config.yml``, ``_toc.yml``, ``references.bib`` and ``book/`` as
     committed, and the *executed* notebooks under ``notebooks/`` (the same paths as in the
-    repository, so the Colab launch buttons point at the committed notebooks)."""
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml", "references.bib"):
-        shutil.copy2(ROOT / name, stage / name)
-    shutil.copytree(ROOT / "book", stage / "book", ignore=shutil.ignore_patterns("_executed"))
-    (stage / "notebooks").mkdir()
+    repository, so the Colab launch buttons point at the committed notebooks); synced, so Sphinx
+    rereads only what changed (:func:`mner_lib.book.cache.sync_tree`)."""
+    files = {name: ROOT / name for name in ("_config.yml", "_toc.yml", "references.bib")}
+    for rel, path in cache.files_under(ROOT / "book", skip_dir=lambda name: name == "_executed"):
+        files[f"book/{rel}"] = path
     for c in CHAPTERS:
-        shutil.copy2(executed_dir / c.notebook, stage / "notebooks" / c.notebook)
+        files[f"notebooks/{c.notebook}"] = executed_dir / c.notebook
+    cache.sync_tree(files, stage)
     return stage
 
 
@@ -415,15 +420,8 @@ def build_html(source: Path, output: Path = ROOT, warnings_as_errors: bool = Tru
     """``jupyter-book build`` of ``source`` (the staged top-level ``_config.yml`` / ``_toc.yml``)
     into ``output/_build/html``; executes nothing. Returns the HTML folder."""
     exe = Path(sys.executable).parent / "jupyter-book"
-    command = [
-        str(exe) if exe.exists() else "jupyter-book",
-        "build",
-        str(source),
-        "--builder",
-        "html",
-        "--path-output",
-        str(output),
-    ]
+    exe = str(exe) if exe.exists() else "jupyter-book"
+    command = [exe, "build", str(source), "--builder", "html", "--path-output", str(output)]
     if warnings_as_errors:
         command += ["-W", "-n", "--keep-going"]
     proc = subprocess.run(command, cwd=source, capture_output=True, text=True)
@@ -438,6 +436,8 @@ class RunReport:
     executed: dict[str, float]  # chapter -> seconds
     stubs: list[str]
     html: Path | None
+    cached: list[str] = field(default_factory=list)  # chapters whose executed copy was current
+    built: bool = False  # whether jupyter-book ran (False: the HTML was current, or no build)
 
 
 def run_book(
@@ -449,10 +449,12 @@ def run_book(
     output: Path = ROOT,
     overrides: dict[str, Any] | None = None,
     log=print,
+    force: bool = False,
 ) -> RunReport:
     """Execute the profile's chapters (or ``only`` those) and build the book into
     ``output/_build/html``. ``overrides`` replace parameters of every chapter that has them
-    (the tests send ``runs_dir`` to a temporary folder)."""
+    (the tests send ``runs_dir`` to a temporary folder). What is current is not redone, unless
+    ``force`` (see :mod:`mner_lib.book.cache`)."""
     from mner_lib.book.params import schema, validate
 
     profile = load_profile(profile_name)
@@ -463,26 +465,35 @@ def run_book(
         params[key].update({k: v for k, v in (overrides or {}).items() if k in known})
         params[key] = portable_paths(validate(key, params[key], partial=True))
     _kernel_env(profile.env)
+    inputs = cache.Keys(ROOT, LIBRARY_DIR, profile.env)
     executed: dict[str, float] = {}
-    for key in keys:
-        c = chapter(key)
-        log(f"[book] {c.key}: executing notebooks/{c.notebook} with {json.dumps(params[key])}")
-        seconds = execute_chapter(c, params[key], executed_dir / c.notebook, profile.cell_timeout)
-        executed[key] = seconds
-        log(f"[book] {c.key}: done in {seconds:.0f}s")
+    cached: list[str] = []
+    for c in map(chapter, keys):
+        out = executed_dir / c.notebook
+        parts = inputs.chapter(NOTEBOOK_DIR / c.notebook, params[c.key], cache.reads_runs(c.key))
+        record = cache.Record(cache.key_file(out), out)
+        if not record.due(parts, force, log, f"[book] {c.key}", "executing"):
+            cached.append(c.key)
+            continue
+        log(f"[book] {c.key}: notebooks/{c.notebook} with {json.dumps(params[c.key])}")
+        with record.making(parts):  # a failed or interrupted execution leaves no key
+            executed[c.key] = execute_chapter(c, params[c.key], out, profile.cell_timeout)
+        log(f"[book] {c.key}: done in {executed[c.key]:.0f}s")
     stubs = []
     for c in CHAPTERS:
         if not (executed_dir / c.notebook).exists():
             stub_notebook(c, executed_dir / c.notebook, profile.name)
             stubs.append(c.key)
-    (executed_dir / "run.json").write_text(
-        json.dumps({"profile": profile.name, "executed": executed, "stubs": stubs}, indent=2)
-    )
-    html = None
+    run = {"profile": profile.name, "executed": executed, "cached": cached, "stubs": stubs}
+    atomic_write_json(executed_dir / "run.json", run)
+    report = RunReport(executed, stubs, Path(output) / "_build" / "html" if build else None, cached)
     if build:
-        log("[book] building HTML with jupyter-book (no execution, warnings are errors)")
-        html = build_html(
-            stage_sources(executed_dir, Path(output) / "_build" / "src"), Path(output)
-        )
-        log(f"[book] HTML in {html}/index.html")
-    return RunReport(executed, stubs, html)
+        stage = stage_sources(executed_dir, Path(output) / "_build" / "src")
+        parts = inputs.build(stage, RESULTS_DIR)  # the results: the Sphinx extensions read them
+        record = cache.Record(Path(output) / "_build" / "html.key.json", report.html / "index.html")
+        kept = "unchanged since the last build, jupyter-book skipped"
+        if record.due(parts, force, log, "[book] HTML", "building with jupyter-book", kept):
+            with record.making(parts):
+                report.html, report.built = build_html(stage, Path(output)), True
+            log(f"[book] HTML in {report.html}/index.html")
+    return report

@@ -12,7 +12,11 @@ def _run(args: argparse.Namespace) -> int:
     only = [c for item in (args.only or []) for c in item.split(",") if c]
     try:
         report = run_book(
-            args.profile, only=only or None, data_dir=args.data_dir, build=not args.no_build
+            args.profile,
+            only=only or None,
+            data_dir=args.data_dir,
+            build=not args.no_build,
+            force=args.force,
         )
     except BookError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -71,6 +75,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--data-dir", default=None, help="data folder (default $MNER_DATA_DIR)")
     run.add_argument(
         "--no-build", action="store_true", help="execute only; skip jupyter-book build"
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="execute every chapter and rebuild the HTML even when nothing changed; by default a "
+        "chapter whose notebook, parameters, library (mner_lib/), results, data folder and kernel "
+        "settings are those of its last successful run keeps its executed copy (its key: "
+        "book/_executed/03_cwi.key.json for cwi), and an unchanged book is not rebuilt",
     )
     run.set_defaults(func=_run)
 
