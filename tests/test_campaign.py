@@ -13,7 +13,7 @@ from mner_lib.commands.cli import build_parser, main
 from mner_lib.experiments import campaign
 from mner_lib.experiments import cost as campaign_cost
 from mner_lib.models import get_spec
-from mner_lib.reporting import campaign_report
+from mner_lib.reporting import campaign_report, optimisers
 from mner_lib.reporting import words as campaign_words
 from mner_lib.training.config import overrides_from_args, resolve_config
 
@@ -598,10 +598,10 @@ def test_the_report_names_the_rows_trained_with_other_settings_than_their_papers
         campaign.Row("campaign", "cwi", ("twitter2015",), ("blank",), args=campaign.ADAM),
         campaign.Row("campaign", "hsn", ("twitter2015",), ("blank",)),
     )
-    said = campaign_report._deviation_words(plan)
+    said = optimisers.deviation_words(plan)
     assert said.startswith(" cwi train with `--optimizer adam --lr 1e-3")
     assert "instead of their papers' optimiser settings" in said and "hsn" not in said
-    assert campaign_report._deviation_words(plan[1:]) == ""
+    assert optimisers.deviation_words(plan[1:]) == ""
 
 
 def test_the_converged_round_lists_each_run_once_with_its_buckets():
@@ -615,3 +615,24 @@ def test_the_converged_round_lists_each_run_once_with_its_buckets():
     cells = {(j.row.model, j.dataset, j.condition) for j in converged}
     assert len(converged) == 3 * len(cells) == 3 * (2 * 5 + 2 * 3)
     assert all(j.line().endswith("--patience 5 --length-buckets 20") for j in converged)
+
+
+def test_the_papers_optimisers_are_paired_with_adam_by_seed():
+    """Issue 27: each paper-optimiser run beside the campaign's Adam run of the same model,
+    dataset, condition and seed; a run without its Adam twin is left out, not guessed."""
+    row = dict(model="cwi", dataset="twitter2015", condition=campaign.CAPTION, variant="full",
+               best_epoch=10, epochs_run=10, training="adam lr=8e-05")  # fmt: skip
+    runs = pd.DataFrame(
+        [
+            {**row, "experiment": "campaign_paper-optimiser", "seed": 0, "f1": 43.5},
+            {**row, "experiment": "campaign", "seed": 0, "f1": 63.5},
+            {**row, "experiment": "campaign", "seed": 1, "f1": 64.0},
+            {**row, "experiment": "campaign_paper-optimiser", "seed": 2, "f1": 40.0},
+        ]
+    )
+    effects = optimisers.optimiser_effects(runs)
+    assert list(effects["seed"]) == [0]
+    assert effects["adam_minus_paper"].iloc[0] == pytest.approx(20.0)
+    lines = optimisers.optimiser_lines(runs)
+    assert "| cwi | twitter2015 | 0 | adam lr=8e-05 | 43.50 | 10 of 10 | 63.50 | +20.00 |" in lines
+    assert optimisers.optimiser_lines(runs[runs["experiment"] == "campaign"]) == []

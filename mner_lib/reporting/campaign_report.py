@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mner_lib.experiments.campaign import ADAM, CAPTION, NOT_RUN, PLAN, Row, finished, jobs
+from mner_lib.experiments.campaign import CAPTION, NOT_RUN, PLAN, Row, finished, jobs
 from mner_lib.experiments.cost import full_data, pending_lines
 from mner_lib.io.escape import md_text as _m
+from mner_lib.reporting.optimisers import deviation_words, optimiser_lines
 from mner_lib.reporting.report import (
     PAIRING,
     caption_leak,
@@ -169,17 +170,6 @@ def ablation_effects(runs: pd.DataFrame) -> pd.DataFrame:
             }  # fmt: skip
         )
     return pd.DataFrame(rows)
-
-
-def _deviation_words(plan: Sequence[Row]) -> str:
-    """The main rows that train with other settings than their paper's (the plan's ADAM rows)."""
-    models = sorted({r.model for r in plan if r.kind == "main" and r.args == ADAM})
-    if not models:
-        return ""
-    return (
-        f" {' and '.join(models)} train with `{' '.join(ADAM)}` instead of their papers' "
-        "optimiser settings, which stayed near F1 0 in the budget protocol's short runs."
-    )
 
 
 def _encoder_words(runs: pd.DataFrame) -> str:
@@ -403,7 +393,7 @@ def campaign_markdown(
         "bucketed batches; every table's training column says which. Test F1, mean ± std over seeds (sample std). Captions are "
         "BLIP-2's, written from the real images (the only real visual signal here); `blank` meets "
         'HSN\'s "w/o VF" row (the other papers have none). The budget-protocol results stay in '
-        "`report_budget.md`, labelled as such." + _deviation_words(plan) + _encoder_words(runs),
+        "`report_budget.md`, labelled as such." + deviation_words(plan) + _encoder_words(runs),
         "",
         f"{h} Test F1 per row",
         "",
@@ -434,6 +424,9 @@ def campaign_markdown(
         ]
     if not ablations.empty:
         lines += ["", f"{h} Ablations against the papers'", "", *_ablation_lines(ablations)]
+    optimisers = optimiser_lines(runs) if not runs.empty else []
+    if optimisers:
+        lines += ["", f"{h} The papers' optimisers at full data", "", *optimisers]
     not_run = NOT_RUN if plan is PLAN else ()  # the reasons are the plan's, not a test plan's
     if not_run:
         lines += ["", f"{h} Not run, and why", "", *(f"- {why}" for why in not_run)]
