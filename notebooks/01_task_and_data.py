@@ -104,7 +104,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
-data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo needs none)
 probe_examples = 4  # how many probe drawings to show
 seeds = [0]  # the probe's drawing seed (first one)
 
@@ -112,8 +112,9 @@ seeds = [0]  # the probe's drawing seed (first one)
 from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
-P = _params.check(globals(), "task_data")  # unknown names or bad values fail here
-print(_summary(P))
+# a name the chapter does not know, or a bad value, fails here
+P = _params.check(globals(), "task_data")
+_summary(P)
 
 # %% tags=["remove-cell"]
 # %matplotlib inline

@@ -102,16 +102,23 @@ if "google.colab" in sys.modules:
 # - the text-only baselines (BiLSTM-CRF, HBiLSTM-CRF) the papers compare with, trained here, and
 #   what they do with words they have never seen.
 
+# %% [markdown]
+# **Parameters.** The cell below holds every setting a build may change (papermill's
+# `-p name value`); the cell after it checks them and shows the build in one line, every
+# parameter one click away. A run with `max_train` or `max_eval` set is capped: its
+# numbers are not comparable with the papers'. `train_options` replaces the paper's
+# training settings for every run of the chapter (`{}`: the paper's).
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
-data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
-models = ["bilstm-crf", "hbilstm-crf"]  # text baselines: bilstm-crf, hbilstm-crf, bert-crf
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo needs none)
+models = ["bilstm-crf", "hbilstm-crf"]  # text baselines; also: bert-crf
 epochs = 3
 seeds = [0]
 device = "auto"  # auto picks a GPU when there is one
 max_train = None  # cap on training tweets (None: all)
-max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
-train_options = {}  # training settings replacing the paper's, e.g. {"lr": 0.01} ({}: the paper's)
+max_eval = None  # cap on dev and test tweets (None: all)
+train_options = {}  # replaces the paper's settings, e.g. {"lr": 0.01}
 constrain_bio = False  # forbid impossible BIO transitions in the CRF
 runs_dir = "runs/book"
 results_dir = "results"  # the recorded runs shown under "Recorded runs"
@@ -120,8 +127,9 @@ results_dir = "results"  # the recorded runs shown under "Recorded runs"
 from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
-P = _params.check(globals(), "foundations")  # unknown names or bad values fail here
-print(_summary(P))
+# a name the chapter does not know, or a bad value, fails here
+P = _params.check(globals(), "foundations")
+_summary(P)
 
 # %% tags=["remove-cell"]
 # %matplotlib inline

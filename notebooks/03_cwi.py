@@ -104,18 +104,27 @@ if "google.colab" in sys.modules:
 # - two fusions, concatenation and per-token modality attention, and how to read the attention's
 #   weights after training.
 
+# %% [markdown]
+# **Parameters.** The cell below holds every setting a build may change (papermill's
+# `-p name value`); the cell after it checks them and shows the build in one line, every
+# parameter one click away. The image backbone stands in for the paper's InceptionV3,
+# whose weights are not available offline. A run with `max_train` or `max_eval` set is
+# capped: its numbers are not comparable with the papers'. `train_options` replaces the
+# paper's training settings for every run of the chapter (`{}`: the paper's); the quick
+# book's demo trains with `{"lr": 0.006}`.
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
-data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
-condition = "synthetic"  # image condition: real | blank | synthetic | shuffled | missing:<p>
-backbone = "efficientnet-lite0"  # the paper: InceptionV3 (weights not available offline)
-models = ["cwi", "cwi-attention"]  # plain concatenation, and with modality attention
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo needs none)
+condition = "synthetic"  # real, blank, synthetic, shuffled, missing:<p>
+backbone = "efficientnet-lite0"  # stands in for the paper's InceptionV3
+models = ["cwi", "cwi-attention"]  # concatenation; modality attention
 epochs = 4
 seeds = [0]
 device = "auto"  # auto picks a GPU when there is one
 max_train = None  # cap on training tweets (None: all)
-max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
-train_options = {}  # training settings replacing the paper's ({}: the paper's); the quick book's demo: {"lr": 0.006}
+max_eval = None  # cap on dev and test tweets (None: all)
+train_options = {}  # replaces the paper's settings, e.g. {"lr": 0.006}
 model_options = {}  # CWIConfig fields, e.g. {"td_rate": 0.5}
 ablations = []  # "w/o image (blank)": the last model with blank images
 runs_dir = "runs/book"
@@ -125,8 +134,9 @@ results_dir = "results"  # the recorded runs shown under "Recorded runs"
 from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
-P = _params.check(globals(), "cwi")  # unknown names or bad values fail here
-print(_summary(P))
+# a name the chapter does not know, or a bad value, fails here
+P = _params.check(globals(), "cwi")
+_summary(P)
 
 # %% tags=["remove-cell"]
 # %matplotlib inline

@@ -104,18 +104,26 @@ if "google.colab" in sys.modules:
 #   training;
 # - how the paper's ablations (w/o MI, HA, MP, VF) are switched on from the parameters.
 
+# %% [markdown]
+# **Parameters.** The cell below holds every setting a build may change (papermill's
+# `-p name value`); the cell after it checks them and shows the build in one line, every
+# parameter one click away. The image backbone stands in for the paper's VGG16, whose
+# weights are not available offline. A run with `max_train` or `max_eval` set is capped:
+# its numbers are not comparable with the papers'. `train_options` replaces the paper's
+# training settings for every run of the chapter (`{}`: the paper's).
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
-data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
-condition = "synthetic"  # image condition: real | blank | synthetic | shuffled | missing:<p>
-backbone = "efficientnet-lite0"  # the paper: VGG16 (weights not available offline)
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo needs none)
+condition = "synthetic"  # real, blank, synthetic, shuffled, missing:<p>
+backbone = "efficientnet-lite0"  # stands in for the paper's VGG16
 models = ["hsn"]
 epochs = 3
 seeds = [0]
 device = "auto"  # auto picks a GPU when there is one
 max_train = None  # cap on training tweets (None: all)
-max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
-train_options = {}  # training settings replacing the paper's, e.g. {"lr": 0.01} ({}: the paper's)
+max_eval = None  # cap on dev and test tweets (None: all)
+train_options = {}  # replaces the paper's settings, e.g. {"lr": 0.01}
 model_options = {}  # HSNConfig fields, e.g. {"heads": 8}
 ablations = []  # any of: "w/o MI", "w/o HA", "w/o MP", "w/o VF" (Table 5)
 runs_dir = "runs/book"
@@ -125,8 +133,9 @@ results_dir = "results"  # the recorded runs shown under "Recorded runs"
 from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
-P = _params.check(globals(), "hsn")  # unknown names or bad values fail here
-print(_summary(P))
+# a name the chapter does not know, or a bad value, fails here
+P = _params.check(globals(), "hsn")
+_summary(P)
 
 # %% tags=["remove-cell"]
 # %matplotlib inline

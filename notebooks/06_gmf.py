@@ -107,21 +107,32 @@ if "google.colab" in sys.modules:
 # - consistency matching: a contrastive loss that pulls a tweet and its own image together, and how
 #   to see it work in the similarity matrices after training.
 
+# %% [markdown]
+# **Parameters.** The cell below holds every setting a build may change (papermill's
+# `-p name value`); the cell after it checks them and shows the build in one line, every
+# parameter one click away. The image backbone stands in for the paper's ResNet-50, whose
+# weights are not available offline, and the text encoder for the paper's
+# bert-base-uncased (`encoder = "bert-base-uncased"` on Colab, where its weights can be
+# had). A run with `max_train` or `max_eval` set is capped: its numbers are not comparable
+# with the papers'. `train_options` replaces the paper's training settings for every run
+# of the chapter (`{}`: the paper's); the quick book's demo trains with
+# `{"lr": 3e-4, "encoder_lr": 3e-4, "batch_size": 8}`.
+
 # %% tags=["parameters"]
 dataset = "demo"  # demo | twitter2015 | twitter2017 | twitter10000
-data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo corpus needs none)
-condition = "synthetic"  # image condition: real | blank | synthetic | shuffled | missing:<p>
-backbone = "efficientnet-lite0"  # the paper: ResNet-50 (weights not available offline)
-encoder = "minilm-l6"  # the paper: bert-base-uncased (on Colab, where its weights can be had)
+data_dir = ""  # empty: $MNER_DATA_DIR, or none (the demo needs none)
+condition = "synthetic"  # real, blank, synthetic, shuffled, missing:<p>
+backbone = "efficientnet-lite0"  # stands in for the paper's ResNet-50
+encoder = "minilm-l6"  # stands in for the paper's bert-base-uncased
 models = ["gmf"]
 epochs = 3
 seeds = [1234]  # the paper's seed
 device = "auto"  # auto picks a GPU when there is one
 max_train = 100  # cap on training tweets (None: all)
-max_eval = None  # cap on dev and test tweets (None: all; a capped run is not comparable)
-train_options = {}  # training settings replacing the paper's ({}: the paper's); the quick book's demo: {"lr": 3e-4, "encoder_lr": 3e-4, "batch_size": 8}
+max_eval = None  # cap on dev and test tweets (None: all)
+train_options = {}  # replaces the paper's settings, e.g. {"lr": 3e-4}
 model_options = {}  # GMFConfig fields, e.g. {"alpha": 0.5}
-ablations = []  # any of: "w/o VCG", "w/o CSA", "w/o CM", "w/o all" (Table 4)
+ablations = []  # "w/o VCG", "w/o CSA", "w/o CM", "w/o all" (Table 4)
 runs_dir = "runs/book"
 results_dir = "results"  # the recorded runs shown under "Recorded runs"
 
@@ -129,8 +140,9 @@ results_dir = "results"  # the recorded runs shown under "Recorded runs"
 from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
-P = _params.check(globals(), "gmf")  # unknown names or bad values fail here
-print(_summary(P))
+# a name the chapter does not know, or a bad value, fails here
+P = _params.check(globals(), "gmf")
+_summary(P)
 
 # %% tags=["remove-cell"]
 # %matplotlib inline

@@ -105,17 +105,21 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 results_dir = "results"  # folder holding results/**/metrics.json
-conditions = [  # robustness table columns, in this order (one never run has no column)
-    "blank", "synthetic", "caption:blip2", "caption-shuffled:blip2", "real", "shuffled", "missing:0.5"
+# the robustness table's columns, in this order (a condition no run had
+# gets no column)
+conditions = [
+    "blank", "synthetic", "caption:blip2", "caption-shuffled:blip2",
+    "real", "shuffled", "missing:0.5",
 ]
-runs_dir = "runs/book"  # this build's own runs (shown apart, in the last section)
+runs_dir = "runs/book"  # this build's own runs (in the last section)
 
 # %% tags=["hide-input"]
 from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
-P = _params.check(globals(), "comparison")  # unknown names or bad values fail here
-print(_summary(P))
+# a name the chapter does not know, or a bad value, fails here
+P = _params.check(globals(), "comparison")
+_summary(P)
 
 # %% tags=["remove-cell"]
 # %matplotlib inline

@@ -105,8 +105,9 @@ runs_dir = "runs/book"  # this build's own run folders
 from mner_lib.book import params as _params
 from mner_lib.book import summary as _summary
 
-P = _params.check(globals(), "reproducibility")  # unknown names or bad values fail here
-print(_summary(P))
+# a name the chapter does not know, or a bad value, fails here
+P = _params.check(globals(), "reproducibility")
+_summary(P)
 
 # %% tags=["remove-cell"]
 # %matplotlib inline

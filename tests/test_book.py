@@ -86,6 +86,72 @@ def test_every_percent_source_is_a_chapter():
     assert {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")} == chapters
 
 
+#: characters of code a cell's box shows without scrolling in a 1280-pixel window: the theme
+#: (sphinx-book-theme 1.3 on pydata-sphinx-theme 0.17) gives the left sidebar 20% (256 px) and
+#: the page's contents 17rem (272 px), so the article is 752 px; less its padding (2 x 2rem),
+#: MyST-NB's cell border (3 + 1 px) and the code's padding (2 x 1rem), the code is 652 px wide
+#: (640 px beside a 15 px scrollbar), at 0.875 x 16 px DejaVu Sans Mono (0.602 em: 8.43 px a
+#: character): 77 characters, 75 beside a scrollbar
+CODE_BOX_CHARS = 75
+
+
+@pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
+def test_every_line_of_the_parameters_cell_fits_the_code_box(chapter):
+    """A reader sees every parameter's comment whole: longer explanations go in the Markdown
+    above the cell."""
+    nb = read(chapter.notebook)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    long = [line for line in cell.source.splitlines() if len(line) > CODE_BOX_CHARS]
+    assert not long, f"{chapter.notebook}: wider than {CODE_BOX_CHARS} characters: {long}"
+
+
+#: a plural left to the reader (``seed(s)``): the book spells the number out (mner_lib.io.plural)
+HEDGED = re.compile(r"[^\W\d_]\(s\)")
+
+
+def words_of(percent_source: str) -> list[tuple[int, str]]:
+    """The text a reader may see in a chapter's percent source, by line: its Markdown (comment
+    lines in that format), the comments of its code and its strings (what it prints); not its
+    code (``len(s)`` is code)."""
+    import io
+    import tokenize
+
+    kinds = {tokenize.COMMENT, tokenize.STRING} | (
+        {tokenize.FSTRING_MIDDLE} if hasattr(tokenize, "FSTRING_MIDDLE") else set()
+    )
+    tokens = tokenize.generate_tokens(io.StringIO(percent_source).readline)
+    return [(tok.start[0], tok.string) for tok in tokens if tok.type in kinds]
+
+
+def test_words_of_a_chapter_are_its_markdown_comments_and_strings():
+    source = (
+        '# %% [markdown]\n# over 3 seed(s)\n\n# %%\nn = len(s)  # run(s)\nprint(f"{n} tweet(s)")\n'
+    )
+    hedged = [line for line, text in words_of(source) if HEDGED.search(text)]
+    assert hedged == [2, 5, 6]
+
+
+@pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
+def test_no_chapter_hedges_a_plural(chapter):
+    """``1 seed``, ``3 seeds``: never ``seed(s)`` in a chapter's text or what it prints (the site
+    check, mner_lib.book.site.hedged_plurals, reads the built pages)."""
+    path = ROOT / "notebooks" / f"{Path(chapter.notebook).stem}.py"
+    found = [f"{path.name}:{line}: {text.strip()}" for line, text in words_of(path.read_text())]
+    assert not [f for f in found if HEDGED.search(f.split(": ", 1)[1])], found
+
+
+def test_no_book_page_hedges_a_plural():
+    pages = sorted((ROOT / "book").glob("*.md"))
+    assert pages
+    found = [
+        f"{page.relative_to(ROOT)}:{number}: {line.strip()}"
+        for page in pages
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        if HEDGED.search(line)
+    ]
+    assert not found, found
+
+
 @pytest.mark.parametrize("chapter", book.CHAPTERS, ids=lambda c: c.key)
 def test_no_cell_changes_the_parameters_after_they_are_checked(chapter):
     code = [c.source for c in read(chapter.notebook).cells if c.cell_type == "code"]
@@ -610,6 +676,31 @@ def test_data_note_names_the_training_settings_a_build_changed():
     assert "demo corpus" in note and "synthetic images" in note
     assert "changed from the paper's for this build: lr=0.003" in note
     assert "changed" not in book.data_note({"dataset": "demo", "train_options": {}})
+
+
+def test_the_build_summary_is_one_line_with_every_parameter_one_click_away():
+    params = {
+        **chapter_params("gmf", device="cpu", seeds=[0, 1]),
+        "train_options": {"lr": 3e-4},
+        "runs_dir": "<script>alert(1)</script>",
+    }
+    shown = book.summary(params)
+    assert shown.line == (
+        "This build: demo corpus, synthetic images · training capped at 100 tweets · "
+        "3 epochs · seeds 0, 1 · lr changed from the paper's · CPU"
+    )
+    html = shown._repr_html_()
+    assert html.startswith('<details class="mner-build"><summary>This build: demo corpus')
+    assert html.count("<details") == 1 and "open" not in html.split(">", 1)[0]
+    assert "runs_dir = &#x27;&lt;script&gt;alert(1)&lt;/script&gt;&#x27;" in html
+    assert "<script" not in html and "train_options = {&#x27;lr&#x27;: 0.0003}" in html
+    assert "Device: cpu (" in html and "its numbers say nothing" in html  # data note, device
+    text = repr(shown)
+    assert text.splitlines()[0] == shown.line and "  seeds = [0, 1]" in text
+    one = book.summary(chapter_params("hsn", device="cpu", epochs=1, max_eval=1))
+    assert "1 epoch · seed 0 ·" in one.line and "dev and test capped at 1 tweet ·" in one.line
+    read_only = book.summary(chapter_params("comparison"))
+    assert read_only.line == "This build: recorded runs from results/"
 
 
 def test_the_trained_modality_attention_of_a_chapter_model(tmp_path, capsys):

@@ -393,9 +393,8 @@ def test_a_baseline_outside_the_band_names_the_ablation_nearest_the_paper():
     )
 
 
-def test_the_book_shows_the_campaign_tables_as_html_tables(tmp_path):
+def test_the_book_shows_what_is_left_as_html_tables(tmp_path):
     from IPython.display import HTML, Markdown
-    from matplotlib.figure import Figure
 
     from mner_lib.book import comparison
 
@@ -406,31 +405,12 @@ def test_the_book_shows_the_campaign_tables_as_html_tables(tmp_path):
         metrics = _metrics("bilstm-crf", "twitter2015", "none", seed, f1)
         (folder / "metrics.json").write_text(json.dumps(metrics))
     shown = []
-    comparison.show_campaign(root, shown.append)
+    comparison.show_pending(root, shown.append)
     text = "\n".join(o.data for o in shown if isinstance(o, Markdown))
     tables = [o.data for o in shown if isinstance(o, HTML)]
-    assert "### Test F1 per row" in text and "# The replication campaign" not in text
     assert not [line for line in text.splitlines() if line.startswith("|")]  # no raw table left
-    assert any("<td>63.50 ± 0.71 (n=2)</td>" in t and 'class="mner-table"' in t for t in tables)
     assert any("<th>cost left (single-thread h)</th>" in t for t in tables)
-    assert not [o for o in shown if isinstance(o, Figure)]  # no caption pair: no gap figure
-
-    for condition, f1 in (("blank", 70.0), (campaign.CAPTION, 71.0)):  # one paired seed
-        folder = root / "campaign" / "hsn" / "twitter2015" / condition.replace(":", "-") / "seed0"
-        folder.mkdir(parents=True)
-        metrics = _metrics("hsn", "twitter2015", condition, 0, f1)
-        (folder / "metrics.json").write_text(json.dumps(metrics))
-    shown = []
-    comparison.show_campaign(root, shown.append)
-    figures = [i for i, o in enumerate(shown) if isinstance(o, Figure)]
-    assert len(figures) == 1  # right after the paired-gaps table and the figure's lead text
-    i = figures[0]
-    assert isinstance(shown[i - 2], HTML) and "+1.00" in shown[i - 2].data
-    assert shown[i - 1].data == comparison.GAP_FIGURE_LEAD
-    from mner_lib.reporting.report import PAIRING
-
-    assert "Paired gaps" in shown[i - 3].data  # the heading, then what a pair shares
-    assert shown[i - 3].data.splitlines()[-1] == PAIRING
+    assert "Left out of the plan" in text and "GMF w/o VCG" in text
 
 
 def test_markdown_blocks_keep_text_and_ragged_rows():
@@ -441,15 +421,11 @@ def test_markdown_blocks_keep_text_and_ragged_rows():
     assert blocks[2][1] == "after"
 
 
-def test_the_foundations_chapter_shows_the_baselines_and_their_explanation(tmp_path):
-    from IPython.display import HTML, Markdown
-
-    from mner_lib.book import comparison
+def test_the_foundations_chapter_shows_the_one_change_ablations_from_records(tmp_path):
+    from mner_lib.book.definitive import changes_html
 
     root = tmp_path / "results"
-    shown = []
-    comparison.show_campaign_baselines(root, shown.append)
-    assert [o.data for o in shown] == [f"No campaign baseline run under `{root}/` yet."]
+    assert changes_html(root) == "<p>No one-change run has finished yet.</p>"
     runs = {"campaign": (78.5, 78.9), "campaign_text_lowercase": (77.0, 77.2)}
     for exp, f1s in runs.items():
         for seed, f1 in enumerate(f1s):
@@ -458,13 +434,10 @@ def test_the_foundations_chapter_shows_the_baselines_and_their_explanation(tmp_p
             options = {"lowercase": True} if exp != "campaign" else {}
             metrics = _metrics("bilstm-crf", "twitter2017", "none", seed, f1, options)
             (folder / "metrics.json").write_text(json.dumps(metrics))
-    shown = []
-    comparison.show_campaign_baselines(root, shown.append)
-    tables = [o.data for o in shown if isinstance(o, HTML)]
-    text = "\n".join(o.data for o in shown if isinstance(o, Markdown))
-    assert len(tables) == 2 and "<td>+2.39</td>" in tables[0]  # 78.70 against the paper's 76.31
-    assert "<td>-1.60 ± 0.14 (n=2)</td>" in tables[1]  # lowercase, paired by seed
-    assert "'lowercase' comes nearest the paper: 77.10 (+0.79, n=2)" in text
+    html = changes_html(root)
+    # lowercase, paired by seed: -1.50 and -1.70, both seeds worse, two seeds: tentative
+    assert "<td>77.10</td><td><b>-1.60</b><small> ± 0.14</small></td><td>0 of 2</td>" in html
+    assert "<td>tentative loss</td>" in html and "--option lowercase=true" in html
 
 
 def _gap(model, condition, baseline, mean, n=2, wins=2):

@@ -45,7 +45,7 @@ ORDINARY = [
     "cuda (NVIDIA H100 80GB HBM3), 16 CPUs",
     "caption:blip2",
     "adam lr=0.003, batch 16, 5 epochs",
-    "60.47 ± 2.17 (n=3) [3 run(s) from a dirty tree]",
+    "60.47 ± 2.17 (n=3) [3 runs from a dirty tree]",
 ]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mner_lib.book import comparison, realplots, realresults
+from mner_lib.book import comparison, definitive, realplots, realresults, verdicts
 from mner_lib.figures.figure import png_bytes
 from mner_lib.io.escape import html_text
 from tests.markup import active, read, render
@@ -106,11 +106,11 @@ def test_the_campaign_report_renders_every_value_as_text(results_root, tmp_path)
 
 
 # ----------------------------------------------------------------------------- the book's Markdown
-def test_the_comparison_chapter_shows_the_campaign_without_active_html(results_root):
+def test_the_comparison_chapter_shows_what_is_left_without_active_html(results_root):
     from IPython.display import HTML, Markdown
 
     shown: list = []
-    comparison.show_campaign(results_root, show=shown.append)
+    comparison.show_pending(results_root, show=shown.append)
     markdown = [o.data for o in shown if isinstance(o, Markdown)]
     tables = [o.data for o in shown if isinstance(o, HTML)]
     assert markdown and tables
@@ -119,16 +119,6 @@ def test_the_comparison_chapter_shows_the_campaign_without_active_html(results_r
     for html in tables:
         assert_inert_html(html)
         assert "mathjax_ignore" in html
-    everything = "".join(markdown) + "".join(read(t).text for t in tables)
-    assert XSS in "".join(read(render(t)).text for t in markdown) + everything
-    assert_inert_markdown(comparison.campaign_section(results_root))
-
-
-def test_the_conclusions_render_as_text(results_root):
-    text = comparison.conclusions(results_root)
-    html = assert_inert_markdown(text)
-    assert "w/o" not in text or html  # rendered at all
-    assert MATH in read(html).text or XSS in read(html).text
 
 
 def test_a_markdown_table_cell_reaches_the_page_as_its_text():
@@ -168,7 +158,10 @@ def test_every_results_table_of_the_book_holds_no_active_html(results_root):
         realresults.robustness_html(settings, ["blank", f"{MATH} {XSS}"]),
         realresults.robustness_html(settings, [XSS]),  # a sentence naming the parameter
         realresults.real_results_html([XSS], results_root / "none"),
-        comparison.gaps_html(results_root),
+        verdicts.verdict_html(results_root),
+        verdicts.gaps_html(results_root),
+        definitive.definitive_html(["hsn", XSS], results_root),
+        definitive.changes_html(results_root),
         comparison.per_type_html(results_root),
         comparison.speed_html(results_root),
         comparison.build_runs_html(results_root),

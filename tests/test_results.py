@@ -344,7 +344,7 @@ def test_runs_from_a_dirty_tree_are_marked_in_tables(tmp_path):
     runs = results.load_runs(tmp_path)
     assert sorted(runs["dirty"]) == [False, True]
     table = results.with_text(results.compare(results.aggregate(runs)))
-    assert table["test F1"].iloc[0].endswith("[1 run(s) from a dirty tree]")
+    assert table["test F1"].iloc[0].endswith("[1 run from a dirty tree]")
     write(tmp_path, "b/seed0", metrics(seed=0, f1=70.0, model="cwi") | {"commit": "abc"})
     table = results.with_text(results.compare(results.aggregate(results.load_runs(tmp_path / "b"))))
     assert "dirty" not in table["test F1"].iloc[0]
@@ -396,7 +396,7 @@ def test_report_pairs_caption_runs_with_text_and_shuffled_captions_and_shows_the
     assert "+1.50 ± 1.41 (n=2)" in caption_vs_shuffled
     said = text[text.index("## What the numbers say") :]
     assert (
-        "minus text only is +2.00 F1 over 2 seed(s), won 2 of 2: a gain in both seeds, tentative "
+        "minus text only is +2.00 F1 over 2 seeds, won 2 of 2: a gain in both seeds, tentative "
         "at two." in said
     )
     assert "minus shuffled blip2 caption (control) is +1.50 F1" in said

@@ -133,3 +133,58 @@ def test_a_widget_page_loads_myst_nbs_two_widget_scripts_and_no_other_url(tmp_pa
     other = '<script src="https://cdn.jsdelivr.net/npm/evil@1/x.js"></script>'
     found = site.active_html(book(tmp_path / "bad", CLEAN, inner=other))
     assert any("a script from 'https://cdn.jsdelivr.net/npm/evil" in f for f in found), found
+
+
+#: a chapter's body as MyST-NB writes it, with '(s)' only where it is code: a cell's source, a
+#: code span, a code block, the library source a chapter shows, an equation
+CODE_ONLY = (
+    '<div class="cell docutils container"><div class="cell_input docutils container">'
+    '<div class="highlight-ipython3 notranslate"><div class="highlight"><pre>'
+    '<span class="n">n</span> <span class="o">=</span> <span class="nb">len</span>(s)'
+    "</pre></div></div></div>"
+    '<div class="cell_output docutils container">'
+    '<div class="output text_plain highlight-myst-ansi notranslate"><div class="highlight">'
+    "<pre>3 seeds, 1 run</pre></div></div></div></div>"
+    '<p>Call <code class="docutils literal"><span class="pre">int(s)</span></code>, '
+    'as in <span class="math notranslate nohighlight">\\(f(s)\\)</span>.</p>'
+    '<div class="highlight-bash notranslate"><div class="highlight"><pre>echo $(s)</pre></div>'
+    '</div><details class="mner-source"><summary>The code: <code>x</code></summary>'
+    '<div class="highlight"><pre>return str(s)</pre></div></details>'
+    "<p>Two seeds<br>and one run.</p>"
+)
+
+
+def test_code_may_hold_s_in_parentheses_and_the_words_around_it_are_read(tmp_path):
+    html = book(tmp_path, CLEAN, inner=CODE_ONLY)
+    assert site.hedged_plurals(html) == []
+    text = site.visible_text((html / "notebooks" / "04_hsn.html").read_text())
+    assert "3 seeds, 1 run" in text and "Two seeds and one run." in text  # outputs and prose
+    assert "len" not in text and "f(s)" not in text and "echo" not in text
+    assert "print" in text and "DOCUMENTATION_OPTIONS" not in text  # the page's body, no script
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ("<p>Trained over 3 seed(s).</p>", "Trained over 3 seed(s)."),
+        ("<h2>Setting(s) recorded</h2>", "Setting(s) recorded"),
+        ("<table><tr><td>60.47 [3 run(s) from a dirty tree]</td></tr></table>", "3 run(s) from"),
+        (
+            '<div class="cell_output docutils container"><div class="output stream '
+            'highlight-myst-ansi notranslate"><div class="highlight"><pre>12 training run(s)'
+            "</pre></div></div></div>",
+            "12 training run(s)",
+        ),
+        (
+            "<details><summary>This build: 1 epoch</summary><pre>seed(s) = [0]</pre></details>",
+            "seed(s) = [0]",
+        ),
+    ],
+)
+def test_a_hedged_plural_in_a_pages_text_is_reported_naming_the_page(tmp_path, body, shown):
+    html = book(tmp_path, CLEAN, inner=CODE_ONLY + body)
+    found = site.hedged_plurals(html)
+    assert len(found) == 1 and found[0].startswith("notebooks/04_hsn.html: '(s)' in its text: ")
+    assert shown in found[0], found
+    assert found[0] in site.problems(html)
+    assert site.main([str(html)]) == 1

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mner_lib.io.plural import counted, noun
+
 if TYPE_CHECKING:  # the heavy modules load only when a chapter trains
     import pandas as pd
 
@@ -64,10 +66,10 @@ def device_label(device: str = "auto") -> str:
 
 
 def data_note(params: dict[str, Any]) -> str:
-    """One sentence on what data a chapter ran on (printed under its parameters)."""
+    """One sentence on what data a chapter ran on (in its build summary, one click away)."""
     dataset = params.get("dataset", "demo")
     cap = params.get("max_train")
-    capped = f", training set capped at {cap} tweets" if cap else ""
+    capped = f", training set capped at {counted(cap, 'tweet')}" if cap else ""
     changed = params.get("train_options") or {}
     training = (
         "\nTraining settings changed from the paper's for this build: "
@@ -100,19 +102,92 @@ def trained_on(result: TrainResult) -> str:
     else:
         images = f"{condition} images" + (" (SYNTHETIC)" if m.get("synthetic") else "")
     data = "the demo corpus" if m["dataset"] == "demo" else m["dataset"]
-    epochs = f"{m.get('epochs_run')} epochs, best {m.get('best_epoch')}"
-    return f"trained on {data} ({m.get('train_tweets')} tweets, {epochs}; {images})"
+    epochs = f"{counted(m.get('epochs_run'), 'epoch')}, best {m.get('best_epoch')}"
+    return f"trained on {data} ({counted(m.get('train_tweets'), 'tweet')}, {epochs}; {images})"
 
 
-def summary(params: dict[str, Any]) -> str:
-    """The chapter's parameters and where it runs, for the cell after the parameters."""
-    lines = [f"  {k} = {v!r}" for k, v in sorted(params.items())]
-    text = "Parameters of this build:\n" + "\n".join(lines)
-    if "device" in params:
-        text += f"\nDevice: {device_label(params['device'])}"
+def device_words(device: str = "auto") -> str:
+    """Where ``device`` runs, in two words for a page's build line: ``CPU``, ``GPU (<name>)``."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return f"GPU ({torch.cuda.get_device_name(0)})" if device == "cuda" else "CPU"
+
+
+def build_line(params: dict[str, Any]) -> str:
+    """What a reader needs to read a chapter's numbers, in one line built from its parameters:
+    ``This build: demo corpus, synthetic images · 3 epochs · seed 1234 · CPU``. The data and its
+    caps, the images, the epochs and seeds, the training settings changed from the paper's (by
+    name; the values are in :func:`summary`'s full list), where it ran; for the chapters that
+    read recorded runs, where they come from."""
+    from mner_lib.book.realresults import dataset_name
+
+    parts = []
     if "dataset" in params:
-        text += "\n" + data_note(params)
-    return text
+        dataset = params["dataset"]
+        data = "demo corpus" if dataset == "demo" else dataset_name(dataset)
+        condition = params.get("condition")
+        if condition:
+            data += f", {condition} images" if condition.isalpha() else f", images {condition}"
+        parts.append(data)
+    if params.get("max_train"):
+        parts.append(f"training capped at {counted(params['max_train'], 'tweet')}")
+    if params.get("max_eval"):
+        parts.append(f"dev and test capped at {counted(params['max_eval'], 'tweet')}")
+    if "epochs" in params:
+        parts.append(counted(params["epochs"], "epoch"))
+        seeds = list(params.get("seeds") or [])
+        parts.append(f"{noun(len(seeds), 'seed')} {', '.join(map(str, seeds))}")
+    if params.get("train_options"):
+        parts.append(f"{', '.join(map(str, params['train_options']))} changed from the paper's")
+    if "device" in params:
+        parts.append(device_words(params["device"]))
+    if "epochs" not in params and "results_dir" in params:
+        parts.append(f"recorded runs from {params['results_dir']}/")
+    return "This build: " + (" · ".join(parts) if parts else "the chapter's defaults")
+
+
+class BuildSummary:
+    """What a chapter's cell after its parameters displays: one line (:func:`build_line`) and,
+    one click away (a collapsed ``<details>`` whose summary is that line), what data the build
+    read (:func:`data_note`), where it ran (:func:`device_label`) and every parameter. Plain
+    text (papermill, a console) gets all of it."""
+
+    def __init__(self, params: dict[str, Any]):
+        self.params = dict(params)
+        self.line = build_line(self.params)
+        notes = data_note(self.params).split("\n") if "dataset" in self.params else []
+        if "device" in self.params:
+            notes.append(f"Device: {device_label(self.params['device'])}")
+        self.notes = notes
+
+    def _parameter_lines(self) -> list[str]:
+        return [f"{k} = {v!r}" for k, v in sorted(self.params.items())]
+
+    def _repr_html_(self) -> str:
+        from mner_lib.io.escape import html_text
+
+        notes = "".join(f"<p>{html_text(note)}</p>" for note in self.notes)
+        rows = "\n".join(html_text(line) for line in self._parameter_lines())
+        return (
+            f'<details class="mner-build"><summary>{html_text(self.line)}</summary>\n{notes}'
+            f"<p>Every parameter of this build (papermill's <code>-p name value</code> sets "
+            f"one):</p>\n<pre>{rows}</pre></details>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [self.line, *self.notes, "Parameters:"]
+        return "\n".join(lines + [f"  {line}" for line in self._parameter_lines()])
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+def summary(params: dict[str, Any]) -> BuildSummary:
+    """The chapter's build in one line, every parameter one click away, for the cell after the
+    parameters to display (its last line, ``_summary(P)``)."""
+    return BuildSummary(params)
 
 
 # ----------------------------------------------------------------------------- one run's settings
@@ -289,8 +364,8 @@ def plan_runs(
     """The settings :func:`train_and_tabulate` trains: each model of ``params['models']``, then
     each ablation of ``params['ablations']`` on the last model. An ablation that comes out as a
     setting already planned (``w/o VF`` when the chapter's images are blank) is trained once."""
-    from mner_lib.models import get_model_class
     from mner_lib.book.params import ablation_options
+    from mner_lib.models import get_model_class
 
     wanted: list[tuple[str, str | None, dict[str, Any], str | None]] = [
         (model, None, {}, None) for model in params["models"]
@@ -370,8 +445,8 @@ def train_and_tabulate(
     mean ± std, per-type F1, speed), the training curves, the test F1 per entity type and the
     entity confusion of the first run. ``show`` displays each table and figure (default:
     IPython's ``display``)."""
-    from mner_lib.text.data import load_dataset
     from mner_lib.reporting.results import aggregate, run_row, runs_frame
+    from mner_lib.text.data import load_dataset
 
     if show is None:
         from IPython.display import display as show
@@ -416,8 +491,8 @@ def show_table(table: pd.DataFrame, show: Callable[[Any], None]) -> None:
 def show_figures(trained: ChapterRuns, show: Callable[[Any], None]) -> None:
     """Training curves of every run, test F1 per entity type (first seed of each setting) and
     the entity confusion of the first setting's first run."""
-    from mner_lib.text.data import read_tweets
     from mner_lib.figures import entity_confusion, per_type_f1, training_curves
+    from mner_lib.text.data import read_tweets
 
     runs = trained.runs
     histories = {

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mner_lib.io.plural import noun
 from mner_lib.training.config import check_field
 
 
@@ -56,7 +57,10 @@ def _choices(valid: Sequence[str], allow_empty: bool = False) -> Callable[[Any],
             return f"expected a non-empty list; valid items: {', '.join(valid)}"
         bad = [v for v in value if v not in valid]
         if bad:
-            return f"unknown item(s) {', '.join(map(repr, bad))}; valid items: {', '.join(valid)}"
+            return (
+                f"unknown {noun(len(bad), 'item')} {', '.join(map(repr, bad))}; "
+                f"valid items: {', '.join(valid)}"
+            )
         return ""
 
     return check
@@ -152,7 +156,10 @@ def _train_options(value: Any) -> str:
         return f"expected a dict of training settings, e.g. {{'lr': 0.01}}, got {value!r}"
     unknown = sorted(set(value) - set(TRAINING_OPTIONS))
     if unknown:
-        return f"unknown training setting(s) {', '.join(unknown)}; valid: {', '.join(TRAINING_OPTIONS)}"
+        return (
+            f"unknown training {noun(len(unknown), 'setting')} {', '.join(unknown)}; "
+            f"valid: {', '.join(TRAINING_OPTIONS)}"
+        )
     for name, item in value.items():
         message = check_field(name, item)
         if message:
@@ -322,12 +329,16 @@ def validate(chapter: str, values: Mapping[str, Any], partial: bool = False) -> 
     if unknown_names:
         listing = "\n".join(f"  {p.name}: {p.help}" for p in params.values())
         raise ParameterError(
-            f"chapter {chapter!r}: unknown parameter(s) {', '.join(unknown_names)}; valid:\n{listing}"
+            f"chapter {chapter!r}: unknown {noun(len(unknown_names), 'parameter')} "
+            f"{', '.join(unknown_names)}; valid:\n{listing}"
         )
     if not partial:
         missing = sorted(set(params) - set(values))
         if missing:
-            raise ParameterError(f"chapter {chapter!r}: missing parameter(s) {', '.join(missing)}")
+            raise ParameterError(
+                f"chapter {chapter!r}: missing {noun(len(missing), 'parameter')} "
+                f"{', '.join(missing)}"
+            )
     problems = []
     for name, value in values.items():
         message = params[name].check(value)
@@ -335,7 +346,8 @@ def validate(chapter: str, values: Mapping[str, Any], partial: bool = False) -> 
             problems.append(f"  {name}: {message}")
     if problems:
         raise ParameterError(
-            f"chapter {chapter!r}: bad parameter value(s):\n" + "\n".join(problems)
+            f"chapter {chapter!r}: bad parameter {noun(len(problems), 'value')}:\n"
+            + "\n".join(problems)
         )
     return dict(values)
 
@@ -364,7 +376,8 @@ def ablation_options(
         missing = sorted(set(options) - fields)
         if missing:
             raise ParameterError(
-                f"ablation {ablation!r} needs config field(s) {', '.join(missing)} that model "
+                f"ablation {ablation!r} needs config {noun(len(missing), 'field')} "
+                f"{', '.join(missing)} that model "
                 f"{model_class.name!r} lacks; its fields: {', '.join(sorted(fields))}"
             )
     return options, condition

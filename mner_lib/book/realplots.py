@@ -30,8 +30,9 @@ from mner_lib.book.realresults import (
 )
 from mner_lib.experiments.campaign import SHUFFLED
 from mner_lib.figures.figure import BookFigure, literal
-from mner_lib.reporting.results import MAX_METRICS_BYTES
+from mner_lib.io.plural import counted
 from mner_lib.io.safe_read import read_regular_file
+from mner_lib.reporting.results import MAX_METRICS_BYTES
 
 #: colours of the paired plot: the paper and ours per condition group
 COLOURS = {
@@ -364,11 +365,12 @@ def campaign_gap_plot(
     control = means[means["gap"] == CAPTION_GAPS[1][0]]
     best = control.loc[control["mean"].idxmax()] if not control.empty else None
     alt = (
-        f"Dot and bar chart of {len(gaps)} paired gaps over {len(models)} models and "
-        f"{len(datasets)} dataset(s); "
+        f"Dot and bar chart of {counted(len(gaps), 'paired gap')} over "
+        f"{counted(len(models), 'model')} and {counted(len(datasets), 'dataset')}; "
         + (
             f"the largest mean gain over the shuffled caption is {best['model']} on "
-            f"{dataset_name(best['dataset'])}: {best['mean']:+.2f} F1 over {best['size']} seed(s)."
+            f"{dataset_name(best['dataset'])}: {best['mean']:+.2f} F1 over "
+            f"{counted(best['size'], 'seed')}."
             if best is not None
             else "no shuffled-caption control has finished yet."
         )

@@ -2,7 +2,9 @@
 a local absolute path or shows papermill's parameter cell, MathJax comes from the book itself, and
 no page holds active HTML that the theme did not write (:func:`active_html`: a script, an event
 handler attribute, a ``javascript:`` URL, a frame or object), so a value from a results file,
-a data file or a parameter that slipped through unescaped fails the check.
+a data file or a parameter that slipped through unescaped fails the check. A page's visible text
+never hedges a plural as ``seed(s)`` (:func:`hedged_plurals`): the book says ``1 seed`` or
+``3 seeds`` (:mod:`mner_lib.io.plural`).
 
 ``python -m mner_lib.book.site _build/html`` prints each problem on one line and exits 1 when
 there is any (the GitHub Pages workflow runs it after the build); the book test calls
@@ -27,6 +29,7 @@ from mner_lib.book.site_allow import (
     WIDGET_SCRIPTS,
     theme_inline_script,
 )
+from mner_lib.io.plural import counted
 
 #: an absolute path on a local machine, as a page could print it
 LOCAL_PATH = re.compile(
@@ -207,7 +210,8 @@ def active_html(html_dir: Path) -> list[str]:
                 found.append(f"{where}: {why}")
         opened = len(re.findall(r"<\s*script\b", text, flags=re.I))
         if opened > len(page.script_tags):  # a tag the parser read otherwise than a browser may
-            found.append(f"{where}: {opened - len(page.script_tags)} <script> tag(s) not parsed")
+            unparsed = counted(opened - len(page.script_tags), "<script> tag")
+            found.append(f"{where}: {unparsed} not parsed")
     return found
 
 
@@ -232,6 +236,71 @@ def _script_problem(script: dict[str, str], page: Path, root: Path) -> str | Non
     return f"an inline script {' '.join(script['text'].split())[:60]!r}"
 
 
+#: a plural left to the reader: ``seed(s)``, ``Setting(s)``
+HEDGED_PLURAL = re.compile(r"[^\W\d_]\(s\)")
+#: elements whose text is code or markup, not the page's words: a cell's source, a code span, a
+#: code block (``highlight-<language>``, but not a cell's output), the library source a chapter
+#: shows (``mner-source``), an equation (``math``)
+CODE_TAGS = frozenset({"code", "kbd", "samp", "script", "style", "template", "head", "title"})
+CODE_CLASSES = frozenset({"cell_input", "mner-source", "math"})
+
+
+class _Text(HTMLParser):
+    """The visible text of a page: every text node outside :data:`CODE_TAGS` and outside an
+    element of :data:`CODE_CLASSES` or a ``highlight-*`` code block that is not an ``output``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip: tuple[str, int] | None = None  # the skipped element's tag, its nesting depth
+
+    def _skips(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+        classes = set(str(dict(attrs).get("class") or "").split())
+        block = any(c.startswith("highlight-") for c in classes) and "output" not in classes
+        return tag in CODE_TAGS or bool(classes & CODE_CLASSES) or block
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._skip is not None:
+            if tag == self._skip[0]:
+                self._skip = (tag, self._skip[1] + 1)
+        elif self._skips(tag, attrs):
+            self._skip = (tag, 1)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        pass  # a void element holds no text
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skip is not None and tag == self._skip[0]:
+            depth = self._skip[1] - 1
+            self._skip = (tag, depth) if depth else None
+
+    def handle_data(self, data: str) -> None:
+        if self._skip is None:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    """The words a reader sees on a page (:class:`_Text`), whitespace collapsed: prose, tables,
+    cell outputs, collapsed blocks; not code, equations or the page's head."""
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    return " ".join(" ".join(parser.parts).split())
+
+
+def hedged_plurals(html_dir: Path) -> list[str]:
+    """Every page whose visible text hedges a plural (``seed(s)``), naming the page and the text
+    around the first one: a count says its noun in the form the number takes."""
+    found = []
+    for path in _pages(html_dir):
+        text = visible_text(path.read_text(errors="replace"))
+        hit = HEDGED_PLURAL.search(text)
+        if hit:
+            around = text[max(0, hit.start() - 40) : hit.end() + 40]
+            found.append(f"{path.relative_to(html_dir)}: '(s)' in its text: {around!r}")
+    return found
+
+
 def problems(html_dir: Path, extra_paths: tuple[str, ...] = ()) -> list[str]:
     """All the checks of this module on a built book."""
     return (
@@ -239,6 +308,7 @@ def problems(html_dir: Path, extra_paths: tuple[str, ...] = ()) -> list[str]:
         + local_paths(html_dir, extra_paths)
         + plumbing(html_dir)
         + active_html(html_dir)
+        + hedged_plurals(html_dir)
     )
 
 
@@ -248,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mner_lib.book.site",
         description="check a built book: internal links and anchors resolve, no local path "
-        "shows, no active HTML but the theme's",
+        "shows, no active HTML but the theme's, no plural hedged as '(s)'",
     )
     parser.add_argument("html_dir", nargs="?", default="_build/html", help="default: _build/html")
     html_dir = Path(parser.parse_args(argv).html_dir)
@@ -259,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in found:
         print(line)
     pages = len(_pages(html_dir))
-    print(f"{pages} pages checked: {len(found)} problem(s)")
+    print(f"{counted(pages, 'page')} checked: {counted(len(found), 'problem')}")
     return 1 if found else 0
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from mner_lib.experiments.sweep import check_pattern
 from mner_lib.io.escape import markdown_guard, md_code, md_text
+from mner_lib.io.plural import counted
 from mner_lib.reporting.results import (
     aggregate,
     compare,
@@ -215,7 +216,7 @@ def conclusion_lines(gaps: pd.DataFrame) -> list[str]:
             f"- {md_text(g['model'])} ({md_text(g['variant'])}) on {md_text(g['dataset'])}: "
             f"{md_text(condition_name(g['condition']))} minus "
             f"{md_text(condition_name(g['baseline']))} is {g['gap_mean']:+.2f} F1 over "
-            f"{g['n_pairs']} seed(s), won {g['wins']} of {g['n_pairs']}: "
+            f"{counted(g['n_pairs'], 'seed')}, won {g['wins']} of {g['n_pairs']}: "
             f"{verdict(g['gap_mean'], g['gap_std'], g['n_pairs'], g['wins'])}."
         )
     return lines
@@ -367,7 +368,7 @@ def paper_lines(compared: pd.DataFrame) -> list[str]:
         lines.append(
             f"- {md_text(r['model'])} ({md_text(r['variant'])}) on {md_text(r['dataset'])}, "
             f"{md_text(images)} ({_protocol(r)}): {r['f1_mean']:.2f}{spread} over "
-            f"{r['n_seeds']} seed(s) against the paper's {float(r['paper_f1']):.2f} "
+            f"{counted(r['n_seeds'], 'seed')} against the paper's {float(r['paper_f1']):.2f} "
             f"({md_text(r['paper_variant'])}; {md_text(r['paper_table'])}): "
             f"{abs(gap):.2f} F1 {'below' if gap < 0 else 'above'} it."
         )
@@ -386,6 +387,8 @@ def _gap_summary(rows: pd.DataFrame, what: str) -> str:
     sets = "the full training and test sets" if what == "full" else "a capped training or test set"
     span = f" (by {(-gaps[gaps < 0]).min():.2f} to {(-gaps).max():.2f} F1)" if below else ""
     return (
-        f"- With {sets}: {len(rows)} setting(s) meet a paper row; {below} are below the paper's "
-        f"number{span}, {len(rows) - below} at or above it."
+        f"- With {sets}: {counted(len(rows), 'setting')} "
+        f"{'meets' if len(rows) == 1 else 'meet'} a paper row; {below} "
+        f"{'is' if below == 1 else 'are'} below the paper's number{span}, "
+        f"{len(rows) - below} at or above it."
     )

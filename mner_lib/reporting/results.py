@@ -17,6 +17,7 @@ import pandas as pd
 
 from mner_lib.images.conditions import is_text_condition
 from mner_lib.io import safe_read
+from mner_lib.io.plural import counted
 from mner_lib.models.spec import paper_variant
 from mner_lib.text.data import ENTITY_TYPES
 from mner_lib.training.config import TrainConfig
@@ -399,7 +400,7 @@ def with_text(compared: pd.DataFrame) -> pd.DataFrame:
     out = compared.copy()
     dirty = out["dirty_runs"] if "dirty_runs" in out else [0] * len(out)
     out["test F1"] = [
-        mean_std(m, s, n) + (f" [{d} run(s) from a dirty tree]" if d else "")
+        mean_std(m, s, n) + (f" [{counted(d, 'run')} from a dirty tree]" if d else "")
         for m, s, n, d in zip(out["f1_mean"], out["f1_std"], out["n_seeds"], dirty)
     ]
     out["paper"] = [

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mner_lib.io.plural import noun
 from mner_lib.models.limits import FLOAT_MAX, INT_MAX, MAX_BATCH_TWEETS
 from mner_lib.models.precision import PRECISIONS
 
@@ -258,7 +259,8 @@ def resolve_config(model: str, **given: Any) -> TrainConfig:
     bad = sorted(set(given) - set(FIELDS) - {"model"})
     if bad:
         raise ValueError(
-            f"unknown training option(s) {', '.join(bad)}; valid: {', '.join(sorted(FIELDS))}"
+            f"unknown training {noun(len(bad), 'option')} {', '.join(bad)}; "
+            f"valid: {', '.join(sorted(FIELDS))}"
         )
     cls = get_model_class(model)
     given = {k: v for k, v in given.items() if v is not None and k not in ("model", "variant")}

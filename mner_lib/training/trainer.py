@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from mner_lib.io.plural import counted
 from mner_lib.models import Tagger, build_model, get_model_class
 from mner_lib.text.data import Dataset, format_tweets, load_dataset, seeded_subset
 from mner_lib.text.metrics import evaluate
@@ -258,7 +259,9 @@ def fit(prepared: Prepared, folder: RunFolder, stop_after_epochs: int | None = N
         epochs_this_call += 1
         stop = stop_after_epochs is not None and epochs_this_call >= stop_after_epochs
         if stop and epoch + 1 < cfg.epochs:
-            raise KeyboardInterrupt(f"stopped after {epochs_this_call} epoch(s) on request")
+            raise KeyboardInterrupt(
+                f"stopped after {counted(epochs_this_call, 'epoch')} on request"
+            )
     return progress
 
 
