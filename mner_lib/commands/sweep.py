@@ -110,6 +110,11 @@ def _report(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else root / "report_campaign.md"
         bench = Path(args.bench) if args.bench else None  # None: beside the results folder
         print(_read_back(write_campaign_report(root, out, bench)))
+        from mner_lib.reporting.per_tweet_file import write_counts
+
+        # the per-tweet counts of the caption pairs (results/caption_per_tweet.json), where the
+        # reader's data folder is there to rejoin the runs' tags; else one line says it is left
+        print(write_counts(root))
         return 0
     patterns = _csv(args.experiments)
     try:
