@@ -57,12 +57,11 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # # Comparison
 #
-# This chapter reads every `metrics.json` under the results folder (written by the training runs of
-# the `cpu` and `replicate` profiles, the sweeps and the benchmarks) and sets our numbers beside the
-# papers'. Ours are the mean ± standard deviation of test F1 over seeds, with the image condition
-# and backbone of the runs; the papers' numbers are quoted from their tables, each row naming its
-# source. Rows on **synthetic** images are marked and get no paper number: the papers used real
-# photos.
+# This chapter sets the four papers side by side on the replication campaign's runs: what each
+# comparison found, with its verdict; how far each of our rows sits from its paper, and what
+# explains the gap; and, tweet by tweet, what a caption written from the real photo changes. The
+# papers' own numbers are quoted from their tables, each with its source. Rows on **SYNTHETIC**
+# probe images are marked and meet no paper number: the papers used real photos.
 
 # %% [markdown] tags=["book-header"]
 # **The papers compared.**
@@ -96,12 +95,11 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # **What you will learn**
 #
-# - what each paper reports, read from `mner_lib.reporting.results`, beside what this project measured with
-#   the same protocol where one exists;
-# - how the models hold up when the image input changes (blank and synthetic images, captions
-#   written from the real photos and their shuffled control; real, shuffled or missing photos
-#   where a run had them);
-# - how to tell a replication from a capped or synthetic run in every table.
+# - how a comparison of two conditions is paired by seed, and when its effect counts as a gain,
+#   a loss or seed noise;
+# - which comparisons show a consistent effect, and how far each multimodal row is from its paper
+#   once the text encoder and the missing photos are counted;
+# - which entities a real-image caption gets right that another tweet's caption misses.
 
 # %% tags=["parameters"]
 results_dir = "results"  # folder holding results/**/metrics.json
@@ -135,58 +133,143 @@ sns.set_theme(context="notebook", style="whitegrid")
 pd.set_option("display.precision", 2)
 warnings.filterwarnings("ignore", category=UserWarning)
 
-# %% tags=["hide-input"]
+# %% tags=["remove-cell"]
 from mner_lib.book import recorded_settings
+from mner_lib.book import verdicts
 
 settings = recorded_settings(None, P["results_dir"])  # every recorded setting, mean ± std over seeds
-print(f"{int(settings['n_seeds'].sum()) if not settings.empty else 0} training run(s) in "
-      f"{len(settings)} setting(s), read from metrics.json files under {P['results_dir']}/")
+
+# %% [markdown]
+# (comparison-methods)=
+# ## How the comparisons are made
+#
+# :::{admonition} Pairs, verdicts and the control
+# :class: note
+#
+# - **A pair** is two runs that differ in one thing and share a seed: the same training tweets in
+#   the same order and, wherever both conditions build the same model, the same initialisation.
+#   An effect is the mean over seeds of the paired differences in test F1; its spread is their
+#   standard deviation.
+# - **A verdict.** A *gain* or a *loss* needs every seed to agree in sign and the mean to exceed
+#   the spread. Two seeds that agree are *tentative*, since two seeds agree by chance half the
+#   time. One seed gets no verdict. Anything else is *within noise*.
+# - **The shuffled control.** Each tweet reads another tweet's caption (a seeded derangement).
+#   A caption minus its shuffled control is what this photo's text adds beyond having caption text
+#   at all.
+# - **Against a paper** no seeds are paired: a row *replicates* when its mean is within 2 F1 of the
+#   paper's number.
+# :::
+
+# %% [markdown]
+# (comparison-verdicts)=
+# ## The verdicts
+#
+# Every paired comparison of the campaign (full data, seeds 0-2), and of the SYNTHETIC probe of
+# the budget protocol, with its verdict. The papers' ablations read *full model − ablation*: a
+# positive effect means the component helps.
+
+# %% tags=["remove-input"]
+verdicts.show(verdicts.verdict_html(P["results_dir"]))
+
+# %% [markdown]
+# The caption comparisons again, one dot per seed: what the real-image caption adds over blank
+# images (over text only for BERT-CRF, which has no image input), and over another tweet's caption.
+# A gain over blank that the shuffled caption also gets comes from having caption text at all,
+# not from this photo's.
+
+# %% tags=["remove-input"]
+from mner_lib.book.realplots import campaign_gap_plot
+
+figure = campaign_gap_plot(P["results_dir"])
+if figure is not None:
+    display(figure)
 
 # %% [markdown]
 # ## Ours beside each paper
 #
 # One panel per model: for each dataset, the paper's test F1 (dark; HSN's blank-image runs meet its
-# "w/o VF" row, the others the full model's row) beside ours per condition, mean ± standard
-# deviation over seeds. Each panel shows the full model under one protocol, named under its dataset:
-# among those with two seeds or more, the one with the most training data (a full-data replication
-# before a capped budget run), then the most seeds; never a baseline ablation (the GloVe baselines
-# trained with one deliberate change, such as Adam) while the baseline itself was run. SYNTHETIC
-# images (hatched) are probes and meet no paper number; a caption run is text an image model wrote
-# from the real image and meets none either. CWI's result tables are lost from its text, so it has
-# no paper bar.
+# "w/o VF" row, the other rows the full model's) beside the campaign's runs per condition, mean ±
+# standard deviation over seeds. A caption run reads text an image model wrote from the real photo
+# and meets no paper row. CWI's result tables are lost from its text, so it has no paper bar.
 
 # %% tags=["hide-input"]
+from mner_lib.book.definitive import campaign_settings
 from mner_lib.book.realplots import paired_plot
 
-if settings.empty:
-    display(Markdown(f"No results under `{P['results_dir']}/` yet."))
+MODELS = ["bilstm-crf", "hbilstm-crf", "bert-crf", "cwi", "hsn", "trimod", "gmf"]
+definitive = campaign_settings(MODELS, P["results_dir"])
+if definitive.empty:
+    display(Markdown(f"No campaign results under `{P['results_dir']}/` yet."))
 else:
-    display(paired_plot(settings, ["bilstm-crf", "hbilstm-crf", "bert-crf", "cwi", "hsn", "trimod", "gmf"]))
+    display(paired_plot(definitive, MODELS))
 
 # %% [markdown]
-# ## What the numbers say
+# (comparison-gaps)=
+# ## How far from the paper, and why
 #
-# Generated from the recorded runs by the sentence writers of `mner_lib.reporting.report` (the code that writes
-# `results/report_budget.md` and `results/report_captions.md`); nothing below is typed by hand.
+# Each row of ours with a paper number, its distance from the paper split in three: the **text
+# side** (the paper's text-only row minus ours: for GMF and BERT-CRF the paper's BERT-CRF against
+# our MiniLM BERT-CRF, for HSN its "w/o VF" row against our blank-image HSN), the **paper's image
+# gain** (its full model minus that text-only row: photos we do not have), and the **remainder**
+# (the rest, which includes minus whatever our caption gained). TriMod's paper prints no text-only
+# row, so its gap is not split.
 
 # %% tags=["remove-input"]
-from mner_lib.book.comparison import conclusions
-
-display(Markdown(conclusions(P["results_dir"])))
+verdicts.show(verdicts.gaps_html(P["results_dir"]))
 
 # %% [markdown]
-# ## The replication campaign
+# (comparison-per-tweet)=
+# ## What the caption changes, tweet by tweet
 #
-# The best replication these machines allow (issue 15): full training, dev and test sets, the papers'
-# epochs with early stopping on dev F1 (BERT-based models: 3 epochs for every condition), seeds 0-2,
-# both datasets, real-image BLIP-2 captions as the visual signal. On two CPU cores the grid took
-# several working sessions; the section says what has finished, prices whatever has not, and ends
-# with the runs' commits, hardware and wall time.
+# For each caption run and its shuffled control of the same seed: the test entities (exact span and
+# type) that only the real caption gets right, and those that only the control gets right, by
+# entity type, and how many of them the tweet's own caption names (the leak). Counts come from the
+# runs' committed predictions, kept as tags only and rejoined with the data; a run without them is
+# listed as missing, never guessed. With your data folder in `MNER_DATA_DIR`, five example tweets
+# each way follow each table; without it, the counts come from `results/caption_per_tweet.json`.
 
 # %% tags=["remove-input"]
-from mner_lib.book.comparison import show_campaign
+from mner_lib.book.per_tweet import show_per_tweet
 
-show_campaign(P["results_dir"])
+show_per_tweet(P["results_dir"])  # examples when $MNER_DATA_DIR names your data folder
+
+# %% [markdown]
+# ## Discussion
+#
+# A caption written from the real photo is the only real visual signal these machines have, and it
+# moves little. Against another tweet's caption it makes a consistent difference on
+# {value}`first/caption-vs-control/consistent` of {value}`first/caption-vs-control/rows` rows, and
+# never by more than {value}`first/caption-vs-control/largest` F1. The clearest case, BERT-CRF on
+# Twitter-2017 ({finding}`first/bert-crf/twitter2017/caption:blip2/caption-shuffled:blip2`,
+# {claim}`gain|first/bert-crf/twitter2017/caption:blip2/caption-shuffled:blip2`), is a caption
+# that costs against text alone ({finding}`first/bert-crf/twitter2017/caption:blip2/none`,
+# {claim}`loss|first/bert-crf/twitter2017/caption:blip2/none`): the control hurts more than the
+# real caption helps. The fusion designs are not deaf, though. The SYNTHETIC probe, which draws the
+# entity's type into the picture, lifts TriMod
+# ({claim}`gain|synthetic/trimod/twitter2017/synthetic/blank` on Twitter-2017), CWI
+# ({claim}`gain|synthetic/cwi/twitter2017/synthetic/blank`) and GMF
+# ({claim}`gain|synthetic/gmf/twitter2017/synthetic/blank`).
+#
+# The gaps to the papers mostly have names. GMF's
+# {finding}`first/gmf/twitter2015/caption:blip2/paper|total` on Twitter-2015 is more than covered
+# by the encoder stand-in ({finding}`first/gmf/twitter2015/caption:blip2/paper|text_side`) and the
+# paper's photos ({finding}`first/gmf/twitter2015/caption:blip2/paper|image_gain`); the negative
+# remainder, {finding}`first/gmf/twitter2015/caption:blip2/paper|remainder`, says our GMF beats our
+# own BERT-CRF even without a useful image. TriMod's
+# {finding}`first/trimod/twitter2015/caption:blip2/paper|total` cannot be split and stays the open
+# question of this book.
+
+# %% [markdown]
+# (comparison-unmeasured)=
+# ## What is still to run
+#
+# The campaign's queue, priced from the recorded speeds of finished runs, and the rows it leaves
+# out on purpose.
+
+# %% tags=["remove-input"]
+from mner_lib.book.comparison import show_pending
+
+show_pending(P["results_dir"])
 
 # %% [markdown]
 # ## What the papers report
@@ -199,32 +282,6 @@ show_campaign(P["results_dir"])
 from mner_lib.book.comparison import papers_html
 
 display(HTML(papers_html()))
-
-# %% [markdown]
-# ## Every recorded setting
-#
-# One row per model, variant, dataset, protocol and training settings; the image conditions side by
-# side (test F1, mean ± std over seeds, n seeds). Quick smoke runs (one seed, small caps) are
-# included here and marked by their protocol. The CSV holds every column: per-type F1, speed, the
-# paper row met and the `metrics.json` files averaged.
-
-# %% tags=["hide-input"]
-from mner_lib.book.realresults import recorded_runs_html
-
-display(HTML(recorded_runs_html(None, P["results_dir"], name="all", collapsed=False)))
-
-# %% [markdown]
-# ## Paired gaps
-#
-# A condition minus its baseline for the same seed (the same training tweets in the same order; the
-# same initialisation wherever both conditions build the same model): SYNTHETIC images minus blank
-# images, a real-image caption minus text only and minus the shuffled caption control. Settings
-# with one seed are left out.
-
-# %% tags=["hide-input"]
-from mner_lib.book.comparison import gaps_html
-
-display(HTML(gaps_html(P["results_dir"])))
 
 # %% [markdown]
 # ## Robustness over image conditions
