@@ -136,8 +136,12 @@ def test_no_chapter_hedges_a_plural(chapter):
     """``1 seed``, ``3 seeds``: never ``seed(s)`` in a chapter's text or what it prints (the site
     check, mner_lib.book.site.hedged_plurals, reads the built pages)."""
     path = ROOT / "notebooks" / f"{Path(chapter.notebook).stem}.py"
-    found = [f"{path.name}:{line}: {text.strip()}" for line, text in words_of(path.read_text())]
-    assert not [f for f in found if HEDGED.search(f.split(": ", 1)[1])], found
+    hedged = [
+        f"{path.name}:{line}: {text.strip()}"
+        for line, text in words_of(path.read_text())
+        if HEDGED.search(text)
+    ]
+    assert not hedged, hedged
 
 
 def test_no_book_page_hedges_a_plural():
