@@ -609,3 +609,22 @@ def test_the_papers_optimisers_are_paired_with_adam_by_seed():
     lines = optimisers.optimiser_lines(runs)
     assert "| cwi | twitter2015 | 0 | adam lr=8e-05 | 43.50 | 10 of 10 | 63.50 | +20.00 |" in lines
     assert optimisers.optimiser_lines(runs[runs["experiment"] == "campaign"]) == []
+
+
+def test_the_knowledge_leak_is_stated_as_language_model_knowledge():
+    """Issue 27: PGIM's leak share is reported beside the caption's, and labelled as knowledge a
+    language model wrote, never as vision."""
+    runs = pd.DataFrame(
+        [
+            {"condition": campaign.CAPTION, "dataset": "twitter2015", "caption_leak": 0.079},
+            {"condition": campaign.KNOWLEDGE, "dataset": "twitter2015", "caption_leak": 0.96},
+            {"condition": "blank", "dataset": "twitter2015", "caption_leak": None},
+        ]
+    )
+    lines = campaign_report._leak_lines(runs)
+    caption = next(line for line in lines if line.startswith("Caption leak"))
+    knowledge = next(line for line in lines if line.startswith("Knowledge leak"))
+    assert "twitter2015: 7.9% of test entities" in caption
+    assert "twitter2015: 96.0% of test entities" in knowledge
+    assert "language-model knowledge" in knowledge and "not vision" in knowledge
+    assert campaign_report._leak_lines(runs[runs["condition"] == "blank"]) == []

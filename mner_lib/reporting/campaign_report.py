@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mner_lib.experiments.campaign import CAPTION, NOT_RUN, PLAN, Row, finished, jobs
+from mner_lib.experiments.campaign import CAPTION, KNOWLEDGE, NOT_RUN, PLAN, Row, finished, jobs
 from mner_lib.experiments.cost import full_data, pending_lines
 from mner_lib.io.escape import md_text as _m
 from mner_lib.reporting.optimisers import deviation_words, optimiser_lines
@@ -70,24 +70,33 @@ def _gap_lines(gaps: pd.DataFrame) -> list[str]:
     return lines
 
 
+#: the text conditions whose leak the report states, with how it names what the text is
+LEAKS = (
+    (CAPTION, "Caption leak, the share of test entities whose string occurs in their tweet's own "
+     "BLIP-2 caption (read in the image or recognised: real visual signal, but not scene "
+     "understanding)"),
+    (KNOWLEDGE, "Knowledge leak, the share of test entities whose string occurs in their tweet's "
+     "own PGIM paragraph (language-model knowledge, written by ChatGPT from the tweet's text and "
+     "its BLIP-2 caption: not vision, and it may repeat the tweet's own words)"),
+)  # fmt: skip
+
+
 def _leak_lines(runs: pd.DataFrame) -> list[str]:
-    """What part of a caption's gain can be plain reading: per dataset, the share of test
-    entities whose string occurs in their tweet's own caption (recorded by the caption runs)."""
+    """What part of a text condition's gain can be plain reading: per dataset, the share of
+    test entities whose string occurs in their tweet's own caption or knowledge paragraph
+    (recorded by the runs of that condition)."""
     if runs.empty or "caption_leak" not in runs.columns:
         return []
-    recorded = runs[(runs["condition"] == CAPTION) & runs["caption_leak"].notna()]
-    parts = [
-        f"{dataset}: {caption_leak(runs, dataset, CAPTION)}"
-        for dataset in sorted(recorded["dataset"].unique())
-    ]
-    if not parts:
-        return []
-    return [
-        "",
-        "Caption leak, the share of test entities whose string occurs in their tweet's own "
-        "BLIP-2 caption (read in the image or recognised: real visual signal, but not scene "
-        "understanding): " + "; ".join(parts) + ".",
-    ]
+    lines = []
+    for condition, words in LEAKS:
+        recorded = runs[(runs["condition"] == condition) & runs["caption_leak"].notna()]
+        parts = [
+            f"{dataset}: {caption_leak(runs, dataset, condition)}"
+            for dataset in sorted(recorded["dataset"].unique())
+        ]
+        if parts:
+            lines += ["", f"{words}: " + "; ".join(parts) + "."]
+    return lines
 
 
 def text_baselines(runs: pd.DataFrame) -> pd.DataFrame:
