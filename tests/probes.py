@@ -147,3 +147,108 @@ CWI_PROBE = {
     "image_word_dim": 16,
     "image_hidden": 16,
 }
+
+
+# ----------------------------------------------------------------------------- probe settings
+# The probe runs of the model tests, shared with benchmarks/probe_seeds.py so that the measured
+# numbers (benchmarks/probe_seeds.md) come from the tests' own settings.
+
+#: TriMod's probe (tests/models/test_trimod.py): dev F1 on :func:`type_blind_probe`
+TRIMOD_PROBE = {
+    "epochs": 8,
+    "lr": 0.05,
+    "grad_accum": 1,
+    "model_options": {"hidden": 50, "dropout": 0.3},
+}
+
+#: GMF's probe (tests/models/test_gmf.py): dev F1 on :func:`type_blind_probe`; the model is the
+#: unit tests' tiny GMF (an untrained 2-layer encoder)
+GMF_PROBE = {
+    "epochs": 6,
+    "batch_size": 16,
+    "lr": 2e-3,
+    "encoder_lr": 2e-3,
+    "schedule": "constant",
+    "model_options": {
+        "pretrained": False,
+        "encoder_layers": 2,
+        "hidden": 32,
+        "heads": 4,
+        "visual_dim": 16,
+        "cm_dim": 16,
+    },
+}
+
+
+def run_probe(model: str, condition: str, out, data: Dataset, seed: int, settings: dict):
+    """One probe run of ``model`` on ``data`` (named "demo") under an image ``condition``: the
+    :class:`~mner_lib.training.TrainResult`, one thread, no progress output."""
+    from mner_lib.training import resolve_config, run_training
+
+    cfg = resolve_config(
+        model,
+        dataset="demo",
+        condition=condition,
+        out=str(out),
+        seed=seed,
+        progress=False,
+        threads=1,
+        **settings,
+    )
+    return run_training(cfg, dataset=data)
+
+
+def gmf_matching(result, data: Dataset, rounds: int = 12) -> tuple[int, int]:
+    """GMF's contrastive heads on the probe: groups of four dev/test tweets with four different
+    entity types (so their images differ in what the text can know); (hits, total) of the image
+    each tweet's text is most similar to being its own (chance: 1 in 4)."""
+    import torch
+
+    model = result.model.eval()
+    by_type = {t: [tw for tw in data.dev + data.test if "B-" + t in tw.tags] for t in PROBE_TYPES}
+    n = min(min(len(v) for v in by_type.values()), rounds)
+    hits = total = 0
+    with torch.no_grad():
+        for r in range(n):
+            group = [by_type[t][r] for t in PROBE_TYPES]
+            sim = model.similarity(model.collate(group, result.images(group)))
+            hits += int((sim.argmax(dim=1) == torch.arange(4)).sum())
+            total += 4
+    return hits, total
+
+
+def demo_probe_f1(
+    model: str,
+    options: dict,
+    out_dir,
+    condition: str,
+    epochs: int,
+    lr: float,
+    n_train: int = 160,
+    seed: int = 0,
+) -> float:
+    """Test F1 of one run of :func:`train_probe` under any image ``condition`` (e.g. the
+    reshuffled-images control ``shuffled:synthetic``), with train_probe's data and settings."""
+    from mner_lib.training import resolve_config, run_training
+
+    ds = load_dataset("demo")
+    ds = dataclasses.replace(
+        ds,
+        train=type_blind(ds.train[:n_train], 1),
+        dev=type_blind(ds.dev[:60], 2),
+        test=type_blind(ds.test, 3),
+    )
+    cfg = resolve_config(
+        model,
+        dataset="demo",
+        condition=condition,
+        epochs=epochs,
+        lr=lr,
+        batch_size=8,
+        seed=seed,
+        out=str(out_dir / f"{condition.replace(':', '-')}_seed{seed}"),
+        model_options=options,
+        progress=False,
+        resume=False,
+    )
+    return run_training(cfg, dataset=ds).metrics["test"]["f1"]
