@@ -168,11 +168,11 @@ show_definitive(['hsn'], P["results_dir"])
 # %% [markdown]
 # **Discussion.** HSN is the only paper here with a text-only row ("w/o VF", Table 5), which our
 # blank-image runs meet. Under captions HSN is
-# {finding}`first/hsn/twitter2015/caption:blip2/paper|total` F1 below the paper on Twitter-2015
+# {finding}`first/hsn/twitter2015/caption:blip2/paper|abs_total` F1 below the paper on Twitter-2015
 # ({claim}`below|first/hsn/twitter2015/caption:blip2/paper`):
-# {finding}`first/hsn/twitter2015/caption:blip2/paper|text_side` of that is there before any image
+# {finding}`first/hsn/twitter2015/caption:blip2/paper|abs_text_side` of that is there before any image
 # (its "w/o VF" row against our blank images), and
-# {finding}`first/hsn/twitter2015/caption:blip2/paper|image_gain` is what the paper's photos added.
+# {finding}`first/hsn/twitter2015/caption:blip2/paper|abs_image_gain` is what the paper's photos added.
 # The caption beats the shuffled control on Twitter-2017
 # ({finding}`first/hsn/twitter2017/caption:blip2/caption-shuffled:blip2`,
 # {claim}`gain|first/hsn/twitter2017/caption:blip2/caption-shuffled:blip2`) but not on

@@ -171,7 +171,7 @@ from mner_lib.book.definitive import show_definitive
 show_definitive(['trimod'], P["results_dir"])
 
 # %% [markdown]
-# **Discussion.** TriMod is {finding}`first/trimod/twitter2015/caption:blip2/paper|total` F1 below its
+# **Discussion.** TriMod is {finding}`first/trimod/twitter2015/caption:blip2/paper|abs_total` F1 below its
 # paper on Twitter-2015 ({claim}`below|first/trimod/twitter2015/caption:blip2/paper`), the largest
 # gap in the book, and its paper prints no text-only row to split it. Its fusion can read a visual
 # signal: SYNTHETIC probe images lift it by {finding}`synthetic/trimod/twitter2015/synthetic/blank`

@@ -173,12 +173,12 @@ from mner_lib.book.definitive import show_definitive
 show_definitive(['gmf'], P["results_dir"])
 
 # %% [markdown]
-# **Discussion.** GMF under captions is {finding}`first/gmf/twitter2015/caption:blip2/paper|total`
-# F1 below its paper on Twitter-2015 and {finding}`first/gmf/twitter2017/caption:blip2/paper|total`
+# **Discussion.** GMF under captions is {finding}`first/gmf/twitter2015/caption:blip2/paper|abs_total`
+# F1 below its paper on Twitter-2015 and {finding}`first/gmf/twitter2017/caption:blip2/paper|abs_total`
 # on Twitter-2017 ({claim}`below|first/gmf/twitter2017/caption:blip2/paper`). Most of that has a
-# name. On Twitter-2015, {finding}`first/gmf/twitter2015/caption:blip2/paper|text_side` is the
+# name. On Twitter-2015, {finding}`first/gmf/twitter2015/caption:blip2/paper|abs_text_side` is the
 # MiniLM stand-in for bert-base (the paper's BERT-CRF row against ours), and
-# {finding}`first/gmf/twitter2015/caption:blip2/paper|image_gain` is what the paper's own photos
+# {finding}`first/gmf/twitter2015/caption:blip2/paper|abs_image_gain` is what the paper's own photos
 # added over that row: pixels we cannot read. A caption in the visual prefix changes nothing beyond
 # seed noise, against blank images ({finding}`first/gmf/twitter2015/caption:blip2/blank`,
 # {claim}`noise|first/gmf/twitter2015/caption:blip2/blank`) or another tweet's caption

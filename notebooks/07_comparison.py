@@ -251,12 +251,12 @@ show_per_tweet(P["results_dir"])  # examples when $MNER_DATA_DIR names your data
 # ({claim}`gain|synthetic/gmf/twitter2017/synthetic/blank`).
 #
 # The gaps to the papers mostly have names. GMF's
-# {finding}`first/gmf/twitter2015/caption:blip2/paper|total` on Twitter-2015 is more than covered
+# {finding}`first/gmf/twitter2015/caption:blip2/paper|abs_total` F1 on Twitter-2015 is more than covered
 # by the encoder stand-in ({finding}`first/gmf/twitter2015/caption:blip2/paper|text_side`) and the
 # paper's photos ({finding}`first/gmf/twitter2015/caption:blip2/paper|image_gain`); the negative
 # remainder, {finding}`first/gmf/twitter2015/caption:blip2/paper|remainder`, says our GMF beats our
 # own BERT-CRF even without a useful image. TriMod's
-# {finding}`first/trimod/twitter2015/caption:blip2/paper|total` cannot be split and stays the open
+# {finding}`first/trimod/twitter2015/caption:blip2/paper|abs_total` F1 cannot be split and stays the open
 # question of this book.
 
 # %% [markdown]

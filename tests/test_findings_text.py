@@ -102,3 +102,9 @@ def test_a_gap_decomposition_claims_its_band():
     with pytest.raises(sf.FindingError, match="our row is below the paper's"):
         sf.claim_text("within|k", d)
     assert sf.finding_text("k", d) == "+3.91" and sf.finding_text("k|text_side", d) == "+1.91"
+    assert (
+        sf.finding_text("k|abs_total", d) == "3.91" and sf.finding_text("k|remainder", d) == "-2.00"
+    )
+    assert sf.claim_text("within|k", {"k": _finding(Verdict.NOISE, 0.5, Kind.PAPER)}) == (
+        "3 seeds, within 2 F1 of the paper"
+    )

@@ -214,7 +214,7 @@ def test_the_book_without_data_shows_the_committed_counts(results, tiny_data, mo
     write_counts(results)
     monkeypatch.delenv("MNER_DATA_DIR")
     html = per_tweet_html(results)
-    assert "Example tweets need the data folder" in html
+    assert "Example tweets need your copy of the data" in html
     assert "Obama" not in html and "right with the caption" not in html
     assert "<td>all</td><td>4</td><td>4</td><td>0</td><td>10 of 12</td>" in html
     assert per_tweet_html(results, models=["gmf"]).count("<table") == 0

@@ -252,7 +252,7 @@ def per_tweet_html(
     ]
     if not live:
         notes.append(
-            "Example tweets need the data folder (set MNER_DATA_DIR or the data_dir parameter)."
+            "Example tweets need your copy of the data (set MNER_DATA_DIR to its folder)."
         )
     parts.extend(_NOTE.format(n) for n in notes)
     return "".join(parts)

@@ -53,6 +53,11 @@ CLAIMS = {
 }
 #: our row against its paper (:class:`mner_lib.reporting.findings.Band`)
 PAPER_CLAIMS = {"above": Verdict.GAIN, "below": Verdict.LOSS, "within": Verdict.NOISE}
+_BAND_WORDS = {
+    "above": "above the paper",
+    "below": "below the paper",
+    "within": "within 2 F1 of the paper",
+}
 
 
 class FindingError(KeyError):
@@ -107,7 +112,12 @@ def _seeds(n: int) -> str:
 
 
 def field_text(record: Any, name: str) -> str:
-    """One field of a record as the page shows it (F1 with two decimals; effects signed)."""
+    """One field of a record as the page shows it (F1 with two decimals; effects signed).
+    ``abs_<field>`` shows a decomposition's field without its sign, for a sentence that says
+    the direction in words ("3.91 F1 short of the paper")."""
+    if name.startswith("abs_") and isinstance(record, GapDecomposition):
+        shown = field_text(record, name.removeprefix("abs_"))
+        return shown.lstrip("+-")
     allowed = FIELDS[type(record)]
     if name not in allowed:
         raise FindingError(f"no field {name!r}; a {type(record).__name__} has {', '.join(allowed)}")
@@ -149,7 +159,7 @@ def claim_text(text: str, records: dict[str, Any]) -> str:
                 f"the text claims {said!r} for {key!r}, but our row is {side} the paper's "
                 f"({record.ours:.2f} against {record.paper:.2f}): rewrite the sentence"
             )
-        return f"{_seeds(record.n)}, {said} the paper"
+        return f"{_seeds(record.n)}, {_BAND_WORDS[said]}"
     accepted = CLAIMS.get(said) or (
         (PAPER_CLAIMS[said],) if record.kind == Kind.PAPER and said in PAPER_CLAIMS else None
     )
@@ -163,7 +173,7 @@ def claim_text(text: str, records: dict[str, Any]) -> str:
             "seeds): rewrite the sentence"
         )
     if record.kind == Kind.PAPER:
-        return f"{_seeds(record.n)}, {said} the paper"
+        return f"{_seeds(record.n)}, {_BAND_WORDS[said]}"
     return f"{record.verdict.value}, {record.wins} of {_seeds(record.n)}"
 
 
