@@ -139,12 +139,18 @@ def definitive_html(models: Sequence[str], results_dir: str | Path = "results") 
         return f"<p>No finished campaign run of {listed} under {html_text(results_dir)}/ yet.</p>"
     shown = table.drop(columns=["round", "experiments"])
     widths = {"model": 9, "dataset": 10, "protocol": 20, "paper": 14, "n": 6}
+    texts = ["The caption is text BLIP-2 wrote from the real photo"]
+    if CONDITIONS["knowledge:pgim"] in shown.columns:
+        texts.append("PGIM's knowledge text a language model wrote from the tweet and that caption")
+    said = (
+        (", ".join(texts) + ": neither meets a paper row, whose models read pixels. ")
+        if CONDITIONS["caption:blip2"] in shown.columns
+        else ""
+    )
     note = (
         '<p style="font-size:0.8em;margin:0.2em 0">Test F1, mean ± standard deviation over '
-        "seeds (n seeds; the campaign plans 3). Full training, dev and test sets. The caption is "
-        "text BLIP-2 wrote from the real photo, PGIM's knowledge text a language model wrote from "
-        "the tweet and that caption: neither meets a paper row, whose models read pixels. Other "
-        "protocols are in the reproducibility appendix.</p>"
+        f"seeds (n seeds; the campaign plans {SEEDS}). Full training, dev and test sets. {said}"
+        "Other protocols are in the reproducibility appendix.</p>"
     )
     return STYLE + html_table(shown, widths) + note
 
