@@ -102,3 +102,9 @@ def test_discussions_are_short():
         words = len(re.sub(r"^# ?", "", text, flags=re.M).split())
         limit = 150 if stem != "07_comparison" else 250  # the comparison discusses all four
         assert words <= limit, (stem, words)
+
+
+def test_the_note_names_only_the_text_conditions_the_table_shows():
+    note = definitive.definitive_html(["hsn"], RESULTS).rsplit("<p", 1)[1]
+    assert "BLIP-2" in note and "PGIM" not in note and "it meets no paper row" in note
+    assert "neither" not in note

@@ -144,8 +144,9 @@ def definitive_html(models: Sequence[str], results_dir: str | Path = "results") 
         texts.append("PGIM's knowledge text a language model wrote from the tweet and that caption")
     said = (
         (
-            ", ".join(texts) + (": neither" if len(texts) > 1 else ": it") + " meets no paper "
-            "row, whose models read pixels. "
+            ", ".join(texts)
+            + (": neither meets a paper row" if len(texts) > 1 else ": it meets no paper row")
+            + ", whose models read pixels. "
         )
         if CONDITIONS["caption:blip2"] in shown.columns
         else ""
