@@ -120,6 +120,12 @@ def test_what_is_left_is_also_priced_at_the_wall_time_finished_runs_took(tmp_pat
     lines = campaign_cost.pending_lines(root, results.runs_frame([]), tmp_path / "none.json", plan)
     assert "| campaign | hsn | twitter2015 | 0 | 3 | unknown | unknown |" in lines
     assert "At the median wall time" not in lines[-1]
+    said = "6 runs have none (no finished run of their model and no benchmark file), so their"
+    assert said in lines[-1]
+    one = (campaign.Row("campaign", "hsn", ("twitter2015",), ("blank",), (0,)),)
+    lines = campaign_cost.pending_lines(root, results.runs_frame([]), tmp_path / "none.json", one)
+    said = "1 run has none (no finished run of its model and no benchmark file), so its cost"
+    assert said in lines[-1]
 
 
 def test_a_paused_run_does_not_move_the_price_of_what_is_left(tmp_path):
@@ -268,7 +274,7 @@ def test_report_command_without_experiments_writes_the_campaign_report(tmp_path)
     # nothing has run and no benchmark file lies beside the results: the cost is not known,
     # and the report says so rather than "0.0 hours left"
     n = sum(1 for _ in campaign.jobs())
-    assert f"{n} run(s) have none (no finished run of their model and no benchmark file)" in text
+    assert f"{n} runs have none (no finished run of their model and no benchmark file)" in text
     # the rows the plan leaves out are named with the reason (GMF w/o VCG... captions)
     assert "## Not run, and why\n\n- GMF w/o VCG, w/o CSA and w/o all (Table 4)" in text
 

@@ -130,7 +130,9 @@ def test_runtime_errors_exit_2_with_a_message(tmp_path, capsys, moved_run):
     out = str(tmp_path / "r")
     assert cli.main([*TRAIN, "--out", out, "--option", "hiden=3"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown option(s) hiden") and "hidden" in err
+    assert err.startswith("error: unknown option hiden for model") and "hidden" in err
+    assert cli.main([*TRAIN, "--out", out, "--option", "hiden=3", "--option", "lyers=2"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown options hiden, lyers for model")
     assert cli.main([*TRAIN, "--out", out, "--option", "hidden"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
     assert cli.main(["predict", "--run", str(tmp_path / "none"), "hi"]) == 2

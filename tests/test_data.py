@@ -185,11 +185,15 @@ def test_repeated_imgids_warn_once_per_file_with_the_count(tmp_path):
     assert [t.id for t in tweets] == ["7", "8", "7", "9", "8", "7"]  # nothing is lost
     assert len(caught) == 1
     message = str(caught[0].message)
-    assert message.startswith(f"{path}: 3 tweet(s) repeat an IMGID"), message
+    assert message.startswith(f"{path}: 3 tweets repeat an IMGID"), message
     assert "IMGID:7 at line 7, first at line 1" in message
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_tweets(write_bytes(tmp_path, CANON.encode(), "unique.txt"))  # no warning
+    text = "".join(f"IMGID:{i}\nw\tO\n\n" for i in ("7", "8", "7"))
+    path = write_bytes(tmp_path, text.encode(), "one.txt")
+    with pytest.warns(DuplicateIdWarning, match=r"one.txt: 1 tweet repeats an IMGID"):
+        read_tweets(path)
 
 
 def test_unsafe_imgids_still_load_as_tweets():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -258,10 +259,13 @@ def test_runs_no_ray_node_can_take_are_named_before_anything_is_submitted(tmp_pa
     point = grid.Point(tmp_path / "a", write_done, cpus=4)
     assert grid.ray_fit_problem([point], [_node(8)]) is None
     why = grid.ray_fit_problem([point], [_node(2), _node(3), _node(16, alive=False)])
-    assert f"a run ({tmp_path / 'a'}) asks 4 CPU(s)" in why
-    assert "the largest has 3 CPU(s) and 0 GPU(s)" in why and "--threads" in why
+    assert f"a run ({tmp_path / 'a'}) asks 4 CPUs," in why
+    assert "the largest has 3 CPUs and 0 GPUs)" in why and "--threads" in why
     gpu_point = grid.Point(tmp_path / "b", write_done, cpus=1, gpus=1)
-    assert "asks 1 CPU(s) and 1 GPU(s)" in grid.ray_fit_problem([gpu_point], [_node(8)])
+    assert "asks 1 CPU and 1 GPU," in grid.ray_fit_problem([gpu_point], [_node(8)])
+    two_gpus = grid.Point(tmp_path / "c", write_done, cpus=2, gpus=2)
+    why = grid.ray_fit_problem([two_gpus], [_node(1, 1)])
+    assert "asks 2 CPUs and 2 GPUs," in why and "the largest has 1 CPU and 1 GPU)" in why
     assert grid.ray_fit_problem([gpu_point], [_node(8, 1)]) is None
     assert "no alive node" in grid.ray_fit_problem([point], [])
 
@@ -325,8 +329,8 @@ def test_runs_asking_more_cpus_than_a_ray_node_has_are_refused_at_once(ray_insta
     with deadline(60), pytest.raises(ValueError) as caught:
         grid.run_points(points, engine="ray", log=lambda _: None)
     message = str(caught.value)
-    assert "\n" not in message and "asks 4 CPU(s)" in message
-    assert "the largest has 2 CPU(s)" in message and "no run was started" in message
+    assert "\n" not in message and "asks 4 CPUs," in message
+    assert "the largest has 2 CPUs and 0 GPUs)" in message and "no run was started" in message
     assert not any(p.folder.exists() for p in points)
 
 
@@ -339,4 +343,6 @@ def test_local_workers_are_waited_for_in_bounded_checks_that_say_so(tmp_path, mo
     outcomes = grid.run_points(points, workers=2, log=lines.append)
     assert [o.status for o in outcomes] == ["done", "done"]
     waiting = [line for line in lines if line.startswith("[grid] waiting for ")]
-    assert waiting and "run(s) in worker processes (the oldest started" in waiting[0]
+    assert waiting and re.match(
+        r"\[grid\] waiting for (1 run|2 runs) in worker processes \(the oldest started", waiting[0]
+    )

@@ -56,7 +56,14 @@ def test_a_changed_cache_line_is_ignored_tagged_again_and_named(tmp_path, caplog
     with caplog.at_level(logging.WARNING, logger="mner_lib.text.pos"):
         assert tagger.tag([["Mara", "visits", "Paris"]]) == [good]
     assert tagger.tagged == 1  # tagged again, not read from the changed line
-    assert f"POS tag cache {path}: 1 line(s)" in caplog.text and "(first: line 1)" in caplog.text
+    assert f"POS tag cache {path}: 1 line unreadable" in caplog.text
+    assert "(first: line 1)" in caplog.text
+    lines[1]["t"] = ["XX"] * 3  # a second changed line: the count says "lines"
+    path.write_text("".join(json.dumps(row) + "\n" for row in lines))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mner_lib.text.pos"):
+        PosTagger(cache_dir=tmp_path).tag([["I", "love", "NASA"]])
+    assert f"POS tag cache {path}: 2 lines unreadable" in caplog.text
 
 
 def test_a_forged_line_with_a_wrong_tag_count_is_not_used(tmp_path):

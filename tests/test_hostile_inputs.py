@@ -41,7 +41,8 @@ def snapshot(folder: Path) -> dict[str, bytes | None]:
         ("cell_timeout: abc\n", "cell_timeout:"),
         ("cell_timeout: true\n", "cell_timeout:"),
         ("description: [1]\n", "description:"),
-        ("1: 2\n", "unknown key(s) 1"),
+        ("1: 2\n", "unknown key 1;"),
+        ("1: 2\nfoo: 3\n", "unknown keys 1, foo;"),
     ],
 )
 def test_a_profile_of_another_shape_is_one_error_naming_file_and_key(tmp_path, text, key):

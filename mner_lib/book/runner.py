@@ -174,7 +174,7 @@ def load_profile(name_or_path: str) -> Profile:
     bad = sorted(str(k) for k in data if k not in PROFILE_KEYS)
     if bad:
         raise ValueError(
-            f"{path}: unknown key(s) {', '.join(bad)}; valid: {', '.join(sorted(PROFILE_KEYS))}"
+            f"{path}: unknown {'key' if len(bad) == 1 else 'keys'} {', '.join(bad)}; valid: {', '.join(sorted(PROFILE_KEYS))}"
         )
     description = data.get("description") or ""
     if not isinstance(description, str):

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from mner_lib.commands.checks import check_out_file, positive_int
+from mner_lib.io.plural import noun
 from mner_lib.training.runfolder import atomic_write_json
 
 #: The most timed optimiser steps per model (the default is 20).
@@ -43,7 +44,9 @@ def _bench(args: argparse.Namespace) -> int:
     if not models:
         raise ValueError(f"--models is empty: name one model or more, from {', '.join(valid)}")
     if bad:
-        raise ValueError(f"--models: unknown model(s) {', '.join(bad)}; valid: {', '.join(valid)}")
+        raise ValueError(
+            f"--models: unknown {noun(len(bad), 'model')} {', '.join(bad)}; valid: {', '.join(valid)}"
+        )
     if args.out:
         check_out_file(Path(args.out))  # before the benchmark, which can take minutes
     result = run_bench(

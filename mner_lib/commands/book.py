@@ -50,7 +50,9 @@ def _sweep(args: argparse.Namespace) -> int:
     except BookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"collected {len(copied)} metrics.json file(s) into {args.results}")
+    from mner_lib.io.plural import counted
+
+    print(f"collected {counted(len(copied), 'metrics.json file')} into {args.results}")
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from mner_lib.experiments.campaign import PLAN, Job, Row, finished, job_hours, jobs, recorded_speeds
+from mner_lib.io.plural import counted, noun
 
 
 def full_data(runs: pd.DataFrame) -> pd.Series:
@@ -54,9 +55,11 @@ def pending_lines(
         )
     if len(lines) == 2:
         return ["Every run of the plan has finished."]
+    their = noun(unknown, "its", "their")
     known_part = (
-        f" for the runs with a recorded speed; {unknown} run(s) have none (no finished run of "
-        "their model and no benchmark file), so their cost is not known"
+        f" for the runs with a recorded speed; {counted(unknown, 'run')} "
+        f"{noun(unknown, 'has', 'have')} none (no finished run of {their} model and no "
+        f"benchmark file), so {their} cost is not known"
         if unknown
         else ""
     )

@@ -35,6 +35,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from mner_lib.io.plural import counted, noun
+
 ENGINES = ("local", "ray")
 #: environment variables a Ray worker on another node must see as the driver does (with every
 #: ``MNER_*`` one: the data, cache and image folders)
@@ -81,7 +83,7 @@ class GridError(RuntimeError):
     def __init__(self, outcomes: Sequence[Outcome]):
         self.outcomes = list(outcomes)
         failed = [o for o in self.outcomes if o.status == "failed"]
-        lines = [f"{len(failed)} of {len(self.outcomes)} run(s) failed:"]
+        lines = [f"{len(failed)} of {counted(len(self.outcomes), 'run')} failed:"]
         for o in failed:
             lines.append(f"  {o.folder}:")
             lines += [f"    {line}" for line in o.error.strip().splitlines()]
@@ -180,7 +182,8 @@ def train_points(specs: Sequence[dict[str, Any]], threads: int | None = None) ->
     if other:
         more = f" and {len(other) - 1} more" if len(other) > 1 else ""
         raise ValueError(
-            f"{len(other)} run folder(s) of this grid hold runs made with other settings or data, "
+            f"{counted(len(other), 'run folder')} of this grid {noun(len(other), 'holds', 'hold')} "
+            "runs made with other settings or data, "
             f"which it would count as its own: {other[0]}{more}; use another experiment name, "
             "the settings and data those runs were made with, or delete those run folders"
         )
@@ -263,7 +266,7 @@ def _run_processes(
         if polls and polls % LOG_EVERY == 0:
             oldest = min(start for *_, start in running.values())
             log(
-                f"[grid] waiting for {len(running)} run(s) in worker processes (the oldest "
+                f"[grid] waiting for {counted(len(running), 'run')} in worker processes (the oldest "
                 f"started {time.time() - oldest:.0f} s ago); {len(pending)} to start"
             )
         for sentinel in ended:
@@ -302,7 +305,9 @@ def ray_fit_problem(points: Sequence[Point], nodes: Sequence[dict[str, Any]]) ->
     for point in points:
         if any(point.cpus <= cpus and point.gpus <= gpus for cpus, gpus in sizes):
             continue
-        asks = f"{point.cpus:g} CPU(s)" + (f" and {point.gpus:g} GPU(s)" if point.gpus else "")
+        asks = counted(point.cpus, "CPU", fmt="g") + (
+            f" and {counted(point.gpus, 'GPU', fmt='g')}" if point.gpus else ""
+        )
         if not sizes:
             return f"a run asks {asks}, but the Ray cluster has no alive node"
         most = max(sizes)
@@ -311,7 +316,8 @@ def ray_fit_problem(points: Sequence[Point], nodes: Sequence[dict[str, Any]]) ->
         )
         return (
             f"a run ({point.folder}) asks {asks}, but no node of the Ray cluster has that many "
-            f"(the largest has {most[0]:g} CPU(s) and {most[1]:g} GPU(s)); Ray would wait for "
+            f"(the largest has {counted(most[0], 'CPU', fmt='g')} and "
+            f"{counted(most[1], 'GPU', fmt='g')}); Ray would wait for "
             f"them forever: ask for less ({fix}) or add a node that has them"
         )
     return None
@@ -367,7 +373,7 @@ def _collect_ray(
         elif polls % LOG_EVERY == 0:
             log(
                 f"[grid] waiting on the Ray cluster for {clock() - waited_since:.0f} s: "
-                f"{len(refs)} run(s) running or queued; CPUs free {free.get('CPU', 0):g} of "
+                f"{counted(len(refs), 'run')} running or queued; CPUs free {free.get('CPU', 0):g} of "
                 f"{total.get('CPU', 0):g}"
             )
     return outcomes
@@ -448,7 +454,7 @@ def run_points(
     skipped = {p.folder: Outcome(p.folder, "skipped") for p in points if p.finished()}
     where = f"engine {engine}" + (f", {workers} workers" if engine == "local" else "")
     log(
-        f"[grid] {len(points)} run(s): {len(skipped)} finished before, {len(todo)} to run ({where})"
+        f"[grid] {counted(len(points), 'run')}: {len(skipped)} finished before, {len(todo)} to run ({where})"
     )
     counter = {"n": 0}
 

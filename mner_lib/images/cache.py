@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from mner_lib.io.plural import counted, noun
 from mner_lib.io.safe_read import RefusedFileError, append_regular, parse_json, read_regular_file
 
 LOGGER = logging.getLogger("mner_lib.images")
@@ -208,11 +209,12 @@ class FeatureStore:
             self._index[parts[0]] = (parts[1], int(parts[2]))
         if bad:
             LOGGER.warning(
-                "feature cache %s:%d: %d index line(s) not of the form key<TAB>shard<TAB>row; "
+                "feature cache %s:%d: %d %s not of the form key<TAB>shard<TAB>row; "
                 "ignored, their images are computed again",
                 path,
                 first,
                 bad,
+                noun(bad, "index line"),
             )
 
     def __contains__(self, key: str) -> bool:
@@ -389,7 +391,7 @@ class FeatureStore:
         missing = self.missing(keys)
         if missing:
             raise KeyError(
-                f"feature cache {self.root}: {len(missing)} image(s) not stored or set aside as "
+                f"feature cache {self.root}: {counted(len(missing), 'image')} not stored or set aside as "
                 f"damaged (e.g. {missing[0][:80]}); run again to compute them"
             )
         unknown = [n for n in names if self.shapes is not None and n not in self.shapes]

@@ -31,6 +31,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from mner_lib.io.plural import noun
 from mner_lib.text.data import resolve_data_dir
 
 UMT_TEXT_URL = "https://raw.githubusercontent.com/jefferyYu/UMT/master/data"
@@ -217,11 +218,12 @@ def extract_images(archive: str | os.PathLike, data_dir: Path, names: tuple[str,
         raise ValueError(f"{archive}: not a zip or tar archive")
     if job.skipped:
         LOGGER.warning(
-            "%s: %d member(s) over %d bytes (MAX_IMAGE_BYTES) skipped: the image reader would "
-            "refuse them",
+            "%s: %d %s over %d bytes (MAX_IMAGE_BYTES) skipped: the image reader would refuse %s",
             archive,
             job.skipped,
+            noun(job.skipped, "member"),
             job.max_image,
+            noun(job.skipped, "it", "them"),
         )
     return job.counts
 

@@ -4,7 +4,7 @@ The files (``<data-dir>/image_text/``, see ``shared/data/README.md``, section "R
 and each folder's ``PROVENANCE.md``):
 
 =========  ===============================================  =================================
-source     file(s)                                          format
+source     files                                            format
 =========  ===============================================  =================================
 ``blip2``  ``blip2/BLIP2_15.txt``, ``blip2/BLIP2_17.txt``   ``<id>.jpg :<caption>`` per line
 ``catr``   ``catr/twitter2015_images.json`` (2017 alike)    ``{"<id>.jpg": "<caption>"}``

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from mner_lib.images.api import ImageBatch
+from mner_lib.io.plural import noun
 from mner_lib.models.crf import CRF
 from mner_lib.models.limits import INT_MAX, MAX_BATCH_TWEETS
 from mner_lib.models.spec import PaperSpec
@@ -402,7 +403,7 @@ def make_config(cls: type[Tagger], overrides: dict[str, Any] | None = None) -> T
     bad = sorted(set(overrides) - names)
     if bad:
         raise ValueError(
-            f"unknown option(s) {', '.join(bad)} for model {cls.name!r}; valid: {', '.join(sorted(names))}"
+            f"unknown {noun(len(bad), 'option')} {', '.join(bad)} for model {cls.name!r}; valid: {', '.join(sorted(names))}"
         )
     hints = typing.get_type_hints(cls.config_class)
     for key, value in overrides.items():

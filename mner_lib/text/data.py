@@ -38,6 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mner_lib.io.plural import counted, noun
 from mner_lib.io.safe_read import RefusedFileError, excerpt, read_regular_file
 
 ENTITY_TYPES: tuple[str, ...] = ("PER", "LOC", "ORG", "MISC")
@@ -175,7 +176,8 @@ def _warn_duplicates(
     image_id, line = repeats[0]
     warnings.warn(
         DuplicateIdWarning(
-            f"{source}: {len(repeats)} tweet(s) repeat an IMGID seen earlier in the file "
+            f"{source}: {counted(len(repeats), 'tweet')} {noun(len(repeats), 'repeats', 'repeat')} "
+            "an IMGID seen earlier in the file "
             f"(e.g. IMGID:{image_id} at line {line}, first at line {first_line[image_id]}); "
             "all tweets are kept"
         ),

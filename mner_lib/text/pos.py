@@ -59,6 +59,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from mner_lib.io.plural import noun
+
 POS_CLASSES: tuple[str, ...] = (
     "adjective",
     "verb",
@@ -247,10 +249,11 @@ class PosTagger:
             self._memory[entry[0]] = entry[1]  # the last sound line of a key wins
         if bad:
             LOGGER.warning(
-                "POS tag cache %s: %d line(s) unreadable or failing their checksum (first: line "
+                "POS tag cache %s: %d %s unreadable or failing their checksum (first: line "
                 "%d); ignored, their tweets are tagged again",
                 path,
                 bad,
+                noun(bad, "line"),
                 first,
             )
 

@@ -131,7 +131,16 @@ def test_an_oversize_member_is_skipped_and_an_archive_bomb_refused(tmp_path, mon
     )
     assert download.extract_images(archive, tmp_path / "d", ("twitter2017",)) == {"twitter2017": 1}
     assert [p.name for p in (tmp_path / "d" / "twitter2017_images").iterdir()] == ["ok.jpg"]
-    assert "1 member(s) over 5000 bytes (MAX_IMAGE_BYTES) skipped" in caplog.text
+    assert "1 member over 5000 bytes (MAX_IMAGE_BYTES) skipped" in caplog.text
+    assert "the image reader would refuse it" in caplog.text
+    caplog.clear()
+    two = bomb_archive(
+        tmp_path / "two.zip",
+        {"x/twitter2017_images/big.jpg": 9000, "x/twitter2017_images/big2.jpg": 9000},
+    )
+    assert download.extract_images(two, tmp_path / "t", ("twitter2017",)) == {"twitter2017": 0}
+    assert "2 members over 5000 bytes (MAX_IMAGE_BYTES) skipped" in caplog.text
+    assert "the image reader would refuse them" in caplog.text
     monkeypatch.setattr(download, "MAX_EXTRACT_BYTES", 2000)
     many = {f"x/twitter2017_images/{i}.jpg": 1000 for i in range(5)}
     with pytest.raises(ValueError, match="extracts to more than 2000 bytes"):
