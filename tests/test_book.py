@@ -377,7 +377,10 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
     """``make book`` as a reader sees it: every chapter renders without errors and with figures,
     and every model chapter's table of this build's runs shows a model that learned the demo
     corpus (test F1 >= 60) with a dev-F1 curve of at least 3 epochs. Screenshots of every page
-    stay in ``_build/book_test/`` to look at."""
+    stay in ``_build/book_test/`` to look at.
+
+    Fast sibling: :func:`tests/test_book_cache.py::test_a_changed_notebook_executes_that_chapter_and_those_showing_its_runs`
+    (the runner and the build with a fake papermill and jupyter-book)."""
     if browser.chromium() is None:
         pytest.skip("headless chromium is not installed (apt-get install -y chromium)")
     monkeypatch.delenv("MNER_DATA_DIR", raising=False)  # the data chapter on the demo corpus too

@@ -292,6 +292,9 @@ def stdout_of(cell: nbformat.NotebookNode) -> str:
 # ----------------------------------------------------------------------------- the slow test
 @pytest.mark.slow
 def test_a_chapter_runs_where_the_lowest_supported_versions_are_installed_already(tmp_path):
+    """The four steps of the module docstring.
+
+    Fast sibling: :func:`test_install_cell_stops_in_one_line_when_pip_replaced_an_imported_package`."""
     config = pip_config()
     torch_floor = lower_bound("torch")
     torch_wheel = local_wheel(config, "torch", torch_floor)

@@ -376,6 +376,9 @@ def test_every_lock_entry_has_a_wheel_for_python_312_and_313(name, version, pypi
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PURE_SDISTS))
 def test_a_source_only_pin_builds_a_pure_python_wheel(name, tmp_path):
+    """pip builds the pinned source-only package into a wheel, with no network build backend.
+
+    Fast sibling: :func:`test_wheel_check_sees_a_missing_wheel`."""
     line = f"{name}=={lock_for((3, 12))[name]}"
     index_files(name)  # skips when PyPI is unreachable
     proc = subprocess.run(
@@ -395,7 +398,9 @@ def test_the_lock_resolves_to_wheels_for_python_312_and_313_and_is_complete(pyth
     """The library, the book and the tests resolved with the lock as constraints for CPython 3.12
     and 3.13 on manylinux x86_64 (uv's resolver, which reads the index's metadata and installs
     nothing): wheels only (the pure-Python source-only entries excepted), and every package the
-    resolution needs is a lock entry, so installing with the lock pins the whole environment."""
+    resolution needs is a lock entry, so installing with the lock pins the whole environment.
+
+    Fast sibling: :func:`test_every_requirement_is_locked_within_its_range`."""
     index_files("torch")  # skips when PyPI is unreachable
     out = tmp_path / "requirements.txt"
     command = [sys.executable, "-m", "uv", "pip", "compile", str(ROOT / "pyproject.toml")]
@@ -574,7 +579,9 @@ def test_pages_workflow_builds_the_book_and_checks_its_links():
 @pytest.mark.slow
 def test_install_cell_clones_the_tag_and_pip_accepts_the_checkout(tmp_path):
     """The Colab cell as it is, with google.colab faked, the repository a local clone carrying
-    the release tag, and pip in --dry-run (the pins are this environment's already)."""
+    the release tag, and pip in --dry-run (the pins are this environment's already).
+
+    Fast sibling: :func:`test_install_cell_clones_and_installs_the_configured_repository_at_the_ref`."""
     rel = header.release()
     repo = tmp_path / "repo.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(ROOT), str(repo)], check=True)

@@ -157,7 +157,9 @@ def test_two_writers_and_a_kill_at_random_moments_leave_one_consistent_run(refer
     """10 seeded trials: writer A (seed 0) starts; writer B (--overwrite --seed 1) starts at a
     random moment; one of them is SIGKILLed at a random moment; the killed command is rerun if
     the folder is unfinished. Each writer ends with its run finished, or a one-line refusal
-    naming the other's process; the folder ends with one consistent run."""
+    naming the other's process; the folder ends with one consistent run.
+
+    Fast sibling: :func:`test_an_overwrite_of_a_run_in_progress_is_refused_naming_its_process`."""
     start = time.monotonic()
     probe = _writer([*TRAIN, "--out", str(tmp_path / "timed")], tmp_path / "timed.log")
     assert _exit_code(probe) == 0
