@@ -38,6 +38,10 @@ lock:
 	$(PY) -m uv pip compile pyproject.toml --extra book --extra test --universal \
 	    --python-version 3.11.5 --custom-compile-command "make lock" --quiet $(UPGRADE) -o $(LOCK)
 
+# A second `make book` redoes only what changed (mner_lib/book/cache.py): a chapter runs again when
+# its notebook, parameters, the library, results/ or its data folder changed (the log says which),
+# and jupyter-book runs only when the staged pages, results/ or the library changed.
+# `$(PY) -m mner_lib book run --profile $(PROFILE) --force` executes and builds everything again.
 book: $(STAMP)
 	$(PY) -m mner_lib book run --profile $(PROFILE)
 
