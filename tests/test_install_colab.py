@@ -56,7 +56,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from mner_lib.book import header
-from mner_lib.book.runner import chapter as book_chapter
+from mner_lib.book.toc import chapter as book_chapter
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

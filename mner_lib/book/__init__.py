@@ -38,8 +38,18 @@ from mner_lib.book.chapters import (
     trained_on,
 )
 from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep
+from mner_lib.book.profiles import Profile, chapter_parameters, load_profile, profile_names
 from mner_lib.book.realresults import real_results_html, recorded_settings, show_real_results
 from mner_lib.book.runner import (
+    RunReport,
+    build_html,
+    execute_chapter,
+    failure_message,
+    run_book,
+    stage_sources,
+    stub_notebook,
+)
+from mner_lib.book.toc import (
     AUTO_DATASET,
     BUILD_DIR,
     CHAPTER_KEYS,
@@ -50,18 +60,7 @@ from mner_lib.book.runner import (
     ROOT,
     BookError,
     Chapter,
-    Profile,
-    RunReport,
-    build_html,
     chapter,
-    chapter_parameters,
-    execute_chapter,
-    failure_message,
-    load_profile,
-    profile_names,
-    run_book,
-    stage_sources,
-    stub_notebook,
 )
 from mner_lib.book.walkthrough import Walkthrough, walkthrough
 

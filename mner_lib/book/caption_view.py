@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mner_lib.text.data import SPLITS, Dataset, Tweet, load_dataset, resolve_data_dir
-from mner_lib.io.escape import html_text, md_code, md_text
 from mner_lib.book.explorer import TYPE_COLOURS, entities_html
 from mner_lib.images.text import _WORD, SOURCES, CaptionTable, dataset_coverage, load_image_text
+from mner_lib.io.escape import html_text, md_code, md_text
+from mner_lib.text.data import SPLITS, Dataset, Tweet, load_dataset, resolve_data_dir
 from mner_lib.text.metrics import extract_entities
 
 SAMPLE_DATASETS = ("twitter2015", "twitter2017")

@@ -14,15 +14,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from mner_lib.book.runner import (
-    ROOT,
-    BookError,
-    _kernel_env,
-    chapter,
-    chapter_parameters,
-    execute_chapter,
-    load_profile,
-)
+from mner_lib.book.profiles import chapter_parameters, load_profile
+from mner_lib.book.runner import _kernel_env, execute_chapter
+from mner_lib.book.toc import ROOT, BookError, chapter
 
 GRID_KEYS = {
     "models": "models",
@@ -124,8 +118,8 @@ def sweep(
     notebook ran to the end before is skipped), and copy the run folders' ``metrics.json`` (with
     config and history) into ``results_root``; returns the copied files. A failed point raises
     :class:`BookError` naming its folder, after the finished points' metrics were copied."""
-    from mner_lib.experiments.grid import GridError, Point, inside_root, run_points
     from mner_lib.book.params import validate
+    from mner_lib.experiments.grid import GridError, Point, inside_root, run_points
 
     c = chapter(notebook)
     profile = load_profile(profile_name)

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mner_lib.book.profiles import chapter_parameters
 from mner_lib.book.references import chapter_citation
-from mner_lib.book.runner import CHAPTERS, NOTEBOOK_DIR, ROOT, chapter, chapter_parameters
+from mner_lib.book.toc import CHAPTERS, NOTEBOOK_DIR, ROOT, chapter
 
 HEADER_TAG = "book-header"  # the tag of the citation-and-box cell right after the title
 COLAB_DIR = "/content/mner-book"  # where the install cell clones the book on Colab
@@ -189,7 +190,7 @@ def notebook_defaults(key: str) -> dict[str, Any]:
 def profile_parameters(key: str, profile: str = "quick") -> dict[str, Any]:
     """What ``book run --profile <profile>`` injects into the chapter with no data folder set
     (the demo corpus), without the values equal to the notebook's own."""
-    from mner_lib.book.runner import load_profile
+    from mner_lib.book.profiles import load_profile
 
     values = chapter_parameters(load_profile(profile), key, data_dir="", use_env=False)
     defaults = notebook_defaults(key)

@@ -251,9 +251,7 @@ def per_tweet_html(
         "caption (the leak). Counts are summed over the seeds of a setting.",
     ]
     if not live:
-        notes.append(
-            "Example tweets need your copy of the data (set MNER_DATA_DIR to its folder)."
-        )
+        notes.append("Example tweets need your copy of the data (set MNER_DATA_DIR to its folder).")
     parts.extend(_NOTE.format(n) for n in notes)
     return "".join(parts)
 

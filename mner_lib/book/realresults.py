@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mner_lib.book.tables import STYLE, TABLE_CLASS, csv_link, html_table
-from mner_lib.io.escape import Markup, html_text
 from mner_lib.images.conditions import is_text_condition
+from mner_lib.io.escape import Markup, html_text
 
 if TYPE_CHECKING:  # pandas and the results readers (they import torch) load when a table is made
     import pandas as pd

@@ -1,4 +1,4 @@
-"""The book's runner: profiles, executing the chapter notebooks with papermill, the HTML build.
+"""The book's runner: executing the chapter notebooks with papermill, and the HTML build.
 
 ``python -m mner_lib book run --profile quick`` reads ``mner_lib/profiles/quick.yml``, checks
 every chapter's parameters against its schema (:mod:`mner_lib.book.params`), executes the notebooks
@@ -14,17 +14,14 @@ the executed notebook with the traceback stays in ``book/_executed/`` for inspec
 not executed in this run (``--only``) keeps its last executed copy, or gets a one-cell stub that
 says how to run it, so the table of contents always resolves.
 
-A profile (:func:`load_profile`) is checked whole before anything runs: a key, chapter or value
-of another shape is an error naming the file and the key; its ``env:`` may set only
-:data:`PROFILE_ENV` and the library's ``MNER_*`` variables (never ``PATH``, ``LD_PRELOAD``, ...).
+The chapters are :mod:`mner_lib.book.toc`'s, the profiles :mod:`mner_lib.book.profiles`' (checked
+whole before anything runs).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import reprlib
 import subprocess
 import sys
 import time
@@ -34,213 +31,22 @@ from pathlib import Path
 from typing import Any
 
 from mner_lib.book import cache
+from mner_lib.book.profiles import chapter_parameters, load_profile, profile_env
+from mner_lib.book.toc import (
+    BUILD_DIR,
+    CHAPTERS,
+    EXECUTED_DIR,
+    NOTEBOOK_DIR,
+    PROFILE_DIR,
+    ROOT,
+    BookError,
+    Chapter,
+    chapter,
+)
 from mner_lib.io.atomicfile import atomic_write_json
 
-#: the repository checkout: notebooks/, book/, _config.yml and _toc.yml live here
-ROOT = Path(__file__).resolve().parents[2]
-PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
-NOTEBOOK_DIR = ROOT / "notebooks"
-EXECUTED_DIR = ROOT / "book" / "_executed"
-BUILD_DIR = ROOT / "_build"
 LIBRARY_DIR = PROFILE_DIR.parent  # the package the kernel imports: in every chapter's key
 RESULTS_DIR = ROOT / "results"  # read by the book's Sphinx extensions: in the build's key
-
-
-@dataclass(frozen=True)
-class Chapter:
-    key: str  # name used by --only and by the parameter schema
-    notebook: str  # file name under notebooks/
-    title: str
-
-
-CHAPTERS: tuple[Chapter, ...] = (
-    Chapter("task_data", "01_task_and_data.ipynb", "The task and the data"),
-    Chapter("foundations", "02_foundations.ipynb", "Foundations: CRF, metrics, text baselines"),
-    Chapter("cwi", "03_cwi.ipynb", "CWI: characters, words, image words"),
-    Chapter("hsn", "04_hsn.ipynb", "HSN: hierarchical self-adaptation"),
-    Chapter("trimod", "05_trimod.ipynb", "TriMod: text, image and hashtags"),
-    Chapter("gmf", "06_gmf.ipynb", "GMF: visual clue guidance and consistency matching"),
-    Chapter("comparison", "07_comparison.ipynb", "Comparison"),
-    Chapter("reproducibility", "08_reproducibility.ipynb", "Reproducibility appendix"),
-)
-CHAPTER_KEYS = tuple(c.key for c in CHAPTERS)
-#: the dataset the ``auto`` setting picks when a data folder is set
-AUTO_DATASET = "twitter2015"
-
-
-class BookError(RuntimeError):
-    """The book could not be run or built; the message says which notebook/cell and why."""
-
-
-def chapter(key: str) -> Chapter:
-    for c in CHAPTERS:
-        if c.key == key or c.notebook == key or Path(c.notebook).stem == key:
-            return c
-    raise ValueError(f"unknown chapter {key!r}; valid: {', '.join(CHAPTER_KEYS)}")
-
-
-# ----------------------------------------------------------------------------- profiles
-@dataclass
-class Profile:
-    name: str
-    description: str
-    chapters: list[str]
-    common: dict[str, Any] = field(default_factory=dict)
-    per_chapter: dict[str, dict[str, Any]] = field(default_factory=dict)
-    env: dict[str, str] = field(default_factory=dict)
-    cell_timeout: int = 900
-    source: str = ""  # the profile file, named in errors
-
-
-def profile_names() -> list[str]:
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.yml"))
-
-
-#: what a profile's ``env:`` may set for the notebook kernel: the library's own ``MNER_*``
-#: settings (data, cache and image folders, precision, downloads; not ``MNER_BOOK_BATCH``, the
-#: runner's) and these. Anything else (``PATH``, ``PYTHONPATH``, ``LD_PRELOAD``, ...) could make
-#: the kernel run other code, so a profile that sets it is refused.
-PROFILE_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-_MNER_ENV = re.compile(r"MNER_[A-Z0-9_]+")
-PROFILE_KEYS = ("description", "chapters", "common", "chapters_params", "env", "cell_timeout")
-
-
-def profile_env(env: Any, where: str) -> dict[str, str]:
-    """A profile's ``env:`` checked against :data:`PROFILE_ENV` (numbers become strings);
-    ``ValueError`` naming ``where`` (the profile file) and the variable otherwise."""
-    if env is None:
-        return {}
-    if not isinstance(env, dict):
-        raise ValueError(f"{where}: env: must be a mapping NAME: value, got {reprlib.repr(env)}")
-    out = {}
-    for name, value in env.items():
-        if not isinstance(name, str) or not (
-            name in PROFILE_ENV or (_MNER_ENV.fullmatch(name) and name != "MNER_BOOK_BATCH")
-        ):
-            raise ValueError(
-                f"{where}: env: variable {name!r} may not be set by a profile; allowed: "
-                f"{', '.join(PROFILE_ENV)} and MNER_* (but MNER_BOOK_BATCH)"
-            )
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError(
-                f"{where}: env: {name}: give a string value, got {reprlib.repr(value)}"
-            )
-        if "\x00" in str(value):
-            raise ValueError(f"{where}: env: {name}: the value holds a NUL character")
-        out[name] = str(value)
-    return out
-
-
-def _mapping(value: Any, where: str, key: str) -> dict[str, Any]:
-    """``value`` (``None``: empty) as a mapping with string keys, else a ``ValueError``."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise ValueError(
-            f"{where}: {key}: must be a mapping of names to values, got {reprlib.repr(value)}"
-        )
-    return dict(value)
-
-
-def _chapter_key(key: Any, where: str, field_: str) -> str:
-    try:
-        return chapter(key).key
-    except ValueError as err:
-        raise ValueError(f"{where}: {field_}: {err}") from None
-
-
-def load_profile(name_or_path: str) -> Profile:
-    """A profile by name (``mner_lib/profiles/<name>.yml``) or by path; a file of another shape
-    is a ``ValueError`` naming the file and the key."""
-    import yaml
-
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PROFILE_DIR / f"{name_or_path}.yml"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"profile {name_or_path!r} not found ({path}); valid: {', '.join(profile_names())}"
-        )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
-        why = getattr(err, "problem", None) or " ".join(str(err).split())
-        raise ValueError(f"{where}: not a valid YAML profile ({why})") from None
-    data = {} if data is None else data
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a profile is a mapping of {', '.join(PROFILE_KEYS)}")
-    bad = sorted(str(k) for k in data if k not in PROFILE_KEYS)
-    if bad:
-        raise ValueError(
-            f"{path}: unknown {'key' if len(bad) == 1 else 'keys'} {', '.join(bad)}; valid: {', '.join(sorted(PROFILE_KEYS))}"
-        )
-    description = data.get("description") or ""
-    if not isinstance(description, str):
-        raise ValueError(f"{path}: description: must be text, got {reprlib.repr(description)}")
-    chapters = data.get("chapters")
-    chapters = list(CHAPTER_KEYS) if chapters in (None, []) else chapters
-    if not isinstance(chapters, list):
-        raise ValueError(
-            f"{path}: chapters: must be a list of chapter names, got {reprlib.repr(chapters)}"
-        )
-    per_chapter = {}
-    for key, values in _mapping(data.get("chapters_params"), path, "chapters_params").items():
-        per_chapter[_chapter_key(key, path, "chapters_params")] = _mapping(
-            values, path, f"chapters_params: {key}"
-        )
-    timeout = data.get("cell_timeout", 900)
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
-        raise ValueError(
-            f"{path}: cell_timeout: must be a whole number of seconds, got {reprlib.repr(timeout)}"
-        )
-    return Profile(
-        name=path.stem,
-        description=description,
-        chapters=[_chapter_key(k, path, "chapters") for k in chapters],
-        common=_mapping(data.get("common"), path, "common"),
-        per_chapter=per_chapter,
-        env=profile_env(data.get("env"), str(path)),
-        cell_timeout=timeout,
-        source=str(path),
-    )
-
-
-def chapter_parameters(
-    profile: Profile, key: str, data_dir: str | None = None, use_env: bool = True
-) -> dict[str, Any]:
-    """The parameters papermill injects into chapter ``key``: the profile's common values the
-    chapter knows, then the chapter's own; ``dataset: auto`` becomes the real dataset when a data
-    folder is set (argument or, with ``use_env``, ``$MNER_DATA_DIR``), else the demo corpus."""
-    from mner_lib.book.params import ParameterError
-
-    try:
-        return _chapter_parameters(profile, key, data_dir, use_env)
-    except ParameterError as err:
-        if not profile.source:
-            raise
-        raise ParameterError(f"profile {profile.source}: {err}") from None
-
-
-def _chapter_parameters(
-    profile: Profile, key: str, data_dir: str | None, use_env: bool
-) -> dict[str, Any]:
-    from mner_lib.book.params import schema, validate
-
-    known = schema(key)
-    values = {k: v for k, v in profile.common.items() if k in known}
-    values.update(profile.per_chapter.get(key, {}))
-    data_dir = data_dir or (os.environ.get("MNER_DATA_DIR") if use_env else "") or ""
-    if "data_dir" in known:
-        values.setdefault("data_dir", data_dir)
-        if values["data_dir"] == "auto":
-            values["data_dir"] = data_dir
-    if values.get("dataset") == "auto":
-        values["dataset"] = AUTO_DATASET if data_dir else "demo"
-    if "runs_dir" in known:
-        values.setdefault("runs_dir", f"runs/book/{profile.name}")
-    return validate(key, values, partial=True)
 
 
 # ----------------------------------------------------------------------------- running

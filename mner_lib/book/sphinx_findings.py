@@ -68,7 +68,7 @@ class FindingError(KeyError):
 
 
 def results_dir() -> Path:
-    from mner_lib.book.runner import ROOT
+    from mner_lib.book.toc import ROOT
 
     return Path(os.environ.get(RESULTS_ENV) or ROOT / "results")
 

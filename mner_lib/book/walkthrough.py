@@ -46,9 +46,9 @@ def walkthrough(params: dict[str, Any], model: str, n: int = 4) -> Walkthrough:
     import torch
 
     from mner_lib.book.chapters import chapter_model_options
-    from mner_lib.text.data import load_dataset
     from mner_lib.images import ImageFeatures
     from mner_lib.models import build_model
+    from mner_lib.text.data import load_dataset
 
     seed, data_dir = params["seeds"][0], params["data_dir"] or None
     torch.manual_seed(seed)
