@@ -4,7 +4,9 @@ the seeds and margins for which each probe test's claim holds.
 
     python benchmarks/probe_seeds.py --probe trimod --seeds 0-5
     python benchmarks/probe_seeds.py --probe gmf --seeds 0-5 --conditions synthetic,blank
-    python benchmarks/probe_seeds.py --render          # the .md only, from the log
+    python benchmarks/probe_seeds.py --probe cwi-attention --seeds 0-5 \
+        --set dropout=0.5 --set epochs=12 --set patience=5   # its test's former settings
+    python benchmarks/probe_seeds.py --render --note "..."   # the .md only, from the log
 
 Probes: ``trimod`` and ``gmf`` (dev F1 on tests.probes.type_blind_probe, as their tests),
 ``cwi-attention`` and ``hsn`` (test F1 of tests.probes.train_probe's data, as their tests).
@@ -38,8 +40,9 @@ PROBES = {
     "gmf": "GMF, tests.probes.GMF_PROBE: type_blind_probe(), the tiny untrained 2-layer "
     "encoder, 6 epochs, batch 16, lr 2e-3 (encoder too), constant schedule; dev F1; "
     "'matched' is the contrastive heads' image matching on 48 dev/test tweets (chance 25%)",
-    "cwi-attention": "cwi-attention, tests.probes.CWI_PROBE: train_probe's data (300 demo "
-    "tweets made type-blind), 12 epochs, lr 0.01, batch 8; test F1",
+    "cwi-attention": "cwi-attention, tests.probes.CWI_ATTENTION_PROBE: train_probe's data (300 "
+    "demo tweets made type-blind), CWI_PROBE's sizes with dropout 0.2, 20 epochs (patience 20: "
+    "no early stopping), lr 0.01, batch 8; test F1",
     "hsn": "HSN, the test's options (tiny sizes, hidden 32, image_dim 32, 1280-d regions): "
     "train_probe's data (160 tweets), 4 epochs, lr 0.01, batch 8; test F1",
 }
@@ -51,30 +54,44 @@ def hsn_options() -> dict:
     return {**TINY, "image_feature_dim": 1280, "hidden": 32, "image_dim": 32}
 
 
-def run_one(probe: str, condition: str, seed: int, out: Path) -> dict:
-    """One probe run: its F1 (and for GMF the image matching)."""
+#: the settings a probe test had before issue 25 changed them, as --set changes from today's
+FORMER = {"cwi-attention": "dropout=0.5, epochs=12, patience=5"}
+
+#: the settings a --set may change besides the model options (cwi-attention and hsn)
+RUN_KEYS = ("epochs", "lr", "n_train", "patience")
+
+
+def run_one(probe: str, condition: str, seed: int, out: Path, changes: dict) -> dict:
+    """One probe run: its F1 (and for GMF the image matching). ``changes``: settings that differ
+    from the test's (``epochs``, ``lr``, a model option...), for a search of settings."""
     from tests import probes
 
+    run = {k: v for k, v in changes.items() if k in RUN_KEYS}
+    options = {k: v for k, v in changes.items() if k not in RUN_KEYS}
     if probe in ("trimod", "gmf"):
         data = probes.type_blind_probe()
-        settings = probes.TRIMOD_PROBE if probe == "trimod" else probes.GMF_PROBE
+        settings = dict(probes.TRIMOD_PROBE if probe == "trimod" else probes.GMF_PROBE)
+        settings = {**settings, **{k: v for k, v in run.items() if k != "n_train"}}  # fixed data
+        settings["model_options"] = {**settings["model_options"], **options}
         result = probes.run_probe(probe, condition, out, data, seed, settings)
         row = {"f1": result.metrics["dev"]["f1"]}
         if probe == "gmf":
             row["matched"] = list(probes.gmf_matching(result, data))
         return row
     if probe == "cwi-attention":
-        f1 = probes.demo_probe_f1(
-            "cwi-attention", probes.CWI_PROBE, out, condition, epochs=12, lr=0.01, n_train=300,
-            seed=seed,
-        )  # fmt: skip
-        return {"f1": f1}
-    if probe == "hsn":
-        f1 = probes.demo_probe_f1(
-            "hsn", hsn_options(), out, condition, epochs=4, lr=0.01, seed=seed
-        )
-        return {"f1": f1}
-    raise SystemExit(f"unknown probe {probe!r}; one of {', '.join(PROBES)}")
+        settings = dict(probes.CWI_ATTENTION_PROBE)
+        base = settings.pop("options")
+    elif probe == "hsn":
+        base, settings = hsn_options(), {"epochs": 4, "lr": 0.01, "n_train": 160}
+    else:
+        raise SystemExit(f"unknown probe {probe!r}; one of {', '.join(PROBES)}")
+    settings.update(run)
+    f1 = probes.demo_probe_f1(probe, {**base, **options}, out, condition, seed=seed, **settings)
+    return {"f1": f1}
+
+
+def variant(changes: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(changes.items()))
 
 
 def cpu_model() -> str:
@@ -99,9 +116,12 @@ def commit() -> str:
 
 def render(out: Path, log: Path, note: str = "") -> None:
     rows = [json.loads(x) for x in log.read_text().splitlines() if x]
-    by_key: dict[tuple[str, int], dict[str, dict]] = {}
-    for r in rows:  # the last run of a (probe, seed, condition) counts
-        by_key.setdefault((r["probe"], r["seed"]), {})[r["condition"]] = r
+    by_key: dict[tuple[str, str, int], dict[str, dict]] = {}
+    for r in rows:  # the last run of a (probe, settings, seed, condition) counts
+        key = (r["probe"], variant(r.get("changes", {})), r["seed"])
+        by_key.setdefault(key, {})[r["condition"]] = r
+    dates = sorted({r["date"] for r in rows})
+    machines = sorted({r["machine"] for r in rows})
     lines = [
         "# The model tests' synthetic probes over seeds (written by benchmarks/probe_seeds.py)",
         "",
@@ -110,28 +130,41 @@ def render(out: Path, log: Path, note: str = "") -> None:
         "images, labelled synthetic: a probe of the visual path, not a result on real images. "
         f"'shuffled' is the reshuffled-images control ({CONTROL}: every tweet gets another "
         "tweet's synthetic image), 'gap' is synthetic − blank and 'control gap' shuffled − "
-        "blank. Seconds: the wall time of one run (one condition), measured on a loaded machine "
-        "(2 cores shared with a background training grid and other test runs, two single-thread "
-        "measurement processes side by side), so they are loaded times.",
+        "blank.",
+        "",
+        f"Date: {', '.join(dates)}. Machine: {'; '.join(machines)}, shared with a background "
+        "training grid and other agents' test runs, with two single-thread measurement "
+        "processes side by side: the seconds (the wall time of one run, per condition: "
+        "synthetic / blank / shuffled) are loaded times. Commit: the checkout's HEAD when the "
+        "run finished (`git rev-parse --short HEAD`), '+dirty' where mner_lib or tests/probes.py "
+        "had uncommitted changes (other agents edit mner_lib in the same checkout).",
         "",
     ]
     if note:
         lines += [note, ""]
-    for probe, what in PROBES.items():
-        keys = sorted(k for k in by_key if k[0] == probe)
-        if not keys:
-            continue
+
+    def order(key: tuple[str, str]) -> tuple:  # the test's settings, the former ones, the rest
+        return (key[1] != "", key[1] != FORMER.get(key[0]), key[1])
+
+    sections = sorted({k[:2] for k in by_key}, key=lambda k: (list(PROBES).index(k[0]), order(k)))
+    for probe, changed in sections:
+        keys = sorted(k for k in by_key if k[:2] == (probe, changed))
         extra = probe == "gmf"
+        title = f"{probe}, the test's settings" if not changed else f"{probe}, {changed}"
+        if changed and changed == FORMER.get(probe):
+            title += " (the test's former settings)"
+        what = PROBES[probe] + (f"; here changed from those: {changed}" if changed else "")
         lines += [
-            f"## {probe}",
+            f"## {title}",
             "",
             what + ".",
             "",
             "| seed | synthetic | blank | shuffled | gap | control gap |"
             + (" matched |" if extra else "")
-            + " seconds (one run) | commit | date | machine |",
-            "|---|---|---|---|---|---|" + ("---|" if extra else "") + "---|---|---|---|",
+            + " seconds | commit |",
+            "|---|---|---|---|---|---|" + ("---|" if extra else "") + "---|---|",
         ]
+        gaps, cgaps = {}, {}
         for key in keys:
             runs = by_key[key]
 
@@ -144,17 +177,35 @@ def render(out: Path, log: Path, note: str = "") -> None:
             syn, blank, shuf = f1("synthetic"), f1("blank"), f1(CONTROL)
             gap = None if syn is None or blank is None else syn - blank
             cgap = None if shuf is None or blank is None else shuf - blank
-            first = next(iter(runs.values()))
+            if gap is not None:
+                gaps[key[2]] = gap
+            if cgap is not None:
+                cgaps[key[2]] = cgap
             secs = " / ".join(
                 f"{runs[c]['s']}" for c in ("synthetic", "blank", CONTROL) if c in runs
             )
-            cells = [str(key[1]), fmt(syn), fmt(blank), fmt(shuf), fmt(gap, True), fmt(cgap, True)]
+            commits = sorted({r["commit"] for r in runs.values()})
+            cells = [str(key[2]), fmt(syn), fmt(blank), fmt(shuf), fmt(gap, True), fmt(cgap, True)]
             if extra:
                 m = runs.get("synthetic", {}).get("matched")
                 cells.append(f"{m[0]}/{m[1]}" if m else "")
-            cells += [secs, first["commit"], first["date"], first["machine"]]
+            cells += [secs, ", ".join(commits)]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        if gaps:
+            summary = (
+                f"Gap over seeds {', '.join(map(str, gaps))}: min {min(gaps.values()):+.1f}, "
+                f"max {max(gaps.values()):+.1f}"
+            )
+            first3 = [gaps[s] for s in (0, 1, 2) if s in gaps]
+            if len(first3) == 3:
+                summary += f"; mean over seeds 0, 1, 2: {sum(first3) / 3:+.1f}"
+            if cgaps:
+                summary += f". Control gap: max {max(cgaps.values()):+.1f}"
+                c3 = [cgaps[s] for s in (0, 1, 2) if s in cgaps]
+                if len(c3) == 3:
+                    summary += f", mean over seeds 0, 1, 2: {sum(c3) / 3:+.1f}"
+            lines += [summary + ".", ""]
     out.with_suffix(".md").write_text("\n".join(lines))
 
 
@@ -163,6 +214,14 @@ def main() -> None:
     parser.add_argument("--probe", choices=sorted(PROBES))
     parser.add_argument("--seeds", default="0-5", help="first-last, or a comma list")
     parser.add_argument("--conditions", default=f"synthetic,blank,{CONTROL}")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting that differs from the test's: epochs, lr, n_train, patience or a model "
+        "option (VALUE read as JSON where it parses); repeatable",
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="the .md, without suffix")
     parser.add_argument("--log", default=None, help="the JSON lines (default: <out>.jsonl)")
     parser.add_argument("--note", default="", help="a paragraph for the .md (with --render)")
@@ -185,14 +244,22 @@ def main() -> None:
     else:
         seeds = [int(x) for x in args.seeds.split(",")]
     machine = f"{cpu_model()}, {os.cpu_count()} cores"
+    changes = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            changes[key] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[key] = value
     for seed in seeds:
         for condition in args.conditions.split(","):
             t = time.time()
-            scores = run_one(args.probe, condition, seed, Path(tempfile.mkdtemp()))
+            scores = run_one(args.probe, condition, seed, Path(tempfile.mkdtemp()), changes)
             row = {
                 "probe": args.probe,
                 "seed": seed,
                 "condition": condition,
+                "changes": changes,
                 **scores,
                 "s": round(time.time() - t),
                 "commit": commit(),

@@ -204,48 +204,32 @@ def test_pretrained_minilm_loads_and_masked_prefix_is_plain_minilm(demo, tweets)
 # ----------------------------------------------------------------------------- the probe
 # The probe data (entity types that only the synthetic image reveals) and its feature cache are
 # shared with the TriMod tests; see tests/models/test_trimod.py.
-from tests.probes import PROBE_TYPES, type_blind_probe  # noqa: E402
+from tests.probes import GMF_PROBE, gmf_matching, run_probe, type_blind_probe  # noqa: E402
 
-
-def _probe_run(condition: str, out, data):
-    from mner_lib.training import resolve_config, run_training
-
-    cfg = resolve_config(
-        "gmf",
-        dataset="demo",
-        condition=condition,
-        out=str(out),
-        epochs=6,
-        batch_size=16,
-        lr=2e-3,
-        encoder_lr=2e-3,
-        schedule="constant",
-        seed=0,
-        progress=False,
-        threads=1,
-        model_options=dict(TINY),
-    )
-    return run_training(cfg, dataset=data)
+#: the probe's stated seeds: the claim must hold for every one of them (issue 25)
+PROBE_SEEDS = (0, 1, 2)
 
 
 @pytest.mark.slow
-def test_probe_synthetic_beats_blank_and_heads_match_images(probe_cache, tmp_path):
+@pytest.mark.parametrize("seed", PROBE_SEEDS)
+def test_probe_synthetic_beats_blank_and_heads_match_images(probe_cache, tmp_path, seed):
+    """The visual path works: on the type-blind probe, synthetic images beat blank ones by 30 dev
+    F1, and the contrastive heads match a tweet to its own image more often than not (chance: 1
+    in 4), for every seed of :data:`PROBE_SEEDS`.
+
+    Measured with these settings (tests.probes.GMF_PROBE, the unit tests' tiny GMF) over seeds
+    0-5 (benchmarks/probe_seeds.md): synthetic 96.7 to 98.3, blank 25.0 to 32.7, gaps of 65.6 to
+    71.7 F1, never bimodal, matching 40 to 47 of 48; the reshuffled-images control
+    (shuffled:synthetic) came within 5.6 F1 of blank. A margin of 30 holds for each seed with
+    more than 35 F1 to spare and is far above what the control reaches."""
     data = type_blind_probe()
-    synthetic = _probe_run("synthetic", tmp_path / "synthetic", data)
-    blank = _probe_run("blank", tmp_path / "blank", data)
+    synthetic = run_probe("gmf", "synthetic", tmp_path / "synthetic", data, seed, GMF_PROBE)
+    blank = run_probe("gmf", "blank", tmp_path / "blank", data, seed, GMF_PROBE)
     f1 = synthetic.metrics["dev"]["f1"], blank.metrics["dev"]["f1"]
-    assert f1[0] > f1[1] + 20, f1
-    # probe batches of four tweets with four different entity types: their images differ in
+    assert f1[0] > f1[1] + 30, f1
+    # groups of four dev/test tweets with four different entity types: their images differ in
     # what the text can know, so the matched image is identifiable (chance: 1 in 4)
-    model = synthetic.model.eval()
-    by_type = {t: [tw for tw in data.dev + data.test if "B-" + t in tw.tags] for t in PROBE_TYPES}
-    rounds = min(len(v) for v in by_type.values())
-    hits = total = 0
-    for r in range(min(rounds, 12)):
-        group = [by_type[t][r] for t in PROBE_TYPES]
-        sim = model.similarity(model.collate(group, synthetic.images(group)))
-        hits += int((sim.argmax(dim=1) == torch.arange(4)).sum())
-        total += 4
+    hits, total = gmf_matching(synthetic, data)
     assert hits / total > 0.5, (hits, total)
 
 

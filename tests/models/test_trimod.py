@@ -16,7 +16,7 @@ from mner_lib.models.trimod import (
     label_words,
 )
 from mner_lib.text.data import Tweet
-from tests.probes import type_blind_probe
+from tests.probes import TRIMOD_PROBE, run_probe, type_blind_probe
 
 TINY = dict(use_glove=False, char_emb=8, char_hidden=8, hidden=16, visual_dim=12, word_dim=10)
 LABELS = [("golden retriever", 0.6), ("tabby, tabby cat", 0.2), ("Granny Smith", 0.1)]
@@ -221,28 +221,30 @@ def test_glove_initialises_words_captions_and_hashtags(tweets):
     assert model.oov_rate is not None and model.oov_rate < 1.0
 
 
-@pytest.mark.slow
-def test_probe_synthetic_beats_blank(probe_cache, tmp_path):
-    from mner_lib.training import resolve_config, run_training
+#: the probe's stated seeds: the claim must hold for every one of them (issue 25)
+PROBE_SEEDS = (0, 1, 2)
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", PROBE_SEEDS)
+def test_probe_synthetic_beats_blank(probe_cache, tmp_path, seed):
+    """The visual path works: on the type-blind probe, synthetic images beat blank ones by 30 dev
+    F1, for every seed of :data:`PROBE_SEEDS`, and blank stays below 50 (the text alone cannot
+    tell the types).
+
+    Measured with these settings (tests.probes.TRIMOD_PROBE) over seeds 0-5
+    (benchmarks/probe_seeds.md): synthetic 80.0 to 99.2, blank 21.2 to 23.7, gaps of 56.7 to
+    76.4 F1, never bimodal; the reshuffled-images control (shuffled:synthetic) came within 6.5 F1
+    of blank. A margin of 30 holds for each seed with more than 25 F1 to spare and is far above
+    what the control reaches."""
     data = type_blind_probe()
-    f1 = {}
-    for condition in ("synthetic", "blank"):
-        cfg = resolve_config(
-            "trimod",
-            dataset="demo",
-            condition=condition,
-            out=str(tmp_path / condition),
-            epochs=8,
-            lr=0.05,
-            grad_accum=1,
-            seed=0,
-            progress=False,
-            threads=1,
-            model_options={"hidden": 50, "dropout": 0.3},
-        )
-        f1[condition] = run_training(cfg, dataset=data).metrics["dev"]["f1"]
-    assert f1["synthetic"] > f1["blank"] + 20, f1
+    f1 = {
+        condition: run_probe(
+            "trimod", condition, tmp_path / condition, data, seed, TRIMOD_PROBE
+        ).metrics["dev"]["f1"]
+        for condition in ("synthetic", "blank")
+    }
+    assert f1["synthetic"] > f1["blank"] + 30, f1
     assert f1["blank"] < 50, f1  # the text alone cannot tell the types
 
 
