@@ -215,7 +215,9 @@ def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache, seed):
     probe is bimodal: the image pathway either switches on before training stops or never does.
     With shuffled batches (length buckets off) one draw in four stayed off (26-38 F1, issue 25);
     with the trainer's default length buckets, seeds 0-5 gave gaps of 24.6 to 53.2 F1 over blank
-    (benchmarks/cwi_probe_seeds.md), so a margin of 10 holds for each seed of the set."""
+    (benchmarks/cwi_probe_seeds.md), so a margin of 10 holds for each seed of the set.
+
+    Fast sibling: :func:`test_image_words_reach_the_scores_and_unknown_labels_are_unk`."""
     scores = train_probe("cwi", CWI_PROBE, tmp_path, epochs=8, lr=0.01, n_train=300, seed=seed)
     assert scores["synthetic"] > scores["blank"] + 10, scores
 
@@ -235,7 +237,9 @@ def test_synthetic_probe_attention_beats_blank_images(tmp_path, probe_cache, see
     probe's settings (tests.probes.CWI_ATTENTION_PROBE: dropout 0.2, 20 epochs, no early
     stopping) switched it on for each of seeds 0-5: synthetic 47.0 to 83.3, blank 26.5 to 28.7,
     gaps of 20.1 to 56.8 F1, the reshuffled-images control (shuffled:synthetic) at most 7.5 above
-    blank (benchmarks/probe_seeds.md). A margin of 10 holds for each seed with 10 F1 to spare."""
+    blank (benchmarks/probe_seeds.md). A margin of 10 holds for each seed with 10 F1 to spare.
+
+    Fast sibling: :func:`test_attention_variant_differs_only_in_the_fusion`."""
     from tests.probes import CWI_ATTENTION_PROBE, demo_probe_f1
 
     settings = dict(CWI_ATTENTION_PROBE)

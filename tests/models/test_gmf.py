@@ -221,7 +221,9 @@ def test_probe_synthetic_beats_blank_and_heads_match_images(probe_cache, tmp_pat
     0-5 (benchmarks/probe_seeds.md): synthetic 96.7 to 98.3, blank 25.0 to 32.7, gaps of 65.6 to
     71.7 F1, never bimodal, matching 40 to 47 of 48; the reshuffled-images control
     (shuffled:synthetic) came within 5.6 F1 of blank. A margin of 30 holds for each seed with
-    more than 35 F1 to spare and is far above what the control reaches."""
+    more than 35 F1 to spare and is far above what the control reaches.
+
+    Fast sibling: :func:`test_images_reach_the_tags`."""
     data = type_blind_probe()
     synthetic = run_probe("gmf", "synthetic", tmp_path / "synthetic", data, seed, GMF_PROBE)
     blank = run_probe("gmf", "blank", tmp_path / "blank", data, seed, GMF_PROBE)

@@ -224,7 +224,9 @@ def test_synthetic_probe_beats_blank_images(tmp_path, probe_cache):
     """The probe (see :func:`type_blind`): HSN with the synthetic images should beat HSN with
     blank images. It does not: see the xfail reason and the model's docstring. The finding holds
     for every seed, not only this one: over seeds 0-5, synthetic, blank and reshuffled
-    (shuffled:synthetic) images gave the same test F1 to 0.1 (benchmarks/probe_seeds.md)."""
+    (shuffled:synthetic) images gave the same test F1 to 0.1 (benchmarks/probe_seeds.md).
+
+    Fast sibling: :func:`test_image_features_reach_the_scores`."""
     options = {**TINY, "image_feature_dim": 1280, "hidden": 32, "image_dim": 32}
     scores = train_probe("hsn", options, tmp_path, epochs=4, lr=0.01)
     assert scores["synthetic"] > scores["blank"] + 10, scores

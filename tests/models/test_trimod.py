@@ -236,7 +236,9 @@ def test_probe_synthetic_beats_blank(probe_cache, tmp_path, seed):
     (benchmarks/probe_seeds.md): synthetic 80.0 to 99.2, blank 21.2 to 23.7, gaps of 56.7 to
     76.4 F1, never bimodal; the reshuffled-images control (shuffled:synthetic) came within 6.5 F1
     of blank. A margin of 30 holds for each seed with more than 25 F1 to spare and is far above
-    what the control reaches."""
+    what the control reaches.
+
+    Fast sibling: :func:`test_each_switch_drops_exactly_its_modality`."""
     data = type_blind_probe()
     f1 = {
         condition: run_probe(
