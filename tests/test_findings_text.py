@@ -108,3 +108,16 @@ def test_a_gap_decomposition_claims_its_band():
     assert sf.claim_text("within|k", {"k": _finding(Verdict.NOISE, 0.5, Kind.PAPER)}) == (
         "3 seeds, within 2 F1 of the paper"
     )
+
+
+def test_per_tweet_values_come_from_the_committed_counts(tmp_path):
+    from mner_lib.reporting.records import per_tweet_values
+
+    values = per_tweet_values(ROOT / "results")
+    settings = {k.rsplit("/", 1)[0] for k in values}
+    assert settings, "no counted pair in results/caption_per_tweet.json"
+    for s in settings:
+        net = int(values[f"{s}/caption-only"]) - int(values[f"{s}/control-only"])
+        assert values[f"{s}/net"] == f"{net:+d}"
+        assert int(values[f"{s}/net-named"]) + int(values[f"{s}/net-unnamed"]) == net
+    assert per_tweet_values(tmp_path) == {}  # no counts file: no values, no error

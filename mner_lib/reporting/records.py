@@ -215,9 +215,40 @@ def book_values(root: str | Path = "results") -> dict[str, str]:
             values[f"{name}/rows"] = str(len(against))
             values[f"{name}/consistent"] = str(sum(f.verdict.is_consistent for f in against))
             values[f"{name}/largest"] = f"{max(abs(f.effect) for f in against):.2f}"
+    values.update(per_tweet_values(root))
     converged = round_runs(load_campaign(root, PLAN), ROUNDS[1])
     if not converged.empty:
         best, last = converged["best_epoch"].astype(float), converged["epochs_run"].astype(float)
         values["converged/runs"] = str(len(converged))
         values["converged/best-before-last"] = str(int((best < last).sum()))
+    return values
+
+
+def per_tweet_values(root: str | Path = "results") -> dict[str, str]:
+    """From ``caption_per_tweet.json`` (counts only), per setting
+    ``tweets/<experiment>/<model>/<dataset>/<condition>/<field>``: ``pairs``, ``caption-only``,
+    ``control-only``, ``net``, ``named`` (test entities the tweet's own caption names),
+    ``net-named`` and ``net-unnamed`` (the net among those it names and among the rest), and
+    ``named-share`` and ``net-named-share`` (named entities among all, and among the net)."""
+    from mner_lib.reporting.per_tweet_file import read_counts
+
+    path = Path(root) / "caption_per_tweet.json"
+    if not path.is_file():
+        return {}
+    values = {}
+    for g in read_counts(path).groups:
+        c = g.counts["all"]
+        key = f"tweets/{g.experiment}/{g.model}/{g.dataset}/{g.condition}"
+        gold = c.caption_only + c.control_only + c.both + c.neither
+        values |= {
+            f"{key}/pairs": str(len(g.seeds)),
+            f"{key}/caption-only": str(c.caption_only),
+            f"{key}/control-only": str(c.control_only),
+            f"{key}/net": f"{c.net:+d}",
+            f"{key}/named": str(c.named),
+            f"{key}/net-named": f"{c.net_named:+d}",
+            f"{key}/net-unnamed": f"{c.net_unnamed:+d}",
+            f"{key}/named-share": f"{c.named / gold:.1%}" if gold else "n/a",
+            f"{key}/net-named-share": f"{c.net_named / c.net:.0%}" if c.net else "n/a",
+        }
     return values
