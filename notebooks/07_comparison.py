@@ -240,7 +240,8 @@ show_per_tweet(P["results_dir"])  # examples when $MNER_DATA_DIR names your data
 # {value}`tweets/converged/bert-crf/twitter2015/caption:blip2/net-named-share` of the caption's net
 # margin over its control ({value}`tweets/converged/bert-crf/twitter2015/caption:blip2/net-named`
 # of {value}`tweets/converged/bert-crf/twitter2015/caption:blip2/net`): where the caption spells an
-# entity out, it helps more often than elsewhere. Most of the margin, though, falls on entities the
+# entity out, it helps
+# {value}`tweets/converged/bert-crf/twitter2015/caption:blip2/named-vs-rest` elsewhere. Most of the margin, though, falls on entities the
 # caption does not name. One pair is one seed; the grid's other seeds will say whether this holds.
 
 # %% [markdown]

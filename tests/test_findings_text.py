@@ -121,3 +121,12 @@ def test_per_tweet_values_come_from_the_committed_counts(tmp_path):
         assert values[f"{s}/net"] == f"{net:+d}"
         assert int(values[f"{s}/net-named"]) + int(values[f"{s}/net-unnamed"]) == net
     assert per_tweet_values(tmp_path) == {}  # no counts file: no values, no error
+
+
+def test_the_named_against_the_rest_words_follow_the_rates():
+    from mner_lib.reporting.records import _rate_words
+
+    assert _rate_words(14, 409, 51, 4798) == "more often than"  # 3.4% against 1.1%
+    assert _rate_words(1, 409, 51, 4798) == "less often than"
+    assert _rate_words(2, 100, 4, 200) == "as often as"
+    assert _rate_words(3, 0, 4, 200) == "as often as"

@@ -228,8 +228,10 @@ def per_tweet_values(root: str | Path = "results") -> dict[str, str]:
     """From ``caption_per_tweet.json`` (counts only), per setting
     ``tweets/<experiment>/<model>/<dataset>/<condition>/<field>``: ``pairs``, ``caption-only``,
     ``control-only``, ``net``, ``named`` (test entities the tweet's own caption names),
-    ``net-named`` and ``net-unnamed`` (the net among those it names and among the rest), and
-    ``named-share`` and ``net-named-share`` (named entities among all, and among the net)."""
+    ``net-named`` and ``net-unnamed`` (the net among those it names and among the rest),
+    ``named-share`` and ``net-named-share`` (named entities among all, and among the net), and
+    ``named-vs-rest``: whether the net per named entity is above the net per other entity, in
+    words a sentence can take ("more often than", "less often than", "as often as")."""
     from mner_lib.reporting.per_tweet_file import read_counts
 
     path = Path(root) / "caption_per_tweet.json"
@@ -250,5 +252,16 @@ def per_tweet_values(root: str | Path = "results") -> dict[str, str]:
             f"{key}/net-unnamed": f"{c.net_unnamed:+d}",
             f"{key}/named-share": f"{c.named / gold:.1%}" if gold else "n/a",
             f"{key}/net-named-share": f"{c.net_named / c.net:.0%}" if c.net else "n/a",
+            f"{key}/named-vs-rest": _rate_words(
+                c.net_named, c.named, c.net_unnamed, gold - c.named
+            ),
         }
     return values
+
+
+def _rate_words(net_a: int, n_a: int, net_b: int, n_b: int) -> str:
+    """``net_a / n_a`` against ``net_b / n_b`` as ``more often than`` / ``less often than`` /
+    ``as often as`` (no entity on a side: ``as often as``)."""
+    if not n_a or not n_b or net_a * n_b == net_b * n_a:
+        return "as often as"
+    return "more often than" if net_a * n_b > net_b * n_a else "less often than"
