@@ -38,33 +38,12 @@ def train_probe(
     n_train: int = 160,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Test F1 of ``model`` trained on the type-blind demo with synthetic and with blank images."""
-    from mner_lib.training import resolve_config, run_training
-
-    ds = load_dataset("demo")
-    ds = dataclasses.replace(
-        ds,
-        train=type_blind(ds.train[:n_train], 1),
-        dev=type_blind(ds.dev[:60], 2),
-        test=type_blind(ds.test, 3),
-    )
-    scores = {}
-    for condition in ("synthetic", "blank"):
-        cfg = resolve_config(
-            model,
-            dataset="demo",
-            condition=condition,
-            epochs=epochs,
-            lr=lr,
-            batch_size=8,
-            seed=seed,
-            out=str(out_dir / f"{condition}_seed{seed}"),
-            model_options=options,
-            progress=False,
-            resume=False,
-        )
-        scores[condition] = run_training(cfg, dataset=ds).metrics["test"]["f1"]
-    return scores
+    """Test F1 of ``model`` trained on the type-blind demo with synthetic and with blank images
+    (:func:`demo_probe_f1` for each; the same folders, data and settings)."""
+    return {
+        condition: demo_probe_f1(model, options, out_dir, condition, epochs, lr, n_train, seed)
+        for condition in ("synthetic", "blank")
+    }
 
 
 # ----------------------------------------------------------------------------- the probe
@@ -242,7 +221,7 @@ def demo_probe_f1(
     seed: int = 0,
     **settings,
 ) -> float:
-    """Test F1 of one run of :func:`train_probe` under any image ``condition`` (e.g. the
+    """Test F1 of one probe run under any image ``condition`` (e.g. the
     reshuffled-images control ``shuffled:synthetic``), with train_probe's data and settings;
     ``settings``: other training settings (e.g. ``patience``)."""
     from mner_lib.training import resolve_config, run_training
