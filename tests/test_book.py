@@ -446,13 +446,13 @@ def assert_findings_are_on_the_page(html: Path, keys: list[str], profile_dir: Pa
     at build time and a link to the evidence; each model chapter shows its definitive table and
     a discussion with numbers; the comparison shows the verdicts, the gap decomposition and the
     per-tweet section. Screenshots at 1280 px stay in ``_build/book_test/``."""
-    index = html / "index.html"
+    index = html / "book" / "intro.html"  # index.html redirects here
     dom = browser.dump_dom(index, profile_dir)
-    assert "What this book found" in dom
-    found = dom.split("What this book found", 1)[1].split("How to read it", 1)[0]
+    assert 'id="what-this-book-found"' in dom
+    found = dom.split('id="what-this-book-found"', 1)[1].split('id="how-to-read-it"', 1)[0]
     assert found.count('class="mner-claim"') >= 6 and found.count('class="mner-finding"') >= 10
-    assert found.count('href="notebooks/') >= 5, "a finding without a link to its evidence"
-    assert "@book{" in dom  # the BibTeX entry
+    assert found.count('href="../notebooks/') >= 5, "a finding without a link to its evidence"
+    assert "mner_book_2026" in dom and "CITATION.cff" in dom  # the BibTeX entry
     browser.screenshot(index, SHOTS_DIR / "index.png", profile_dir, size=(1280, 5000))
     for key in keys:
         page = html / "notebooks" / book.chapter(key).notebook.replace(".ipynb", ".html")

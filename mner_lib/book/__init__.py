@@ -17,14 +17,13 @@ Everything is importable from ``mner_lib.book`` itself (the notebooks do so). Th
 headless Chromium that the tests run on the built HTML live in ``tests/browser.py``.
 """
 
+from mner_lib.book.build_summary import data_note, device_label, summary
 from mner_lib.book.chapters import (
     ChapterRuns,
     PlannedRun,
     chapter_dataset,
     chapter_model_options,
     chapter_options,
-    data_note,
-    device_label,
     plan_runs,
     recorded_runs,
     resolved_config,
@@ -32,7 +31,6 @@ from mner_lib.book.chapters import (
     run_folder,
     show_recorded_runs,
     show_trained_modality,
-    summary,
     train_and_tabulate,
     train_seeds,
     trained_on,
