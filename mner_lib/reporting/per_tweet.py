@@ -84,8 +84,27 @@ class Counts:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+class _Setting:
+    """What a pair and a group of pairs (over seeds) share: the experiment, model, dataset and
+    caption-side condition; :attr:`control` is that condition's shuffled control."""
+
+    experiment: str
+    model: str
+    dataset: str
+    condition: str
+
+    @property
+    def control(self) -> str:
+        return control_of(self.condition)
+
+    @property
+    def setting(self) -> tuple[str, str, str, str]:
+        """Experiment, model, dataset, condition (a pair without its seed)."""
+        return (self.experiment, self.model, self.dataset, self.condition)
+
+
 @dataclass(frozen=True, order=True)
-class PairKey:
+class PairKey(_Setting):
     """What a pair shares: ``condition`` is the caption side (``caption:<source>`` or
     ``knowledge:pgim``); :attr:`control` its shuffled control."""
 
@@ -94,15 +113,6 @@ class PairKey:
     dataset: str
     condition: str
     seed: int
-
-    @property
-    def control(self) -> str:
-        return control_of(self.condition)
-
-    @property
-    def setting(self) -> tuple[str, str, str, str]:
-        """The pair without its seed: experiment, model, dataset, condition."""
-        return (self.experiment, self.model, self.dataset, self.condition)
 
 
 def control_of(condition: str) -> str:
@@ -153,7 +163,7 @@ class SkippedPair(Pair):
 
 
 @dataclass(frozen=True)
-class GroupCounts:
+class GroupCounts(_Setting):
     """The pairs of one setting summed over seeds; ``nets``: ``(seed, net over all types)``."""
 
     experiment: str
@@ -163,14 +173,6 @@ class GroupCounts:
     seeds: tuple[int, ...]
     counts: dict[str, Counts]
     nets: tuple[tuple[int, int], ...]
-
-    @property
-    def control(self) -> str:
-        return control_of(self.condition)
-
-    @property
-    def setting(self) -> tuple[str, str, str, str]:
-        return (self.experiment, self.model, self.dataset, self.condition)
 
 
 @dataclass(frozen=True)
