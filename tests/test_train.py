@@ -331,6 +331,8 @@ def test_recorded_paths_name_no_folder_of_this_machine(tmp_path, monkeypatch):
     (home / ".cache").mkdir(parents=True)
     monkeypatch.setenv("MNER_DATA_DIR", str(data))
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MNER_CACHE_DIR", str(tmp_path / "features"))
+    assert portable_path(str(tmp_path / "features" / "lite0")) == "$MNER_CACHE_DIR/lite0"
     assert portable_path(str(data)) == "$MNER_DATA_DIR"
     assert portable_path(str(data / "twitter2015_images")) == "$MNER_DATA_DIR/twitter2015_images"
     assert portable_path(str(home / ".cache" / "f")) == "~/.cache/f"

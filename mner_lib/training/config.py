@@ -372,13 +372,14 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- recording
 def portable_path(path: str | None) -> str | None:
-    """``path`` as recorded in a run folder: under ``$MNER_DATA_DIR`` written from that name,
-    under the home folder from ``~``, so committed results carry no path of the machine."""
+    """``path`` as recorded in a run folder: under ``$MNER_DATA_DIR`` or ``$MNER_CACHE_DIR``
+    written from that name, under the home folder from ``~``, so committed results carry no
+    path of the machine."""
     if not path:
         return path
     resolved = Path(path).expanduser().resolve()
-    env = os.environ.get("MNER_DATA_DIR")
-    for root, name in ((env, "$MNER_DATA_DIR"), (str(Path.home()), "~")):
+    roots = [(os.environ.get(name), f"${name}") for name in ("MNER_DATA_DIR", "MNER_CACHE_DIR")]
+    for root, name in (*roots, (str(Path.home()), "~")):
         if not root:
             continue
         try:
