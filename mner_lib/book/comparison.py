@@ -226,11 +226,10 @@ def pending_markdown(results_dir: str | Path = "results") -> str:
     pending_lines`), and the rows it leaves out on purpose, with why."""
     from mner_lib.experiments.campaign import NOT_RUN, PLAN
     from mner_lib.experiments.cost import pending_lines
-    from mner_lib.reporting.campaign_report import load_campaign
+    from mner_lib.reporting.campaign_report import default_bench, load_campaign
 
     root = Path(results_dir)
-    bench = root.resolve().parent / "benchmarks" / "bench_cpu.json"
-    lines = pending_lines(root, load_campaign(root, PLAN), bench, PLAN)
+    lines = pending_lines(root, load_campaign(root, PLAN), default_bench(root), PLAN)
     lines += ["", "Left out of the plan:", "", *(f"- {why}" for why in NOT_RUN)]
     return "\n".join(lines) + "\n"
 

@@ -23,7 +23,6 @@ with warnings as errors). Pages that use the roles are read again when the resul
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -74,13 +73,11 @@ def results_dir() -> Path:
 
 
 def results_hash(root: Path) -> str:
-    """A digest of every result file the records read (metrics, configs), in path order."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
-        if path.is_file() and not path.is_symlink():
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    """A digest of every result file the records read (metrics, configs: the ``.json`` files),
+    :func:`mner_lib.book.cache.content_hash`'s."""
+    from mner_lib.book.cache import content_hash
+
+    return content_hash(root, skip_file=lambda rel: not rel.endswith(".json"))
 
 
 _CACHE: dict[tuple[str, str], tuple[dict, dict]] = {}
@@ -95,7 +92,8 @@ def load(root: Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     key = (str(root.resolve()), results_hash(root))
     if key not in _CACHE:
         _CACHE.clear()
-        _CACHE[key] = (book_records(root), book_values(root))
+        records = book_records(root)
+        _CACHE[key] = (records, book_values(root, records))
     return _CACHE[key]
 
 

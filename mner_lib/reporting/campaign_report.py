@@ -311,6 +311,12 @@ def _decomposition_lines(runs: pd.DataFrame) -> list[str]:
     ]
 
 
+def default_bench(root: Path) -> Path:
+    """The recorded speeds that price what is left: ``benchmarks/bench_cpu.json`` beside the
+    results folder ``root``."""
+    return Path(root).resolve().parent / "benchmarks" / "bench_cpu.json"
+
+
 def load_campaign(root: Path, plan: Sequence[Row] = PLAN) -> pd.DataFrame:
     """Every finished run of the plan's experiments, with an ``experiment`` column."""
     frames = []
@@ -380,7 +386,7 @@ def campaign_markdown(
     section). ``bench``: recorded speeds for pricing what is left (default: the checkout's
     ``benchmarks/bench_cpu.json`` beside ``root``)."""
     root = Path(root)
-    bench = bench or root.resolve().parent / "benchmarks" / "bench_cpu.json"
+    bench = bench or default_bench(root)
     runs = load_campaign(root, plan)
     main = [e for e in _experiments(plan, ["main"]) if (root / e).is_dir()]
     tables = report_tables(root, main) if main and not runs.empty else None

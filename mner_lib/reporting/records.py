@@ -137,10 +137,13 @@ def _synthetic_runs(root: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def book_records(root: str | Path = "results") -> dict[str, Record]:
-    """Every keyed record of the results under ``root`` (see the module docstring)."""
+def book_records(
+    root: str | Path = "results", campaign: pd.DataFrame | None = None
+) -> dict[str, Record]:
+    """Every keyed record of the results under ``root`` (see the module docstring);
+    ``campaign``: the campaign's runs under ``root`` when the caller has read them already."""
     root = Path(root)
-    campaign = load_campaign(root, PLAN)
+    campaign = load_campaign(root, PLAN) if campaign is None else campaign
     out: list[tuple[str, str, Record]] = []
 
     def add_gaps(frame: pd.DataFrame, round_key: str) -> None:
@@ -178,10 +181,9 @@ def book_records(root: str | Path = "results") -> dict[str, Record]:
     return _keyed(out)
 
 
-def leak_shares(root: str | Path = "results") -> dict[str, float]:
+def leak_shares(runs: pd.DataFrame) -> dict[str, float]:
     """Per dataset, the share of test entities whose string occurs in the tweet's own BLIP-2
-    caption (recorded by the caption runs, ``caption_leak`` of ``metrics.json``)."""
-    runs = load_campaign(Path(root), PLAN)
+    caption (recorded by the caption runs of ``runs``, ``caption_leak`` of ``metrics.json``)."""
     if runs.empty or "caption_leak" not in runs.columns:
         return {}
     rows = runs[(runs["condition"] == CAPTION) & runs["caption_leak"].notna()]
@@ -191,7 +193,9 @@ def leak_shares(root: str | Path = "results") -> dict[str, float]:
     }
 
 
-def book_values(root: str | Path = "results") -> dict[str, str]:
+def book_values(
+    root: str | Path = "results", records: dict[str, Record] | None = None
+) -> dict[str, str]:
     """Named numbers the book's text cites (``{value}`NAME```), as the page shows them:
     ``leak/<dataset>`` (the caption leak share); per round, ``<round>/caption-vs-control/rows``,
     ``…/consistent`` and ``…/largest`` (the caption and knowledge findings against their
@@ -199,11 +203,12 @@ def book_values(root: str | Path = "results") -> dict[str, str]:
     (runs of the plan), ``converged/runs`` and ``converged/best-before-last`` (converged runs
     whose best dev epoch came before their last)."""
     root = Path(root)
-    values = {f"leak/{d}": f"{share:.1%}" for d, share in leak_shares(root).items()}
+    campaign = load_campaign(root, PLAN)
+    values = {f"leak/{d}": f"{share:.1%}" for d, share in leak_shares(campaign).items()}
     planned = list(jobs(PLAN, root=root.name))
     values["campaign/planned"] = str(len(planned))
     values["campaign/finished"] = str(sum(finished(j, root.parent) for j in planned))
-    records = book_records(root)
+    records = book_records(root, campaign) if records is None else records
     for round_ in ROUNDS:
         against = [
             f
@@ -216,7 +221,7 @@ def book_values(root: str | Path = "results") -> dict[str, str]:
             values[f"{name}/consistent"] = str(sum(f.verdict.is_consistent for f in against))
             values[f"{name}/largest"] = f"{max(abs(f.effect) for f in against):.2f}"
     values.update(per_tweet_values(root))
-    converged = round_runs(load_campaign(root, PLAN), ROUNDS[1])
+    converged = round_runs(campaign, ROUNDS[1])
     if not converged.empty:
         best, last = converged["best_epoch"].astype(float), converged["epochs_run"].astype(float)
         values["converged/runs"] = str(len(converged))
