@@ -15,102 +15,87 @@ helpers the chapters call.
 
 Everything is importable from ``mner_lib.book`` itself (the notebooks do so). The page checks in
 headless Chromium that the tests run on the built HTML live in ``tests/browser.py``.
+
+The names load on first use (PEP 562), so ``python -m mner_lib train`` or ``--help`` does not
+import the figures and the notebook machinery that only the book needs.
 """
 
-from mner_lib.book.build_summary import data_note, device_label, summary
-from mner_lib.book.chapters import (
-    ChapterRuns,
-    PlannedRun,
-    chapter_dataset,
-    chapter_model_options,
-    chapter_options,
-    plan_runs,
-    recorded_runs,
-    resolved_config,
-    run_config,
-    run_folder,
-    show_recorded_runs,
-    show_trained_modality,
-    train_and_tabulate,
-    train_seeds,
-    trained_on,
-)
-from mner_lib.book.grid import GRID_KEYS, grid_points, parse_grid, point_name, sweep
-from mner_lib.book.profiles import Profile, chapter_parameters, load_profile, profile_names
-from mner_lib.book.realresults import real_results_html, recorded_settings, show_real_results
-from mner_lib.book.runner import (
-    RunReport,
-    build_html,
-    execute_chapter,
-    failure_message,
-    run_book,
-    stage_sources,
-    stub_notebook,
-)
-from mner_lib.book.toc import (
-    AUTO_DATASET,
-    BUILD_DIR,
-    CHAPTER_KEYS,
-    CHAPTERS,
-    EXECUTED_DIR,
-    NOTEBOOK_DIR,
-    PROFILE_DIR,
-    ROOT,
-    BookError,
-    Chapter,
-    chapter,
-)
-from mner_lib.book.walkthrough import Walkthrough, walkthrough
+from __future__ import annotations
 
-__all__ = [
-    "Walkthrough",
-    "walkthrough",
-    "AUTO_DATASET",
-    "BUILD_DIR",
-    "CHAPTERS",
-    "CHAPTER_KEYS",
-    "EXECUTED_DIR",
-    "GRID_KEYS",
-    "NOTEBOOK_DIR",
-    "PROFILE_DIR",
-    "ROOT",
-    "BookError",
-    "Chapter",
-    "ChapterRuns",
-    "PlannedRun",
-    "Profile",
-    "RunReport",
-    "build_html",
-    "chapter",
-    "chapter_dataset",
-    "chapter_model_options",
-    "chapter_options",
-    "chapter_parameters",
-    "data_note",
-    "device_label",
-    "execute_chapter",
-    "failure_message",
-    "grid_points",
-    "load_profile",
-    "parse_grid",
-    "plan_runs",
-    "point_name",
-    "profile_names",
-    "real_results_html",
-    "recorded_runs",
-    "recorded_settings",
-    "run_book",
-    "resolved_config",
-    "run_config",
-    "run_folder",
-    "show_real_results",
-    "show_trained_modality",
-    "show_recorded_runs",
-    "stage_sources",
-    "stub_notebook",
-    "summary",
-    "sweep",
-    "train_and_tabulate",
-    "train_seeds",
-    "trained_on",
-]
+import importlib
+from typing import Any
+
+#: each public name and the submodule that owns it
+_OWNER = {
+    "data_note": "build_summary",
+    "device_label": "build_summary",
+    "summary": "build_summary",
+    "chapter_dataset": "chapters",
+    "chapter_model_options": "chapters",
+    "chapter_options": "chapters",
+    "ChapterRuns": "chapters",
+    "plan_runs": "chapters",
+    "PlannedRun": "chapters",
+    "recorded_runs": "chapters",
+    "resolved_config": "chapters",
+    "run_config": "chapters",
+    "run_folder": "chapters",
+    "show_recorded_runs": "chapters",
+    "show_trained_modality": "chapters",
+    "train_and_tabulate": "chapters",
+    "train_seeds": "chapters",
+    "trained_on": "chapters",
+    "GRID_KEYS": "grid",
+    "grid_points": "grid",
+    "parse_grid": "grid",
+    "point_name": "grid",
+    "sweep": "grid",
+    "chapter_parameters": "profiles",
+    "load_profile": "profiles",
+    "Profile": "profiles",
+    "profile_names": "profiles",
+    "real_results_html": "realresults",
+    "recorded_settings": "realresults",
+    "show_real_results": "realresults",
+    "build_html": "runner",
+    "execute_chapter": "runner",
+    "failure_message": "runner",
+    "run_book": "runner",
+    "RunReport": "runner",
+    "stage_sources": "runner",
+    "stub_notebook": "runner",
+    "AUTO_DATASET": "toc",
+    "BookError": "toc",
+    "BUILD_DIR": "toc",
+    "Chapter": "toc",
+    "chapter": "toc",
+    "CHAPTER_KEYS": "toc",
+    "CHAPTERS": "toc",
+    "EXECUTED_DIR": "toc",
+    "NOTEBOOK_DIR": "toc",
+    "PROFILE_DIR": "toc",
+    "ROOT": "toc",
+    "Walkthrough": "walkthrough",
+    "walkthrough": "walkthrough",
+}
+
+__all__ = sorted(_OWNER)
+
+
+def __getattr__(name: str) -> Any:
+    """A public name (imported from its submodule on first use) or a submodule."""
+    owner = _OWNER.get(name)
+    if owner is None:
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{owner}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_OWNER))

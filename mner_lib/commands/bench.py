@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from mner_lib.commands.checks import check_out_file, positive_int
+from mner_lib.io.atomicfile import atomic_write_json
 from mner_lib.io.plural import noun
-from mner_lib.training.runfolder import atomic_write_json
 
 #: The most timed optimiser steps per model (the default is 20).
 MAX_BENCH_STEPS = 1000

@@ -28,8 +28,8 @@ from mner_lib.hashtags import (
     heldout_split,
     train_segmenter,
 )
+from mner_lib.io.atomicfile import atomic_write_json
 from mner_lib.text.data import load_dataset
-from mner_lib.training.runfolder import atomic_write_json
 
 
 def _corpus(datasets: list[str], data_dir: str | None) -> list:
