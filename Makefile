@@ -50,14 +50,14 @@ book: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check mner_lib tests benchmarks
 	@out=$$($(VENV)/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; echo "$$out" | tail -n 4
-	$(PY) -m pytest -q -n 2 --durations=15
+	$(PY) -m pytest -q -n 2 --dist worksteal --durations=15
 
 # The fast tier for the edit-test loop (under a minute): lint, the contract, every test not
 # marked slow (each slow test has a fast sibling there).
 check: $(STAMP)
 	$(PY) -m ruff check mner_lib tests benchmarks
 	@out=$$($(VENV)/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; echo "$$out" | tail -n 4
-	$(PY) -m pytest -q -n 2 -m "not slow"
+	$(PY) -m pytest -q -n 2 --dist worksteal -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check mner_lib tests benchmarks

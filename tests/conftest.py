@@ -60,3 +60,15 @@ def probe_cache() -> Path:
     """The feature cache of the synthetic probe runs: the session's (the probe drawings of the demo
     corpus are computed once per test process)."""
     return Path(os.environ["MNER_CACHE_DIR"])
+
+
+#: the longest test (about a third of the suite's CPU time): started first, so that the other
+#: worker runs everything else beside it (``make test``: ``-n 2 --dist worksteal``)
+LONGEST = "test_quick_book_trains_every_model_and_renders_in_chromium"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first, the longest of them at the very front. With ``--dist worksteal`` the
+    first worker starts the book test at once and the second takes the rest of the queue; a
+    worker that runs dry steals half of the other's pending tests."""
+    items.sort(key=lambda item: (item.name != LONGEST, item.get_closest_marker("slow") is None))

@@ -283,3 +283,40 @@ def test_stage_sources_keeps_the_mtime_of_an_unchanged_notebook(tiny_book):
     assert (stage / "notebooks" / "03_cwi.ipynb").read_text() == '{"edited": 1}'
     assert not (stage / "notebooks" / "99_removed.ipynb").exists()
     assert (stage / "_toc.yml").read_bytes() == (runner.ROOT / "_toc.yml").read_bytes()
+
+
+def test_kernels_get_the_profiles_threads_and_the_caller_keeps_its_environment(
+    tmp_path, monkeypatch
+):
+    """The profile's ``env`` reaches the kernels (papermill starts them from ``os.environ``),
+    and the process that ran the book gets its own environment back: a test worker or a
+    notebook that builds the book is not left with the kernels' thread count."""
+    book = Book(tmp_path, monkeypatch)
+    text = json.loads(book.profile.read_text())
+    book.profile.write_text(json.dumps({**text, "env": {"OMP_NUM_THREADS": "3"}}))
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    seen: list[str | None] = []
+    execute = book.execute
+
+    def spying(chapter, params, output, cell_timeout=900):
+        seen.append(os.environ.get("OMP_NUM_THREADS"))
+        return execute(chapter, params, output, cell_timeout)
+
+    monkeypatch.setattr(runner, "execute_chapter", spying)
+    before = dict(os.environ)
+    book.run()
+    assert seen == ["3"] * len(CHAPTERS)
+    assert dict(os.environ) == before
+    book.fail["cwi"] = RuntimeError("kernel died")
+    with pytest.raises(RuntimeError, match="kernel died"):
+        book.run(force=True)
+    assert dict(os.environ) == before  # after a failure too
+
+
+def test_the_shipped_profiles_give_kernels_one_thread():
+    """One thread per kernel: on two idle cores a second thread saved about 5% of the HSN and
+    GMF chapters, beside other work it made them 4 to 7 times slower
+    (benchmarks/book_threads.md, busy: 56-61 s against 220 s for both chapters)."""
+    for name in ("quick", "smoke"):
+        env = runner.load_profile(name).env
+        assert env.get("OMP_NUM_THREADS") == "1" and env.get("MKL_NUM_THREADS") == "1", name

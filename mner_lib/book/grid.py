@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mner_lib.book.profiles import chapter_parameters, load_profile
-from mner_lib.book.runner import _kernel_env, execute_chapter
+from mner_lib.book.runner import execute_chapter, kernel_env
 from mner_lib.book.toc import ROOT, BookError, chapter
 
 GRID_KEYS = {
@@ -81,8 +81,8 @@ def _sweep_point(
 ) -> str:
     """Execute one grid point of :func:`sweep` wherever the grid engine runs it (this process,
     a worker process, a Ray task) and mark its folder finished."""
-    _kernel_env(env)
-    seconds = execute_chapter(chapter(key), params, Path(output), cell_timeout)
+    with kernel_env(env):
+        seconds = execute_chapter(chapter(key), params, Path(output), cell_timeout)
     done = {"seconds": seconds, "parameters": params}
     (Path(output).parent / SWEEP_DONE).write_text(json.dumps(done, indent=2))
     return f"notebook ran in {seconds:.0f}s"
@@ -137,9 +137,9 @@ def sweep(
             env=profile.env,
         )
         points.append(Point(folder, _sweep_point, spec, done_file=SWEEP_DONE))
-    _kernel_env(profile.env)
     try:
-        outcomes = run_points(points, engine, workers, ray_address, log=log, raise_errors=False)
+        with kernel_env(profile.env):
+            outcomes = run_points(points, engine, workers, ray_address, log=log, raise_errors=False)
     except ImportError as err:
         raise BookError(str(err)) from err
     copied: list[Path] = []

@@ -25,13 +25,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mner_lib.book import cache
-from mner_lib.book.profiles import chapter_parameters, load_profile, profile_env
+from mner_lib.book.profiles import Profile, chapter_parameters, load_profile, profile_env
 from mner_lib.book.toc import (
     BUILD_DIR,
     CHAPTERS,
@@ -62,6 +63,20 @@ def _kernel_env(extra: dict[str, str]) -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     os.environ["MNER_BOOK_BATCH"] = "1"  # mner_lib.book.explorer: no live widget in a batch run
+
+
+@contextmanager
+def kernel_env(extra: dict[str, str]) -> Iterator[None]:
+    """:func:`_kernel_env` for the kernels started inside the block; the caller's environment
+    comes back after it (a test process, or a notebook that builds the book, keeps its own
+    thread count)."""
+    saved = dict(os.environ)
+    try:
+        _kernel_env(extra)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def failure_message(chapter_: Chapter, output: Path, err: Exception) -> str:
@@ -270,7 +285,21 @@ def run_book(
         known = schema(key)
         params[key].update({k: v for k, v in (overrides or {}).items() if k in known})
         params[key] = portable_paths(validate(key, params[key], partial=True))
-    _kernel_env(profile.env)
+    with kernel_env(profile.env):
+        return _execute_and_build(profile, keys, params, executed_dir, output, build, log, force)
+
+
+def _execute_and_build(
+    profile: Profile,
+    keys: list[str],
+    params: dict[str, dict[str, Any]],
+    executed_dir: Path,
+    output: Path,
+    build: bool,
+    log,
+    force: bool,
+) -> RunReport:
+    """:func:`run_book` once its parameters are checked, in the kernels' environment."""
     inputs = cache.Keys(ROOT, LIBRARY_DIR, profile.env)
     executed: dict[str, float] = {}
     cached: list[str] = []
