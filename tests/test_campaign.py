@@ -634,3 +634,43 @@ def test_the_knowledge_leak_is_stated_as_language_model_knowledge():
     assert "twitter2015: 96.0% of test entities" in knowledge
     assert "language-model knowledge" in knowledge and "not vision" in knowledge
     assert campaign_report._leak_lines(runs[runs["condition"] == "blank"]) == []
+
+
+def test_trimods_learned_segmenter_runs_the_campaign_rows_with_only_the_segmenter_changed():
+    """Issue 27: the segmenter row is campaign/'s TriMod caption row (same optimiser, buckets
+    off as it ran, 3 seeds, both datasets) with the learned segmenter file, queued before the
+    converged grid."""
+    (row,) = [r for r in campaign.PLAN if r.kind == "segmenter"]
+    (base,) = [r for r in campaign.PLAN if r.experiment == "campaign" and r.model == "trimod"]
+    assert row.model == "trimod" and row.datasets == base.datasets == campaign.BOTH
+    assert row.conditions == (campaign.CAPTION,) and row.seeds == campaign.SEEDS
+    assert row.length_buckets == base.length_buckets == 0
+    assert row.args == base.args + ("--option", f"segmenter={campaign.LEARNED_SEGMENTER}")
+    kinds = [j.row.kind for j in campaign.jobs()]
+    assert max(i for i, k in enumerate(kinds) if k == "segmenter") < kinds.index(
+        "main", kinds.index("converge-probe")
+    )
+
+
+def test_the_learned_segmenter_is_paired_with_the_stand_in_by_seed():
+    from mner_lib.reporting import segmenter
+
+    row = dict(model="trimod", dataset="twitter2017", condition=campaign.CAPTION)
+    wordsegment = dict(row, experiment="campaign", variant="full (segmenter=wordsegment)")
+    learned = dict(row, experiment="campaign_learned-segmenter", variant="full (segmenter=x.pt)")
+    runs = pd.DataFrame(
+        [
+            {**learned, "seed": 0, "f1": 80.0},
+            {**wordsegment, "seed": 0, "f1": 79.0},
+            {**learned, "seed": 1, "f1": 78.0},
+            {**wordsegment, "seed": 1, "f1": 79.0},
+            {**learned, "seed": 2, "f1": 81.0},  # no stand-in twin: left out
+            {**wordsegment, "seed": 2, "f1": 70.0, "variant": "w/o hashtags"},  # not the stand-in
+        ]
+    )
+    (effect,) = segmenter.segmenter_effects(runs).to_dict("records")
+    assert (effect["n"], effect["wins"], effect["mean"]) == (2, 1, pytest.approx(0.0))
+    assert effect["std"] == pytest.approx(2**0.5)
+    lines = segmenter.segmenter_lines(runs)
+    assert "| twitter2017 | caption:blip2 | 79.00 | 79.00 | +0.00 ± 1.41 (n=2) | 1 of 2 |" in lines
+    assert segmenter.segmenter_lines(runs[runs["experiment"] == "campaign"]) == []

@@ -38,6 +38,11 @@ KNOWLEDGE, KNOWLEDGE_SHUFFLED = "knowledge:pgim", "knowledge-shuffled:pgim"
 #: over that ceiling (the specs' schedule), early stopping after this many epochs without a
 #: better dev F1; the best dev epoch is kept
 PATIENCE = ("--patience", "5")
+#: TriMod's learned hashtag segmenter (sec. IV-C: char CNN + BiLSTM, self-supervised on the
+#: training text of both datasets, a seeded tenth held out for its scores), committed with the
+#: command that trained it (results/hashtags/learned/README.md); the campaign's TriMod rows use
+#: wordsegment as a stand-in
+LEARNED_SEGMENTER = "results/hashtags/learned/segmenter_seed0.pt"
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,9 @@ class Row:
     conditions: tuple[str, ...]
     seeds: tuple[int, ...] = SEEDS
     args: tuple[str, ...] = ()
-    kind: str = "main"  # main | probe | text-gap | ablation | converge-probe | optimiser
+    kind: str = (
+        "main"  # main | probe | text-gap | ablation | converge-probe | optimiser | segmenter
+    )
     why: str = ""
     # ``--length-buckets`` of its runs: the first round ran without (the trainer's default then;
     # since issue 27 the default is 20), so its rows keep 0 and stay paired with what ran
@@ -211,6 +218,17 @@ PLAN += (
     Row("converged", "bert-crf", BOTH, ("none",), (0,), PATIENCE, "converge-probe", _PEAK, 20),
     Row("campaign_paper-optimiser", "cwi", BOTH, (CAPTION,), (0,), (), "optimiser", _OPTIMISER),
     Row("campaign_paper-optimiser", "trimod", BOTH, (CAPTION,), (0,), (), "optimiser", _OPTIMISER),
+    # TriMod's own segmenter beside the stand-in: campaign/'s TriMod caption rows with only the
+    # segmenter changed (buckets off as they ran), paired by seed; 0.1-0.3 h each
+    Row(
+        "campaign_learned-segmenter",
+        "trimod",
+        BOTH,
+        (CAPTION,),
+        args=ADAM + _options(segmenter=LEARNED_SEGMENTER),
+        kind="segmenter",
+        why="TriMod's learned segmenter (sec. IV-C) in place of wordsegment, paired by seed",
+    ),
     Row(
         "converged",
         "bert-crf",

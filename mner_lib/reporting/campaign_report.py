@@ -29,6 +29,7 @@ from mner_lib.reporting.report import (
 )
 from mner_lib.reporting.results import load_runs, mean_std, paper_table
 from mner_lib.reporting.results import spread as results_spread
+from mner_lib.reporting.segmenter import segmenter_lines
 from mner_lib.reporting.words import conclusion, within_band
 
 
@@ -442,6 +443,9 @@ def campaign_markdown(
     optimisers = optimiser_lines(runs) if not runs.empty else []
     if optimisers:
         lines += ["", f"{h} The papers' optimisers at full data", "", *optimisers]
+    segmenter = segmenter_lines(runs)
+    if segmenter:
+        lines += ["", f"{h} TriMod's own hashtag segmenter", "", *segmenter]
     not_run = NOT_RUN if plan is PLAN else ()  # the reasons are the plan's, not a test plan's
     if not_run:
         lines += ["", f"{h} Not run, and why", "", *(f"- {why}" for why in not_run)]
