@@ -138,7 +138,11 @@ def ray_instance():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_ray_engine_gives_the_sequential_metrics(ray_instance, sequential, tmp_path, monkeypatch):
+    """The 4-run demo grid on a local Ray instance ends with the sequential metrics, streamed back.
+
+    Fast sibling: :func:`test_every_ray_wait_is_bounded_and_ends_with_a_reason`."""
     monkeypatch.chdir(tmp_path)  # relative run folders, as `sweep --root results` makes them
     lines: list[str] = []
     points = grid.train_points(specs(Path("results")))
@@ -148,9 +152,14 @@ def test_ray_engine_gives_the_sequential_metrics(ray_instance, sequential, tmp_p
     assert sum("done" in line and "test F1" in line for line in lines) == 4  # streamed back
 
 
+@pytest.mark.slow
 def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
     ray_instance, sequential, tmp_path
 ):
+    """A Ray worker killed mid-run loses only its run; the rerun resumes it to the uninterrupted
+    metrics.
+
+    Fast sibling: :func:`tests/test_train.py::test_seeded_runs_repeat_and_resume_loses_nothing`."""
     points = grid.train_points(specs(tmp_path))
     killed = points[1]
     points[1] = grid.Point(killed.folder, train_then_die, killed.kwargs, cpus=1)
@@ -171,7 +180,11 @@ def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
     assert test_f1(tmp_path) == sequential  # the resumed run equals the uninterrupted one
 
 
+@pytest.mark.slow
 def test_two_local_workers_give_the_sequential_metrics(sequential, tmp_path, capsys):
+    """``sweep --workers 2`` gives the sequential metrics, and a second sweep runs nothing again.
+
+    Fast sibling: :func:`test_a_failing_run_is_named_with_its_folder_and_the_others_finish`."""
     from mner_lib.commands import cli
 
     argv = ["sweep", "--experiment", EXPERIMENT, "--root", str(tmp_path), "--workers", "2"]
@@ -320,10 +333,13 @@ def test_every_ray_wait_is_bounded_and_ends_with_a_reason(tmp_path, monkeypatch)
     assert "the Ray cluster has no alive node" in outcomes[0].error and gone.waits == 1
 
 
+@pytest.mark.slow
 def test_runs_asking_more_cpus_than_a_ray_node_has_are_refused_at_once(ray_instance, tmp_path):
     """The issue's ``sweep --engine ray --threads 4`` on 2 CPUs (``train`` now caps --threads at
     this machine's CPUs, but a cluster's nodes are not this machine): refused before anything is
-    submitted, where Ray would have waited forever."""
+    submitted, where Ray would have waited forever.
+
+    Fast sibling: :func:`test_runs_no_ray_node_can_take_are_named_before_anything_is_submitted`."""
     points = [grid.Point(tmp_path / f"r{i}", write_done, {"folder": str(tmp_path / f"r{i}")},
                          cpus=4) for i in range(2)]  # fmt: skip
     with deadline(60), pytest.raises(ValueError) as caught:

@@ -356,8 +356,13 @@ def lock_entries_for_312_and_313() -> list[tuple[str, str]]:
     return sorted(set(lock_for((3, 12)).items()) | set(lock_for((3, 13)).items()))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, version", lock_entries_for_312_and_313())
 def test_every_lock_entry_has_a_wheel_for_python_312_and_313(name, version, pypi):
+    """Every pin of the lock for Python 3.12 and 3.13 has a wheel on PyPI (a source-only pin: its
+    sdist, listed in PURE_SDISTS); the files are fetched from the index.
+
+    Fast sibling: :func:`test_wheel_check_sees_a_missing_wheel`."""
     files = pypi[name]
     if name in PURE_SDISTS:
         wheels = {w[0] for f in files if (w := wheel_of(f["filename"]))}

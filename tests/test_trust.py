@@ -91,9 +91,12 @@ def _train_process(out: Path) -> subprocess.Popen:
     return subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_killed_at_random_points_a_run_resumes_to_the_same_metrics(finished, tmp_path):
     """10 seeded trials: kill -9 at a random moment of a run (startup, an epoch, a checkpoint
-    write, the final predictions), start it again, and it ends with the uninterrupted metrics."""
+    write, the final predictions), start it again, and it ends with the uninterrupted metrics.
+
+    Fast sibling: :func:`tests/test_runfolder.py::test_random_kill_9_while_saving_never_leaves_a_broken_checkpoint`."""
     start = time.monotonic()
     reference = _train_process(tmp_path / "timed")
     assert reference.wait(timeout=300) == 0
