@@ -239,11 +239,12 @@ class Tagger(nn.Module):
             raise ValueError(f"malformed vocabularies in the model metadata ({err!r})") from None
         _check_shapes(cls, config, vocab, tensors)
         model = cls(config, vocab)
+        _check_fit(cls, {k: tuple(v.shape) for k, v in model.state_dict().items()}, tensors)
         try:
             model.load_state_dict(tensors)
         except RuntimeError as err:
-            first = str(err).splitlines()[0]
-            raise ValueError(f"the weights do not fit model {cls.name!r} ({first})") from None
+            detail = " ".join(str(err).split())[:300]
+            raise ValueError(f"the weights do not fit model {cls.name!r} ({detail})") from None
         return model
 
     def save(self, directory: str | Path) -> Path:
@@ -353,11 +354,22 @@ def _check_shapes(
             shapes = {k: tuple(v.shape) for k, v in cls(config, vocab).state_dict().items()}
     except Exception:  # noqa: BLE001 - a model that cannot be built on meta: checked by loading
         return
-    wrong = [k for k, v in tensors.items() if k in shapes and tuple(v.shape) != shapes[k]]
-    if wrong or set(shapes) - set(tensors):
-        which = wrong[:3] or sorted(set(shapes) - set(tensors))[:3]
+    _check_fit(cls, shapes, tensors)
+
+
+def _check_fit(cls: type[Tagger], shapes: dict[str, tuple], tensors: dict) -> None:
+    """A ``ValueError`` naming the tensors of ``tensors`` that the model's parameter ``shapes``
+    do not take: of another shape, unexpected, missing (at most 3 names of each)."""
+    kinds = (
+        ("of another shape", sorted(k for k in tensors if k in shapes and tuple(tensors[k].shape) != shapes[k])),
+        ("unexpected", sorted(set(tensors) - set(shapes))),
+        ("missing", sorted(set(shapes) - set(tensors))),
+    )  # fmt: skip
+    found = [f"{len(keys)} {what} (e.g. {', '.join(keys[:3])})" for what, keys in kinds if keys]
+    if found:
         raise ValueError(
-            f"the weights do not fit model {cls.name!r} with its config (e.g. {which})"
+            f"the weights do not fit model {cls.name!r} with its config: tensors "
+            + "; ".join(found)
         )
 
 

@@ -234,7 +234,14 @@ class TriMod(Tagger):
         if self._segmenter is None:
             from mner_lib.hashtags import get_segmenter
 
-            self._segmenter = get_segmenter(self.config.segmenter)
+            segmenter = get_segmenter(self.config.segmenter)
+            if isinstance(segmenter, nn.Module):  # the learned one: frozen, in eval mode
+                segmenter.eval().requires_grad_(False)
+            # a preprocessing step that its own file (config.segmenter) holds, not one of this
+            # model's parameters: kept out of the module tree, so neither the saved weights nor
+            # the optimiser see it (assigned as a module it would enter state_dict on first use
+            # and a saved model could not be loaded back)
+            self.__dict__["_segmenter"] = segmenter
         return self._segmenter
 
     def segments(self, tokens: Sequence[str]) -> list[list[str]]:

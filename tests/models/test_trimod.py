@@ -201,6 +201,38 @@ def test_save_load_round_trip(tweets, tmp_path):
     )
 
 
+def test_a_learned_segmenter_stays_out_of_the_weights_and_the_model_loads_back(tweets, tmp_path):
+    """TriMod with its learned segmenter (a model file, as the campaign's segmenter rows): the
+    segmenter is a frozen step its own file holds, so after it segmented a batch the saved model
+    holds no segmenter tensor, loads back, and tags the same; the optimiser never sees it."""
+    from mner_lib.hashtags import HashtagSegmenter
+
+    torch.manual_seed(0)
+    seg_file = tmp_path / "seg.pt"
+    HashtagSegmenter(meta={"datasets": ["demo"]}).save(seg_file)
+    model = tiny(tweets, segmenter=str(seg_file)).eval()
+    batch = model.collate(tweets, make_images(3))  # segments the hashtags: loads the segmenter
+    assert not model.segmenter.training
+    assert not any(name.startswith("_segmenter") for name in model.state_dict())
+    assert all(p.requires_grad for p in model.parameters())  # every one of them the model's own
+    model.save(tmp_path / "trimod")
+    loaded = Tagger.load(tmp_path / "trimod").eval()
+    torch.testing.assert_close(
+        loaded(loaded.collate(tweets, make_images(3))).emissions, model(batch).emissions
+    )
+
+
+def test_weights_of_another_model_name_the_tensors_that_do_not_fit(tweets, tmp_path):
+    model = tiny(tweets)
+    tensors, meta = model.to_state()
+    tensors["extra.weight"] = torch.zeros(2)
+    del tensors["words.embedding.weight"]
+    with pytest.raises(ValueError) as err:
+        Tagger.from_state(tensors, meta)
+    assert "1 unexpected (e.g. extra.weight)" in str(err.value)
+    assert "1 missing (e.g. words.embedding.weight)" in str(err.value)
+
+
 def test_backbone_mismatch_is_an_error(tweets):
     model = tiny(tweets)
     bad = ImageBatch(torch.zeros(3, 512), torch.zeros(3, 49, 512), [], [[]] * 3, [""] * 3)
