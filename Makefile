@@ -16,6 +16,10 @@ SHARED_DATA := $(wildcard ../shared/data)
 export MNER_DATA_DIR ?= $(if $(SHARED_DATA),$(abspath $(SHARED_DATA)),)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
+# Byte-code caches on, whatever the shell says: with PYTHONDONTWRITEBYTECODE set (as on the
+# project's machines) every test process and every `python -m mner_lib` a test starts compiles
+# mner_lib and the tests again (about 5 of the 15 s a test worker spent collecting).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install lock book test check lint format bench clean
 

@@ -73,8 +73,11 @@ def test_predict_file_of_tweets(moved_run, tmp_path, capsys):
     assert all(tag in TAGS for tag in out[0].tags)
 
 
+@pytest.mark.slow
 def test_predict_as_a_process_from_another_folder(moved_run, tmp_path):
-    """``python -m mner_lib predict`` in a fresh process, started away from the project."""
+    """``python -m mner_lib predict`` in a fresh process, started away from the project.
+
+    Fast sibling: :func:`test_predict_file_of_tweets` (the same command, in this process)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("MNER_DATA_DIR", None)
     proc = subprocess.run(

@@ -253,7 +253,36 @@ def test_book_sweep_skips_points_whose_notebook_ran_to_the_end(tmp_path, monkeyp
         book.sweep(*args, log=lambda _: None, ray_address="ray://head:10001")
 
 
+def test_a_worker_body_takes_its_gpu_and_thread_count(tmp_path, monkeypatch):
+    import multiprocessing
+
+    import torch
+
+    threads = torch.get_num_threads()
+    for var in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "x")  # restored after the test, as the worker's are set here
+    receive, send = multiprocessing.Pipe(duplex=False)
+    try:
+        grid._child(
+            grid.Point(tmp_path / "r", record_devices, {"folder": str(tmp_path / "r")}),
+            1,
+            "5",
+            send,
+        )
+        outcome = receive.recv()
+    finally:
+        torch.set_num_threads(threads)
+    assert outcome.status == "done", outcome.error
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text()) == {"gpus": "5", "threads": 1}
+    assert os.environ["OMP_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == "1"
+
+
+@pytest.mark.slow
 def test_local_workers_each_get_their_own_gpu_and_one_thread(tmp_path, monkeypatch):
+    """Two worker processes side by side, each pinned to its own GPU and one thread.
+
+    Fast sibling: :func:`test_a_worker_body_takes_its_gpu_and_thread_count` (the worker's body
+    in this process)."""
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")  # two GPUs (none is touched)
     folders = [tmp_path / f"run{i}" for i in range(3)]
     points = [grid.Point(f, record_devices, {"folder": str(f)}, gpus=1) for f in folders]
@@ -350,7 +379,12 @@ def test_runs_asking_more_cpus_than_a_ray_node_has_are_refused_at_once(ray_insta
     assert not any(p.folder.exists() for p in points)
 
 
+@pytest.mark.slow
 def test_local_workers_are_waited_for_in_bounded_checks_that_say_so(tmp_path, monkeypatch):
+    """Worker processes are waited for in bounded polls that log what they wait for.
+
+    Fast sibling: :func:`test_every_ray_wait_is_bounded_and_ends_with_a_reason` (the same
+    bounded waits on a fake Ray cluster)."""
     monkeypatch.setattr(grid, "POLL_SECONDS", 0.2)
     monkeypatch.setattr(grid, "LOG_EVERY", 2)
     lines = []
