@@ -64,10 +64,19 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def probe_cache() -> Path:
-    """The feature cache of the synthetic probe runs: the session's (the probe drawings of the demo
-    corpus are computed once per test process)."""
-    return Path(os.environ["MNER_CACHE_DIR"])
+def probe_cache(tmp_path_factory, monkeypatch) -> Path:
+    """The feature cache of the synthetic probe runs, one for the whole session: under
+    pytest-xdist the test processes share it (their common temporary folder), so a seed's probe
+    drawings are drawn and encoded once, not once per process (about 40 s of CPU per seed and
+    process on 2 cores). Concurrent writers are safe (mner_lib.images.cache: shards renamed
+    whole, index lines appended in one write); tests.probes computes a seed's features under a
+    lock, so two processes never compute the same ones side by side."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    path = root / "probe-cache"
+    monkeypatch.setenv("MNER_CACHE_DIR", str(path))
+    return path
 
 
 #: the longest test (about a third of the suite's CPU time): started first, so that the other
