@@ -40,6 +40,8 @@ PROBES = {
     "gmf": "GMF, tests.probes.GMF_PROBE: type_blind_probe(), the tiny untrained 2-layer "
     "encoder, 6 epochs, batch 16, lr 2e-3 (encoder too), constant schedule; dev F1; "
     "'matched' is the contrastive heads' image matching on 48 dev/test tweets (chance 25%)",
+    "cwi": "CWI, tests.probes.CWI_PLAIN_PROBE: train_probe's data (300 demo tweets made "
+    "type-blind), CWI_PROBE's sizes, 8 epochs, lr 0.01, batch 8; test F1",
     "cwi-attention": "cwi-attention, tests.probes.CWI_ATTENTION_PROBE: train_probe's data (300 "
     "demo tweets made type-blind), CWI_PROBE's sizes with dropout 0.2, 20 epochs (patience 20: "
     "no early stopping), lr 0.01, batch 8; test F1",
@@ -57,8 +59,8 @@ def hsn_options() -> dict:
 #: the settings a probe test had before issue 25 changed them, as --set changes from today's
 FORMER = {"cwi-attention": "dropout=0.5, epochs=12, patience=5"}
 
-#: the settings a --set may change besides the model options (cwi-attention and hsn)
-RUN_KEYS = ("epochs", "lr", "n_train", "patience")
+#: the settings a --set may change besides the model options (cwi, cwi-attention and hsn)
+RUN_KEYS = ("epochs", "lr", "n_train", "patience", "batch_size")
 
 
 def run_one(probe: str, condition: str, seed: int, out: Path, changes: dict) -> dict:
@@ -78,8 +80,8 @@ def run_one(probe: str, condition: str, seed: int, out: Path, changes: dict) -> 
         if probe == "gmf":
             row["matched"] = list(probes.gmf_matching(result, data))
         return row
-    if probe == "cwi-attention":
-        settings = dict(probes.CWI_ATTENTION_PROBE)
+    if probe in ("cwi", "cwi-attention"):
+        settings = dict(probes.CWI_PLAIN_PROBE if probe == "cwi" else probes.CWI_ATTENTION_PROBE)
         base = settings.pop("options")
     elif probe == "hsn":
         base, settings = hsn_options(), {"epochs": 4, "lr": 0.01, "n_train": 160}
@@ -219,7 +221,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a setting that differs from the test's: epochs, lr, n_train, patience or a model "
+        help="a setting that differs from the test's: epochs, lr, n_train, patience, batch_size "
+        "or a model "
         "option (VALUE read as JSON where it parses); repeatable",
     )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="the .md, without suffix")

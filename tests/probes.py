@@ -128,6 +128,11 @@ CWI_PROBE = {
 }
 
 
+#: CWI's probe (tests/models/test_cwi.py), the keywords of :func:`demo_probe_f1`: CWI_PROBE's
+#: sizes on the whole demo training split (the image's top-5 label words are weak type cues)
+CWI_PLAIN_PROBE = {"options": CWI_PROBE, "epochs": 8, "lr": 0.01, "n_train": 300}
+
+
 #: cwi-attention's probe (tests/models/test_cwi.py), the keywords of :func:`demo_probe_f1`:
 #: CWI_PROBE's sizes with dropout 0.2, 20 epochs and no early stopping. With the former settings
 #: (CWI_PROBE as is, so dropout 0.5; 12 epochs; the trainer's patience of 5) the image pathway
@@ -242,6 +247,7 @@ def demo_probe_f1(
     lr: float,
     n_train: int = 160,
     seed: int = 0,
+    batch_size: int = 8,
     **settings,
 ) -> float:
     """Test F1 of one probe run under any image ``condition`` (e.g. the
@@ -262,7 +268,7 @@ def demo_probe_f1(
         condition=condition,
         epochs=epochs,
         lr=lr,
-        batch_size=8,
+        batch_size=batch_size,
         seed=seed,
         out=str(out_dir / f"{condition.replace(':', '-')}_seed{seed}"),
         model_options=options,
