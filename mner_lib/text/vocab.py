@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from mner_lib.text.data import TAGS, Tweet
@@ -121,26 +122,28 @@ class Vocabularies:
 def pad_sequences(seqs: Sequence[Sequence[int]], pad: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, T) long tensor padded with ``pad`` and the (B, T) boolean mask of real positions."""
     length = max((len(s) for s in seqs), default=0)
-    out = torch.full((len(seqs), max(length, 1)), pad, dtype=torch.long)
-    mask = torch.zeros((len(seqs), max(length, 1)), dtype=torch.bool)
+    out = np.full((len(seqs), max(length, 1)), pad, dtype=np.int64)
+    mask = np.zeros((len(seqs), max(length, 1)), dtype=bool)
     for i, s in enumerate(seqs):
-        out[i, : len(s)] = torch.as_tensor(list(s), dtype=torch.long)
+        out[i, : len(s)] = s
         mask[i, : len(s)] = True
-    return out, mask
+    return torch.from_numpy(out), torch.from_numpy(mask)
 
 
 def pad_chars(
     words: Sequence[Sequence[Sequence[int]]], max_word_len: int | None = None, pad: int = 0
 ) -> torch.Tensor:
-    """(B, T, L) character ids; words longer than ``max_word_len`` are cut."""
+    """(B, T, L) character ids; words longer than ``max_word_len`` are cut. Filled in numpy (a
+    tensor per word cost 9 ms for a batch of 8 tweets, a tenth of a small model's step)."""
     b = len(words)
     t = max((len(s) for s in words), default=1) or 1
     longest = max((len(w) for s in words for w in s), default=1) or 1
     length = min(longest, max_word_len) if max_word_len else longest
-    out = torch.full((b, t, length), pad, dtype=torch.long)
+    out = np.full((b, t, length), pad, dtype=np.int64)
     for i, sent in enumerate(words):
+        row = out[i]
         for j, w in enumerate(sent):
-            w = list(w)[:length]
-            if w:
-                out[i, j, : len(w)] = torch.as_tensor(w, dtype=torch.long)
-    return out
+            n = min(len(w), length)
+            if n:
+                row[j, :n] = list(w[:n])
+    return torch.from_numpy(out)
