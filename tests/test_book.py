@@ -403,7 +403,8 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
     for chapter in book.CHAPTERS:
         page = html / "notebooks" / chapter.notebook.replace(".ipynb", ".html")
         assert page.is_file(), f"{page} was not built"
-        dom = browser.dump_dom(page, profile_dir)
+        shot = SHOTS_DIR / f"{Path(chapter.notebook).stem}.png"
+        dom = browser.dom_and_screenshot(page, shot, profile_dir, size=(1280, 9000))
         assert chapter.title.split(":")[0] in dom
         colab = header.release().colab_url(chapter.notebook)
         assert colab in page.read_text(), f"{page}: the Colab button is not {colab}"
@@ -417,8 +418,6 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
             problems[chapter.key] = found
         if chapter.key in MODEL_CHAPTERS:
             scores[chapter.key] = {row["model"]: float(row["test F1"]) for row in live_table(dom)}
-        browser.screenshot(page, SHOTS_DIR / f"{Path(chapter.notebook).stem}.png", profile_dir,
-                           size=(1280, 9000))  # fmt: skip
     assert not problems, problems
     assert_findings_are_on_the_page(html, keys, profile_dir)
     # off the page: no broken internal link or anchor, no local path, no injected parameters,
