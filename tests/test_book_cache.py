@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ class Book:
         self.executions: list[str] = []
         self.builds = 0
         self.fail: dict[str, BaseException] = {}
+        self.barrier: threading.Barrier | None = None  # the chapters that train wait at it
+        self.events: list[tuple[str, str]] = []  # (start or end, chapter), in order
         self.notebooks = root / "notebooks"
         self.notebooks.mkdir()
         for c in runner.CHAPTERS:
@@ -55,17 +58,22 @@ class Book:
             if not present:
                 monkeypatch.delenv(name)
 
-    def write_profile(self, per_chapter: dict, chapters: list[str] = CHAPTERS) -> None:
+    def write_profile(self, per_chapter: dict, chapters: list[str] = CHAPTERS, **keys) -> None:
         text = {"chapters": chapters, "common": {"dataset": "demo", "epochs": 1, "seeds": [0]}}
         text["chapters_params"] = per_chapter
+        text.update(keys)
         self.profile.write_text(json.dumps(text))  # JSON is YAML
 
     def execute(self, chapter, params, output: Path, cell_timeout: int = 900) -> float:
         """papermill's stand-in: writes the executed notebook (half of it when told to fail)
         and, for a chapter that trains, its run folder."""
         self.executions.append(chapter.key)
+        self.events.append(("start", chapter.key))
         output.parent.mkdir(parents=True, exist_ok=True)
+        if self.barrier is not None and "models" in schema(chapter.key):
+            self.barrier.wait()  # broken (an error) unless the other one runs at the same time
         if chapter.key in self.fail:
+            self.events.append(("end", chapter.key))
             output.write_text('{"cells": [')  # cut short
             raise self.fail.pop(chapter.key)
         output.write_text(json.dumps({"chapter": chapter.key, "run": len(self.executions)}))
@@ -73,6 +81,7 @@ class Book:
             run = self.root / "runs" / chapter.key / "metrics.json"
             run.parent.mkdir(parents=True, exist_ok=True)
             run.write_text(json.dumps({"run": len(self.executions)}))
+        self.events.append(("end", chapter.key))
         return 0.5
 
     def build_html(self, source: Path, output: Path) -> Path:
@@ -320,3 +329,43 @@ def test_the_shipped_profiles_give_kernels_one_thread():
     for name in ("quick", "smoke"):
         env = runner.load_profile(name).env
         assert env.get("OMP_NUM_THREADS") == "1" and env.get("MKL_NUM_THREADS") == "1", name
+
+
+# ----------------------------------------------------------------------------- chapters side by side
+def test_with_jobs_the_training_chapters_run_side_by_side_and_their_comparison_after(
+    tmp_path, monkeypatch
+):
+    book = Book(tmp_path, monkeypatch)
+    book.write_profile({}, jobs=2)
+    book.barrier = threading.Barrier(2, timeout=10)  # foundations and cwi must meet there
+    report, lines = book.run()
+    ends = [book.events.index(("end", k)) for k in ("foundations", "cwi")]
+    assert book.events.index(("start", "comparison")) > max(ends)
+    assert list(report.executed) == CHAPTERS and book.builds == 1
+    assert all((book.executed / f"{n}.key.json").exists() for n in ("02_foundations", "03_cwi"))
+    book.barrier = None
+    assert book.run()[0].cached == CHAPTERS  # keyed as in a run one chapter at a time
+
+
+def test_with_jobs_a_failure_lets_the_running_chapter_finish_and_starts_nothing_more(
+    tmp_path, monkeypatch
+):
+    book = Book(tmp_path, monkeypatch)
+    book.write_profile({}, jobs=2)
+    book.fail["cwi"] = BookError("chapter 'cwi' failed in cell 3")
+    with pytest.raises(BookError, match="'cwi' failed"):
+        book.run()
+    assert sorted(book.executions) == ["cwi", "foundations"]  # no comparison after a failure
+    assert (book.executed / "02_foundations.key.json").exists()
+    assert not (book.executed / "03_cwi.key.json").exists()
+    assert book.run()[0].executed.keys() == {"cwi", "comparison"}
+
+
+@pytest.mark.parametrize("jobs", [0, 65, "2", True, 1.5])
+def test_a_profile_with_jobs_out_of_range_is_refused_by_name(tmp_path, jobs):
+    path = tmp_path / "bad.yml"
+    path.write_text(json.dumps({"chapters": ["cwi"], "jobs": jobs}))
+    with pytest.raises(
+        ValueError, match=r"bad\.yml: jobs: must be a whole number of chapters from 1 to 64"
+    ):
+        runner.load_profile(str(path))

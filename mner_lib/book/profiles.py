@@ -29,6 +29,9 @@ class Profile:
     per_chapter: dict[str, dict[str, Any]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     cell_timeout: int = 900
+    #: chapters executed side by side (each in its own kernel); those that show the build's runs
+    #: (the comparison, the appendix) always wait for the chapters that train
+    jobs: int = 1
     source: str = ""  # the profile file, named in errors
 
 
@@ -42,7 +45,17 @@ def profile_names() -> list[str]:
 #: the kernel run other code, so a profile that sets it is refused.
 PROFILE_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 _MNER_ENV = re.compile(r"MNER_[A-Z0-9_]+")
-PROFILE_KEYS = ("description", "chapters", "common", "chapters_params", "env", "cell_timeout")
+PROFILE_KEYS = (
+    "description",
+    "chapters",
+    "common",
+    "chapters_params",
+    "env",
+    "cell_timeout",
+    "jobs",
+)
+#: the most chapters a profile may execute side by side
+MAX_JOBS = 64
 
 
 def profile_env(env: Any, where: str) -> dict[str, str]:
@@ -135,6 +148,12 @@ def load_profile(name_or_path: str) -> Profile:
         raise ValueError(
             f"{path}: cell_timeout: must be a whole number of seconds, got {reprlib.repr(timeout)}"
         )
+    jobs = data.get("jobs", 1)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise ValueError(
+            f"{path}: jobs: must be a whole number of chapters from 1 to {MAX_JOBS}, "
+            f"got {reprlib.repr(jobs)}"
+        )
     return Profile(
         name=path.stem,
         description=description,
@@ -143,6 +162,7 @@ def load_profile(name_or_path: str) -> Profile:
         per_chapter=per_chapter,
         env=profile_env(data.get("env"), str(path)),
         cell_timeout=timeout,
+        jobs=jobs,
         source=str(path),
     )
 

@@ -261,6 +261,43 @@ class RunReport:
     built: bool = False  # whether jupyter-book ran (False: the HTML was current, or no build)
 
 
+def _execute_all(due: list, params: dict, profile: Profile, log) -> dict[str, float]:
+    """Execute ``due`` chapters ((chapter, key parts, record, output) each), ``profile.jobs`` at
+    a time (threads: each chapter runs in its own kernel process). The first failure stops what
+    has not started; the chapters already running finish (their keys are written), then it is
+    raised."""
+
+    import threading
+
+    lock = threading.Lock()
+
+    def say(line: str) -> None:  # one whole line at a time from the chapters' threads
+        with lock:
+            log(line)
+
+    def one(c: Chapter, parts: dict, record: cache.Record, out: Path) -> float:
+        say(f"[book] {c.key}: notebooks/{c.notebook} with {json.dumps(params[c.key])}")
+        with record.making(parts):  # a failed or interrupted execution leaves no key
+            secs = execute_chapter(c, params[c.key], out, profile.cell_timeout)
+        say(f"[book] {c.key}: done in {secs:.0f}s")
+        return secs
+
+    if profile.jobs == 1 or len(due) < 2:
+        return {item[0].key: one(*item) for item in due}
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=profile.jobs, thread_name_prefix="chapter") as pool:
+        futures = {pool.submit(one, *item): item[0].key for item in due}
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            for f in pending:
+                f.cancel()
+            wait(pending)
+            raise failed[0].exception()
+    return {key: f.result() for f, key in futures.items()}
+
+
 def run_book(
     profile_name: str,
     only: Sequence[str] | None = None,
@@ -301,19 +338,23 @@ def _execute_and_build(
 ) -> RunReport:
     """:func:`run_book` once its parameters are checked, in the kernels' environment."""
     inputs = cache.Keys(ROOT, LIBRARY_DIR, profile.env)
-    executed: dict[str, float] = {}
+    seconds: dict[str, float] = {}
     cached: list[str] = []
-    for c in map(chapter, keys):
-        out = executed_dir / c.notebook
-        parts = inputs.chapter(NOTEBOOK_DIR / c.notebook, params[c.key], cache.reads_runs(c.key))
-        record = cache.Record(cache.key_file(out), out)
-        if not record.due(parts, force, log, f"[book] {c.key}", "executing"):
-            cached.append(c.key)
-            continue
-        log(f"[book] {c.key}: notebooks/{c.notebook} with {json.dumps(params[c.key])}")
-        with record.making(parts):  # a failed or interrupted execution leaves no key
-            executed[c.key] = execute_chapter(c, params[c.key], out, profile.cell_timeout)
-        log(f"[book] {c.key}: done in {executed[c.key]:.0f}s")
+    # the chapters that show the build's runs come after those that write them: their key lists
+    # the runs folder, read once the others have finished
+    for phase in (False, True):
+        due = []
+        for c in (c for c in map(chapter, keys) if cache.reads_runs(c.key) == phase):
+            out = executed_dir / c.notebook
+            parts = inputs.chapter(NOTEBOOK_DIR / c.notebook, params[c.key], phase)
+            record = cache.Record(cache.key_file(out), out)
+            if record.due(parts, force, log, f"[book] {c.key}", "executing"):
+                due.append((c, parts, record, out))
+            else:
+                cached.append(c.key)
+        seconds.update(_execute_all(due, params, profile, log))
+    executed = {k: seconds[k] for k in keys if k in seconds}
+    cached = [k for k in keys if k in cached]
     stubs = []
     for c in CHAPTERS:
         if not (executed_dir / c.notebook).exists():
