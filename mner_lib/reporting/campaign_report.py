@@ -27,7 +27,7 @@ from mner_lib.reporting.report import (
     report_tables,
     write_text,
 )
-from mner_lib.reporting.results import load_runs, mean_std, paper_table
+from mner_lib.reporting.results import load_runs, mean_std, paired_stats, paper_table
 from mner_lib.reporting.results import spread as results_spread
 from mner_lib.reporting.segmenter import segmenter_lines
 from mner_lib.reporting.words import conclusion, within_band
@@ -140,10 +140,7 @@ def text_gap_effects(runs: pd.DataFrame) -> pd.DataFrame:
                 "change": exp.removeprefix("campaign_text_"),
                 "model": model,
                 "dataset": dataset,
-                "n": len(diff),
-                "mean": diff.mean(),
-                "std": diff.std(ddof=1) if len(diff) > 1 else 0.0,
-                "wins": int((diff > 0).sum()),
+                **paired_stats(diff),
                 "f1": g["f1"].astype(float).mean(),
             }  # fmt: skip
         )
@@ -172,10 +169,7 @@ def ablation_effects(runs: pd.DataFrame) -> pd.DataFrame:
                 "model": model,
                 "dataset": dataset,
                 "ablation": name,
-                "n": len(diff),
-                "mean": diff.mean(),
-                "std": diff.std(ddof=1) if len(diff) > 1 else 0.0,
-                "wins": int((diff > 0).sum()),  # seeds where the full model beat the ablation
+                **paired_stats(diff),  # wins: seeds where the full model beat the ablation
                 "paper": paper,
             }  # fmt: skip
         )

@@ -315,6 +315,17 @@ def mean_std(mean: float, std: float, n: int, signed: bool = False) -> str:
     return f"{mean:{'+' if signed else ''}.2f}{spread(std, n)} (n={n})"
 
 
+def paired_stats(diff: pd.Series) -> dict[str, Any]:
+    """What a paired effect reports of its per-seed differences: ``n``, ``mean``, the sample
+    ``std`` (0 for one seed) and ``wins``, the seeds whose difference is above 0."""
+    return {
+        "n": len(diff),
+        "mean": diff.mean(),
+        "std": diff.std(ddof=1) if len(diff) > 1 else 0.0,
+        "wins": int((diff > 0).sum()),
+    }
+
+
 def label(row: dict[str, Any] | pd.Series) -> str:
     """A row's setting in words, ``synthetic`` spelled out when the images were synthetic."""
     parts = [str(row["condition"])]

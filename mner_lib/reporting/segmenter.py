@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mner_lib.io.escape import md_text as _m
-from mner_lib.reporting.results import mean_std
+from mner_lib.reporting.results import mean_std, paired_stats
 
 #: the experiment of the plan's segmenter row, and the one it is paired with
 LEARNED, STAND_IN = "campaign_learned-segmenter", "campaign"
@@ -41,10 +41,7 @@ def segmenter_effects(runs: pd.DataFrame) -> pd.DataFrame:
             {
                 "dataset": dataset,
                 "condition": condition,
-                "n": len(diff),
-                "mean": diff.mean(),
-                "std": diff.std(ddof=1) if len(diff) > 1 else 0.0,
-                "wins": int((diff > 0).sum()),  # seeds where the learned segmenter did better
+                **paired_stats(diff),  # wins: seeds where the learned segmenter did better
                 "learned_f1": g["f1"].astype(float).mean(),
                 "stand_in_f1": g["f1_stand_in"].astype(float).mean(),
             }  # fmt: skip
