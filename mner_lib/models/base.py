@@ -237,9 +237,10 @@ class Tagger(nn.Module):
             vocab = Vocabularies.from_dict(meta["vocab"])
         except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
             raise ValueError(f"malformed vocabularies in the model metadata ({err!r})") from None
-        _check_shapes(cls, config, vocab, tensors)
+        checked = _check_shapes(cls, config, vocab, tensors)
         model = cls(config, vocab)
-        _check_fit(cls, {k: tuple(v.shape) for k, v in model.state_dict().items()}, tensors)
+        if not checked:  # a model that cannot be built on meta: checked against the real one
+            _check_fit(cls, {k: tuple(v.shape) for k, v in model.state_dict().items()}, tensors)
         try:
             model.load_state_dict(tensors)
         except RuntimeError as err:
@@ -346,15 +347,17 @@ class Tagger(nn.Module):
 
 def _check_shapes(
     cls: type[Tagger], config: TaggerConfig, vocab: Vocabularies, tensors: dict
-) -> None:
+) -> bool:
     """Build the model on the meta device (no memory) and compare its parameter shapes with the
-    file's tensors first, so a config that asks for huge layers never allocates them."""
+    file's tensors first, so a config that asks for huge layers never allocates them. False
+    when the model cannot be built there (nothing checked)."""
     try:
         with torch.device("meta"):
             shapes = {k: tuple(v.shape) for k, v in cls(config, vocab).state_dict().items()}
-    except Exception:  # noqa: BLE001 - a model that cannot be built on meta: checked by loading
-        return
+    except Exception:  # noqa: BLE001 - a model that cannot be built on meta: checked once built
+        return False
     _check_fit(cls, shapes, tensors)
+    return True
 
 
 def _check_fit(cls: type[Tagger], shapes: dict[str, tuple], tensors: dict) -> None:
