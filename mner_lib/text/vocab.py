@@ -121,12 +121,12 @@ class Vocabularies:
 
 def pad_sequences(seqs: Sequence[Sequence[int]], pad: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, T) long tensor padded with ``pad`` and the (B, T) boolean mask of real positions."""
-    length = max((len(s) for s in seqs), default=0)
+    length = max((len(seq) for seq in seqs), default=0)
     out = np.full((len(seqs), max(length, 1)), pad, dtype=np.int64)
     mask = np.zeros((len(seqs), max(length, 1)), dtype=bool)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = s
-        mask[i, : len(s)] = True
+    for i, seq in enumerate(seqs):
+        out[i, : len(seq)] = seq
+        mask[i, : len(seq)] = True
     return torch.from_numpy(out), torch.from_numpy(mask)
 
 
