@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from mner_lib.reporting import results
+from mner_lib.reporting import paired, results
 
 
 def metrics(
@@ -299,14 +299,25 @@ def test_paired_gaps_subtract_blank_from_synthetic_seed_by_seed(tmp_path):
         )
         write(tmp_path, f"blank/seed{seed}", metrics(seed=seed, f1=blank))
     write(tmp_path, "blank/seed9", metrics(seed=9, f1=99.0))  # no synthetic partner: left out
-    gaps = results.paired_gaps(results.load_runs(tmp_path))
+    gaps = paired.paired_gaps(results.load_runs(tmp_path))
     assert len(gaps) == 1
     row = gaps.iloc[0]
     assert row["n_pairs"] == 3 and row["seeds"] == "0,1,2"
     assert row["gap_mean"] == pytest.approx((10 - 2 + 9) / 3)
     assert row["gap_std"] == pytest.approx(float(np.std([10, -2, 9], ddof=1)))
     assert row["wins"] == 2
-    assert results.paired_gaps(results.load_runs(tmp_path / "nothing")).empty
+    assert paired.paired_gaps(results.load_runs(tmp_path / "nothing")).empty
+
+
+def test_paired_stats_count_seeds_spread_and_strict_wins():
+    import pandas as pd
+
+    stats = paired.paired_stats(pd.Series([1.5, -0.5, 0.0, 2.0]))
+    assert stats["n"] == 4 and stats["wins"] == 2  # a tie (0.0) is no win
+    assert stats["mean"] == pytest.approx(0.75)
+    assert stats["std"] == pytest.approx(float(np.std([1.5, -0.5, 0.0, 2.0], ddof=1)))
+    one = paired.paired_stats(pd.Series([-0.3]))
+    assert (one["n"], one["std"], one["wins"]) == (1, 0.0, 0)  # one seed measures no spread
 
 
 def test_report_command_puts_conditions_side_by_side_with_paired_gaps(tmp_path, capsys):
@@ -436,18 +447,18 @@ def test_a_caption_run_sits_and_pairs_with_the_blank_run_of_its_setting(tmp_path
         write(tmp_path, f"hsn/cap/seed{seed}", metrics("hsn", seed, 72.0 + seed, "caption:blip2"))
         write(tmp_path, f"bert/none/seed{seed}", metrics("bert-crf", seed, 80.0, "none"))
         write(tmp_path, f"bert/cap/seed{seed}", metrics("bert-crf", seed, 81.0, "caption:blip2"))
-    runs = results.share_backbone(results.load_runs(tmp_path))
+    runs = paired.share_backbone(results.load_runs(tmp_path))
     hsn = runs[runs["model"] == "hsn"]
     assert set(hsn["backbone"]) == {"efficientnet-lite0"}  # one row, blank beside caption
     assert set(runs[runs["model"] == "bert-crf"]["backbone"]) == {"none"}
-    hsn_gap = results.paired_gaps(runs, "caption:blip2", "blank")
+    hsn_gap = paired.paired_gaps(runs, "caption:blip2", "blank")
     assert list(hsn_gap["model"]) == ["hsn"] and hsn_gap["gap_mean"].iloc[0] == 2.0
-    bert_gap = results.paired_gaps(runs, "caption:blip2", "none")
+    bert_gap = paired.paired_gaps(runs, "caption:blip2", "none")
     assert list(bert_gap["model"]) == ["bert-crf"] and bert_gap["n_pairs"].iloc[0] == 2
     other = metrics("hsn", 0, 60.0)
     other["backbone"] = "resnet50"
     write(tmp_path, "hsn/blank-resnet/seed0", other)
-    runs = results.share_backbone(results.load_runs(tmp_path))
+    runs = paired.share_backbone(results.load_runs(tmp_path))
     cap = runs[(runs["model"] == "hsn") & (runs["condition"] == "caption:blip2")]
     assert set(cap["backbone"]) == {"none"}  # which blank row it belongs to is not known
 

@@ -299,7 +299,7 @@ def campaign_gaps(
     :data:`mner_lib.experiments.campaign.PLAN`); only its main grid is read."""
     from mner_lib.experiments.campaign import CAPTION, PLAN
     from mner_lib.reporting.campaign_report import load_campaign
-    from mner_lib.reporting.results import paired_differences, share_backbone
+    from mner_lib.reporting.paired import paired_differences, share_backbone
 
     plan = PLAN if plan is None else plan
     main = {row.experiment for row in plan if row.kind == "main"}

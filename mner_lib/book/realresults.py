@@ -82,7 +82,8 @@ def recorded_settings(
     ``group`` (its condition column). Empty when there are none."""
     import pandas as pd
 
-    from mner_lib.reporting.results import aggregate, compare, load_runs, share_backbone
+    from mner_lib.reporting.paired import share_backbone
+    from mner_lib.reporting.results import aggregate, compare, load_runs
 
     root = Path(results_dir)
     runs = load_runs(root, relative_to=root)

@@ -18,6 +18,7 @@ from mner_lib.experiments.campaign import CAPTION, KNOWLEDGE, NOT_RUN, PLAN, Row
 from mner_lib.experiments.cost import full_data, pending_lines
 from mner_lib.io.escape import md_text as _m
 from mner_lib.reporting.optimisers import deviation_words, optimiser_lines
+from mner_lib.reporting.paired import paired_stats
 from mner_lib.reporting.report import (
     PAIRING,
     caption_leak,
@@ -27,7 +28,7 @@ from mner_lib.reporting.report import (
     report_tables,
     write_text,
 )
-from mner_lib.reporting.results import load_runs, mean_std, paired_stats, paper_table
+from mner_lib.reporting.results import load_runs, mean_std, paper_table
 from mner_lib.reporting.results import spread as results_spread
 from mner_lib.reporting.segmenter import segmenter_lines
 from mner_lib.reporting.words import conclusion, within_band

@@ -150,7 +150,7 @@ def sources(runs: pd.DataFrame, model: str, dataset: str, conditions: Iterable[s
 
 
 def caption_findings(gaps: pd.DataFrame, runs: pd.DataFrame | None = None) -> list[Finding]:
-    """One finding per paired gap of a text condition (:func:`mner_lib.reporting.results.paired_gaps`
+    """One finding per paired gap of a text condition (:func:`mner_lib.reporting.paired.paired_gaps`
     rows with ``condition`` and ``baseline``)."""
     out = []
     runs = runs if runs is not None else pd.DataFrame()

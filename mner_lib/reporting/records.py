@@ -44,8 +44,9 @@ from mner_lib.reporting.findings import (
     paper_findings,
 )
 from mner_lib.reporting.gaps import GapDecomposition, decompose
+from mner_lib.reporting.paired import paired_gaps, share_backbone
 from mner_lib.reporting.report import experiment_dirs, gap_pairs, ordered_conditions
-from mner_lib.reporting.results import load_runs, paired_gaps, paper_table, share_backbone
+from mner_lib.reporting.results import load_runs, paper_table
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def round_runs(runs: pd.DataFrame, round_: Round) -> pd.DataFrame:
 
 
 def gaps(runs: pd.DataFrame) -> pd.DataFrame:
-    """The paired gaps (:func:`mner_lib.reporting.results.paired_gaps`) of every condition pair
+    """The paired gaps (:func:`mner_lib.reporting.paired.paired_gaps`) of every condition pair
     the runs hold (:func:`mner_lib.reporting.report.gap_pairs`), with ``condition`` and
     ``baseline`` columns; empty without pairs."""
     if runs.empty:

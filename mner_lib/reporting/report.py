@@ -24,14 +24,8 @@ import pandas as pd
 from mner_lib.experiments.sweep import check_pattern
 from mner_lib.io.escape import markdown_guard, md_code, md_text
 from mner_lib.io.plural import counted
-from mner_lib.reporting.results import (
-    aggregate,
-    compare,
-    load_runs,
-    paired_gaps,
-    share_backbone,
-    with_text,
-)
+from mner_lib.reporting.paired import paired_gaps, share_backbone
+from mner_lib.reporting.results import aggregate, compare, load_runs, with_text
 from mner_lib.reporting.results import spread as results_spread
 
 #: the order conditions take in a table; others follow alphabetically

@@ -315,17 +315,6 @@ def mean_std(mean: float, std: float, n: int, signed: bool = False) -> str:
     return f"{mean:{'+' if signed else ''}.2f}{spread(std, n)} (n={n})"
 
 
-def paired_stats(diff: pd.Series) -> dict[str, Any]:
-    """What a paired effect reports of its per-seed differences: ``n``, ``mean``, the sample
-    ``std`` (0 for one seed) and ``wins``, the seeds whose difference is above 0."""
-    return {
-        "n": len(diff),
-        "mean": diff.mean(),
-        "std": diff.std(ddof=1) if len(diff) > 1 else 0.0,
-        "wins": int((diff > 0).sum()),
-    }
-
-
 def label(row: dict[str, Any] | pd.Series) -> str:
     """A row's setting in words, ``synthetic`` spelled out when the images were synthetic."""
     parts = [str(row["condition"])]
@@ -419,67 +408,6 @@ def with_text(compared: pd.DataFrame) -> pd.DataFrame:
         for f, v, t in zip(out["paper_f1"], out["paper_variant"], out["paper_table"])
     ]
     return out
-
-
-def share_backbone(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with the backbone of text-only runs (conditions ``none``, ``caption:*``,
-    ``knowledge:*``) made comparable. Those runs read no pixels, so the backbone they record
-    (the command line's default) means nothing: each takes the backbone of the pixel runs of
-    its setting (same model, variant, dataset, training, caps and experiment, where that column
-    is present) when those used exactly one, so that a caption row sits beside its blank row and
-    pairs with it by seed; otherwise ``none``, so that it pairs with text-only runs."""
-    if runs.empty:
-        return runs
-    runs = runs.copy()
-    text = runs["condition"].map(is_text_condition).astype(bool) | (runs["condition"] == "none")
-    runs.loc[text, "backbone"] = "none"
-    keys = [k for k in GROUP_KEYS if k not in ("condition", "synthetic", "backbone")]
-    keys += ["experiment"] if "experiment" in runs.columns else []
-    for _, index in runs.groupby(keys, dropna=False, sort=False).groups.items():
-        pixels = runs.loc[index][~text.loc[index]]["backbone"].unique()
-        if len(pixels) == 1:
-            runs.loc[[i for i in index if text.loc[i]], "backbone"] = pixels[0]
-    return runs
-
-
-def paired_differences(
-    runs: pd.DataFrame, condition: str = "synthetic", baseline: str = "blank"
-) -> pd.DataFrame:
-    """One row per seed that has both runs of a setting: its keys, ``seed``, ``f1`` (under
-    ``condition``), ``f1_base`` (under ``baseline``) and ``diff`` (the first minus the second)."""
-    keys = [k for k in GROUP_KEYS if k not in ("condition", "synthetic")]
-    columns = keys + ["seed", "f1", "f1_base", "diff"]
-    if runs.empty:
-        return pd.DataFrame(columns=columns)
-    a = runs[runs["condition"] == condition]
-    b = runs[runs["condition"] == baseline]
-    pairs = a.merge(b, on=keys + ["seed"], suffixes=("", "_base"))
-    pairs["f1"] = pairs["f1"].astype(float)
-    pairs["f1_base"] = pairs["f1_base"].astype(float)
-    pairs["diff"] = pairs["f1"] - pairs["f1_base"]
-    return pairs[columns].reset_index(drop=True)
-
-
-def paired_gaps(
-    runs: pd.DataFrame, condition: str = "synthetic", baseline: str = "blank"
-) -> pd.DataFrame:
-    """Per setting, test F1 under ``condition`` minus test F1 under ``baseline`` for the same
-    seed (what such a pair shares: :data:`mner_lib.reporting.report.PAIRING`): mean ± std of the differences,
-    the number of seeds with both runs, and how many of them ``condition`` won."""
-    keys = [k for k in GROUP_KEYS if k not in ("condition", "synthetic")]
-    columns = keys + ["n_pairs", "gap_mean", "gap_std", "wins", "seeds"]
-    pairs = paired_differences(runs, condition, baseline)
-    rows = []
-    for key, group in pairs.groupby(keys, dropna=False, sort=True):
-        diff = group["diff"].to_numpy()
-        row = dict(zip(keys, key))
-        row["n_pairs"] = len(diff)
-        row["gap_mean"] = float(diff.mean())
-        row["gap_std"] = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
-        row["wins"] = int((diff > 0).sum())
-        row["seeds"] = ",".join(str(x) for x in sorted(group["seed"]))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=columns)
 
 
 def robustness(ours: pd.DataFrame, conditions: Iterable[str] | None = None) -> pd.DataFrame:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from mner_lib.io.escape import md_text as _m
-from mner_lib.reporting.results import mean_std, paired_stats
+from mner_lib.reporting.paired import paired_stats
+from mner_lib.reporting.results import mean_std
 
 #: the experiment of the plan's segmenter row, and the one it is paired with
 LEARNED, STAND_IN = "campaign_learned-segmenter", "campaign"
