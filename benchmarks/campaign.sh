@@ -3,12 +3,15 @@
 #
 #   benchmarks/campaign.sh            start 2 single-thread workers (WORKERS=n to change)
 #   benchmarks/campaign.sh --list     print the queue with each job's state (= python -m mner_lib campaign status)
+#   kill <its pid> (or Ctrl-C)       stop it, its workers and their running jobs
 #
 # Run it from a clean checkout of a commit (`git worktree add ../measure <commit>`), so every run
 # names a real commit, never +dirty. A job is one `python -m mner_lib train` run; its folder is
 # `results/<experiment>/<model>/<dataset>/<condition>/seed<k>`. A finished run (metrics.json) is
 # skipped, an unfinished one resumes from its last checkpoint, so stopping anywhere (kill, end of
 # a session) loses only the epoch in progress. Workers claim jobs with an atomic mkdir.
+# Stopping the script (Ctrl-C, `kill <its pid>`, a closed terminal) stops its workers and their
+# running jobs with it: no job goes on writing without its queue.
 #
 # One writer at a time: a checkout runs one queue (the script locks .campaign-claims/lock for as
 # long as it and its jobs run; a second one is refused at once, naming the first), and every job
@@ -63,5 +66,20 @@ mkdir -p "$CLAIMS" || exit 2
 exec 9<>"$CLAIMS/lock" || exit 2
 $PY -m mner_lib campaign lock --fd 9 --file "$CLAIMS/lock" --pid $$ || exit 2
 rm -rf "$QUEUE"  # no other queue runs in this checkout: stale claims of a killed session go
-for w in $(seq 1 "${WORKERS:-2}"); do worker "$w" & done
+# stop: each worker first (so it claims nothing more), then the job it was running (its children)
+stop() {
+  trap - TERM INT HUP
+  local w jobs
+  for w in $WORKER_PIDS; do
+    jobs=$(pgrep -P "$w" 2>/dev/null)
+    # shellcheck disable=SC2086
+    kill -TERM "$w" $jobs 2>/dev/null
+  done
+  wait
+  echo "$(date -u +%FT%TZ) queue stopped; unfinished runs resume from their checkpoints" >&2
+  exit 143
+}
+WORKER_PIDS=""
+trap stop TERM INT HUP
+for w in $(seq 1 "${WORKERS:-2}"); do worker "$w" & WORKER_PIDS="$WORKER_PIDS $!"; done
 wait

@@ -112,3 +112,61 @@ def test_one_queue_per_checkout_and_one_writer_per_run_folder(tmp_path):
         data = (run / name).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["size"], entry["sha256"])
     assert not (run / ".lock").exists()
+
+
+def test_stopping_the_queue_stops_its_workers_and_their_running_jobs(tmp_path):
+    """A careless user stops the queue with `kill <its pid>`: its workers and the job they were
+    running stop with it (none goes on writing alone), and the checkout's queue is free again."""
+    run = tmp_path / "run"
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text(f"{run}|bilstm-crf|demo|none|0|{ARGS}\n")
+    python = tmp_path / "python"
+    pids = tmp_path / "pids"
+    python.write_text(  # a `train` that records its pid and runs until it is stopped
+        "#!/bin/sh\n"
+        f'if [ "$3" = train ]; then echo $$ >> {pids}; while true; do sleep 0.05; done; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    python.chmod(0o755)
+    checkout = _checkout(tmp_path / "one")
+    env = {**os.environ, "PYTHON": str(python), "CAMPAIGN_JOBS": str(jobs), "WORKERS": "2"}
+    env.pop("PYTHONPATH", None)
+
+    def queue() -> subprocess.Popen:
+        return subprocess.Popen(["bash", "benchmarks/campaign.sh"], cwd=checkout, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+    a = queue()
+    try:
+        _until(lambda: pids.exists() and pids.read_text().strip(), "the job's start")
+        job = int(pids.read_text().split()[0])
+        workers = [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(a.pid)], capture_output=True, text=True).stdout.split()]  # fmt: skip
+        assert workers
+        a.send_signal(signal.SIGTERM)
+        out, err = a.communicate(timeout=60)
+        assert a.returncode == 143 and "queue stopped" in err.decode(), err
+        _until(
+            lambda: not any(_alive(p) for p in [job, *workers]), "the workers and job to stop", 30
+        )
+    finally:
+        if a.poll() is None:
+            a.kill()
+    # the lock went with them: a new queue of this checkout starts (and is stopped the same way)
+    b = queue()
+    try:
+        _until(lambda: len(pids.read_text().split()) == 2, "the second queue's job")
+        b.send_signal(signal.SIGINT)
+        assert b.wait(timeout=60) == 143
+    finally:
+        if b.poll() is None:
+            b.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
