@@ -674,3 +674,26 @@ def test_the_learned_segmenter_is_paired_with_the_stand_in_by_seed():
     lines = segmenter.segmenter_lines(runs)
     assert "| twitter2017 | caption:blip2 | 79.00 | 79.00 | +0.00 ± 1.41 (n=2) | 1 of 2 |" in lines
     assert segmenter.segmenter_lines(runs[runs["experiment"] == "campaign"]) == []
+
+
+def test_the_segmenter_effect_is_a_finding_with_its_verdict_and_the_runs_behind_it():
+    """The book cites the segmenter comparison by key (first/trimod/<dataset>/learned-segmenter/
+    wordsegment): its verdict is judged like every paired effect, and it names its runs."""
+    from mner_lib.reporting import findings, segmenter
+
+    row = dict(model="trimod", dataset="twitter2015", condition=campaign.CAPTION)
+    stand_in = dict(row, experiment="campaign", variant="full (segmenter=wordsegment)")
+    learned = dict(row, experiment="campaign_learned-segmenter", variant="full (segmenter=x.pt)")
+    runs = pd.DataFrame(
+        [{**learned, "seed": s, "f1": 75.0 + s, "source": f"l/{s}"} for s in range(3)]
+        + [{**stand_in, "seed": s, "f1": 74.0 + s, "source": f"w/{s}"} for s in range(3)]
+        + [{**stand_in, "seed": 0, "f1": 1.0, "source": "blank", "condition": "blank"}]
+    )
+    (f,) = findings.segmenter_findings(segmenter.segmenter_effects(runs), runs)
+    assert (f.kind, f.condition, f.baseline) == ("segmenter", "learned-segmenter", "wordsegment")
+    assert (f.effect, f.n, f.wins, f.seeds) == (pytest.approx(1.0), 3, 3, (0, 1, 2))
+    assert f.verdict == findings.Verdict.GAIN and f.reference is None
+    assert f.runs == ("l/0", "l/1", "l/2", "w/0", "w/1", "w/2")  # not the blank run
+    runs.loc[runs["source"] == "l/1", "f1"] = 70.0  # one seed disagrees: no consistent gain
+    (f,) = findings.segmenter_findings(segmenter.segmenter_effects(runs), runs)
+    assert f.verdict == findings.Verdict.NOISE and f.wins == 2

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import pandas as pd
@@ -74,6 +74,7 @@ class Kind(StrEnum):
     PAPER = "paper"  # our row against the paper's number (no seeds are paired: a distance)
     TEXT_CHANGE = "text change"  # one change on a GloVe baseline against the baseline
     ABLATION = "ablation"  # the full model minus a paper's ablation
+    SEGMENTER = "segmenter"  # TriMod's own learned hashtag segmenter against its stand-in
 
 
 class Band(StrEnum):
@@ -206,10 +207,10 @@ def paper_findings(base: pd.DataFrame) -> list[Finding]:
     return out
 
 
-def _paired(frame: pd.DataFrame, kind: Kind, sides, reference: str) -> list[Finding]:
+def _paired(frame: pd.DataFrame, kind: Kind, sides, reference: str | None) -> list[Finding]:
     """One finding per row of a paired-effect frame (``mean``, ``std``, ``n``, ``wins``):
     ``sides(row)`` gives its condition and baseline, ``reference`` the column of the paper's
-    number for it."""
+    number for it (None: the paper has none)."""
     out = []
     for _, row in frame.iterrows():
         mean, std, n, wins = float(row["mean"]), float(row["std"]), int(row["n"]), int(row["wins"])
@@ -226,7 +227,7 @@ def _paired(frame: pd.DataFrame, kind: Kind, sides, reference: str) -> list[Find
                 n,
                 wins,
                 judge(mean, std, n, wins),
-                _finite(row.get(reference)),
+                _finite(row.get(reference)) if reference else None,
             )  # fmt: skip
         )
     return out
@@ -242,6 +243,22 @@ def ablation_findings(ablations: pd.DataFrame) -> list[Finding]:
     """The full model minus each paper ablation (ours, paired by seed), with the paper's own
     full minus ablation as the reference."""
     return _paired(ablations, Kind.ABLATION, lambda a: ("full", str(a["ablation"])), "paper")
+
+
+def segmenter_findings(effects: pd.DataFrame, runs: pd.DataFrame | None = None) -> list[Finding]:
+    """TriMod with its learned segmenter minus TriMod with ``wordsegment``, paired by seed
+    (:func:`mner_lib.reporting.segmenter.segmenter_effects`); the paper prints no such row.
+    ``runs``: the campaign's runs, to name the runs behind each finding."""
+    from mner_lib.reporting.segmenter import LEARNED, STAND_IN
+
+    runs = runs if runs is not None else pd.DataFrame()
+    found = _paired(effects, Kind.SEGMENTER, lambda e: ("learned-segmenter", "wordsegment"), None)
+    out = []
+    for f, (_, row) in zip(found, effects.iterrows()):
+        seeds = _seeds(row.get("seeds", ""))
+        behind = sources(runs, f.model, f.dataset, [row["condition"]], seeds, [LEARNED, STAND_IN])
+        out.append(replace(f, seeds=seeds, runs=behind))
+    return out
 
 
 def agrees_with_paper(finding: Finding) -> bool | None:

@@ -42,11 +42,13 @@ from mner_lib.reporting.findings import (
     caption_findings,
     change_findings,
     paper_findings,
+    segmenter_findings,
 )
 from mner_lib.reporting.gaps import GapDecomposition, decompose
 from mner_lib.reporting.paired import paired_gaps, share_backbone
 from mner_lib.reporting.report import experiment_dirs, gap_pairs, ordered_conditions
 from mner_lib.reporting.results import load_runs, paper_table
+from mner_lib.reporting.segmenter import segmenter_effects
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,14 @@ def book_records(
         ablations = ablation_effects(campaign)
         for f in _with_round(ablation_findings(ablations), "first") if not ablations.empty else []:
             out.append((f"first/{f.model}/{f.dataset}/full/{f.baseline}", "", f))
+        segmenters = segmenter_effects(campaign)
+        for f, condition in zip(
+            _with_round(segmenter_findings(segmenters, campaign), "first")
+            if not segmenters.empty
+            else [],
+            segmenters.get("condition", []),
+        ):  # a second condition would be told apart by its variant (key@condition)
+            out.append((f"first/{f.model}/{f.dataset}/{f.condition}/{f.baseline}", condition, f))
     synthetic = gaps(_synthetic_runs(root))
     if not synthetic.empty:
         synthetic = synthetic[synthetic["baseline"] == "blank"]

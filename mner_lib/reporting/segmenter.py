@@ -40,9 +40,11 @@ def segmenter_effects(runs: pd.DataFrame) -> pd.DataFrame:
         diff = g["f1"].astype(float) - g["f1_stand_in"].astype(float)
         rows.append(
             {
+                "model": "trimod",
                 "dataset": dataset,
                 "condition": condition,
                 **paired_stats(diff),  # wins: seeds where the learned segmenter did better
+                "seeds": ",".join(str(x) for x in sorted(g["seed"])),
                 "learned_f1": g["f1"].astype(float).mean(),
                 "stand_in_f1": g["f1_stand_in"].astype(float).mean(),
             }  # fmt: skip
