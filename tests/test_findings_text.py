@@ -4,6 +4,7 @@ results do not give fails, naming the sentence's key."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -68,7 +69,12 @@ def test_a_claim_that_the_results_contradict_fails_naming_the_key():
     with pytest.raises(sf.FindingError, match="claims 'gain'.*results say 'within noise'"):
         sf.claim_text("gain|first/hsn/twitter2015/caption:blip2/blank", records)
     shown = sf.claim_text("noise|first/hsn/twitter2015/caption:blip2/blank", records)
-    assert shown == "within noise, 3 of 3 seeds"
+    assert shown == "within noise, higher in 3 of 3 seeds"
+    # a loss counts the seeds that went down, never "0 of 3"
+    loss = {"k": dataclasses.replace(_finding(Verdict.LOSS, -0.5), wins=0)}
+    assert sf.claim_text("loss|k", loss) == "loss, lower in 3 of 3 seeds"
+    one = {"k": dataclasses.replace(_finding(Verdict.ONE_SEED), n=1, wins=1)}
+    assert sf.claim_text("one seed|k", one) == "one seed"
 
 
 def test_paper_claims_speak_of_the_band_and_only_for_paper_findings():

@@ -12,7 +12,8 @@ inserted by three roles, each naming a record of :func:`mner_lib.reporting.recor
   decomposition's paper − ours); ``{finding}`KEY|FIELD``` another field (:data:`FIELDS`).
 * ``{claim}`VERDICT|KEY``` states the verdict the sentence makes (``gain``, ``loss``, ``noise``,
   ``tentative gain``, ``tentative loss``, ``one seed``; for our row against its paper, a
-  baseline's finding or a gap decomposition, ``above``, ``below`` or ``within`` 2 F1). It renders as the verdict and the seeds behind it, and **the
+  baseline's finding or a gap decomposition, ``above``, ``below`` or ``within`` 2 F1). It renders
+  as the verdict and the seeds that went its way ("loss, lower in 3 of 3 seeds"), and **the
   build fails** when the record's verdict is another: a sentence whose numbers changed under it
   can no longer say what they do not.
 * ``{value}`NAME``` inserts a named number of :func:`book_values` (leak shares, runs finished).
@@ -172,7 +173,17 @@ def claim_text(text: str, records: dict[str, Any]) -> str:
         )
     if record.kind == Kind.PAPER:
         return f"{_seeds(record.n)}, {_BAND_WORDS[said]}"
-    return f"{record.verdict.value}, {record.wins} of {_seeds(record.n)}"
+    if record.n < 2:  # "one seed": nothing went any way yet
+        return record.verdict.value
+    return f"{record.verdict.value}, {_direction(record)}"
+
+
+def _direction(record: Finding) -> str:
+    """The seeds that went the verdict's way: ``higher in 2 of 3 seeds`` (the effect above 0),
+    for a loss ``lower in 3 of 3 seeds``, so a loss never reads as "0 of 3"."""
+    if record.verdict in (Verdict.LOSS, Verdict.TENTATIVE_LOSS):
+        return f"lower in {record.n - record.wins} of {_seeds(record.n)}"
+    return f"higher in {record.wins} of {_seeds(record.n)}"
 
 
 def value_text(text: str, values: dict[str, str]) -> str:
