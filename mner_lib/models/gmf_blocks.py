@@ -181,10 +181,16 @@ class PrefixProjection(nn.Module):
         self.proj = nn.ModuleList(nn.Linear(visual_dim, 2 * hidden) for _ in range(num_layers))
 
     def forward(self, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        b, layers, p, _ = visual.shape
-        kv = torch.stack([proj(visual[:, i]) for i, proj in enumerate(self.proj)], dim=1)
-        kv = kv.view(b, layers, p, 2, self.num_heads, self.head_dim).permute(3, 0, 1, 4, 2, 5)
-        return kv[0], kv[1]
+        b, _, p, _ = visual.shape
+        keys, values = [], []
+        # per layer, unbound rather than indexed: the backward of an index allocates and zeroes
+        # a gradient the size of the whole input for each index (about 5% of a training step)
+        for layer, proj in zip(visual.unbind(1), self.proj):
+            kv = proj(layer).view(b, p, 2, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+            k, v = kv.unbind(0)
+            keys.append(k)
+            values.append(v)
+        return torch.stack(keys, dim=1), torch.stack(values, dim=1)
 
 
 def additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -271,10 +277,11 @@ def encode_with_prefix(
     hidden = bert.embeddings(input_ids=input_ids)
     text_mask = attention_mask.to(torch.bool)
     maps: list[torch.Tensor] = []
-    for index, layer in enumerate(bert.encoder.layer):
-        pk = pv = None
-        if prefix_keys is not None:
-            pk, pv = prefix_keys[:, index], prefix_values[:, index]
+    layers = bert.encoder.layer
+    keys = prefix_keys.unbind(1) if prefix_keys is not None else [None] * len(layers)
+    values = prefix_values.unbind(1) if prefix_values is not None else [None] * len(layers)
+    for index, layer in enumerate(layers):
+        pk, pv = keys[index], values[index]
         bias = prefix_bias[index] if prefix_bias is not None else None
         context, probs = prefix_self_attention(
             layer.attention.self, hidden, text_mask, pk, pv, prefix_mask, bias, need_maps

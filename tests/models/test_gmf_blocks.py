@@ -81,8 +81,14 @@ def test_dynamic_gate_is_a_distribution_per_layer_and_gated_sum_weights_stages()
 
 def test_prefix_projection_shapes():
     proj = PrefixProjection(visual_dim=5, hidden=16, num_layers=2, num_heads=4)
-    k, v = proj(torch.randn(3, 2, 7, 5))
+    visual = torch.randn(3, 2, 7, 5)
+    k, v = proj(visual)
     assert k.shape == v.shape == (3, 2, 4, 7, 4)
+    # eq. 12 per layer: [phi_k, phi_v] = V W_phi^l, each split into heads (B, heads, P, head_dim)
+    for layer in range(2):
+        phi = proj.proj[layer](visual[:, layer]).view(3, 7, 2, 4, 4)
+        torch.testing.assert_close(k[:, layer], phi[:, :, 0].transpose(1, 2))
+        torch.testing.assert_close(v[:, layer], phi[:, :, 1].transpose(1, 2))
     with pytest.raises(ValueError, match="multiple of"):
         PrefixProjection(5, 18, 2, 4)
 
