@@ -184,14 +184,11 @@ show_definitive(['trimod'], P["results_dir"])
 # ({finding}`first/trimod/twitter2015/full/w/o hashtags` for the full model,
 # {claim}`noise|first/trimod/twitter2015/full/w/o hashtags`).
 #
-# These rows split hashtags with the `wordsegment` stand-in, and the stand-in is not what holds TriMod back. With the paper's own
-# char CNN+BiLSTM segmenter (sec. IV-C, trained here on the corpus's joined phrases,
-# `results/hashtags/learned/`) and nothing else changed, Twitter-2015 moves by
-# {finding}`first/trimod/twitter2015/learned-segmenter/wordsegment` F1 ({claim}`noise|first/trimod/twitter2015/learned-segmenter/wordsegment`)
-# and Twitter-2017 by {finding}`first/trimod/twitter2017/learned-segmenter/wordsegment` ({claim}`loss|first/trimod/twitter2017/learned-segmenter/wordsegment`):
-# a small loss, but every seed agrees. One reason, not tested here: the learned segmenter has
-# seen only this corpus's running text, while `wordsegment` splits by word counts from a
-# web-scale corpus, where more of the names that hashtags are made of occur.
+# These rows use the `wordsegment` stand-in, and it is not what holds TriMod back. With the
+# paper's own learned segmenter (sec. IV-C, `results/hashtags/learned/`), Twitter-2015 moves by
+# {finding}`first/trimod/twitter2015/learned-segmenter/wordsegment` ({claim}`noise|first/trimod/twitter2015/learned-segmenter/wordsegment`)
+# and Twitter-2017 by {finding}`first/trimod/twitter2017/learned-segmenter/wordsegment` ({claim}`loss|first/trimod/twitter2017/learned-segmenter/wordsegment`).
+# One reason, untested: it learned from this corpus alone, `wordsegment` from web-scale counts.
 
 # %% tags=["hide-input"]
 import torch
