@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from probe_seeds import cpu_model  # noqa: E402  (the CPU's model name, from /proc/cpuinfo)
+
 MODELS = ("bert-crf", "gmf")
 
 
@@ -59,6 +62,7 @@ def default_train(model: str, args: argparse.Namespace) -> dict:
         "last_epoch_tweets_per_second": metrics["last_epoch_tweets_per_second"],
         "train_tweets_per_second": metrics["train_tweets_per_second"],
         "length_buckets": metrics["config"]["length_buckets"],
+        "precision": metrics["environment"]["precision"],  # what precision auto chose here
         "commit": metrics["commit"],
     }
 
@@ -96,7 +100,7 @@ def main() -> None:
         "ratio_to_plain_median": median,
         "load_average_at_end": os.getloadavg(),
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": cpu_model(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     Path(args.out + ".json").write_text(json.dumps(result, indent=1) + "\n")
@@ -120,10 +124,12 @@ def main() -> None:
         )
     lines.append(f"| median | | | {median['bert-crf']:.2f} | | {median['gmf']:.2f} |")
     lines.append("")
+    chosen = ", ".join(f"{m} {rounds[0][m].get('precision', '?')}" for m in MODELS)
     lines.append(
         f"Default settings: length buckets of {rounds[0][MODELS[0]]['length_buckets']} batches, "
-        "fused AdamW, precision auto (bf16 on this CPU, which has AMX-BF16; the plain loop runs "
-        "fp32, as a user's would)."
+        f"fused AdamW, precision auto (here: {chosen}; bf16 only where the CPU has AMX-BF16); "
+        f"the plain loop runs fp32, as a user's would. CPU: {result['processor']}, "
+        f"{os.cpu_count()} cores."
     )
     Path(args.out + ".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
