@@ -119,28 +119,39 @@ def execute_chapter(
     cwd: Path = ROOT,
 ) -> float:
     """Run one notebook with papermill; returns seconds. Raises :class:`BookError` on failure."""
-    import papermill as pm
-
     source = NOTEBOOK_DIR / chapter_.notebook
     if not source.is_file():
         raise FileNotFoundError(f"notebook of chapter {chapter_.key!r} not found: {source}")
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     try:
-        pm.execute_notebook(
-            str(source),
-            str(output),
-            parameters=parameters,
-            kernel_name="python3",
-            cwd=str(cwd),
-            progress_bar=False,
-            execution_timeout=cell_timeout,
-            log_output=False,
-        )
+        run_notebook(source, output, parameters, cell_timeout, cwd)
     except Exception as err:  # papermill wraps every cell error; keep its fields in the message
         raise BookError(failure_message(chapter_, output, err)) from err
     off_the_page(output, chapter_)
     return time.time() - start
+
+
+def run_notebook(
+    source: Path, output: Path, parameters: dict[str, Any], cell_timeout: int, cwd: Path
+) -> None:
+    """papermill's run of ``source`` into ``output`` with ``parameters``, in the book's kernel
+    (:class:`mner_lib.book.kernel.ChapterKernelManager`: no kernel noise in the log)."""
+    import papermill as pm
+
+    from mner_lib.book.kernel import ChapterKernelManager
+
+    pm.execute_notebook(
+        str(source),
+        str(output),
+        parameters=parameters,
+        kernel_name="python3",
+        cwd=str(cwd),
+        progress_bar=False,
+        execution_timeout=cell_timeout,
+        log_output=False,
+        kernel_manager_class=ChapterKernelManager,
+    )
 
 
 #: parameters that name a folder: injected relative to the checkout, so no page prints a local path
