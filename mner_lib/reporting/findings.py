@@ -21,6 +21,8 @@ from enum import StrEnum
 
 import pandas as pd
 
+from mner_lib.reporting.segmenter import LEARNED, STAND_IN
+
 #: F1: a row "replicates" its paper when within this of the paper's number
 WITHIN = 2.0
 
@@ -249,8 +251,6 @@ def segmenter_findings(effects: pd.DataFrame, runs: pd.DataFrame | None = None) 
     """TriMod with its learned segmenter minus TriMod with ``wordsegment``, paired by seed
     (:func:`mner_lib.reporting.segmenter.segmenter_effects`); the paper prints no such row.
     ``runs``: the campaign's runs, to name the runs behind each finding."""
-    from mner_lib.reporting.segmenter import LEARNED, STAND_IN
-
     runs = runs if runs is not None else pd.DataFrame()
     found = _paired(effects, Kind.SEGMENTER, lambda e: ("learned-segmenter", "wordsegment"), None)
     out = []
