@@ -1,10 +1,13 @@
 """The synthetic probe of the model tests: the type-blind demo (entity types only the synthetic
-image reveals) and a short training run on it with synthetic and with blank images."""
+image reveals), a short training run on it, and the F1 no image-blind tagger reaches on it
+(:func:`blind_ceiling`), against which the tests hold a run with the synthetic images."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
+from collections.abc import Sequence
 
 from mner_lib.text.data import Dataset, Tweet, load_dataset
 
@@ -128,17 +131,12 @@ CWI_PROBE = {
 }
 
 
-#: CWI's probe (tests/models/test_cwi.py), the keywords of :func:`demo_probe_f1`: CWI_PROBE's
-#: sizes on the whole demo training split (the image's top-5 label words are weak type cues)
-CWI_PLAIN_PROBE = {"options": CWI_PROBE, "epochs": 8, "lr": 0.01, "n_train": 300}
-
-
-#: cwi-attention's probe (tests/models/test_cwi.py), the keywords of :func:`demo_probe_f1`:
-#: CWI_PROBE's sizes with dropout 0.2, 20 epochs and no early stopping. With the former settings
-#: (CWI_PROBE as is, so dropout 0.5; 12 epochs; the trainer's patience of 5) the image pathway
-#: switched on late or never: 2 seeds of 0-5 stayed at the blank images' F1
-#: (benchmarks/probe_seeds.md).
-CWI_ATTENTION_PROBE = {
+#: the CWI probes' run (tests/models/test_cwi.py, cwi and cwi-attention), the keywords of
+#: :func:`demo_probe_f1`: CWI_PROBE's sizes with dropout 0.2, 20 epochs and no early stopping, on
+#: the whole demo training split (the image's top-5 label words are weak type cues). The image
+#: pathway switches on late: with dropout 0.5, 8 to 12 epochs and the trainer's patience of 5 it
+#: stayed off for some seeds of 0-5 (benchmarks/probe_seeds.md, benchmarks/cwi_probe_seeds.md).
+CWI_PROBE_RUN = {
     "options": {**CWI_PROBE, "dropout": 0.2},
     "epochs": 20,
     "lr": 0.01,
@@ -255,13 +253,7 @@ def demo_probe_f1(
     ``settings``: other training settings (e.g. ``patience``)."""
     from mner_lib.training import resolve_config, run_training
 
-    ds = load_dataset("demo")
-    ds = dataclasses.replace(
-        ds,
-        train=type_blind(ds.train[:n_train], 1),
-        dev=type_blind(ds.dev[:60], 2),
-        test=type_blind(ds.test, 3),
-    )
+    ds = demo_probe_data(n_train)
     cfg = resolve_config(
         model,
         dataset="demo",
@@ -278,3 +270,44 @@ def demo_probe_f1(
     )
     _features_first(cfg, ds)
     return run_training(cfg, dataset=ds).metrics["test"]["f1"]
+
+
+def demo_probe_data(n_train: int = 160) -> Dataset:
+    """The data of :func:`demo_probe_f1`: the demo corpus made type-blind (:func:`type_blind`),
+    its first ``n_train`` training tweets, 60 dev tweets and the whole test split."""
+    ds = load_dataset("demo")
+    return dataclasses.replace(
+        ds,
+        train=type_blind(ds.train[:n_train], 1),
+        dev=type_blind(ds.dev[:60], 2),
+        test=type_blind(ds.test, 3),
+    )
+
+
+# ----------------------------------------------------------------------------- the ceiling
+#: how many standard deviations above chance :func:`blind_ceiling` sits
+BLIND_Z = 5.0
+
+
+def blind_ceiling(tweets: Sequence[Tweet], z: float = BLIND_Z) -> float:
+    """The F1 (in %) on ``tweets`` of a type-blind probe that a tagger which does not see the
+    image reaches only by a fluke of chance below 1 in 10,000.
+
+    The probes draw each tweet's entity type uniformly from the four, independently of its
+    words (:func:`type_blind`, :func:`type_blind_probe`), so a tagger blind to the image gets a
+    tweet's type right with probability 1/4, whatever it learnt from the text. With ``n_i``
+    entities in tweet ``i`` and ``N`` in all, its true positives have mean at most ``N / 4`` and
+    standard deviation at most ``sigma = sqrt(3/16 * sum(n_i**2))`` (all of a tweet's entities
+    share its type, so a tweet's guesses are right or wrong together); micro F1 is
+    ``2 TP / (N + predicted)``, at most ``TP / N`` when it predicts every gold span and lower
+    when it predicts fewer or more. The ceiling is ``1/4 + z * sigma / N``; Hoeffding's
+    inequality puts a blind tagger above it with probability at most ``exp(-3 z**2 / 8)``
+    (8e-5 for z = 5). The reshuffled-images control (each tweet gets another tweet's image) is
+    such a tagger, and so is a run with blank images."""
+    counts = [sum(tag.startswith("B-") for tag in tweet.tags) for tweet in tweets]
+    total = sum(counts)
+    if not total:
+        raise ValueError("blind_ceiling: the tweets hold no entity")
+    chance = 1 / len(PROBE_TYPES)
+    sigma = math.sqrt(chance * (1 - chance) * sum(n * n for n in counts))
+    return 100 * (chance + z * sigma / total)

@@ -399,12 +399,12 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
     html = report.html
     assert (html / "index.html").is_file()
     profile_dir = Path(tempfile.mkdtemp(dir=tmp_path))
-    problems, scores = {}, {}
+    problems, scores, doms = {}, {}, {}
     for chapter in book.CHAPTERS:
         page = html / "notebooks" / chapter.notebook.replace(".ipynb", ".html")
         assert page.is_file(), f"{page} was not built"
         shot = SHOTS_DIR / f"{Path(chapter.notebook).stem}.png"
-        dom = browser.dom_and_screenshot(page, shot, profile_dir, size=(1280, 9000))
+        dom = doms[page] = browser.dom_and_screenshot(page, shot, profile_dir, size=(1280, 9000))
         assert chapter.title.split(":")[0] in dom
         colab = header.release().colab_url(chapter.notebook)
         assert colab in page.read_text(), f"{page}: the Colab button is not {colab}"
@@ -419,13 +419,13 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
         if chapter.key in MODEL_CHAPTERS:
             scores[chapter.key] = {row["model"]: float(row["test F1"]) for row in live_table(dom)}
     assert not problems, problems
-    assert_findings_are_on_the_page(html, keys, profile_dir)
+    assert_findings_are_on_the_page(html, keys, profile_dir, doms)
     # off the page: no broken internal link or anchor, no local path, no injected parameters,
     # MathJax from the book itself; equations typeset without network
     assert site.problems(html, (str(ROOT), str(Path.home()))) == []
-    math_pages = [p for p in html.glob("notebooks/*.html") if 'class="math' in p.read_text()]
+    math_pages = [p for p in doms if 'class="math' in p.read_text()]
     assert math_pages, "no built chapter has an equation to check"
-    assert "mjx-container" in browser.dump_dom(math_pages[0], profile_dir), math_pages[0]
+    assert "mjx-container" in doms[math_pages[0]], math_pages[0]
     assert_tables_fit_at_1280(html, keys, profile_dir)
     trained = [k for k in keys if k in MODEL_CHAPTERS]
     assert sorted(scores) == sorted(trained)
@@ -440,22 +440,24 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
     assert (SHOTS_DIR / "04_hsn.png").stat().st_size > 10_000
 
 
-def assert_findings_are_on_the_page(html: Path, keys: list[str], profile_dir: Path) -> None:
+def assert_findings_are_on_the_page(
+    html: Path, keys: list[str], profile_dir: Path, doms: dict[Path, str]
+) -> None:
     """Issue 28 as a reader sees it: the first page states the findings, with numbers inserted
     at build time and a link to the evidence; each model chapter shows its definitive table and
     a discussion with numbers; the comparison shows the verdicts, the gap decomposition and the
-    per-tweet section. Screenshots at 1280 px stay in ``_build/book_test/``."""
+    per-tweet section. Screenshots at 1280 px stay in ``_build/book_test/``. ``doms``: the
+    chapters' rendered DOMs, by page (one Chromium start per page)."""
     index = html / "book" / "intro.html"  # index.html redirects here
-    dom = browser.dump_dom(index, profile_dir)
+    shot = SHOTS_DIR / "index.png"
+    dom = browser.dom_and_screenshot(index, shot, profile_dir, size=(1280, 5000))
     assert 'id="what-this-book-found"' in dom
     found = dom.split('id="what-this-book-found"', 1)[1].split('id="how-to-read-it"', 1)[0]
     assert found.count('class="mner-claim"') >= 6 and found.count('class="mner-finding"') >= 10
     assert found.count('href="../notebooks/') >= 5, "a finding without a link to its evidence"
     assert "mner_book_2026" in dom and "CITATION.cff" in dom  # the BibTeX entry
-    browser.screenshot(index, SHOTS_DIR / "index.png", profile_dir, size=(1280, 5000))
     for key in keys:
-        page = html / "notebooks" / book.chapter(key).notebook.replace(".ipynb", ".html")
-        dom = browser.dump_dom(page, profile_dir)
+        dom = doms[html / "notebooks" / book.chapter(key).notebook.replace(".ipynb", ".html")]
         if key in MODEL_CHAPTERS:
             assert "Discussion." in dom and 'class="mner-finding"' in dom, key
             assert "real-image caption (BLIP-2)" in dom or key == "foundations", key
