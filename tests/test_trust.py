@@ -96,8 +96,11 @@ def _train_process(out: Path) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_killed_at_random_points_a_run_resumes_to_the_same_metrics(finished, tmp_path):
-    """10 seeded trials: kill -9 at a random moment of a run (startup, an epoch, a checkpoint
+    """Seeded trials: kill -9 at a random moment of a run (startup, an epoch, a checkpoint
     write, the final predictions), start it again, and it ends with the uninterrupted metrics.
+    The moments are stratified, one drawn in each sixth of 20-100% of an uninterrupted run's
+    time, so no part of the run goes untried by chance (the former ten uniform draws took 21
+    processes, about 145 s on 2 cores; six stratified ones take 13).
 
     Fast sibling: :func:`tests/test_runfolder.py::test_random_kill_9_while_saving_never_leaves_a_broken_checkpoint`."""
     start = time.monotonic()
@@ -106,11 +109,13 @@ def test_killed_at_random_points_a_run_resumes_to_the_same_metrics(finished, tmp
     duration = time.monotonic() - start
     assert _scores(tmp_path / "timed") == _scores(finished)
     rng = random.Random(12345)
-    for trial in range(10):
+    trials = 6
+    for trial in range(trials):
         out = tmp_path / f"trial{trial}"
         proc = _train_process(out)
+        low = 0.2 + 0.8 * trial / trials
         try:
-            proc.wait(timeout=rng.uniform(0.2, 1.0) * duration)
+            proc.wait(timeout=rng.uniform(low, low + 0.8 / trials) * duration)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
