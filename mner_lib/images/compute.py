@@ -41,7 +41,7 @@ class FeatureComputer:
         batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2) / 255.0
         mean = torch.tensor(self.model.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.model.std).view(1, 3, 1, 1)
-        return (batch - mean) / std
+        return ((batch - mean) / std).contiguous(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def _forward(self, images: Sequence[Image.Image]) -> dict[str, np.ndarray]:
