@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,17 +28,10 @@ sys.path.insert(0, str(ROOT))
 
 from mner_lib.images.backbones import BACKBONES, build_image_backbone  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from probe_seeds import cpu_model  # noqa: E402  (the CPU's model name, from /proc/cpuinfo)
+
 FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def commit() -> str:
