@@ -303,12 +303,15 @@ def blind_ceiling(tweets: Sequence[Tweet], z: float = BLIND_Z) -> float:
     tweet's type right with probability 1/4, whatever it learnt from the text. With ``n_i``
     entities in tweet ``i`` and ``N`` in all, its true positives have mean at most ``N / 4`` and
     standard deviation at most ``sigma = sqrt(3/16 * sum(n_i**2))`` (all of a tweet's entities
-    share its type, so a tweet's guesses are right or wrong together); micro F1 is
-    ``2 TP / (N + predicted)``, at most ``TP / N`` when it predicts every gold span and lower
-    when it predicts fewer or more. The ceiling is ``1/4 + z * sigma / N``; Hoeffding's
-    inequality puts a blind tagger above it with probability at most ``exp(-3 z**2 / 8)``
-    (8e-5 for z = 5). The reshuffled-images control (each tweet gets another tweet's image) is
-    such a tagger, and so is a run with blank images."""
+    share its type, so a tweet's guesses are right or wrong together). Micro F1 is
+    ``2 TP / (N + predicted)``: ``TP / N`` when it predicts every gold span; predicting fewer
+    leaves fewer guesses to get right, predicting more adds false positives, and on the probes'
+    splits neither lifts F1 above the bound for all spans. The ceiling is
+    ``1/4 + z * sigma / N``; Hoeffding's inequality (a tweet's right guesses lie in
+    ``[0, n_i]``) puts a blind tagger above it with probability at most ``exp(-3 z**2 / 8)``
+    (8e-5 for z = 5). A run with blank images is such a tagger; so, near enough, is the
+    reshuffled-images control (each tweet gets another tweet's image, which says nothing of its
+    own type)."""
     counts = [sum(tag.startswith("B-") for tag in tweet.tags) for tweet in tweets]
     total = sum(counts)
     if not total:
