@@ -69,8 +69,9 @@ def probe_cache(tmp_path_factory, monkeypatch) -> Path:
     pytest-xdist the test processes share it (their common temporary folder), so a seed's probe
     drawings are drawn and encoded once, not once per process (about 40 s of CPU per seed and
     process on 2 cores). Concurrent writers are safe (mner_lib.images.cache: shards renamed
-    whole, index lines appended in one write); tests.probes computes a seed's features under a
-    lock, so two processes never compute the same ones side by side."""
+    whole, index lines appended in one write), and a seed's probe drawings are computed under a
+    lock (``mner_lib.images.cache.computing``), so two processes never compute the same ones side
+    by side."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent

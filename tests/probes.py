@@ -181,28 +181,6 @@ GMF_PROBE = {
 }
 
 
-def _features_first(cfg, data: Dataset) -> None:
-    """Compute the run's image features before it trains, one process at a time per feature
-    cache and seed (a lock file in the cache folder): processes that share the probe cache
-    (tests/conftest.py's ``probe_cache``) then never draw and encode the same images side by
-    side; the later one finds them stored."""
-    import os
-    from pathlib import Path
-
-    from mner_lib.training.trainer import make_image_features
-
-    try:
-        import fcntl
-    except ImportError:  # no POSIX locks (Windows): each process computes what it lacks
-        make_image_features(cfg, data)
-        return
-    cache = Path(os.environ["MNER_CACHE_DIR"])
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / f".probe-seed{cfg.seed}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        make_image_features(cfg, data)
-
-
 def run_probe(model: str, condition: str, out, data: Dataset, seed: int, settings: dict):
     """One probe run of ``model`` on ``data`` (named "demo") under an image ``condition``: the
     :class:`~mner_lib.training.TrainResult`, one thread, no progress output."""
@@ -218,7 +196,6 @@ def run_probe(model: str, condition: str, out, data: Dataset, seed: int, setting
         threads=1,
         **settings,
     )
-    _features_first(cfg, data)
     return run_training(cfg, dataset=data)
 
 
@@ -273,7 +250,6 @@ def demo_probe_f1(
         resume=False,
         **settings,
     )
-    _features_first(cfg, ds)
     return run_training(cfg, dataset=ds).metrics["test"]["f1"]
 
 

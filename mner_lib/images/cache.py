@@ -13,7 +13,9 @@ Shards are written whole (to a temporary folder, then renamed) *before* their in
 appended, so a reader never sees a key whose rows are not on disk, and a killed run loses at most
 the shard it was writing. Readers memory-map the shards (``np.load(mmap_mode="r")``): reading a
 batch touches only its rows, so memory stays bounded whatever the dataset size. Writers are
-streamed: :meth:`FeatureStore.put` holds at most one shard of rows in memory.
+streamed: :meth:`FeatureStore.put` holds at most one shard of rows in memory. Processes that
+would compute the same images side by side take turns (:func:`computing`, a lock per dataset,
+image source and seed): the later one finds them cached.
 
 What is read is verified, never trusted:
 
@@ -40,7 +42,8 @@ import re
 import stat
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +94,32 @@ def store_name(
     weights = "pretrained" if pretrained else f"random{seed}"
     name = f"{backbone}-{weights}-{image_size}px-v{version}"
     return f"{name}-{identity_digest(identity)}" if identity else name
+
+
+@contextmanager
+def computing(store_dir: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``what`` (e.g. one dataset's synthetic images of one seed) of the
+    store while its features are computed: a second process about to compute the same images (a
+    book chapter beside another, a campaign worker beside one on the same data) waits, then
+    finds them cached instead of computing them again. The lock is ``flock`` on
+    ``<store>/.computing-<hash of what>.lock``, released when the holder ends, however it ends;
+    where there are no POSIX locks, or the lock file cannot be written (a read-only cache that
+    holds every image already), nothing waits."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    name = hashlib.sha256(what.encode()).hexdigest()[:16]
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(store_dir / f".computing-{name}.lock", "a")  # noqa: SIM115 (held below)
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _sha256_file(path: Path) -> str:

@@ -67,7 +67,13 @@ from mner_lib.images.backbones import (
     build_image_backbone,
     imagenet_class_names,
 )
-from mner_lib.images.cache import FailureLog, FeatureStore, default_cache_dir, store_name
+from mner_lib.images.cache import (
+    FailureLog,
+    FeatureStore,
+    computing,
+    default_cache_dir,
+    store_name,
+)
 from mner_lib.images.captions import CaptionEncoder, CaptionProvider
 from mner_lib.images.compute import BASE_NAMES, GRID, FeatureComputer, _Plan
 from mner_lib.images.conditions import parse_condition, unit_hash
@@ -402,15 +408,17 @@ class ImageFeatures(FeatureComputer):
         flags: Counter = Counter()
         keys: set[str] = set()
         before = self.computed
-        for start in range(0, len(tweets), chunk):
-            part = tweets[start : start + chunk]
-            plans = [self.plan(t) for t in part]
-            self._ensure(plans, progress=progress)
-            for tweet, p in zip(part, plans):
-                flag = p.flag or self._failures.get(p.key, "")
-                report.add(tweet.id, flag)
-                flags[flag] += 1
-                keys.add(p.key)
+        drawn = f"-seed{self.seed}" if self.base == "synthetic" else ""  # the probe's drawings
+        with computing(self.store_dir, f"{self.dataset}-{self.base}{drawn}-{self.crops}"):
+            for start in range(0, len(tweets), chunk):
+                part = tweets[start : start + chunk]
+                plans = [self.plan(t) for t in part]
+                self._ensure(plans, progress=progress)
+                for tweet, p in zip(part, plans):
+                    flag = p.flag or self._failures.get(p.key, "")
+                    report.add(tweet.id, flag)
+                    flags[flag] += 1
+                    keys.add(p.key)
         report.warn()
         self.report = report
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -210,3 +211,50 @@ def test_hostile_ids_and_files_get_the_blank_image(tmp_path, caplog):
         assert torch.equal(batch.regions[1], batch.regions[k])  # all the blank image
     assert not torch.equal(batch.regions[0], batch.regions[1])
     assert len(caplog.records) == 1 and "4 of 5" in caplog.records[0].getMessage()
+
+
+def test_two_processes_about_to_compute_the_same_images_compute_them_once(tmp_path, demo_tweets):
+    """Two feature sets of the same images prepared side by side (as two book chapters or two
+    campaign workers would): the second waits for the first's lock, then finds every image
+    cached. Without the lock both would miss the cache at the start and compute all of them."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    sets = [_feats(tmp_path, "synthetic") for _ in range(2)]
+
+    def prepare(feats):
+        barrier.wait()
+        feats.prepare(demo_tweets)
+
+    threads = [threading.Thread(target=prepare, args=(f,)) for f in sets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(f.computed for f in sets) == [0, len(demo_tweets)]
+    # another seed draws other images: its own lock, computed again
+    other = _feats(tmp_path, "synthetic", seed=1)
+    other.prepare(demo_tweets)
+    assert other.computed == len(demo_tweets)
+
+
+def test_a_cache_where_the_lock_cannot_be_written_is_read_without_it(
+    tmp_path, demo_tweets, monkeypatch
+):
+    """A read-only cache that holds every image (the lock file cannot be opened there): the
+    features still come from it, nothing waits."""
+    import builtins
+
+    from mner_lib.images import cache
+
+    _feats(tmp_path, "synthetic").prepare(demo_tweets)
+
+    def refuse(path, *args, **kwargs):
+        if Path(path).name.startswith(".computing-"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "open", refuse, raising=False)
+    feats = _feats(tmp_path, "synthetic")
+    feats.prepare(demo_tweets)
+    assert feats.computed == 0
