@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,20 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mner_lib.images.backbones import BACKBONES, build_image_backbone  # noqa: E402
+from mner_lib.training.runtime import git_commit  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from probe_seeds import cpu_model  # noqa: E402  (the CPU's model name, from /proc/cpuinfo)
 
 FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
-
-
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-
-    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain") else "")
 
 
 @torch.inference_mode()
@@ -84,7 +75,7 @@ def main() -> int:
         rows.append(measure(name, args.batch, args.rounds))
         print(rows[-1], flush=True)
     meta = {
-        "commit": commit(),
+        "commit": git_commit(),
         "cpu": cpu_model(),
         "threads": args.threads,
         "batch": args.batch,
