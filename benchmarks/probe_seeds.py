@@ -41,8 +41,8 @@ PROBES = {
     "encoder, 6 epochs, batch 16, lr 2e-3 (encoder too), constant schedule; dev F1; "
     "'matched' is the contrastive heads' image matching on 48 dev/test tweets (chance 25%)",
     "cwi": "CWI, tests.probes.CWI_PLAIN_RUN: demo_probe_data (300 demo tweets made "
-    "type-blind), CWI_PROBE's sizes with dropout 0.2, 20 epochs (patience 20: no early "
-    "stopping), lr 0.02, batch 16; test F1",
+    "type-blind), CWI_PROBE's sizes with dropout 0.2 and a character CNN of 4-8-8 and 8-4-4 "
+    "filters, 20 epochs (patience 20: no early stopping), lr 0.02, batch 16; test F1",
     "cwi-attention": "cwi-attention, tests.probes.CWI_PROBE_RUN: demo_probe_data (300 "
     "demo tweets made type-blind), CWI_PROBE's sizes with dropout 0.2, 20 epochs (patience 20: "
     "no early stopping), lr 0.01, batch 8; test F1",
@@ -59,7 +59,8 @@ def hsn_options() -> dict:
 
 #: the settings a probe test had before issue 25 changed them, as --set changes from today's
 FORMER = {
-    "cwi": "batch_size=8, dropout=0.5, epochs=8, lr=0.01, patience=5",
+    "cwi": "batch_size=8, char_filters1=[16, 32, 64], char_filters2=[64, 32, 16], dropout=0.5, "
+    "epochs=8, lr=0.01, patience=5",
     "cwi-attention": "dropout=0.5, epochs=12, patience=5",
 }
 
