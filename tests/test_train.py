@@ -79,6 +79,9 @@ def test_run_folder_layout_and_metrics(run_a):
     assert m["commit"]
     env = m["environment"]
     assert env["torch"] == torch.__version__ and env["device"] == "cpu" and "python" in env
+    from importlib.metadata import version
+
+    assert env["transformers"] == version("transformers")  # read without importing it
     # the precision it trained in here, not the setting ("auto" differs from machine to machine)
     from mner_lib.models.precision import resolve_precision
 
