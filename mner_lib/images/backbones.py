@@ -285,7 +285,7 @@ def build_image_backbone(
     it channels-last images: oneDNN's convolutions run about a third faster so on CPUs,
     benchmarks/channels_last.md). Random weights (``pretrained=False``) are seeded. ``fold``:
     batch norms folded into the convolutions and symmetric same-padding into the convolutions'
-    own (:mod:`mner_lib.images.folding`: the same function, about 1.5x faster for
+    own (:mod:`mner_lib.images.folding`: the same function, about 1.2x faster for
     EfficientNet-Lite0); the backbone is then for inference only."""
     if name not in BACKBONES:
         raise unknown("image backbone", name, BACKBONES)
