@@ -15,13 +15,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_channels_last import build_image_backbone, run, unfolded  # noqa: E402
-
-
-def folded(name: str):
-    model = build_image_backbone(name, name == "efficientnet-lite0", seed=0, fold=True)
-    return model, torch.channels_last
-
+from bench_channels_last import backbone, run  # noqa: E402
 
 if __name__ == "__main__":
     raise SystemExit(
@@ -29,6 +23,9 @@ if __name__ == "__main__":
             "backbone_folding",
             "Image backbones with batch norms folded into their convolutions",
             "Both channels-last; VGG16 has no batch norm (its arms are the same network).",
-            {"unfolded": unfolded(torch.channels_last), "folded": folded},
+            {
+                "unfolded": backbone(torch.channels_last),
+                "folded": backbone(torch.channels_last, fold=True),
+            },
         )
     )

@@ -1,14 +1,13 @@
 """Image backbones in channels-last memory format against the default (contiguous) one, on CPU:
-writes ``benchmarks/channels_last.md`` (and ``.json``). :func:`compare` and :func:`write` also
+writes ``benchmarks/channels_last.md`` (and ``.json``). :func:`run` and :func:`backbone` also
 serve benchmarks/bench_backbone_folding.py.
 
 For each backbone of :data:`mner_lib.images.backbones.BACKBONES` (efficientnet-lite0 with its
 pretrained weights, the torchvision ones with seeded random weights: the speed does not depend on
 the values), one batch of random images at its input size, ``--rounds`` rounds that alternate the
-two arms (each arm's batch run twice, the second timed); the median milliseconds per image of each, the largest difference of the logits (relative to
-the largest logit) and
-whether the top-5 classes agree (what CWI reads). Both arms unfolded (``fold=False``): the
-memory format alone.
+two arms (each arm's batch run twice, the second timed); the median milliseconds per image of
+each, the largest difference of the logits (relative to the largest logit) and whether the top-5
+classes agree (what CWI reads). Both arms unfolded (``fold=False``): the memory format alone.
 
     python benchmarks/bench_channels_last.py [--batch 16] [--rounds 5] [--threads 1]
 """
@@ -38,17 +37,19 @@ from probe_seeds import cpu_model  # noqa: E402  (the CPU's model name, from /pr
 Arm = Callable[[str], tuple[torch.nn.Module, torch.memory_format]]
 
 
-def unfolded(memory: torch.memory_format) -> Arm:
+def backbone(memory: torch.memory_format, fold: bool = False) -> Arm:
+    """The arm that builds a backbone (folded or not) and runs it in ``memory`` format."""
+
     def arm(name: str):
-        model = build_image_backbone(name, name == "efficientnet-lite0", seed=0, fold=False)
+        model = build_image_backbone(name, name == "efficientnet-lite0", seed=0, fold=fold)
         return model.to(memory_format=memory), memory
 
     return arm
 
 
 ARMS = {
-    "contiguous": unfolded(torch.contiguous_format),
-    "channels_last": unfolded(torch.channels_last),
+    "contiguous": backbone(torch.contiguous_format),
+    "channels_last": backbone(torch.channels_last),
 }
 
 
