@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from mner_lib.io.allocator import tune_allocator
+
 # nbformat imports jsonschema, whose format checker imports rfc3987_syntax when it is installed
 # (jupyter-events asks for it), and rfc3987_syntax compiles 38 Lark grammars at import: 3 to 8 s
 # of every test process's collection on 2 cores. Nothing here validates the "iri" formats it
@@ -21,6 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Small models train fastest on one thread, and a busy machine does not oversubscribe it.
 torch.set_num_threads(1)
+# Freed tensors' memory kept for the next ones, as in a training run (mner_lib.io.allocator).
+tune_allocator()
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from mner_lib.images.folding import fold_batch_norms, inline_symmetric_padding
+from mner_lib.io.allocator import tune_allocator
 from mner_lib.text.data import unknown
 
 
@@ -286,9 +287,11 @@ def build_image_backbone(
     benchmarks/channels_last.md). Random weights (``pretrained=False``) are seeded. ``fold``:
     batch norms folded into the convolutions and symmetric same-padding into the convolutions'
     own (:mod:`mner_lib.images.folding`: the same function, about 1.2x faster for
-    EfficientNet-Lite0); the backbone is then for inference only."""
+    EfficientNet-Lite0); the backbone is then for inference only. The process's allocator keeps
+    freed activations for the next batch (:func:`mner_lib.io.allocator.tune_allocator`)."""
     if name not in BACKBONES:
         raise unknown("image backbone", name, BACKBONES)
+    tune_allocator()
     if pretrained:
         model = BACKBONES[name](True)
     else:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mner_lib.io.allocator import tune_allocator
 from mner_lib.models.precision import autocast, resolve_precision
 from mner_lib.training.config import DEVICES
 from mner_lib.training.runfolder import provenance
@@ -71,6 +72,7 @@ def environment_info(device: torch.device, precision: str | None = None) -> dict
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": str(device),
+        "malloc": tune_allocator(),  # glibc's thresholds: how fast, not what it computes
     }
     if precision is not None:
         info["precision"] = resolve_precision(precision, device)

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from mner_lib.io.allocator import tune_allocator
 from mner_lib.io.plural import counted
 from mner_lib.models import Tagger, build_model, get_model_class
 from mner_lib.text.data import Dataset, format_tweets, load_dataset, seeded_subset
@@ -127,6 +128,7 @@ NOT_IDENTITY = tuple(n for n, f in FIELDS.items() if not f.metadata.get("identit
 
 # ----------------------------------------------------------------------------- prepare
 def prepare(cfg: TrainConfig, dataset: Dataset | None = None) -> Prepared:
+    tune_allocator()  # freed tensors' memory kept for the next ones (mner_lib.io.allocator)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
