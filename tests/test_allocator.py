@@ -50,8 +50,12 @@ def faults(**env: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(allocator._mallopt() is None, reason="not glibc: mallopt is not there")
 def test_tuned_allocator_reuses_freed_activations_instead_of_faulting_them_in():
+    """Two processes (about 5 s): the tuned allocator faults in far fewer pages.
+
+    Fast sibling: :func:`test_tunes_once_every_block_from_the_heap` (the settings it makes)."""
     tuned, default = faults(), faults(MNER_TUNE_MALLOC="0")
     assert (tuned["state"], default["state"]) == ("tuned", "off")
     # each pass frees and allocates about 13 MB: about 3,000 pages faulted in again when the

@@ -117,8 +117,15 @@ def run_demo(name: str, condition: str, tmp_path) -> dict:
     return json.loads((result.run_dir / "metrics.json").read_text())["images"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_end_to_end_on_the_demo_corpus_with_captions(name, tmp_path, cache_dir):
+    """A training run under a caption condition records the captions' source, kind, coverage,
+    flags and entity leak in its metrics.
+
+    Fast sibling: :func:`tests/images/test_text.py::test_shuffled_captions_are_never_the_tweets_own`
+    (the provider's record: kind and flag counts); the model's side:
+    :func:`test_the_caption_reaches_the_model`."""
     images = run_demo(name, "caption:blip2", tmp_path)
     assert images["condition"] == "caption:blip2" and images["source"] == "blip2"
     assert images["kind"] == "real-image caption"
@@ -128,7 +135,12 @@ def test_end_to_end_on_the_demo_corpus_with_captions(name, tmp_path, cache_dir):
     assert sum(images["caption_flags"].values()) > 0
 
 
+@pytest.mark.slow
 def test_pgim_knowledge_is_labelled_language_model_knowledge(tmp_path, cache_dir):
+    """A run on PGIM's knowledge says so in its metrics: language-model knowledge, shuffled.
+
+    Fast sibling: :func:`tests/images/test_text.py::test_every_source_reads_the_demo_files`
+    (PGIM's table is labelled language-model knowledge)."""
     images = run_demo("bert-crf", "knowledge-shuffled:pgim", tmp_path)
     assert images["kind"] == "language-model knowledge" and images["shuffled"]
     assert images["caption_flags"].get("shuffled", 0) > 0
