@@ -5,9 +5,10 @@ Left as it is, glibc serves each block above an adaptive threshold (128 KiB to 3
 ``mmap`` of its own, unmapped when freed, and returns the free top of its heap to the system once
 it exceeds twice that threshold. A network allocates and frees its activations at every layer, so
 each pass zeroes and faults its memory in again: EfficientNet-Lite0 on a batch of 16 spent about
-half of its time in the kernel here (benchmarks/allocator.md: 1.99x faster tuned). With the settings below every
-block comes from the heap, and up to :data:`TRIM_THRESHOLD` of free memory stays there. The
-results are the same, bit for bit; a process holds on to up to that much freed memory.
+half of its time in the kernel here, and ran 1.99x faster tuned (benchmarks/allocator.md). With
+the settings below every block comes from the heap, and up to :data:`TRIM_THRESHOLD` of free
+memory stays there. The results are the same, bit for bit (the backbone's outputs hash the same
+both ways); a process holds on to up to that much freed memory.
 
 :func:`tune_allocator` sets them once per process with ``mallopt``. It does nothing where the C
 library is not glibc (macOS, Windows, musl), when the environment already sets glibc's malloc
