@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from mner_lib.io.allocator import tune_allocator
+from tests.schedule import worksteal_order
 
 # nbformat imports jsonschema, whose format checker imports rfc3987_syntax when it is installed
 # (jupyter-events asks for it), and rfc3987_syntax compiles 38 Lark grammars at import: 3 to 8 s
@@ -89,8 +90,17 @@ def probe_cache(tmp_path_factory, monkeypatch) -> Path:
 LONGEST = "test_quick_book_trains_every_model_and_renders_in_chromium"
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected: the list xdist splits
 def pytest_collection_modifyitems(config, items):
-    """The slow tests first, the longest of them at the very front. With ``--dist worksteal`` the
-    first worker starts the book test at once and the second takes the rest of the queue; a
-    worker that runs dry steals half of the other's pending tests."""
-    items.sort(key=lambda item: (item.name != LONGEST, item.get_closest_marker("slow") is None))
+    """The longest test first and the slow tests before the fast ones; under ``--dist
+    worksteal``, laid out so that xdist's first split gives each worker its share of the slow
+    tests (:func:`tests.schedule.worksteal_order`)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if config.getoption("dist", "no") != "worksteal":
+        workers = 1
+    items[:] = worksteal_order(
+        items,
+        workers,
+        slow=lambda item: item.get_closest_marker("slow") is not None,
+        longest=lambda item: item.name == LONGEST,
+    )

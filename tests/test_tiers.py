@@ -48,3 +48,70 @@ def test_every_slow_test_names_a_fast_sibling(path, name):
     siblings = _tests(where)
     assert found["name"] in siblings, f"{name}: its sibling {found['name']} is not in {where.name}"
     assert not _is_slow(siblings[found["name"]]), f"{name}: its sibling is slow too"
+
+
+# ----------------------------------------------------------------------------- the order
+class _Worker:
+    """A stand-in for an xdist worker: records the tests the scheduler sends it."""
+
+    shutting_down = False
+
+    def __init__(self, name: str) -> None:
+        from types import SimpleNamespace
+
+        self.gateway = SimpleNamespace(id=name)
+        self.sent: list[int] = []
+
+    def send_runtest_some(self, indices) -> None:
+        self.sent.extend(indices)
+
+
+def first_split(names: list[str], workers: int) -> list[list[str]]:
+    """What pytest-xdist's work stealing hands each worker first, by its own scheduler."""
+    from types import SimpleNamespace
+
+    from xdist.scheduler import WorkStealingScheduling
+
+    config = SimpleNamespace(getvalue=lambda name: [f"{workers}*popen"] if name == "tx" else None)
+    scheduler = WorkStealingScheduling(config)
+    nodes = [_Worker(f"gw{i}") for i in range(workers)]
+    for node in nodes:
+        scheduler.add_node(node)
+    for node in nodes:
+        scheduler.add_node_collection(node, names)
+    scheduler.schedule()
+    return [[names[i] for i in node.sent] for node in nodes]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_the_first_split_gives_every_worker_its_share_of_the_slow_tests(workers):
+    from tests.schedule import chunk_sizes, worksteal_order
+
+    names = [f"fast{i}" for i in range(40)] + ["BOOK"] + [f"slow{i}" for i in range(9)]
+    order = worksteal_order(
+        names, workers, slow=lambda n: "slow" in n, longest=lambda n: n == "BOOK"
+    )
+    assert sorted(order) == sorted(names)
+    chunks = first_split(order, workers)
+    assert [len(c) for c in chunks] == chunk_sizes(len(names), workers)
+    assert chunks[0][0] == "BOOK" and not any("slow" in n for n in chunks[0])
+    shares = [sum("slow" in n for n in chunk) for chunk in chunks[1:]]
+    assert sum(shares) == 9 and max(shares) - min(shares) <= 1
+    for chunk in chunks:  # each worker starts on its slow tests
+        kinds = ["fast" in n for n in chunk]
+        assert kinds == sorted(kinds), chunk
+
+
+def test_one_worker_or_too_many_slow_tests_keep_the_plain_order():
+    from tests.schedule import worksteal_order
+
+    names = ["fast0", "slow0", "BOOK", "slow1", "fast1"]
+    plain = ["BOOK", "slow0", "slow1", "fast0", "fast1"]
+    args = {"slow": lambda n: "slow" in n, "longest": lambda n: n == "BOOK"}
+    assert worksteal_order(names, 1, **args) == plain
+    assert worksteal_order(["slow0", "slow1", "slow2", "fast0"], 2, **args) == [
+        "slow0",
+        "slow1",
+        "slow2",
+        "fast0",
+    ]
