@@ -2,13 +2,18 @@
 
 pytest-xdist's work stealing first splits the collected list into one contiguous chunk per
 worker (a worker gets ``len(rest) // workers_left`` of the rest); a worker that runs dry then
-steals half of another's queue, from its end. With the slow tests in one block at the front of
-the list, they all fell in the first chunk, behind the browser book test: the other worker ran
-through its fast tests and stole more fast ones, and the slow tests ran last, on both cores, a
-long tail after the book (``benchmarks/test_timing.md``). :func:`worksteal_order` lays the list
-out so that the split itself is balanced: the longest test heads the first chunk, the other slow
-tests head the other chunks (round robin; the first chunk gets some only when there is one
-worker), and the fast tests fill every chunk to its size. Stealing then evens out the fast tail.
+steals half of another's queue, counted in tests, from its end. With the slow tests in one block
+at the front of the list, they all fell in the first chunk, behind the browser book test: the
+other worker ran through its fast tests and stole more fast ones, and the slow tests ran last, on
+both cores, a long tail after the book (``benchmarks/test_timing.md``).
+
+:func:`worksteal_order` lays the list out so that the split itself is balanced in time: the slow
+tests go to the chunks longest first, each to the chunk with the least expected time so far
+(LPT), and each chunk starts with its slow tests, longest first; the fast tests fill every chunk
+to its size. A slow test's expected time is its mark's ``seconds`` (``@pytest.mark.slow(seconds=60)``,
+about what it takes on 2 idle cores), :data:`SLOW_SECONDS` without one; a fast test's
+:data:`FAST_SECONDS`. Stealing from the ends of the queues then evens out what the estimates
+missed, with short tests.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
+
+#: the expected seconds of a slow test whose mark gives none
+SLOW_SECONDS = 5.0
+#: the expected seconds of a fast test (the fast tier: about 0.1 s a test on 2 cores)
+FAST_SECONDS = 0.1
 
 
 def chunk_sizes(total: int, workers: int) -> list[int]:
@@ -29,23 +39,24 @@ def chunk_sizes(total: int, workers: int) -> list[int]:
 
 
 def worksteal_order(
-    items: Sequence[T], workers: int, slow: Callable[[T], bool], longest: Callable[[T], bool]
+    items: Sequence[T], workers: int, seconds: Callable[[T], float | None]
 ) -> list[T]:
-    """``items`` reordered for a first split over ``workers``; the longest and slow tests first
-    (in their order) when there is one worker, or when the slow tests outnumber what the chunks
-    hold (``-m slow``, a few selected tests)."""
-    first = [i for i in items if longest(i)]
-    slows = [i for i in items if slow(i) and not longest(i)]
-    fast = [i for i in items if not slow(i) and not longest(i)]
-    simple = first + slows + fast
+    """``items`` reordered for a first split over ``workers``. ``seconds(item)``: a slow test's
+    expected seconds, None for a fast test. With one worker: the slow tests first, longest
+    first, then the fast ones."""
+    cost = {id(item): seconds(item) for item in items}
+    slow = sorted((i for i in items if cost[id(i)] is not None), key=lambda i: -cost[id(i)])
+    fast = [i for i in items if cost[id(i)] is None]
     if workers < 2:
-        return simple
-    chunks: list[list[T]] = [list(first)] + [[] for _ in range(workers - 1)]
-    for n, item in enumerate(slows):
-        chunks[1 + n % (workers - 1)].append(item)
+        return slow + fast
     sizes = chunk_sizes(len(items), workers)
-    if any(len(chunk) > size for chunk, size in zip(chunks, sizes)):
-        return simple
+    chunks: list[list[T]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for item in slow:  # never all full: the sizes add up to every test
+        open_ = [k for k in range(workers) if len(chunks[k]) < sizes[k]]
+        k = min(open_, key=lambda k: load[k])
+        chunks[k].append(item)
+        load[k] += cost[id(item)]
     rest = iter(fast)
     for chunk, size in zip(chunks, sizes):
         chunk.extend(next(rest) for _ in range(size - len(chunk)))
