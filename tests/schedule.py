@@ -2,18 +2,19 @@
 
 pytest-xdist's work stealing first splits the collected list into one contiguous chunk per
 worker (a worker gets ``len(rest) // workers_left`` of the rest); a worker that runs dry then
-steals half of another's queue, counted in tests, from its end. With the slow tests in one block
-at the front of the list, they all fell in the first chunk, behind the browser book test: the
-other worker ran through its fast tests and stole more fast ones, and the slow tests ran last, on
-both cores, a long tail after the book (``benchmarks/test_timing.md``).
+steals half of another's queue, counted in tests, from its end, and never the last two. With
+the slow tests in one block at the front of the list, they all fell in the first chunk, behind
+the browser book test: the other worker ran through its fast tests and stole more fast ones,
+and the slow tests ran last, a long tail after the book (``benchmarks/test_timing.md``).
 
-:func:`worksteal_order` lays the list out so that the split itself is balanced in time: the slow
-tests go to the chunks longest first, each to the chunk with the least expected time so far
-(LPT), and each chunk starts with its slow tests, longest first; the fast tests fill every chunk
-to its size. A slow test's expected time is its mark's ``seconds`` (``@pytest.mark.slow(seconds=60)``,
-about what it takes on 2 idle cores), :data:`SLOW_SECONDS` without one; a fast test's
-:data:`FAST_SECONDS`. Stealing from the ends of the queues then evens out what the estimates
-missed, with short tests.
+:func:`worksteal_order` lays the list out for that split: the longest test (the book test)
+heads the first chunk, with fast tests only behind it; the other slow tests go to the other
+chunks longest first, each to the chunk with the least expected time so far (LPT), and each of
+those chunks runs its slow tests longest first. The fast tests fill every chunk to its size.
+What a worker steals from another's end is then fast tests, then the shortest of its slow ones,
+while the longest started at once. A slow test's expected time is its mark's ``seconds``
+(``@pytest.mark.slow(seconds=60)``, about what it takes on 2 idle cores), :data:`SLOW_SECONDS`
+without one.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ T = TypeVar("T")
 
 #: the expected seconds of a slow test whose mark gives none
 SLOW_SECONDS = 5.0
-#: the expected seconds of a fast test (the fast tier: about 0.1 s a test on 2 cores)
-FAST_SECONDS = 0.1
 
 
 def chunk_sizes(total: int, workers: int) -> list[int]:
@@ -52,7 +51,10 @@ def worksteal_order(
     sizes = chunk_sizes(len(items), workers)
     chunks: list[list[T]] = [[] for _ in range(workers)]
     load = [0.0] * workers
-    for item in slow:  # never all full: the sizes add up to every test
+    if slow:  # the longest alone in the first chunk
+        chunks[0].append(slow[0])
+        load[0] = float("inf")
+    for item in slow[1:]:  # never all full: the sizes add up to every test
         open_ = [k for k in range(workers) if len(chunks[k]) < sizes[k]]
         k = min(open_, key=lambda k: load[k])
         chunks[k].append(item)
