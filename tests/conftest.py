@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mner_lib.io.allocator import tune_allocator
-from tests.schedule import SLOW_SECONDS, worksteal_order
+from tests.schedule import worksteal_order
 
 # nbformat imports jsonschema, whose format checker imports rfc3987_syntax when it is installed
 # (jupyter-events asks for it), and rfc3987_syntax compiles 38 Lark grammars at import: 3 to 8 s
@@ -19,9 +19,6 @@ from tests.schedule import SLOW_SECONDS, worksteal_order
 # checks, so a test process goes without it (jsonschema then skips those two formats). The
 # book's own processes (papermill, jupyter-book) and a user's are unchanged.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-#: pytester: tests/test_tiers.py runs this conftest's ordering hook on a small suite of its own
-pytest_plugins = ["pytester"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -88,17 +85,22 @@ def probe_cache(tmp_path_factory, monkeypatch) -> Path:
     return path
 
 
+#: the longest test (about a third of the suite's CPU time): started first, so that the other
+#: worker runs everything else beside it (``make test``: ``-n 2 --dist worksteal``)
+LONGEST = "test_quick_book_trains_every_model_and_renders_in_chromium"
+
+
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected: the list xdist splits
 def pytest_collection_modifyitems(config, items):
-    """The slow tests first, longest first (a slow mark's ``seconds``); under ``--dist
-    worksteal``, laid out so that xdist's first split gives each worker its share of them
-    (:func:`tests.schedule.worksteal_order`)."""
+    """The longest test first and the slow tests before the fast ones; under ``--dist
+    worksteal``, laid out so that xdist's first split gives each worker its share of the slow
+    tests (:func:`tests.schedule.worksteal_order`)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if config.getoption("dist", "no") != "worksteal":
         workers = 1
-
-    def seconds(item) -> float | None:
-        mark = item.get_closest_marker("slow")
-        return None if mark is None else float(mark.kwargs.get("seconds", SLOW_SECONDS))
-
-    items[:] = worksteal_order(items, workers, seconds)
+    items[:] = worksteal_order(
+        items,
+        workers,
+        slow=lambda item: item.get_closest_marker("slow") is not None,
+        longest=lambda item: item.name == LONGEST,
+    )

@@ -2,19 +2,13 @@
 
 pytest-xdist's work stealing first splits the collected list into one contiguous chunk per
 worker (a worker gets ``len(rest) // workers_left`` of the rest); a worker that runs dry then
-steals half of another's queue, counted in tests, from its end, and never the last two. With
-the slow tests in one block at the front of the list, they all fell in the first chunk, behind
-the browser book test: the other worker ran through its fast tests and stole more fast ones,
-and the slow tests ran last, a long tail after the book (``benchmarks/test_timing.md``).
-
-:func:`worksteal_order` lays the list out for that split: the longest test (the book test)
-heads the first chunk, with fast tests only behind it; the other slow tests go to the other
-chunks longest first, each to the chunk with the least expected time so far (LPT), and each of
-those chunks runs its slow tests longest first. The fast tests fill every chunk to its size.
-What a worker steals from another's end is then fast tests, then the shortest of its slow ones,
-while the longest started at once. A slow test's expected time is its mark's ``seconds``
-(``@pytest.mark.slow(seconds=60)``, about what it takes on 2 idle cores), :data:`SLOW_SECONDS`
-without one.
+steals half of another's queue, from its end. With the slow tests in one block at the front of
+the list, they all fell in the first chunk, behind the browser book test: the other worker ran
+through its fast tests and stole more fast ones, and the slow tests ran last, on both cores, a
+long tail after the book (``benchmarks/test_timing.md``). :func:`worksteal_order` lays the list
+out so that the split itself is balanced: the longest test heads the first chunk, the other slow
+tests head the other chunks (round robin; the first chunk gets some only when there is one
+worker), and the fast tests fill every chunk to its size. Stealing then evens out the fast tail.
 """
 
 from __future__ import annotations
@@ -23,9 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
-
-#: the expected seconds of a slow test whose mark gives none
-SLOW_SECONDS = 5.0
 
 
 def chunk_sizes(total: int, workers: int) -> list[int]:
@@ -38,27 +29,23 @@ def chunk_sizes(total: int, workers: int) -> list[int]:
 
 
 def worksteal_order(
-    items: Sequence[T], workers: int, seconds: Callable[[T], float | None]
+    items: Sequence[T], workers: int, slow: Callable[[T], bool], longest: Callable[[T], bool]
 ) -> list[T]:
-    """``items`` reordered for a first split over ``workers``. ``seconds(item)``: a slow test's
-    expected seconds, None for a fast test. With one worker: the slow tests first, longest
-    first, then the fast ones."""
-    cost = {id(item): seconds(item) for item in items}
-    slow = sorted((i for i in items if cost[id(i)] is not None), key=lambda i: -cost[id(i)])
-    fast = [i for i in items if cost[id(i)] is None]
+    """``items`` reordered for a first split over ``workers``; the longest and slow tests first
+    (in their order) when there is one worker, or when the slow tests outnumber what the chunks
+    hold (``-m slow``, a few selected tests)."""
+    first = [i for i in items if longest(i)]
+    slows = [i for i in items if slow(i) and not longest(i)]
+    fast = [i for i in items if not slow(i) and not longest(i)]
+    simple = first + slows + fast
     if workers < 2:
-        return slow + fast
+        return simple
+    chunks: list[list[T]] = [list(first)] + [[] for _ in range(workers - 1)]
+    for n, item in enumerate(slows):
+        chunks[1 + n % (workers - 1)].append(item)
     sizes = chunk_sizes(len(items), workers)
-    chunks: list[list[T]] = [[] for _ in range(workers)]
-    load = [0.0] * workers
-    if slow:  # the longest alone in the first chunk
-        chunks[0].append(slow[0])
-        load[0] = float("inf")
-    for item in slow[1:]:  # never all full: the sizes add up to every test
-        open_ = [k for k in range(workers) if len(chunks[k]) < sizes[k]]
-        k = min(open_, key=lambda k: load[k])
-        chunks[k].append(item)
-        load[k] += cost[id(item)]
+    if any(len(chunk) > size for chunk, size in zip(chunks, sizes)):
+        return simple
     rest = iter(fast)
     for chunk, size in zip(chunks, sizes):
         chunk.extend(next(rest) for _ in range(size - len(chunk)))

@@ -372,7 +372,7 @@ def test_quick_profile_trains_every_model_chapter_on_the_demo_corpus(monkeypatch
         assert values["epochs"] >= MIN_CURVE_POINTS, key
 
 
-@pytest.mark.slow(seconds=240)
+@pytest.mark.slow
 def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeypatch):
     """``make book`` as a reader sees it: every chapter renders without errors and with figures,
     and every model chapter's table of this build's runs shows a model that learned the demo

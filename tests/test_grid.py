@@ -138,7 +138,7 @@ def ray_instance():
     ray.shutdown()
 
 
-@pytest.mark.slow(seconds=20)
+@pytest.mark.slow
 def test_ray_engine_gives_the_sequential_metrics(ray_instance, sequential, tmp_path, monkeypatch):
     """The 4-run demo grid on a local Ray instance ends with the sequential metrics, streamed back.
 
@@ -152,7 +152,7 @@ def test_ray_engine_gives_the_sequential_metrics(ray_instance, sequential, tmp_p
     assert sum("done" in line and "test F1" in line for line in lines) == 4  # streamed back
 
 
-@pytest.mark.slow(seconds=30)
+@pytest.mark.slow
 def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
     ray_instance, sequential, tmp_path
 ):
@@ -180,7 +180,7 @@ def test_a_killed_ray_worker_loses_only_its_run_and_the_rerun_resumes_it(
     assert test_f1(tmp_path) == sequential  # the resumed run equals the uninterrupted one
 
 
-@pytest.mark.slow(seconds=16)
+@pytest.mark.slow
 def test_two_local_workers_give_the_sequential_metrics(sequential, tmp_path, capsys):
     """``sweep --workers 2`` gives the sequential metrics, and a second sweep runs nothing again.
 

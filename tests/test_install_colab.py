@@ -290,7 +290,7 @@ def stdout_of(cell: nbformat.NotebookNode) -> str:
 
 
 # ----------------------------------------------------------------------------- the slow test
-@pytest.mark.slow(seconds=65)
+@pytest.mark.slow
 def test_a_chapter_runs_where_the_lowest_supported_versions_are_installed_already(tmp_path):
     """The four steps of the module docstring.
 

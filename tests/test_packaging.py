@@ -356,7 +356,7 @@ def lock_entries_for_312_and_313() -> list[tuple[str, str]]:
     return sorted(set(lock_for((3, 12)).items()) | set(lock_for((3, 13)).items()))
 
 
-@pytest.mark.slow(seconds=0.1)
+@pytest.mark.slow
 @pytest.mark.parametrize("name, version", lock_entries_for_312_and_313())
 def test_every_lock_entry_has_a_wheel_for_python_312_and_313(name, version, pypi):
     """Every pin of the lock for Python 3.12 and 3.13 has a wheel on PyPI (a source-only pin: its
@@ -397,7 +397,7 @@ def test_a_source_only_pin_builds_a_pure_python_wheel(name, tmp_path):
     assert all(t.abi == "none" and t.platform == "any" for t in tags), wheel.name
 
 
-@pytest.mark.slow(seconds=16)
+@pytest.mark.slow
 @pytest.mark.parametrize("python", ["3.12", "3.13"])
 def test_the_lock_resolves_to_wheels_for_python_312_and_313_and_is_complete(python, tmp_path):
     """The library, the book and the tests resolved with the lock as constraints for CPython 3.12

@@ -94,7 +94,7 @@ def _train_process(out: Path) -> subprocess.Popen:
     return subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-@pytest.mark.slow(seconds=58)
+@pytest.mark.slow
 def test_killed_at_random_points_a_run_resumes_to_the_same_metrics(finished, tmp_path):
     """Seeded trials: kill -9 at a random moment of a run (startup, an epoch, a checkpoint
     write, the final predictions), start it again, and it ends with the uninterrupted metrics.

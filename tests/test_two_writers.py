@@ -152,7 +152,7 @@ def test_an_overwrite_of_a_run_in_progress_is_refused_naming_its_process(
     assert "warning" not in capsys.readouterr().err
 
 
-@pytest.mark.slow(seconds=14)
+@pytest.mark.slow
 def test_two_writers_and_a_kill_at_random_moments_leave_one_consistent_run(references, tmp_path):
     """10 seeded trials: writer A (seed 0) starts; writer B (--overwrite --seed 1) starts at a
     random moment; one of them is SIGKILLed at a random moment; the killed command is rerun if

@@ -209,7 +209,7 @@ def test_save_load_round_trip_gives_identical_predictions(demo, tmp_path, name):
 PROBE_SEEDS = (0, 1, 2)
 
 
-@pytest.mark.slow(seconds=30)
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["cwi", "cwi-attention"])
 @pytest.mark.parametrize("seed", PROBE_SEEDS)
 def test_synthetic_probe_beats_every_image_blind_tagger(tmp_path, probe_cache, model, seed):

@@ -216,7 +216,7 @@ from tests.probes import (  # noqa: E402
 PROBE_SEEDS = (0, 1, 2)
 
 
-@pytest.mark.slow(seconds=15)
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", PROBE_SEEDS)
 def test_probe_synthetic_beats_every_image_blind_tagger_and_heads_match_images(
     probe_cache, tmp_path, seed

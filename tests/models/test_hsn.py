@@ -208,7 +208,7 @@ def test_save_load_round_trip_gives_identical_predictions(demo, tmp_path):
         assert torch.equal(model(b).emissions, loaded(b).emissions)
 
 
-@pytest.mark.slow(seconds=22)
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,

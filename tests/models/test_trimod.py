@@ -257,7 +257,7 @@ def test_glove_initialises_words_captions_and_hashtags(tweets):
 PROBE_SEEDS = (0, 1, 2)
 
 
-@pytest.mark.slow(seconds=20)
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", PROBE_SEEDS)
 def test_probe_synthetic_beats_every_image_blind_tagger(probe_cache, tmp_path, seed):
     """The visual path works: on the type-blind probe, TriMod trained with the synthetic images
