@@ -68,10 +68,17 @@ def test_tuned_allocator_reuses_freed_activations_instead_of_faulting_them_in():
 
 
 @pytest.fixture
-def fresh(monkeypatch):
+def uncached():
+    """tune_allocator with nothing decided yet, and forgotten again after the test."""
+    allocator.tune_allocator.cache_clear()
+    yield
+    allocator.tune_allocator.cache_clear()
+
+
+@pytest.fixture
+def fresh(uncached, monkeypatch):
     """tune_allocator as in a new process: nothing decided yet, mallopt recorded, not called."""
     calls = []
-    monkeypatch.setattr(allocator, "_state", {})
     monkeypatch.setattr(allocator, "_mallopt", lambda: lambda p, v: calls.append((p, v)) or 1)
     for name in (allocator.ENV_SWITCH, "GLIBC_TUNABLES", *allocator.USER_SETTINGS):
         monkeypatch.delenv(name, raising=False)
@@ -109,8 +116,7 @@ def test_other_tunables_do_not_count_as_malloc_settings(fresh, monkeypatch):
     assert allocator.tune_allocator() == "tuned"
 
 
-def test_without_glibc_nothing_is_called(monkeypatch):
-    monkeypatch.setattr(allocator, "_state", {})
+def test_without_glibc_nothing_is_called(uncached, monkeypatch):
     monkeypatch.delenv(allocator.ENV_SWITCH, raising=False)
     monkeypatch.setattr(allocator.sys, "platform", "darwin")
     assert allocator._mallopt() is None

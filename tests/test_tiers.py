@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -57,8 +58,6 @@ class _Worker:
     shutting_down = False
 
     def __init__(self, name: str) -> None:
-        from types import SimpleNamespace
-
         self.gateway = SimpleNamespace(id=name)
         self.sent: list[int] = []
 
@@ -68,8 +67,6 @@ class _Worker:
 
 def first_split(names: list[str], workers: int) -> list[list[str]]:
     """What pytest-xdist's work stealing hands each worker first, by its own scheduler."""
-    from types import SimpleNamespace
-
     from xdist.scheduler import WorkStealingScheduling
 
     config = SimpleNamespace(getvalue=lambda name: [f"{workers}*popen"] if name == "tx" else None)

@@ -18,6 +18,7 @@ tunables (``GLIBC_TUNABLES`` or a ``MALLOC_*_`` variable), or when ``MNER_TUNE_M
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 
@@ -35,19 +36,12 @@ TRIM_THRESHOLD = 256 * 1024 * 1024
 ENV_SWITCH = "MNER_TUNE_MALLOC"
 USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
-_state: dict[str, str] = {}
 
-
+@functools.cache
 def tune_allocator() -> str:
     """Set glibc's thresholds (once per process); what happened, in a word: ``"tuned"``,
     ``"off"`` (``MNER_TUNE_MALLOC=0``), ``"user"`` (the environment sets malloc's settings) or
     ``"unsupported"`` (no glibc ``mallopt``)."""
-    if "result" not in _state:
-        _state["result"] = _tune()
-    return _state["result"]
-
-
-def _tune() -> str:
     if os.environ.get(ENV_SWITCH, "1").strip() == "0":
         return "off"
     if "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "") or any(
