@@ -214,6 +214,25 @@ def test_curves_read_each_runs_history_one_line_per_seed(results):
     assert "SYNTHETIC images" in titles and "budget protocol" in titles and "w/o MI" in titles
 
 
+def test_a_long_panel_title_wraps_within_its_panel(results):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    settings = realresults.recorded_settings(["hsn"], results)
+    settings = settings[settings["protocol"] != "quick (smoke)"].copy()
+    settings["protocol"] = "baseline ablation: momentum0 and a long name besides"
+    fig = realplots.recorded_curves(settings)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    for ax in (ax for ax in fig.axes if ax.get_visible()):
+        title, panel = ax.title.get_window_extent(renderer), ax.get_window_extent(renderer)
+        lines = ax.get_title().splitlines()
+        assert max(map(len, lines)) <= realplots.TITLE_CHARS and "a long name besides" in " ".join(
+            lines
+        )
+        # no wider than its panel and the gap to the next: it neither overlaps nor leaves the figure
+        assert panel.x0 - 10 <= title.x0 and title.x1 <= panel.x1 + 10, ax.get_title()
+
+
 def test_a_broken_history_line_is_an_error_naming_file_and_line(tmp_path):
     (tmp_path / "history.jsonl").write_text('{"epoch": 1}\nnot json\n')
     with pytest.raises(ValueError, match=r"history.jsonl:2: not valid JSON"):

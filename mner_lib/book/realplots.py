@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,10 @@ def short_training(training: str) -> str:
     return head + ("\ntraining words only" if "training words only" in training else "")
 
 
+#: the widest panel title line (characters at 6.5 pt) that fits a panel of three to a row
+TITLE_CHARS = 38
+
+
 def panel_title(row: pd.Series) -> str:
     """``hsn w/o MI`` over ``Twitter-2015 · blank`` over ``budget protocol · adam lr=0.003``."""
     from mner_lib.models.spec import paper_variant
@@ -99,7 +104,9 @@ def panel_title(row: pd.Series) -> str:
     training = short_training(str(row["training"])).split("\n")
     lines = [model, f"{dataset_name(str(row['dataset']))} · {condition}"]
     lines.append(f"{row['protocol']} · {training[0]}")
-    return "\n".join(lines + [" ".join(training[1:])] if len(training) > 1 else lines)
+    lines += [" ".join(training[1:])] if len(training) > 1 else []
+    # a line wider than a panel of three to a row would run into its neighbour (or off the figure)
+    return "\n".join(part for line in lines for part in textwrap.wrap(line, TITLE_CHARS) or [""])
 
 
 @literal
@@ -116,8 +123,18 @@ def recorded_curves(settings: pd.DataFrame, ncols: int = 3) -> Figure | None:
     if not panels:
         return None
     nrows = math.ceil(len(panels) / ncols)
-    fig = BookFigure(figsize=(7.2, 2.3 * nrows + 0.4), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    # a fixed grid in inches (a constrained layout of 39 panels took seconds at every drawing):
+    # above each panel its title of up to five lines, below it the tick labels, at the left the
+    # shared y axis; the panels take what is left, about 1.5 inches high
+    width, height = 7.2, 2.3 * nrows + 0.4
+    top, bottom, left, right, row_gap, col_gap = 0.85, 0.45, 0.55, 0.1, 0.8, 0.15
+    panel = (height - top - bottom - row_gap * (nrows - 1)) / nrows
+    fig = BookFigure(figsize=(width, height))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True, gridspec_kw={
+        "left": left / width, "right": 1 - right / width, "top": 1 - top / height,
+        "bottom": bottom / height, "hspace": row_gap / panel,
+        "wspace": col_gap / ((width - left - right - col_gap * (ncols - 1)) / ncols),
+    })  # fmt: skip
     for ax, (row, runs) in zip(axes.flat, panels):
         for path, history in runs:
             seed = path.parent.name.replace("seed", "seed ")
@@ -133,7 +150,10 @@ def recorded_curves(settings: pd.DataFrame, ncols: int = 3) -> Figure | None:
         ax.set_ylabel("dev F1 (%)", fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("epoch", fontsize=8)
-    fig.suptitle("Recorded real-data runs: dev F1 per epoch, one line per seed", fontsize=10)
+    fig.suptitle(
+        "Recorded real-data runs: dev F1 per epoch, one line per seed",
+        fontsize=10, y=1 - 0.1 / height, va="top",
+    )  # fmt: skip
     best = [
         f"{row['model']} {row['dataset']} {row.get('condition', '')}: best "
         f"{max(h['dev_f1'] for _, hist in runs for h in hist):.1f}"

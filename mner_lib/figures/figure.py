@@ -18,12 +18,15 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import math
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.colors
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -59,18 +62,70 @@ def literal(build: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def png_bytes(fig: Figure, caption: str = "", alt: str = "") -> bytes:
-    """``fig`` as PNG bytes, its caption and alt text in the PNG's text chunks; its texts drawn
-    literally (:func:`literal_text`)."""
+    """``fig`` as PNG bytes, cut to its drawn content as ``savefig(bbox_inches="tight")`` cuts it,
+    its caption and alt text in the PNG's text chunks; its texts drawn literally
+    (:func:`literal_text`). Drawn once (:func:`tight_pixels`), where ``savefig`` draws twice."""
     metadata = {"Software": "mner_lib"}
     if caption:
         metadata[CAPTION_KEY] = caption
     if alt:
         metadata[ALT_KEY] = alt
-    buf = io.BytesIO()
     with matplotlib.rc_context(LITERAL):
-        literal_text(fig).savefig(
-            buf, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata
-        )
+        # a BookFigure makes its texts literal as it draws; any other figure, here
+        pixels = tight_pixels(fig if isinstance(fig, BookFigure) else literal_text(fig))
+        if pixels is None:  # something lies outside the figure: matplotlib's own tight box
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata)
+            return buf.getvalue()
+    return _png(pixels, metadata)
+
+
+def tight_pixels(fig: Figure, dpi: float = DPI) -> np.ndarray | None:
+    """``fig`` drawn once at ``dpi`` (its layout engine run once), as RGBA pixels cut to its tight
+    box (:meth:`~matplotlib.figure.Figure.get_tightbbox`) and ``savefig.pad_inches`` around it,
+    the padding in the figure's face colour; None when the box reaches past the figure's edges
+    (a legend placed outside), which a cut cannot show. The figure keeps its canvas and dpi."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas, old_dpi = fig.canvas, fig.dpi
+    try:
+        fig.dpi = dpi
+        agg = FigureCanvasAgg(fig)
+        agg.draw()
+        box = fig.get_tightbbox(agg.get_renderer())
+        rgba = np.asarray(agg.buffer_rgba())
+    finally:
+        fig.dpi = old_dpi
+        fig.set_canvas(canvas)
+    width, height = fig.get_size_inches()
+    if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
+        return None
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    pad = 0.0 if pad == "layout" else float(pad)
+    rows, cols = rgba.shape[:2]
+    # inches from the bottom-left corner -> pixel rows from the top, within the canvas
+    left, right = max(math.floor(box.x0 * dpi), 0), min(math.ceil(box.x1 * dpi), cols)
+    top, bottom = max(rows - math.ceil(box.y1 * dpi), 0), min(rows - math.floor(box.y0 * dpi), rows)
+    margin = round(pad * dpi)
+    face = np.round(np.asarray(matplotlib.colors.to_rgba(fig.get_facecolor())) * 255)
+    out = np.empty((bottom - top + 2 * margin, right - left + 2 * margin, 4), np.uint8)
+    out[...] = face.astype(np.uint8)
+    out[margin : margin + bottom - top, margin : margin + right - left] = rgba[
+        top:bottom, left:right
+    ]
+    return out
+
+
+def _png(pixels: np.ndarray, metadata: dict[str, str], dpi: float = DPI) -> bytes:
+    """RGBA ``pixels`` as PNG bytes with ``metadata`` as text chunks (iTXt where not Latin-1)."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for key, value in metadata.items():
+        info.add_text(key, value)
+    buf = io.BytesIO()
+    Image.fromarray(pixels, "RGBA").save(buf, format="png", pnginfo=info, dpi=(dpi, dpi))
     return buf.getvalue()
 
 
