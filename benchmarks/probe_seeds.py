@@ -42,7 +42,7 @@ PROBES = {
     "'matched' is the contrastive heads' image matching on 48 dev/test tweets (chance 25%)",
     "cwi": "CWI, tests.probes.CWI_PLAIN_RUN: demo_probe_data (300 demo tweets made "
     "type-blind), CWI_PROBE's sizes with dropout 0.2 and a character CNN of 4-8-8 and 8-4-4 "
-    "filters, 20 epochs (patience 20: no early stopping), lr 0.02, batch 16; test F1",
+    "filters, 10 epochs (patience 10: no early stopping), lr 0.02, batch 16; test F1",
     "cwi-attention": "cwi-attention, tests.probes.CWI_PROBE_RUN: demo_probe_data (300 "
     "demo tweets made type-blind), CWI_PROBE's sizes with dropout 0.2, 20 epochs (patience 20: "
     "no early stopping), lr 0.01, batch 8; test F1",

@@ -223,7 +223,8 @@ def test_synthetic_probe_beats_every_image_blind_tagger(tmp_path, probe_cache, m
     and the image pathway switches on late or never: with dropout 0.5, 8 to 12 epochs and early
     stopping some seeds of 0-5 stayed at the blank images' F1. With dropout 0.2, 20 epochs and no
     early stopping (tests.probes.CWI_PROBE_RUN; CWI_PLAIN_RUN is the same at batch 16 and lr
-    0.02, half the steps, with a narrow character CNN) it switched on for each of seeds 0-5;
+    0.02, half the steps, with a narrow character CNN, for 10 epochs: it is on by epoch 4 to 7)
+    it switched on for each of seeds 0-5;
     blank images and the reshuffled-images control stayed at 23.2 to 34.4, under the ceiling
     (benchmarks/probe_seeds.md).
 
