@@ -87,6 +87,25 @@ def dom_and_screenshot(
 ) -> str:
     """:func:`dump_dom` and :func:`screenshot` of ``page`` from one Chromium start (a start
     costs about 3 s on 2 cores)."""
+    return _render(page, png, profile_dir, size)
+
+
+def view(
+    page: Path, png: Path, profile_dir: Path, size: tuple[int, int] = (1280, 9000)
+) -> tuple[str, dict]:
+    """:func:`dom_and_screenshot` and :func:`layout` (at the window's width) of ``page`` from one
+    Chromium start: its DOM, a screenshot, and how it lays out. The DOM holds the measurement too,
+    in a hidden ``<pre id="mner-layout">`` at the end of the body, which the screenshot does not
+    show."""
+    probe = _measuring_copy(page)
+    try:
+        dom = _render(probe, png, profile_dir, size)
+    finally:
+        probe.unlink(missing_ok=True)
+    return dom, _measured(dom, page)
+
+
+def _render(page: Path, png: Path, profile_dir: Path, size: tuple[int, int]) -> str:
     png.parent.mkdir(parents=True, exist_ok=True)
     proc = _browse(
         page,
@@ -175,6 +194,8 @@ _MEASURE = """
   });
   var pre = document.createElement("pre");
   pre.id = "mner-layout";
+  pre.hidden = true;  // in the DOM, not in a screenshot (inline style: a stylesheet may show pre)
+  pre.style.display = "none";
   pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
 })();
@@ -187,12 +208,8 @@ def layout(page: Path, profile_dir: Path, width: int = 1280) -> dict:
     document's; more than the viewport means the page scrolls sideways), ``tables`` (each visible
     table's width, container and class) and ``wide_tables`` (those wider than their container or past the
     article's right edge: a reader scrolls sideways to read them). Measured by a copy of the page
-    with a script added, written beside it so its stylesheets load, then removed."""
-    import json
-
-    html = page.read_text()
-    probe = page.with_name(f".layout-{page.name}")
-    probe.write_text(html.replace("</body>", _MEASURE + "</body>", 1))
+    with a script added (:func:`_measuring_copy`); :func:`view` measures with a screenshot."""
+    probe = _measuring_copy(page)
     try:
         proc = _browse(
             probe,
@@ -206,11 +223,24 @@ def layout(page: Path, profile_dir: Path, width: int = 1280) -> dict:
         )
     finally:
         probe.unlink(missing_ok=True)
-    found = re.search(r'<pre id="mner-layout"[^>]*>(.*?)</pre>', proc.stdout, flags=re.S)
-    if not found:
-        raise BookError(f"chromium measured nothing in {page}: {proc.stderr[-500:]}")
-    import html as html_lib
+    return _measured(proc.stdout, page, proc.stderr)
 
+
+def _measuring_copy(page: Path) -> Path:
+    """A copy of ``page`` with :data:`_MEASURE` at the end of its body, written beside it so its
+    stylesheets load (the caller removes it)."""
+    probe = page.with_name(f".layout-{page.name}")
+    probe.write_text(page.read_text().replace("</body>", _MEASURE + "</body>", 1))
+    return probe
+
+
+def _measured(dom: str, page: Path, stderr: str = "") -> dict:
+    import html as html_lib
+    import json
+
+    found = re.search(r'<pre id="mner-layout"[^>]*>(.*?)</pre>', dom, flags=re.S)
+    if not found:
+        raise BookError(f"chromium measured nothing in {page}: {stderr[-500:]}")
     return json.loads(html_lib.unescape(found.group(1)))
 
 

@@ -399,12 +399,16 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
     html = report.html
     assert (html / "index.html").is_file()
     profile_dir = Path(tempfile.mkdtemp(dir=tmp_path))
-    problems, scores, doms = {}, {}, {}
+    problems, scores, doms, layouts = {}, {}, {}, {}
     for chapter in book.CHAPTERS:
         page = html / "notebooks" / chapter.notebook.replace(".ipynb", ".html")
         assert page.is_file(), f"{page} was not built"
         shot = SHOTS_DIR / f"{Path(chapter.notebook).stem}.png"
-        dom = doms[page] = browser.dom_and_screenshot(page, shot, profile_dir, size=(1280, 9000))
+        if chapter.key in keys:  # its DOM, a screenshot and its layout from one Chromium start
+            doms[page], layouts[chapter.key] = browser.view(page, shot, profile_dir, (1280, 9000))
+        else:
+            doms[page] = browser.dom_and_screenshot(page, shot, profile_dir, size=(1280, 9000))
+        dom = doms[page]
         assert chapter.title.split(":")[0] in dom
         colab = header.release().colab_url(chapter.notebook)
         assert colab in page.read_text(), f"{page}: the Colab button is not {colab}"
@@ -426,7 +430,7 @@ def test_quick_book_trains_every_model_and_renders_in_chromium(tmp_path, monkeyp
     math_pages = [p for p in doms if 'class="math' in p.read_text()]
     assert math_pages, "no built chapter has an equation to check"
     assert "mjx-container" in doms[math_pages[0]], math_pages[0]
-    assert_tables_fit_at_1280(html, keys, profile_dir)
+    assert_tables_fit_at_1280(layouts)
     trained = [k for k in keys if k in MODEL_CHAPTERS]
     assert sorted(scores) == sorted(trained)
     low = {k: s for k, s in scores.items() if not s or min(s.values()) < MIN_DEMO_F1}
@@ -467,15 +471,15 @@ def assert_findings_are_on_the_page(
                 assert heading in dom, heading
 
 
-def assert_tables_fit_at_1280(html: Path, keys: list[str], profile_dir: Path) -> None:
-    """Every executed chapter at 1280 px: the page does not scroll sideways and its real-results
-    tables (``mner-table``) fit the text column."""
+def assert_tables_fit_at_1280(layouts: dict[str, dict]) -> None:
+    """Every executed chapter at 1280 px (``layouts``: :func:`tests.browser.view`'s measurement,
+    by chapter key): the page does not scroll sideways and its real-results tables
+    (``mner-table``) fit the text column."""
     from mner_lib.book.tables import TABLE_CLASS
 
     wide, missing = {}, []
-    for key in keys:
-        page = html / "notebooks" / book.chapter(key).notebook.replace(".ipynb", ".html")
-        measured = browser.layout(page, profile_dir, width=1280)
+    for key, measured in layouts.items():
+        assert measured["viewport"] == 1280, (key, measured["viewport"])
         assert measured["scroll_width"] <= measured["viewport"], (key, measured["scroll_width"])
         ours = [t for t in measured["tables"] if TABLE_CLASS in t["cls"]]
         if key in ("foundations", "hsn", "trimod", "comparison") and not ours:
@@ -506,6 +510,10 @@ def test_layout_sees_a_table_wider_than_the_page(tmp_path):
     ours = next(t for t in measured["tables"] if TABLE_CLASS in t["cls"])
     assert ours["width"] <= 600
     assert measured["scroll_width"] > measured["viewport"]  # the pandas table pushes the page
+    # the book test's view: the same measurement, with the DOM and a screenshot, one start
+    dom, viewed = browser.view(page, tmp_path / "shot.png", tmp_path / "profile", (1280, 900))
+    assert viewed == measured and "unbreakable" in dom and (tmp_path / "shot.png").is_file()
+    assert not (tmp_path / ".layout-page.html").exists()  # its measuring copy is removed
 
 
 def test_sweep_runs_each_grid_point_into_its_own_folder_and_collects_metrics(tmp_path, monkeypatch):
