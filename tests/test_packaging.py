@@ -344,7 +344,6 @@ def wheels_for(files: list[dict], version: str, python: tuple[int, int]) -> list
 PURE_SDISTS = {"seqeval", "wordninja"}
 
 
-@pytest.fixture(scope="module")
 def pypi() -> dict[str, list[dict]]:
     """The files PyPI serves for every package in the lock, fetched side by side."""
     names = sorted({canonicalize_name(e.name) for e in lock_entries()})
@@ -356,26 +355,40 @@ def lock_entries_for_312_and_313() -> list[tuple[str, str]]:
     return sorted(set(lock_for((3, 12)).items()) | set(lock_for((3, 13)).items()))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name, version", lock_entries_for_312_and_313())
-def test_every_lock_entry_has_a_wheel_for_python_312_and_313(name, version, pypi):
-    """Every pin of the lock for Python 3.12 and 3.13 has a wheel on PyPI (a source-only pin: its
-    sdist, listed in PURE_SDISTS); the files are fetched from the index.
-
-    Fast sibling: :func:`test_wheel_check_sees_a_missing_wheel`."""
-    files = pypi[name]
+def wheel_problems(name: str, version: str, files: list[dict]) -> list[str]:
+    """What is wrong with the pin ``name==version`` for CPython 3.12 and 3.13, given the files
+    PyPI serves for ``name``: no wheel for a Python whose lock holds the pin, or, for a source-only
+    pin (:data:`PURE_SDISTS`), wheels now or no source archive."""
     if name in PURE_SDISTS:
         wheels = {w[0] for f in files if (w := wheel_of(f["filename"]))}
-        assert version not in wheels, f"{name}=={version} has wheels now: drop it from PURE_SDISTS"
-        assert version in {sdist_version(f["filename"]) for f in files}, f"{name}=={version}"
-        return
-    for python in ((3, 12), (3, 13)):
-        if lock_for(python).get(name) != version:
-            continue  # this entry's marker leaves that Python out
-        assert wheels_for(files, version, python), (
-            f"{name}=={version}: PyPI has no wheel for CPython {python[0]}.{python[1]} on "
-            f"manylinux x86_64; move its pin in {LOCK.name} to a release that has one"
-        )
+        if version in wheels:
+            return [f"{name}=={version} has wheels now: drop it from PURE_SDISTS"]
+        if version not in {sdist_version(f["filename"]) for f in files}:
+            return [f"{name}=={version}: PyPI has neither a wheel nor a source archive of it"]
+        return []
+    return [
+        f"{name}=={version}: PyPI has no wheel for CPython {python[0]}.{python[1]} on "
+        f"manylinux x86_64; move its pin in {LOCK.name} to a release that has one"
+        for python in ((3, 12), (3, 13))
+        if lock_for(python).get(name) == version  # else its marker leaves that Python out
+        and not wheels_for(files, version, python)
+    ]
+
+
+@pytest.mark.slow
+def test_every_lock_entry_has_a_wheel_for_python_312_and_313():
+    """Every pin of the lock for Python 3.12 and 3.13 has a wheel on PyPI (a source-only pin: its
+    sdist, listed in PURE_SDISTS); the files are fetched from the index once, in one test (one
+    test per pin made each test process fetch the whole index, 10 to 25 s of waiting each).
+
+    Fast sibling: :func:`test_wheel_check_sees_a_missing_wheel`."""
+    files = pypi()
+    problems = [
+        problem
+        for name, version in lock_entries_for_312_and_313()
+        for problem in wheel_problems(name, version, files[name])
+    ]
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.slow
@@ -439,6 +452,18 @@ def test_wheel_check_sees_a_missing_wheel():
     assert wheels_for(files, "1.0", (3, 13)) == [
         "abi-1.0-cp310-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
     ]
+    # the slow check's verdict on a pin, from what PyPI serves
+    torch = lock_for((3, 12))["torch"]
+    only_312 = [{"filename": f"torch-{torch}-cp312-cp312-manylinux_2_28_x86_64.whl"}]
+    (problem,) = wheel_problems("torch", torch, only_312)
+    assert f"torch=={torch}" in problem and "CPython 3.13" in problem
+    both = only_312 + [{"filename": f"torch-{torch}-cp313-cp313-manylinux_2_28_x86_64.whl"}]
+    assert wheel_problems("torch", torch, both) == []
+    sdist = sorted(PURE_SDISTS)[0]
+    pinned = lock_for((3, 12))[sdist]
+    assert wheel_problems(sdist, pinned, [{"filename": f"{sdist}-{pinned}.tar.gz"}]) == []
+    (problem,) = wheel_problems(sdist, pinned, [{"filename": f"{sdist}-{pinned}-py3-none-any.whl"}])
+    assert "has wheels now" in problem
 
 
 # ----------------------------------------------------------------------------- citations
