@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -30,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from probe_seeds import cpu_model  # noqa: E402  (the CPU's model name, from /proc/cpuinfo)
+
 MODELS = ["bilstm-crf", "hbilstm-crf", "bert-crf"]
 WAYS = (
     "savefig tight, constrained",
@@ -68,14 +69,6 @@ def time_way(way: str, settings) -> float:
     return time.perf_counter() - start
 
 
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-
-    dirty = git("status", "--porcelain", "--", "mner_lib").strip()
-    return git("rev-parse", "--short", "HEAD").strip() + ("+dirty" if dirty else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -87,6 +80,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     from mner_lib.book.realresults import recorded_settings
+    from mner_lib.training.runtime import git_commit
 
     settings = recorded_settings(MODELS, ROOT / "results")
     settings = settings[settings["protocol"] != "quick (smoke)"]
@@ -96,18 +90,14 @@ def main() -> None:
         for way in WAYS:
             times[way].append(time_way(way, settings))
     medians = {way: statistics.median(ts) for way, ts in times.items()}
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")), platform.processor(),
-    )  # fmt: skip
     record = {
         "figure": f"recorded_curves of {', '.join(MODELS)} ({len(settings)} panels)",
         "rounds": args.rounds,
         "seconds": times,
         "median_s": medians,
-        "commit": commit(),
+        "commit": git_commit(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{cpu}, one thread",
+        "machine": f"{cpu_model()}, one thread",
         "matplotlib": matplotlib.__version__,
     }
     out = Path(__file__).with_name("figure_png")
