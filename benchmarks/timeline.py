@@ -103,11 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print(f"{args.folder}: no timeline (*.jsonl) here", file=sys.stderr)
         return 2
-    raw = {f.stem: read_spans(f, 0.0) for f in files}
+    try:
+        spans = {f.stem: read_spans(f, 0.0) for f in files}
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        print(err, file=sys.stderr)
+        return 2
     since = args.since
-    if since is None:
-        since = min((s.start for spans in raw.values() for s in spans), default=0.0)
-    print(report({f.stem: read_spans(f, since) for f in files}))
+    if since is None:  # the first test's start
+        since = min((s.start for runs in spans.values() for s in runs), default=0.0)
+    shifted = {
+        worker: [Span(s.test, s.start - since, s.end - since) for s in runs]
+        for worker, runs in spans.items()
+    }
+    print(report(shifted))
     return 0
 
 

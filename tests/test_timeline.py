@@ -62,5 +62,7 @@ def test_a_line_that_is_not_a_record_is_named_by_file_and_line(tmp_path, capsys)
     path.write_text(json.dumps({"id": "t", "start": 1.0, "end": 2.0}) + "\n{not json\n")
     with pytest.raises(ValueError, match=r"gw0\.jsonl:2: not a timeline record"):
         timeline.read_spans(path, 0.0)
+    assert timeline.main([str(tmp_path)]) == 2  # one line naming the file, no traceback
+    assert "gw0.jsonl:2: not a timeline record" in capsys.readouterr().err
     assert timeline.main([str(tmp_path / "empty")]) == 2
     assert "no timeline" in capsys.readouterr().err
