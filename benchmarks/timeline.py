@@ -76,7 +76,8 @@ def gaps(spans: list[Span], least: float = 2.0) -> list[tuple[float, float]]:
 
 
 def report(spans_by_worker: dict[str, list[Span]], tail: int = 5) -> str:
-    """Each worker's first start, last end, busy seconds, idle gaps and last tests."""
+    """Each worker's first start, last end, busy seconds, idle gaps and last tests; then the
+    busy seconds of all workers, with and without the longest test."""
     lines = []
     end = max((s.end for spans in spans_by_worker.values() for s in spans), default=0.0)
     for worker, spans in sorted(spans_by_worker.items()):
@@ -91,6 +92,14 @@ def report(spans_by_worker: dict[str, list[Span]], tail: int = 5) -> str:
         )
         lines += [f"  idle from {a:.0f} s to {b:.0f} s" for a, b in gaps(spans)]
         lines += [f"  last: {s.start:6.0f} s {s.seconds:6.1f} s  {s.test}" for s in spans[-tail:]]
+    every = [s for spans in spans_by_worker.values() for s in spans]
+    if every:
+        longest = max(every, key=lambda s: s.seconds)
+        busy = sum(s.seconds for s in every)
+        lines.append(
+            f"all workers: busy {busy:.0f} s; the longest test {longest.seconds:.0f} s "
+            f"({longest.test}), the others {busy - longest.seconds:.0f} s"
+        )
     return "\n".join(lines)
 
 

@@ -46,6 +46,9 @@ def test_the_report_shows_each_workers_busy_time_and_its_idle_gaps(tmp_path, mon
     assert "gw0: 1 tests from 0 s to 90 s, busy 90 s; the run ended at 90 s" in text
     assert "gw1: 2 tests from 0 s to 50 s, busy 20 s" in text
     assert "idle from 10 s to 40 s" in text
+    assert text.endswith(
+        "all workers: busy 110 s; the longest test 90 s (tests/a.py::long), the others 20 s"
+    )
 
 
 def test_without_its_folder_the_plugin_writes_nothing(tmp_path, monkeypatch):
