@@ -355,10 +355,13 @@ def lock_entries_for_312_and_313() -> list[tuple[str, str]]:
     return sorted(set(lock_for((3, 12)).items()) | set(lock_for((3, 13)).items()))
 
 
-def wheel_problems(name: str, version: str, files: list[dict]) -> list[str]:
+def wheel_problems(
+    name: str, version: str, files: list[dict], locks: dict[tuple[int, int], dict] | None = None
+) -> list[str]:
     """What is wrong with the pin ``name==version`` for CPython 3.12 and 3.13, given the files
     PyPI serves for ``name``: no wheel for a Python whose lock holds the pin, or, for a source-only
-    pin (:data:`PURE_SDISTS`), wheels now or no source archive."""
+    pin (:data:`PURE_SDISTS`), wheels now or no source archive. ``locks``: :func:`lock_for` of
+    both Pythons, when the caller has them (each reads the whole lock)."""
     if name in PURE_SDISTS:
         wheels = {w[0] for f in files if (w := wheel_of(f["filename"]))}
         if version in wheels:
@@ -366,11 +369,12 @@ def wheel_problems(name: str, version: str, files: list[dict]) -> list[str]:
         if version not in {sdist_version(f["filename"]) for f in files}:
             return [f"{name}=={version}: PyPI has neither a wheel nor a source archive of it"]
         return []
+    locks = locks or {python: lock_for(python) for python in ((3, 12), (3, 13))}
     return [
         f"{name}=={version}: PyPI has no wheel for CPython {python[0]}.{python[1]} on "
         f"manylinux x86_64; move its pin in {LOCK.name} to a release that has one"
-        for python in ((3, 12), (3, 13))
-        if lock_for(python).get(name) == version  # else its marker leaves that Python out
+        for python, lock in locks.items()
+        if lock.get(name) == version  # else its marker leaves that Python out
         and not wheels_for(files, version, python)
     ]
 
@@ -383,10 +387,11 @@ def test_every_lock_entry_has_a_wheel_for_python_312_and_313():
 
     Fast sibling: :func:`test_wheel_check_sees_a_missing_wheel`."""
     files = pypi()
+    locks = {python: lock_for(python) for python in ((3, 12), (3, 13))}
     problems = [
         problem
         for name, version in lock_entries_for_312_and_313()
-        for problem in wheel_problems(name, version, files[name])
+        for problem in wheel_problems(name, version, files[name], locks)
     ]
     assert not problems, "\n".join(problems)
 
