@@ -3,11 +3,11 @@ piece at a time, in one process with one thread and an empty image-feature cache
 
 - ``chapter:cwi`` and ``chapter:gmf``: the chapter's training cell under the quick profile
   (``train_and_tabulate``, what the browser book test executes);
-- ``probe:cwi``: one plain CWI probe run (seed 0, tests.probes.CWI_PLAIN_RUN);
-- ``backbone``: EfficientNet-Lite0 as the feature cache runs it (folded, channels-last), against
-  a frozen TorchScript trace of it, ms per image at batch 16.
+- ``probe:cwi``: one plain CWI probe run (seed 0, tests.probes.CWI_PLAIN_RUN).
 
-    python benchmarks/profile_slow_tests.py chapter:cwi chapter:gmf probe:cwi backbone
+The image backbone's own speed against a frozen trace: benchmarks/bench_backbone_trace.py.
+
+    python benchmarks/profile_slow_tests.py chapter:cwi chapter:gmf probe:cwi
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PIECES = ("chapter:cwi", "chapter:gmf", "probe:cwi", "backbone")
+PIECES = ("chapter:cwi", "chapter:gmf", "probe:cwi")
 
 
 def chapter(key: str) -> None:
@@ -44,39 +44,6 @@ def probe() -> None:
     demo_probe_f1("cwi", options, Path(tempfile.mkdtemp()), "synthetic", seed=0, **settings)
 
 
-def backbone() -> str:
-    import torch
-
-    from mner_lib.images.backbones import build_image_backbone
-
-    model = build_image_backbone("efficientnet-lite0")
-    images = torch.randn(16, 3, 224, 224).contiguous(memory_format=torch.channels_last)
-
-    class Outputs(torch.nn.Module):  # tensors only, for the tracer
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, x):
-            out = self.model(x)
-            return (*out.stages, out.logits)
-
-    def ms_per_image(run, rounds: int = 4) -> float:
-        with torch.inference_mode():
-            run(images)
-            start = time.perf_counter()
-            for _ in range(rounds):
-                run(images)
-        return (time.perf_counter() - start) / rounds / len(images) * 1000
-
-    with torch.no_grad():
-        frozen = torch.jit.freeze(torch.jit.trace(Outputs().eval(), images))
-    eager, traced = ms_per_image(model), ms_per_image(frozen)
-    return (
-        f"efficientnet-lite0, batch 16: {eager:.1f} ms an image as run; frozen trace {traced:.1f}"
-    )
-
-
 def main(pieces: list[str]) -> int:
     unknown = [p for p in pieces if p not in PIECES]
     if unknown or not pieces:
@@ -87,9 +54,6 @@ def main(pieces: list[str]) -> int:
     torch.set_num_threads(1)
     for piece in pieces:
         os.environ["MNER_CACHE_DIR"] = tempfile.mkdtemp()  # an empty feature cache each
-        if piece == "backbone":
-            print(f"== {piece}: {backbone()}")
-            continue
         profiler = cProfile.Profile()
         start = time.perf_counter()
         if piece.startswith("chapter:"):
